@@ -1,0 +1,43 @@
+# Shouwang — the two commands a new machine needs are `make run` and `make test`.
+PY ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
+
+.PHONY: install run test test-pg i18n locales check clean
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PY) -m venv $(VENV)
+	$(BIN)/python -m pip install -q --upgrade pip
+	$(BIN)/python -m pip install -q -e '.[dev]'
+	touch $(STAMP)
+
+install: $(STAMP) locales
+
+# Compiled catalogs (.mo) are build products: made from the committed .po files.
+locales: $(STAMP)
+	$(BIN)/pybabel -q compile -d locales -D messages
+
+run: install
+	$(BIN)/shouwang run
+
+test: install
+	$(BIN)/python -m pytest
+
+# The same suite with the PostgreSQL path switched on (needs a local server).
+test-pg: install
+	SHOUWANG_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest
+
+# Extract interface strings, update both catalogs, fill English from the source strings, compile.
+i18n: $(STAMP)
+	$(BIN)/pybabel -q extract -F babel.cfg -k __ -k lazy_gettext -o locales/messages.pot --sort-by-file --omit-header bot core
+	$(BIN)/pybabel -q update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
+	$(BIN)/python scripts/i18n_fill_en.py locales/en/LC_MESSAGES/messages.po
+	$(BIN)/pybabel -q compile -d locales -D messages
+
+check: install
+	$(BIN)/shouwang content check
+
+clean:
+	rm -rf $(VENV) .pytest_cache

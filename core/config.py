@@ -1,0 +1,65 @@
+"""Settings, read once per entry point from SHOUWANG_* environment variables and passed down."""
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+DEFAULT_TELEGRAM_API_BASE = "https://api.telegram.org"
+SUPPORTED_LOCALES = ("zh-Hans", "en")
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="SHOUWANG_", env_file=".env", extra="ignore")
+
+    # Where state lives. The default is the embedded SQLite file under ./var/.
+    database_url: str = "sqlite+aiosqlite:///./var/shouwang.db"
+    var_dir: Path = Path("./var")
+    content_dir: Path = PROJECT_ROOT / "content"
+    locales_dir: Path = PROJECT_ROOT / "locales"
+
+    # Telegram. Without a token the bot is off; the API and scheduler still run.
+    telegram_token: str | None = None
+    telegram_api_base: str = DEFAULT_TELEGRAM_API_BASE
+    telegram_bot_username: str | None = None
+
+    # HTTP API.
+    admin_token: str | None = None
+    host: str = "127.0.0.1"
+    port: int = 8000
+
+    # Behaviour.
+    default_locale: str = "zh-Hans"
+    default_timezone: str = "Asia/Shanghai"
+    tick_seconds: int = Field(default=15, ge=1, le=15)
+    # Wrong invitation codes from one chat: at most this many per window before we slow them down.
+    code_attempts_max: int = Field(default=5, ge=1)
+    code_attempts_window_minutes: int = Field(default=15, ge=1)
+    staff_link_code_days: int = Field(default=7, ge=1)
+    household_invite_days: int = Field(default=7, ge=1)
+    # Enrolment drafts nobody touched for this long are dropped by housekeeping.
+    draft_expiry_days: int = Field(default=14, ge=1)
+    log_level: str = "INFO"
+
+    @field_validator("telegram_token", "admin_token", "telegram_bot_username", mode="before")
+    @classmethod
+    def _blank_is_none(cls, value: object) -> object:
+        return None if isinstance(value, str) and not value.strip() else value
+
+    @field_validator("telegram_api_base")
+    @classmethod
+    def _strip_slash(cls, value: str) -> str:
+        return value.rstrip("/")
+
+    @field_validator("default_locale")
+    @classmethod
+    def _known_locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.database_url.startswith("sqlite")

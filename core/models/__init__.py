@@ -1,0 +1,32 @@
+"""All ORM models, imported here so Alembic and the services see one metadata."""
+from core.models.cohort import Cohort
+from core.models.enrolment import (
+    Child,
+    CodeAttempt,
+    ConsentDecline,
+    Draft,
+    Guardian,
+    Household,
+    HouseholdInvite,
+    Invitation,
+)
+from core.models.staff import Staff, StaffCohort
+from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, TextDocument
+
+__all__ = [
+    "AuditLog",
+    "Child",
+    "CodeAttempt",
+    "Cohort",
+    "ConsentDecline",
+    "Draft",
+    "Guardian",
+    "Heartbeat",
+    "Household",
+    "HouseholdInvite",
+    "Invitation",
+    "ProcessedUpdate",
+    "Staff",
+    "StaffCohort",
+    "TextDocument",
+]

@@ -1,0 +1,25 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime
+
+
+class Cohort(Base):
+    """A village or school group: its director(s), schedule, language and time zone."""
+
+    __tablename__ = "cohorts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    name: Mapped[str] = mapped_column(String(100))
+    region: Mapped[str] = mapped_column(String(200), default="")
+    timezone: Mapped[str] = mapped_column(String(64), default="Asia/Shanghai")
+    default_locale: Mapped[str] = mapped_column(String(16), default="zh-Hans")
+    # Filled in by the lessons and check-ins issues; kept as validated JSON until then.
+    lesson_schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    checkin_schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)

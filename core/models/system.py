@@ -1,0 +1,56 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime
+
+
+class AuditLog(Base):
+    """Who read or changed what personal data, and when."""
+
+    __tablename__ = "audit_log"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"), index=True)
+    action: Mapped[str] = mapped_column(String(16))  # read | create | update | delete
+    entity: Mapped[str] = mapped_column(String(32))
+    entity_id: Mapped[int | None] = mapped_column(Integer)
+    cohort_id: Mapped[int | None] = mapped_column(Integer)
+    # Ids and field names only, never values of personal data.
+    detail: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+
+
+class ProcessedUpdate(Base):
+    """Telegram update ids already handled, so a redelivered update does nothing twice."""
+
+    __tablename__ = "processed_updates"
+
+    update_id: Mapped[int] = mapped_column(BigInteger, primary_key=True, autoincrement=False)
+    processed_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class Heartbeat(Base):
+    """Last time a periodic job ran (the scheduler tick), for /healthz."""
+
+    __tablename__ = "heartbeats"
+
+    name: Mapped[str] = mapped_column(String(32), primary_key=True)
+    at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class TextDocument(Base):
+    """Versioned texts from content/ (consent, later safety messages): what a guardian agreed to
+    is always the exact text of the version stored with their consent."""
+
+    __tablename__ = "text_documents"
+
+    kind: Mapped[str] = mapped_column(String(32), primary_key=True)
+    version: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    texts: Mapped[dict[str, Any]] = mapped_column(JSON)
+    sha256: Mapped[str] = mapped_column(String(64))
+    loaded_at: Mapped[datetime] = mapped_column(UTCDateTime)

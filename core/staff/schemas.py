@@ -1,0 +1,84 @@
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.config import SUPPORTED_LOCALES
+from core.models.enums import StaffRole
+
+
+class StaffCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str = Field(min_length=1, max_length=100)
+    role: StaffRole
+    cohort_ids: list[int] = Field(default_factory=list)
+    # Cohorts where this director is the primary one (the name guardians see).
+    primary_cohort_ids: list[int] = Field(default_factory=list)
+    locale: str = "zh-Hans"
+
+    @field_validator("display_name")
+    @classmethod
+    def _not_blank(cls, value: str) -> str:
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str) -> str:
+        if value not in SUPPORTED_LOCALES:
+            raise ValueError(f"unsupported locale {value!r}; use one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
+
+    @model_validator(mode="after")
+    def _consistent(self) -> StaffCreate:
+        if self.role == StaffRole.admin and self.cohort_ids:
+            raise ValueError("admins see every cohort; leave cohort_ids empty")
+        if self.role != StaffRole.admin and not self.cohort_ids:
+            raise ValueError("directors and supervisors need at least one cohort in cohort_ids")
+        if not set(self.primary_cohort_ids) <= set(self.cohort_ids):
+            raise ValueError("primary_cohort_ids must be among cohort_ids")
+        if self.primary_cohort_ids and self.role != StaffRole.director:
+            raise ValueError("only directors can be a cohort's primary director")
+        return self
+
+
+class StaffUpdate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    display_name: str | None = Field(default=None, min_length=1, max_length=100)
+    active: bool | None = None
+    cohort_ids: list[int] | None = None
+    primary_cohort_ids: list[int] | None = None
+    locale: str | None = None
+
+
+class MembershipRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    cohort_id: int
+    is_primary: bool
+
+
+class StaffRead(BaseModel):
+    model_config = ConfigDict(from_attributes=True)
+
+    id: int
+    display_name: str
+    role: StaffRole
+    locale: str
+    active: bool
+    telegram_linked: bool
+    memberships: list[MembershipRead]
+    created_at: datetime
+
+
+class StaffCredentials(BaseModel):
+    """Shown once, at creation or rotation; only hashes are stored."""
+
+    api_token: str | None = None
+    telegram_link_code: str | None = None
+    telegram_link_expires_at: datetime | None = None
+    telegram_link: str | None = None

@@ -1,0 +1,117 @@
+"""Shared fixtures. Every database-touching test runs on SQLite and, when
+SHOUWANG_TEST_DATABASE_URL is set, again on PostgreSQL (the `db_url` fixture is parametrised).
+
+Each test starts from a clean, migrated database: SQLite copies a migrated template file;
+PostgreSQL is migrated once per run and truncated before each test.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+import shutil
+from collections.abc import AsyncIterator, Iterator
+from datetime import datetime, timezone
+from pathlib import Path
+
+import pytest
+from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+
+from core.clock import FrozenClock
+from core.config import Settings
+from core.db import Base, make_engine, make_sessionmaker
+from core.migrate import upgrade
+
+PG_URL = os.environ.get("SHOUWANG_TEST_DATABASE_URL")
+IN_CI = os.environ.get("CI", "").lower() == "true"
+TEST_NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)  # 12:00 in Asia/Shanghai
+
+
+async def _migrate(url: str, *, reset_pg: bool = False) -> None:
+    engine = make_engine(url)
+    try:
+        if reset_pg:
+            async with engine.begin() as conn:
+                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
+                await conn.execute(text("CREATE SCHEMA public"))
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    path = tmp_path_factory.mktemp("template") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+@pytest.fixture(scope="session")
+def pg_migrated() -> str:
+    if not PG_URL:
+        pytest.skip("PostgreSQL path: set SHOUWANG_TEST_DATABASE_URL to run it")
+    try:
+        asyncio.run(_migrate(PG_URL, reset_pg=True))
+    except Exception as exc:  # noqa: BLE001
+        if IN_CI:
+            pytest.fail(f"SHOUWANG_TEST_DATABASE_URL is unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL unreachable: {exc}")
+    return PG_URL
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    if request.param == "sqlite":
+        template = request.getfixturevalue("sqlite_template")
+        path = tmp_path / "test.db"
+        shutil.copyfile(template, path)
+        return f"sqlite+aiosqlite:///{path}"
+    return request.getfixturevalue("pg_migrated")
+
+
+@pytest.fixture
+async def engine(db_url: str) -> AsyncIterator[AsyncEngine]:
+    engine = make_engine(db_url)
+    if not db_url.startswith("sqlite"):
+        tables = ", ".join(f'"{t.name}"' for t in Base.metadata.sorted_tables)
+        async with engine.begin() as conn:
+            await conn.execute(text(f"TRUNCATE {tables} RESTART IDENTITY CASCADE"))
+    yield engine
+    await engine.dispose()
+
+
+@pytest.fixture
+def sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return make_sessionmaker(engine)
+
+
+@pytest.fixture
+async def session(sessionmaker: async_sessionmaker[AsyncSession]) -> AsyncIterator[AsyncSession]:
+    async with sessionmaker() as session:
+        yield session
+
+
+@pytest.fixture
+def clock() -> FrozenClock:
+    return FrozenClock(TEST_NOW)
+
+
+@pytest.fixture
+def settings(db_url: str, tmp_path: Path) -> Settings:
+    return Settings(
+        _env_file=None,
+        database_url=db_url,
+        var_dir=tmp_path / "var",
+        telegram_token="123456:TEST-TOKEN",
+        telegram_bot_username="shouwang_test_bot",
+        admin_token="test-admin-token",
+    )
+
+
+@pytest.fixture(autouse=True)
+def _no_shouwang_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """Tests never pick up a developer's SHOUWANG_* environment (except the test DB URL)."""
+    for key in list(os.environ):
+        if key.startswith("SHOUWANG_") and key != "SHOUWANG_TEST_DATABASE_URL":
+            monkeypatch.delenv(key, raising=False)
+    yield
