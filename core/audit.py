@@ -4,6 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import AuditLog
@@ -31,3 +32,22 @@ def record(
     )
     session.add(row)
     return row
+
+
+async def list_entries(
+    session: AsyncSession,
+    *,
+    staff_id: int | None = None,
+    entity: str | None = None,
+    since: datetime | None = None,
+    limit: int = 100,
+) -> list[AuditLog]:
+    """Newest first. Callers check that the reader is an admin."""
+    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
+    if staff_id is not None:
+        query = query.where(AuditLog.staff_id == staff_id)
+    if entity is not None:
+        query = query.where(AuditLog.entity == entity)
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    return list((await session.scalars(query)).all())

@@ -115,3 +115,13 @@ def _no_shouwang_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
         if key.startswith("SHOUWANG_") and key != "SHOUWANG_TEST_DATABASE_URL":
             monkeypatch.delenv(key, raising=False)
     yield
+
+
+@pytest.fixture
+async def loaded_content(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
+    """The shipped content/ loaded into the test database (consent text, …)."""
+    from core.config import PROJECT_ROOT
+    from core.content.loader import load_content
+
+    async with sessionmaker() as session, session.begin():
+        await load_content(session, root=PROJECT_ROOT / "content", now=clock())

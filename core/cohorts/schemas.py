@@ -55,6 +55,15 @@ class CohortUpdate(BaseModel):
     lesson_schedule: dict[str, Any] | None = None
     checkin_schedule: dict[str, Any] | None = None
 
+    @field_validator("name")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        if not value.strip():
+            raise ValueError("must not be blank")
+        return value.strip()
+
     @field_validator("timezone")
     @classmethod
     def _tz(cls, value: str | None) -> str | None:

@@ -1,8 +1,10 @@
 """Cohort invitations: codes behind deep links and poster QR codes."""
 from __future__ import annotations
 
+import io
 from datetime import datetime
 
+import segno
 from pydantic import BaseModel, ConfigDict, Field
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -42,6 +44,14 @@ def deep_link(bot_username: str | None, code: str) -> str | None:
     if not bot_username:
         return None
     return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+def qr_png(link: str, *, scale: int = 8, border: int = 4) -> bytes:
+    """A poster-ready QR code of a deep link. Always a full QR code (never Micro QR, which phone
+    cameras do not read); error level M survives a creased or smudged poster."""
+    buffer = io.BytesIO()
+    segno.make_qr(link, error="m").save(buffer, kind="png", scale=scale, border=border)
+    return buffer.getvalue()
 
 
 def invitation_problem(invitation: Invitation, now: datetime) -> str | None:

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from core.config import SUPPORTED_LOCALES
 from core.models.enums import StaffRole
@@ -13,7 +13,7 @@ class StaffCreate(BaseModel):
 
     display_name: str = Field(min_length=1, max_length=100)
     role: StaffRole
-    cohort_ids: list[int] = Field(default_factory=list)
+    cohort_ids: list[int] = Field(default_factory=list, validate_default=True)
     # Cohorts where this director is the primary one (the name guardians see).
     primary_cohort_ids: list[int] = Field(default_factory=list)
     locale: str = "zh-Hans"
@@ -32,17 +32,28 @@ class StaffCreate(BaseModel):
             raise ValueError(f"unsupported locale {value!r}; use one of {', '.join(SUPPORTED_LOCALES)}")
         return value
 
-    @model_validator(mode="after")
-    def _consistent(self) -> StaffCreate:
-        if self.role == StaffRole.admin and self.cohort_ids:
+    # Field validators (not one model validator) so a 422 names the offending field.
+    # They rely on field order: role is validated before cohort_ids, cohort_ids before primaries.
+    @field_validator("cohort_ids")
+    @classmethod
+    def _cohorts_fit_role(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        role = info.data.get("role")
+        if role == StaffRole.admin and value:
             raise ValueError("admins see every cohort; leave cohort_ids empty")
-        if self.role != StaffRole.admin and not self.cohort_ids:
+        if role is not None and role != StaffRole.admin and not value:
             raise ValueError("directors and supervisors need at least one cohort in cohort_ids")
-        if not set(self.primary_cohort_ids) <= set(self.cohort_ids):
+        return value
+
+    @field_validator("primary_cohort_ids")
+    @classmethod
+    def _primaries_fit(cls, value: list[int], info: ValidationInfo) -> list[int]:
+        if not value:
+            return value
+        if "cohort_ids" in info.data and not set(value) <= set(info.data["cohort_ids"]):
             raise ValueError("primary_cohort_ids must be among cohort_ids")
-        if self.primary_cohort_ids and self.role != StaffRole.director:
+        if info.data.get("role") not in (None, StaffRole.director):
             raise ValueError("only directors can be a cohort's primary director")
-        return self
+        return value
 
 
 class StaffUpdate(BaseModel):
@@ -53,6 +64,20 @@ class StaffUpdate(BaseModel):
     cohort_ids: list[int] | None = None
     primary_cohort_ids: list[int] | None = None
     locale: str | None = None
+
+    @field_validator("display_name")
+    @classmethod
+    def _not_blank(cls, value: str | None) -> str | None:
+        if value is not None and not value.strip():
+            raise ValueError("must not be blank")
+        return value
+
+    @field_validator("locale")
+    @classmethod
+    def _locale(cls, value: str | None) -> str | None:
+        if value is not None and value not in SUPPORTED_LOCALES:
+            raise ValueError(f"unsupported locale {value!r}; use one of {', '.join(SUPPORTED_LOCALES)}")
+        return value
 
 
 class MembershipRead(BaseModel):

@@ -1,0 +1,103 @@
+"""Every error leaves the API in one shape: {"error": {"code", "message", "field" | "fields"}}.
+
+Domain errors carry their own status; request validation becomes 422 with each offending field
+named; database errors caused by input (a number too large for a column, a lost race on a
+unique key) become 422/409, so bad input never surfaces as a 500.
+"""
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
+from fastapi.responses import JSONResponse
+from sqlalchemy.exc import DataError, IntegrityError
+from starlette.exceptions import HTTPException as StarletteHTTPException
+
+from core.errors import DomainError
+
+log = logging.getLogger(__name__)
+
+_HTTP_CODES = {
+    400: "bad_request",
+    401: "unauthorized",
+    403: "forbidden",
+    404: "not_found",
+    405: "method_not_allowed",
+    409: "conflict",
+    415: "unsupported_media_type",
+    422: "invalid",
+    429: "too_many_requests",
+    503: "unavailable",
+}
+
+
+class Unauthorized(DomainError):
+    code = "unauthorized"
+    status = 401
+
+
+class Unavailable(DomainError):
+    code = "unavailable"
+    status = 503
+
+
+def error_response(
+    status: int, code: str, message: str, *, headers: dict[str, str] | None = None, **extra: Any
+) -> JSONResponse:
+    return JSONResponse({"error": {"code": code, "message": message, **extra}}, status_code=status,
+                        headers=headers)
+
+
+async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, DomainError)
+    headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
+    if getattr(exc, "retry_after_minutes", None):
+        headers = {"Retry-After": str(exc.retry_after_minutes * 60)}
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+
+
+def _reason(error: dict[str, Any]) -> str:
+    message = str(error.get("msg", "invalid"))
+    # pydantic prefixes our validators' messages; the prefix tells a client nothing.
+    for prefix in ("Value error, ", "Assertion failed, "):
+        if message.startswith(prefix):
+            return message[len(prefix):]
+    return message
+
+
+async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, RequestValidationError)
+    fields = [
+        {"field": ".".join(str(part) for part in error.get("loc", ())), "reason": _reason(error)}
+        for error in exc.errors()
+    ]
+    message = "; ".join(f"{f['field']}: {f['reason']}" for f in fields) or "invalid request"
+    return error_response(422, "invalid", message, fields=fields)
+
+
+async def _http_error(_request: Request, exc: Exception) -> JSONResponse:
+    assert isinstance(exc, StarletteHTTPException)
+    return error_response(
+        exc.status_code, _HTTP_CODES.get(exc.status_code, "error"), str(exc.detail), headers=exc.headers
+    )
+
+
+async def _data_error(_request: Request, exc: Exception) -> JSONResponse:
+    log.info("database rejected a value: %s", type(exc).__name__)
+    return error_response(422, "invalid", "a value is out of range for the database")
+
+
+async def _integrity_error(_request: Request, exc: Exception) -> JSONResponse:
+    # Reached only when a concurrent request won a race the service had checked for.
+    log.info("integrity error: %s", type(exc).__name__)
+    return error_response(409, "conflict", "the change conflicts with another one; try again")
+
+
+def install_error_handlers(app: FastAPI) -> None:
+    app.add_exception_handler(DomainError, _domain_error)
+    app.add_exception_handler(RequestValidationError, _validation_error)
+    app.add_exception_handler(StarletteHTTPException, _http_error)
+    app.add_exception_handler(DataError, _data_error)
+    app.add_exception_handler(IntegrityError, _integrity_error)

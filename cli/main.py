@@ -1,0 +1,146 @@
+"""`shouwang`: the console script and composition root — the only package that wires both the
+bot and the API adapters.
+
+  shouwang run              everything in one process (the embedded default)
+  shouwang api | bot | worker   the same code as separate roles, for PostgreSQL at scale
+  shouwang db upgrade | backup [PATH]
+  shouwang content check [DIR] | load [DIR]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from core.config import Settings
+
+log = logging.getLogger("shouwang")
+
+
+def _settings() -> Settings:
+    return Settings()
+
+
+def cmd_content_check(args: argparse.Namespace) -> int:
+    from core.content.loader import check_content
+
+    root = Path(args.dir) if args.dir else _settings().content_dir
+    bundle, problems = check_content(root)
+    for problem in problems:
+        print(problem)
+    if problems:
+        print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
+        return 1
+    print(f"content ok: {len(bundle.texts)} text(s) in {root}")
+    return 0
+
+
+def cmd_content_load(args: argparse.Namespace) -> int:
+    from cli.bootstrap import prepare_database
+    from core.db import make_engine
+
+    settings = _settings()
+    if args.dir:
+        settings.content_dir = Path(args.dir)
+
+    async def main() -> None:
+        engine = make_engine(settings.database_url)
+        try:
+            await prepare_database(engine, settings, admin_token=None)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(main())
+    print(f"content loaded from {settings.content_dir}")
+    return 0
+
+
+def cmd_db_upgrade(args: argparse.Namespace) -> int:
+    from cli.bootstrap import ensure_var_dir
+    from core.db import make_engine
+    from core.migrate import current_revision, upgrade
+
+    settings = _settings()
+    ensure_var_dir(settings)
+
+    async def main() -> str | None:
+        engine = make_engine(settings.database_url)
+        try:
+            await upgrade(engine)
+            return await current_revision(engine)
+        finally:
+            await engine.dispose()
+
+    print(f"database at revision {asyncio.run(main())}")
+    return 0
+
+
+def cmd_db_backup(args: argparse.Namespace) -> int:
+    from cli.backup import backup
+
+    target = backup(_settings(), Path(args.path) if args.path else None)
+    print(f"backup written to {target}")
+    return 0
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from cli.roles import run_all
+
+    return asyncio.run(run_all(_settings(), api=True, bot=True, worker=True))
+
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from cli.roles import run_all
+
+    return asyncio.run(run_all(_settings(), api=True, bot=False, worker=False))
+
+
+def cmd_bot(args: argparse.Namespace) -> int:
+    from cli.roles import run_all
+
+    return asyncio.run(run_all(_settings(), api=False, bot=True, worker=False))
+
+
+def cmd_worker(args: argparse.Namespace) -> int:
+    from cli.roles import run_all
+
+    return asyncio.run(run_all(_settings(), api=False, bot=False, worker=True))
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="shouwang", description="Shouwang (守望) — watch over left-behind children")
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    sub.add_parser("run", help="API, bot and scheduler in one process (embedded default)").set_defaults(func=cmd_run)
+    sub.add_parser("api", help="HTTP API only").set_defaults(func=cmd_api)
+    sub.add_parser("bot", help="Telegram bot only (long polling: run exactly one)").set_defaults(func=cmd_bot)
+    sub.add_parser("worker", help="scheduler tick only").set_defaults(func=cmd_worker)
+
+    db = sub.add_parser("db", help="database").add_subparsers(dest="db_command", required=True)
+    db.add_parser("upgrade", help="apply migrations").set_defaults(func=cmd_db_upgrade)
+    backup = db.add_parser("backup", help="write a consistent copy of the database")
+    backup.add_argument("path", nargs="?")
+    backup.set_defaults(func=cmd_db_backup)
+
+    content = sub.add_parser("content", help="lessons, questionnaires and texts").add_subparsers(
+        dest="content_command", required=True
+    )
+    check = content.add_parser("check", help="validate content/ and print every problem")
+    check.add_argument("dir", nargs="?")
+    check.set_defaults(func=cmd_content_check)
+    load = content.add_parser("load", help="validate and load content/ into the database")
+    load.add_argument("dir", nargs="?")
+    load.set_defaults(func=cmd_content_load)
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    logging.basicConfig(level=_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    return int(args.func(args) or 0)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

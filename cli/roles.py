@@ -1,0 +1,152 @@
+"""The process roles. `run` puts all of them on one event loop; `api`, `bot` and `worker` run
+one each (for PostgreSQL at scale: any number of api and worker processes, exactly one polling
+bot)."""
+from __future__ import annotations
+
+import asyncio
+import logging
+import sys
+
+from core.clock import system_clock
+from core.config import DEFAULT_TELEGRAM_API_BASE, Settings
+from core.db import make_engine, make_sessionmaker
+
+log = logging.getLogger("shouwang")
+
+BOT_OFF_HELP = """\
+Telegram bot: OFF (SHOUWANG_TELEGRAM_TOKEN is not set).
+  To turn it on, create a bot with @BotFather, then:
+    export SHOUWANG_TELEGRAM_TOKEN=123456:ABC...   # the token BotFather gives you
+    make run
+  A self-hosted Bot API server (telegram-bot-api) can be used with SHOUWANG_TELEGRAM_API_BASE."""
+
+
+def build_scheduler(sessionmaker, settings: Settings):  # type: ignore[no-untyped-def]
+    """APScheduler runs only the periodic tick; what is due lives in the database."""
+    from datetime import datetime, timezone
+
+    from apscheduler.schedulers.asyncio import AsyncIOScheduler
+
+    from core.tick import run_tick
+
+    scheduler = AsyncIOScheduler(timezone="UTC")
+    scheduler.add_job(
+        run_tick,
+        "interval",
+        seconds=settings.tick_seconds,
+        kwargs={"sessionmaker": sessionmaker, "settings": settings, "clock": system_clock},
+        id="tick",
+        max_instances=1,
+        coalesce=True,
+        next_run_time=datetime.now(timezone.utc),
+    )
+    return scheduler
+
+
+async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> int:
+    from cli.bootstrap import ensure_var_dir, prepare_database, resolve_admin_token
+
+    ensure_var_dir(settings)
+    admin_token, generated = resolve_admin_token(settings)
+    engine = make_engine(settings.database_url)
+    await prepare_database(engine, settings, admin_token=admin_token)
+    sessionmaker = make_sessionmaker(engine)
+
+    tasks: list[asyncio.Task[object]] = []
+    scheduler = None
+    dispatcher = None
+    telegram = None
+    lines = ["", "Shouwang (守望) is starting", f"  database: {_safe_url(settings.database_url)}"]
+
+    if bot and settings.telegram_token:
+        from bot.factory import build_bot, build_dispatcher, set_commands
+
+        telegram = build_bot(settings)
+        me = await telegram.get_me()
+        if not settings.telegram_bot_username:
+            settings.telegram_bot_username = me.username
+        await set_commands(telegram)
+        dispatcher = build_dispatcher(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
+        tasks.append(
+            asyncio.create_task(
+                dispatcher.start_polling(telegram, handle_signals=False, close_bot_session=False),
+                name="bot-polling",
+            )
+        )
+        server = "" if settings.telegram_api_base == DEFAULT_TELEGRAM_API_BASE else f" via {settings.telegram_api_base}"
+        lines.append(f"  Telegram bot: ON as @{me.username} (long polling{server})")
+    elif bot:
+        lines.append(BOT_OFF_HELP)
+
+    if worker:
+        scheduler = build_scheduler(sessionmaker, settings)
+        scheduler.start()
+        lines.append(f"  scheduler: tick every {settings.tick_seconds} s")
+
+    server_obj = None
+    if api:
+        import uvicorn
+
+        from api.main import create_app
+
+        app = create_app(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
+        config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
+        server_obj = uvicorn.Server(config)
+        lines.append(f"  HTTP API: http://{settings.host}:{settings.port}/api/v1  (docs: http://{settings.host}:{settings.port}/docs)")
+
+    if generated:
+        lines.append(f"  admin API token (shown once; kept in {settings.var_dir / 'admin_token'}):")
+        lines.append(f"    {admin_token}")
+    elif not settings.admin_token:
+        lines.append(f"  admin API token: in {settings.var_dir / 'admin_token'}")
+    else:
+        lines.append("  admin API token: from SHOUWANG_ADMIN_TOKEN")
+    lines.append("  stop with Ctrl+C")
+    print("\n".join(lines), flush=True)
+
+    try:
+        if server_obj is not None:
+            await server_obj.serve()  # returns on Ctrl+C / SIGTERM
+        else:
+            await _wait_for_signal()
+    finally:
+        if dispatcher is not None:
+            try:
+                await dispatcher.stop_polling()
+            except RuntimeError:
+                pass
+        for task in tasks:
+            task.cancel()
+        await asyncio.gather(*tasks, return_exceptions=True)
+        if telegram is not None:
+            await telegram.session.close()
+        if scheduler is not None:
+            scheduler.shutdown(wait=False)
+        await engine.dispose()
+    return 0
+
+
+async def _wait_for_signal() -> None:
+    import signal
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGINT, signal.SIGTERM):
+        try:
+            loop.add_signal_handler(sig, stop.set)
+        except NotImplementedError:  # pragma: no cover (Windows)
+            pass
+    await stop.wait()
+
+
+def _safe_url(url: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    try:
+        return make_url(url).render_as_string(hide_password=True)
+    except Exception:  # noqa: BLE001
+        return "(unparseable SHOUWANG_DATABASE_URL)"
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(asyncio.run(run_all(Settings(), api=True, bot=True, worker=True)))

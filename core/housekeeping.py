@@ -1,0 +1,59 @@
+"""The periodic tick's housekeeping: forget what is no longer needed (least data), and record
+that the tick ran (for /healthz). Later issues add planning of due work to the same tick."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import delete, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.models import CodeAttempt, Draft, Heartbeat, HouseholdInvite, ProcessedUpdate
+
+PROCESSED_UPDATE_DAYS = 7  # Telegram redelivers for at most a day; a week is ample.
+USED_INVITE_DAYS = 30
+
+
+@dataclass
+class HousekeepingResult:
+    drafts: int = 0
+    code_attempts: int = 0
+    processed_updates: int = 0
+    household_invites: int = 0
+
+
+async def housekeep(
+    session: AsyncSession, *, now: datetime, draft_expiry_days: int, code_window_minutes: int
+) -> HousekeepingResult:
+    result = HousekeepingResult()
+    result.drafts = (
+        await session.execute(delete(Draft).where(Draft.updated_at < now - timedelta(days=draft_expiry_days)))
+    ).rowcount or 0
+    result.code_attempts = (
+        await session.execute(
+            delete(CodeAttempt).where(CodeAttempt.attempted_at < now - timedelta(minutes=code_window_minutes))
+        )
+    ).rowcount or 0
+    result.processed_updates = (
+        await session.execute(
+            delete(ProcessedUpdate).where(
+                ProcessedUpdate.processed_at < now - timedelta(days=PROCESSED_UPDATE_DAYS)
+            )
+        )
+    ).rowcount or 0
+    # Expired or long-used household invites; a draft still pointing at one is dropped with it.
+    stale = HouseholdInvite.expires_at < now - timedelta(days=USED_INVITE_DAYS)
+    result.household_invites = (await session.execute(delete(HouseholdInvite).where(stale))).rowcount or 0
+    return result
+
+
+async def beat(session: AsyncSession, *, name: str, now: datetime) -> None:
+    row = await session.get(Heartbeat, name)
+    if row is None:
+        session.add(Heartbeat(name=name, at=now))
+    else:
+        row.at = now
+
+
+async def last_beat(session: AsyncSession, *, name: str) -> datetime | None:
+    return await session.scalar(select(Heartbeat.at).where(Heartbeat.name == name))

@@ -1,0 +1,27 @@
+"""One scheduler tick: ask the database what is due and do it. Safe to run twice or in two
+processes at once; idempotency comes from the data (unique keys, deletes), not the scheduler."""
+from __future__ import annotations
+
+import logging
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.config import Settings
+from core.housekeeping import beat, housekeep
+
+log = logging.getLogger(__name__)
+
+
+async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: Settings, clock: Clock) -> None:
+    now = clock()
+    async with sessionmaker() as session, session.begin():
+        result = await housekeep(
+            session,
+            now=now,
+            draft_expiry_days=settings.draft_expiry_days,
+            code_window_minutes=settings.code_attempts_window_minutes,
+        )
+        await beat(session, name="tick", now=now)
+    if any(vars(result).values()):
+        log.debug("housekeeping removed %s", vars(result))

@@ -1,0 +1,94 @@
+"""`content check`: the shipped content passes; each broken file gives `file: field: reason`."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from cli.main import main as cli_main
+from core.clock import FrozenClock
+from core.config import PROJECT_ROOT
+from core.content.loader import ContentInvalid, check_content, load_content
+from core.content.texts import current_text
+from core.errors import Conflict
+from core.models import TextDocument
+
+CONSENT = """id: consent
+kind: consent
+version: {version}
+texts:
+  zh-Hans: "{zh}"
+  en: "{en}"
+"""
+
+
+def write(root: Path, name: str, text: str) -> None:
+    path = root / "texts" / name
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(text, encoding="utf-8")
+
+
+def test_shipped_content_is_valid() -> None:
+    bundle, problems = check_content(PROJECT_ROOT / "content")
+    assert problems == []
+    assert [t.kind for t in bundle.texts] == ["consent"]
+
+
+@pytest.mark.parametrize(
+    ("name", "text", "expected"),
+    [
+        ("consent.yaml", CONSENT.format(version=1, zh="", en="ok"), "texts/consent.yaml: texts: missing text for zh-Hans"),
+        ("consent.yaml", CONSENT.format(version=0, zh="好", en="ok"), "texts/consent.yaml: version: Input should be greater than or equal to 1"),
+        ("consent.yaml", CONSENT.format(version=1, zh="好", en="ok") + "extra: 1\n", "texts/consent.yaml: extra: Extra inputs are not permitted"),
+        ("agree.yaml", CONSENT.format(version=1, zh="好", en="ok"), "texts/agree.yaml: id: must equal the file name ('agree')"),
+        ("consent.yaml", "id: consent\nkind: [", "texts/consent.yaml: line 2: not valid YAML"),
+        ("consent.yaml", "- a list\n", "texts/consent.yaml: -: expected a mapping at the top level"),
+        ("consent.yaml", CONSENT.format(version=1, zh="好", en="x" * 1501), "texts/consent.yaml: texts: longer than 1500 characters in en"),
+    ],
+)
+def test_broken_files_are_reported(tmp_path: Path, name: str, text: str, expected: str) -> None:
+    write(tmp_path, name, text)
+    _, problems = check_content(tmp_path)
+    rendered = [str(p) for p in problems]
+    assert any(r.startswith(expected) for r in rendered), rendered
+
+
+def test_every_problem_reported_at_once_by_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    write(tmp_path, "consent.yaml", CONSENT.format(version=0, zh="", en="ok"))
+    write(tmp_path, "other.yaml", "id: other\nkind: safety\nversion: 1\ntexts: {}\n")
+    assert cli_main(["content", "check", str(tmp_path)]) == 1
+    out = capsys.readouterr().out.splitlines()
+    assert "texts/consent.yaml: version: Input should be greater than or equal to 1" in out
+    assert "texts/consent.yaml: texts: missing text for zh-Hans" in out
+    assert any(line.startswith("texts/other.yaml: kind:") for line in out)
+
+
+def test_cli_passes_on_shipped_content(capsys: pytest.CaptureFixture[str]) -> None:
+    assert cli_main(["content", "check"]) == 0
+    assert "content ok" in capsys.readouterr().out
+
+
+async def test_load_is_all_or_nothing_and_versions_are_immutable(
+    tmp_path: Path, session: AsyncSession, clock: FrozenClock
+) -> None:
+    write(tmp_path, "consent.yaml", CONSENT.format(version=1, zh="好", en="ok"))
+    assert await load_content(session, root=tmp_path, now=clock()) == {"texts": 1}
+    # Loading the same thing again adds nothing.
+    assert await load_content(session, root=tmp_path, now=clock()) == {"texts": 0}
+    # A changed text under the same version is refused…
+    write(tmp_path, "consent.yaml", CONSENT.format(version=1, zh="改了", en="ok"))
+    with pytest.raises(Conflict, match="give the new text a new version"):
+        await load_content(session, root=tmp_path, now=clock())
+    # …a broken file loads nothing at all…
+    write(tmp_path, "consent.yaml", CONSENT.format(version=2, zh="", en="ok"))
+    with pytest.raises(ContentInvalid):
+        await load_content(session, root=tmp_path, now=clock())
+    # …and a new version is the new current text, the old one kept.
+    write(tmp_path, "consent.yaml", CONSENT.format(version=2, zh="改了", en="changed"))
+    await load_content(session, root=tmp_path, now=clock())
+    current = await current_text(session, kind="consent")
+    assert current is not None and current.version == 2 and current.texts["en"] == "changed"
+    versions = (await session.scalars(select(TextDocument.version).order_by(TextDocument.version))).all()
+    assert versions == [1, 2]
