@@ -10,6 +10,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.content.lessons import LessonFile, ProgrammeFile
 from core.content.texts import TextFile, load_texts
 
 
@@ -26,6 +27,8 @@ class Problem:
 @dataclass
 class ContentBundle:
     texts: list[TextFile] = field(default_factory=list)
+    lessons: list[LessonFile] = field(default_factory=list)
+    programmes: list[ProgrammeFile] = field(default_factory=list)
 
 
 class ContentInvalid(Exception):
@@ -55,15 +58,13 @@ def _validation_problems(rel: str, exc: ValidationError) -> list[Problem]:
     return out
 
 
-def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
-    bundle = ContentBundle()
-    problems: list[Problem] = []
-    if not root.is_dir():
-        return bundle, [Problem(str(root), "-", "content directory not found")]
-
-    texts_dir = root / "texts"
-    seen: dict[str, str] = {}
-    for path in sorted(texts_dir.glob("*.y*ml")) if texts_dir.is_dir() else []:
+def _read_files(root: Path, folder: str, model: type, problems: list[Problem]) -> list:  # type: ignore[type-arg]
+    """Parse and validate every YAML file of one folder; the id must equal the file name."""
+    out = []
+    directory = root / folder
+    if not directory.is_dir():
+        return out
+    for path in sorted(directory.glob("*.y*ml")):
         rel = str(path.relative_to(root))
         raw = _read_yaml(path, rel, problems)
         if raw is None:
@@ -74,13 +75,25 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             problems.append(Problem(rel, "-", "expected a mapping at the top level"))
             continue
         try:
-            doc = TextFile.model_validate(raw)
+            doc = model.model_validate(raw)
         except ValidationError as exc:
             problems.extend(_validation_problems(rel, exc))
             continue
         if doc.id != path.stem:
             problems.append(Problem(rel, "id", f"must equal the file name ({path.stem!r})"))
             continue
+        out.append((rel, doc))
+    return out
+
+
+def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
+    bundle = ContentBundle()
+    problems: list[Problem] = []
+    if not root.is_dir():
+        return bundle, [Problem(str(root), "-", "content directory not found")]
+
+    seen: dict[str, str] = {}
+    for rel, doc in _read_files(root, "texts", TextFile, problems):
         if doc.kind in seen:
             problems.append(Problem(rel, "kind", f"{doc.kind!r} is already defined in {seen[doc.kind]}"))
             continue
@@ -88,6 +101,27 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
         bundle.texts.append(doc)
     if "consent" not in seen and not any(p.file.startswith("texts/") for p in problems):
         problems.append(Problem("texts/", "consent", "a consent text is required"))
+
+    lessons: dict[str, LessonFile] = {}
+    for rel, lesson in _read_files(root, "lessons", LessonFile, problems):
+        for kind in ("image", "voice"):
+            media = getattr(lesson.media, kind, None) if lesson.media else None
+            if media and not (root / "media" / media).is_file():
+                problems.append(Problem(rel, f"media.{kind}", f"file not found: media/{media}"))
+        lessons[lesson.id] = lesson
+        bundle.lessons.append(lesson)
+
+    for rel, programme in _read_files(root, "programmes", ProgrammeFile, problems):
+        for index, lesson_id in enumerate(programme.lessons):
+            lesson = lessons.get(lesson_id)
+            where = f"lessons.{index}"
+            if lesson is None:
+                problems.append(Problem(rel, where, f"unknown lesson {lesson_id!r}"))
+            elif programme.audience not in lesson.audience:
+                problems.append(Problem(rel, where, f"lesson {lesson_id!r} is not for {programme.audience}"))
+            elif programme.age_band not in lesson.age_bands:
+                problems.append(Problem(rel, where, f"lesson {lesson_id!r} is not for ages {programme.age_band}"))
+        bundle.programmes.append(programme)
     return bundle, problems
 
 

@@ -1,0 +1,118 @@
+"""Lessons and programmes: the strict file format (content/lessons/*.yaml,
+content/programmes/*.yaml). See content/README.md for authors."""
+from __future__ import annotations
+
+import re
+from typing import Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+from core.config import SUPPORTED_LOCALES
+
+AGE_BANDS = ("0-2", "3-6", "7-12", "13-17")
+AUDIENCES = ("guardian", "migrant_parent")
+ID_PATTERN = r"^[a-z][a-z0-9_]*$"
+
+# Length limits per locale: Chinese counts characters, English counts words.
+LIMITS = {
+    "zh-Hans": {"title": 20, "body": 150, "try_today": 60},
+    "en": {"title": 12, "body": 90, "try_today": 40},
+}
+
+_MARKUP = re.compile(r"\*\*|__|[*_`]")
+
+
+def text_length(text: str, locale: str) -> int:
+    """Characters (without spaces and markup) for Chinese; words for English."""
+    plain = _MARKUP.sub("", text)
+    if locale == "en":
+        return len(plain.split())
+    return len(re.sub(r"\s", "", plain))
+
+
+class LessonText(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1)
+    body: str = Field(min_length=1)
+    try_today: str = Field(min_length=1)
+
+
+class LessonMedia(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    image: str | None = None  # path under content/media/
+    voice: str | None = None  # an .ogg (OPUS) voice recording under content/media/
+
+
+class LessonFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, max_length=64)
+    version: int = Field(ge=1)
+    audience: list[Literal["guardian", "migrant_parent"]] = Field(min_length=1)
+    age_bands: list[Literal["0-2", "3-6", "7-12", "13-17"]] = Field(min_length=1)
+    topics: list[str] = Field(min_length=1)
+    source: str = Field(min_length=10)
+    licence: str = Field(min_length=3)
+    media: LessonMedia | None = None
+    texts: dict[str, LessonText]
+
+    @field_validator("audience", "age_bands", "topics")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        if len(set(value)) != len(value):
+            raise ValueError("has duplicates")
+        return value
+
+    @field_validator("topics")
+    @classmethod
+    def _tags(cls, value: list[str]) -> list[str]:
+        bad = [t for t in value if not re.fullmatch(ID_PATTERN, t)]
+        if bad:
+            raise ValueError(f"tags must be lowercase words with underscores: {', '.join(bad)}")
+        return value
+
+    @model_validator(mode="after")
+    def _locales_and_lengths(self) -> LessonFile:
+        missing = [loc for loc in SUPPORTED_LOCALES if loc not in self.texts]
+        if missing:
+            raise ValueError(f"texts: missing locale {', '.join(missing)}")
+        unknown = sorted(set(self.texts) - set(SUPPORTED_LOCALES))
+        if unknown:
+            raise ValueError(f"texts: unknown locale {', '.join(unknown)}")
+        for loc, text in self.texts.items():
+            for field, limit in LIMITS[loc].items():
+                n = text_length(getattr(text, field), loc)
+                if n > limit:
+                    unit = "words" if loc == "en" else "characters"
+                    raise ValueError(f"texts.{loc}.{field}: {n} {unit}, at most {limit}")
+        return self
+
+
+class ProgrammeFile(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    id: str = Field(pattern=ID_PATTERN, max_length=64)
+    version: int = Field(ge=1)
+    audience: Literal["guardian", "migrant_parent"]
+    age_band: Literal["0-2", "3-6", "7-12", "13-17"]
+    titles: dict[str, str]
+    lessons: list[str] = Field(min_length=1)
+
+    @field_validator("lessons")
+    @classmethod
+    def _unique(cls, value: list[str]) -> list[str]:
+        seen: set[str] = set()
+        dupes = [x for x in value if x in seen or seen.add(x)]  # type: ignore[func-returns-value]
+        if dupes:
+            raise ValueError(f"lesson listed twice: {', '.join(dupes)}")
+        return value
+
+    @field_validator("titles")
+    @classmethod
+    def _every_locale(cls, value: dict[str, str]) -> dict[str, str]:
+        missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
+        if missing:
+            raise ValueError(f"missing title for {', '.join(missing)}")
+        return value
