@@ -130,4 +130,8 @@ async def load_content(session: AsyncSession, *, root: Path, now: datetime) -> d
     bundle, problems = check_content(root)
     if problems:
         raise ContentInvalid(problems)
-    return {"texts": await load_texts(session, files=bundle.texts, now=now)}
+    from core.catalog.service import load_lessons
+
+    counts = {"texts": await load_texts(session, files=bundle.texts, now=now)}
+    counts.update(await load_lessons(session, lessons=bundle.lessons, programmes=bundle.programmes, now=now))
+    return counts

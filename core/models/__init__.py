@@ -10,6 +10,8 @@ from core.models.enrolment import (
     HouseholdInvite,
     Invitation,
 )
+from core.models.delivery import Delivery, LessonFeedback
+from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
 from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, TextDocument
 
@@ -19,13 +21,17 @@ __all__ = [
     "CodeAttempt",
     "Cohort",
     "ConsentDecline",
+    "Delivery",
     "Draft",
     "Guardian",
     "Heartbeat",
     "Household",
     "HouseholdInvite",
     "Invitation",
+    "Lesson",
+    "LessonFeedback",
     "ProcessedUpdate",
+    "Programme",
     "Staff",
     "StaffCohort",
     "TextDocument",

@@ -58,6 +58,12 @@ class Guardian(Base):
     consent_version: Mapped[int] = mapped_column(Integer)
     consented_at: Mapped[datetime] = mapped_column(UTCDateTime)
     stopped_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Delivery preferences: their own time zone (a parent working elsewhere), quiet hours.
+    timezone: Mapped[str | None] = mapped_column(String(64))
+    quiet_start: Mapped[str] = mapped_column(String(5), default="21:30", server_default="21:30")
+    quiet_end: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
+    # Telegram said 403 (blocked): never sent to again until they write to the bot.
+    unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

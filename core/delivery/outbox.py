@@ -1,0 +1,289 @@
+"""The outbox: planning due lessons into deliveries, claiming them for sending, and recording
+what happened. Everything is a row with `due_at`; the unique key makes planning idempotent."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.catalog.service import LessonPlanner, audience_for, household_bands
+from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest_slot, next_allowed, parse_hhmm
+from core.models import Cohort, Delivery, Guardian, Household, Lesson
+from core.models.enums import GuardianStatus
+
+LANE_URGENT, LANE_CHECKIN, LANE_LESSON = 0, 1, 2
+STALE_AFTER = timedelta(days=2)  # a slot missed by more than this is skipped, not sent late
+PLAN_CHUNK = 20_000  # guardians per planning transaction, so answers are never blocked for long
+
+PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
+    "pending", "sending", "sent", "failed", "blocked", "cancelled", "skipped",
+)
+
+
+def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
+    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(Delivery)
+
+
+def lesson_schedule(cohort: Cohort) -> WeeklySchedule | None:
+    spec = cohort.lesson_schedule or {}
+    if not spec.get("days") or not spec.get("time"):
+        return None
+    return WeeklySchedule.parse(spec["days"], spec["time"])
+
+
+@dataclass(frozen=True)
+class PlanGroup:
+    """Guardians of a cohort who share a time zone and quiet hours share one due time."""
+
+    timezone: str
+    quiet_start: str
+    quiet_end: str
+
+
+async def plan_groups(session: AsyncSession, *, cohort: Cohort) -> list[PlanGroup]:
+    tz = func.coalesce(Guardian.timezone, literal(cohort.timezone))
+    rows = await session.execute(
+        select(tz, Guardian.quiet_start, Guardian.quiet_end)
+        .join(Household, Household.id == Guardian.household_id)
+        .where(Household.cohort_id == cohort.id)
+        .distinct()
+    )
+    return [PlanGroup(*row) for row in rows]
+
+
+async def guardian_id_range(session: AsyncSession, *, cohort_id: int) -> tuple[int, int] | None:
+    row = (
+        await session.execute(
+            select(func.min(Guardian.id), func.max(Guardian.id))
+            .join(Household, Household.id == Guardian.household_id)
+            .where(Household.cohort_id == cohort_id)
+        )
+    ).one()
+    return None if row[0] is None else (row[0], row[1])
+
+
+async def plan_lesson_chunk(
+    session: AsyncSession,
+    *,
+    cohort: Cohort,
+    group: PlanGroup,
+    now: datetime,
+    id_from: int,
+    id_to: int,
+) -> int:
+    """Insert the latest due lesson slot for one group and id range. Returns rows added.
+
+    One INSERT … SELECT … ON CONFLICT DO NOTHING: a second tick, a restart or another worker
+    planning the same slot adds nothing. Only the latest slot is considered (never a backlog),
+    and a slot older than STALE_AFTER is skipped.
+    """
+    schedule = lesson_schedule(cohort)
+    if schedule is None:
+        return 0
+    tz = ZoneInfo(group.timezone)
+    slot = latest_slot(schedule, tz, now)
+    if slot is None or now - slot > STALE_AFTER:
+        return 0
+    quiet = QuietHours(parse_hhmm(group.quiet_start), parse_hhmm(group.quiet_end))
+    due = next_allowed(quiet, tz, slot)
+    cycle = cycle_key(slot, tz)
+    tz_col = func.coalesce(Guardian.timezone, literal(cohort.timezone))
+    source = (
+        select(
+            Guardian.chat_id,
+            Guardian.id,
+            literal(cohort.id),
+            literal("lesson"),
+            literal("schedule"),
+            literal(cycle),
+            literal(LANE_LESSON),
+            literal(PENDING),
+            literal(due, Delivery.due_at.type),
+            literal(0),
+            literal({}, Delivery.payload.type),
+            literal(now, Delivery.created_at.type),
+        )
+        .join(Household, Household.id == Guardian.household_id)
+        .where(
+            Household.cohort_id == cohort.id,
+            Guardian.status == GuardianStatus.active,
+            Guardian.unreachable_at.is_(None),
+            Guardian.created_at <= slot,  # enrolled after the slot: their first lesson is the next one
+            tz_col == group.timezone,
+            Guardian.quiet_start == group.quiet_start,
+            Guardian.quiet_end == group.quiet_end,
+            Guardian.id >= id_from,
+            Guardian.id <= id_to,
+        )
+    )
+    stmt = (
+        _insert(session)
+        .from_select(
+            ["chat_id", "guardian_id", "cohort_id", "kind", "ref", "cycle", "lane", "state", "due_at",
+             "attempts", "payload", "created_at"],
+            source,
+        )
+        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+    )
+    result = await session.execute(stmt)
+    return max(result.rowcount or 0, 0)
+
+
+async def enqueue(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    ref: str,
+    cycle: str,
+    lane: int,
+    due_at: datetime,
+    now: datetime,
+    guardian_id: int | None = None,
+    cohort_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Delivery | None:
+    """Add one delivery unless its key exists. Returns the new row, or None if it was there."""
+    stmt = (
+        _insert(session)
+        .values(chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
+                lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {}, created_at=now)
+        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+        .returning(Delivery.id)
+    )
+    new_id = (await session.execute(stmt)).scalar()
+    return None if new_id is None else await session.get(Delivery, new_id)
+
+
+# ---------------------------------------------------------------- claiming
+
+
+@dataclass
+class Claimed:
+    delivery: Delivery
+    guardian: Guardian | None
+    cohort_timezone: str | None
+
+
+async def claim(
+    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+) -> list[Claimed]:
+    """Claim due rows (and rows whose lease ran out: a sender crashed between claim and send).
+
+    PostgreSQL: FOR UPDATE SKIP LOCKED, so several senders drain the outbox together.
+    SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), which serialises claims.
+    The caller commits the claim BEFORE sending, so the lease is visible to other senders.
+    """
+    due = or_(
+        and_(Delivery.state == PENDING, Delivery.due_at <= now),
+        and_(Delivery.state == SENDING, Delivery.lease_until < now),
+    )
+    ids = (
+        await session.scalars(
+            select(Delivery.id)
+            .where(due)
+            .order_by(Delivery.lane, Delivery.due_at, Delivery.id)
+            .limit(limit)
+            .with_for_update(skip_locked=True)
+        )
+    ).all()
+    if not ids:
+        return []
+    await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids))
+        .values(state=SENDING, lease_until=now + lease, claimed_at=now, attempts=Delivery.attempts + 1)
+        .execution_options(synchronize_session=False)
+    )
+    rows = (
+        await session.execute(
+            select(Delivery, Guardian, Cohort.timezone)
+            .outerjoin(Guardian, Guardian.id == Delivery.guardian_id)
+            .outerjoin(Cohort, Cohort.id == Delivery.cohort_id)
+            .where(Delivery.id.in_(ids))
+            .order_by(Delivery.lane, Delivery.due_at, Delivery.id)
+            .execution_options(populate_existing=True)
+        )
+    ).all()
+    return [Claimed(delivery=d, guardian=g, cohort_timezone=tz) for d, g, tz in rows]
+
+
+def defer_for_quiet_hours(item: Claimed, now: datetime) -> datetime | None:
+    """Lessons and campaigns wait out quiet hours (checked again at send time); urgent lanes don't."""
+    g = item.guardian
+    if g is None or item.delivery.lane == LANE_URGENT:
+        return None
+    tz = ZoneInfo(g.timezone or item.cohort_timezone or "Asia/Shanghai")
+    allowed = next_allowed(QuietHours(parse_hhmm(g.quiet_start), parse_hhmm(g.quiet_end)), tz, now)
+    return None if allowed <= now else allowed
+
+
+def recipient_problem(item: Claimed) -> str | None:
+    g = item.guardian
+    if item.delivery.guardian_id is not None and g is None:
+        return "guardian_gone"
+    if g is None:
+        return None
+    if g.unreachable_at is not None:
+        return "unreachable"
+    if g.status == GuardianStatus.stopped:
+        return "stopped"
+    if g.status == GuardianStatus.paused and item.delivery.kind in ("lesson", "lesson_followup"):
+        return "paused"
+    return None
+
+
+async def resolve_lessons(session: AsyncSession, *, items: list[Claimed], today: Any) -> None:
+    """Fix which lesson each scheduled lesson delivery carries: the guardian's next unsent
+    lesson. Stored with the claim, so a resend after a crash sends the same lesson."""
+    todo = [i for i in items if i.delivery.kind == "lesson" and i.delivery.lesson_id is None and i.guardian]
+    if not todo:
+        return
+    planner = await LessonPlanner.load(session)
+    guardian_ids = [i.guardian.id for i in todo]  # type: ignore[union-attr]
+    done_rows = await session.execute(
+        select(Delivery.guardian_id, Delivery.lesson_id).where(
+            Delivery.guardian_id.in_(guardian_ids),
+            Delivery.kind == "lesson",
+            Delivery.lesson_id.is_not(None),
+            Delivery.state.in_([SENT, SENDING, PENDING]),
+        )
+    )
+    done: dict[int, set[str]] = {}
+    for gid, lid in done_rows:
+        done.setdefault(gid, set()).add(lid)
+    bands = await household_bands(session, household_ids=[i.guardian.household_id for i in todo], today=today)  # type: ignore[union-attr]
+    for item in todo:
+        g = item.guardian
+        assert g is not None
+        lesson = planner.next_lesson(
+            audience=audience_for(g.lives_with_children), bands=bands.get(g.household_id, []),
+            done=done.setdefault(g.id, set()),
+        )
+        if lesson is None:
+            item.delivery.state = SKIPPED
+            item.delivery.last_error = "programme_complete"
+            continue
+        item.delivery.lesson_id = lesson.id
+        item.delivery.lesson_version = lesson.version
+        done[g.id].add(lesson.id)
+
+
+async def lesson_content(session: AsyncSession, *, delivery: Delivery, locale: str) -> dict[str, Any]:
+    lesson = await session.get(Lesson, (delivery.lesson_id, delivery.lesson_version))
+    if lesson is None:
+        return {}
+    texts = lesson.texts.get(locale) or lesson.texts.get("zh-Hans") or {}
+    return {
+        "lesson_id": lesson.id,
+        "version": lesson.version,
+        "title": texts.get("title", ""),
+        "body": texts.get("body", ""),
+        "try_today": texts.get("try_today", ""),
+        "media": lesson.media or {},
+    }

@@ -1,0 +1,212 @@
+"""The sender drains the outbox through a Messenger, paced by a global token bucket and at most
+one message per second per chat. Claims are committed before any HTTP call (the lease), results
+are written after; delivery is at-least-once with at most one duplicate per crash."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Any
+
+from sqlalchemy import update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock
+from core.delivery import outbox
+from core.delivery.outbox import (
+    BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, enqueue,
+    lesson_content, recipient_problem, resolve_lessons,
+)
+from core.delivery.ratelimit import TokenBucket
+from core.models import Delivery, Guardian
+from core.ports import Messenger, Outgoing, SendOutcome
+
+log = logging.getLogger(__name__)
+
+FOLLOWUP_AFTER = timedelta(days=3)
+PER_CHAT_INTERVAL = timedelta(seconds=1)
+
+
+@dataclass
+class SenderConfig:
+    rate: float = 25.0  # messages per second for the whole bot (Telegram allows ~30)
+    batch: int = 200
+    lease: timedelta = timedelta(minutes=2)
+    max_attempts: int = 5
+    backoff_base: timedelta = timedelta(seconds=10)
+    backoff_cap: timedelta = timedelta(minutes=30)
+    concurrency: int = 64
+
+
+@dataclass
+class DrainStats:
+    claimed: int = 0
+    sent: int = 0
+    deferred: int = 0
+    failed: int = 0
+    blocked: int = 0
+    cancelled: int = 0
+    retried: int = 0
+    extra: dict[str, int] = field(default_factory=dict)
+
+
+class Sender:
+    def __init__(
+        self,
+        sessionmaker: async_sessionmaker[AsyncSession],
+        messenger: Messenger,
+        *,
+        clock: Clock,
+        config: SenderConfig | None = None,
+        bucket: TokenBucket | None = None,
+    ) -> None:
+        self.sessionmaker = sessionmaker
+        self.messenger = messenger
+        self.clock = clock
+        self.config = config or SenderConfig()
+        self.bucket = bucket or TokenBucket(self.config.rate)
+        self._last_sent: dict[int, datetime] = {}
+
+    # -------------------------------------------------------------- one batch
+
+    async def drain_once(self) -> DrainStats:
+        stats = DrainStats()
+        now = self.clock()
+        ready: list[tuple[Claimed, Outgoing]] = []
+        async with self.sessionmaker() as session, session.begin():
+            items = await claim(session, now=now, limit=self.config.batch, lease=self.config.lease)
+            stats.claimed = len(items)
+            if not items:
+                return stats
+            seen_chats: set[int] = set()
+            live: list[Claimed] = []
+            for item in items:
+                d = item.delivery
+                problem = recipient_problem(item)
+                if problem:
+                    d.state, d.last_error, d.finished_at, d.lease_until = CANCELLED, problem, now, None
+                    stats.cancelled += 1
+                    continue
+                later = defer_for_quiet_hours(item, now)
+                last = self._last_sent.get(d.chat_id)
+                if later is None and (d.chat_id in seen_chats or (last and now - last < PER_CHAT_INTERVAL)):
+                    later = now + PER_CHAT_INTERVAL
+                if later is not None:
+                    d.state, d.due_at, d.lease_until = PENDING, later, None
+                    d.attempts -= 1  # waiting is not a failed attempt
+                    stats.deferred += 1
+                    continue
+                seen_chats.add(d.chat_id)
+                live.append(item)
+            await resolve_lessons(session, items=live, today=now.date())
+            for item in live:
+                d = item.delivery
+                if d.state != outbox.SENDING:
+                    continue  # e.g. skipped: programme complete
+                locale = item.guardian.locale if item.guardian else (d.payload or {}).get("locale", "zh-Hans")
+                content = dict(d.payload or {})
+                if d.kind in ("lesson", "lesson_followup") and d.lesson_id:
+                    content.update(await lesson_content(session, delivery=d, locale=locale))
+                ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
+                                             content=content)))
+        # The claim (state, lease, resolved lesson) is committed: now talk to Telegram.
+        outcomes = await self._send_all([o for _, o in ready])
+        await self._record([(c, o) for (c, _), o in zip(ready, outcomes)], stats)
+        return stats
+
+    async def _send_all(self, items: list[Outgoing]) -> list[SendOutcome]:
+        semaphore = asyncio.Semaphore(self.config.concurrency)
+
+        async def one(item: Outgoing) -> SendOutcome:
+            async with semaphore:
+                try:
+                    return await self.messenger.deliver(item)
+                except Exception as exc:  # noqa: BLE001 — a messenger bug must not lose the batch
+                    log.exception("messenger failed for delivery %s", item.delivery_id)
+                    return SendOutcome(status="transient", error=type(exc).__name__)
+
+        tasks = []
+        for item in items:
+            await self.bucket.acquire()
+            tasks.append(asyncio.create_task(one(item)))
+        return list(await asyncio.gather(*tasks))
+
+    async def _record(self, results: list[tuple[Claimed, SendOutcome]], stats: DrainStats) -> None:
+        if not results:
+            return
+        now = self.clock()
+        updates: list[dict[str, Any]] = []
+        blocked_chats: list[tuple[int, int | None]] = []
+        followups: list[Delivery] = []
+        for item, outcome in results:
+            d = item.delivery
+            row: dict[str, Any] = {"id": d.id, "lease_until": None}
+            if outcome.status == "sent":
+                row.update(state=SENT, sent_at=now, finished_at=now, telegram_message_id=outcome.message_id,
+                           last_error=None)
+                self._last_sent[d.chat_id] = now
+                stats.sent += 1
+                if d.kind == "lesson":
+                    followups.append(d)
+            elif outcome.status == "rate_limited":
+                wait = max(outcome.retry_after or 1.0, 0.0)
+                self.bucket.pause(wait)
+                row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
+                           last_error="rate_limited")
+                stats.retried += 1
+            elif outcome.status == "blocked":
+                row.update(state=BLOCKED, finished_at=now, last_error=outcome.error or "blocked")
+                blocked_chats.append((d.chat_id, d.guardian_id))
+                stats.blocked += 1
+            elif outcome.status == "transient" and d.attempts < self.config.max_attempts:
+                delay = min(self.config.backoff_base * (2 ** (d.attempts - 1)), self.config.backoff_cap)
+                row.update(state=PENDING, due_at=now + delay, last_error=outcome.error or "transient")
+                stats.retried += 1
+            else:
+                row.update(state=FAILED, finished_at=now, last_error=outcome.error or outcome.status)
+                stats.failed += 1
+            updates.append(row)
+        if len(self._last_sent) > 50_000:
+            cutoff = now - PER_CHAT_INTERVAL
+            self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
+        async with self.sessionmaker() as session, session.begin():
+            await session.execute(update(Delivery), updates)
+            for chat_id, guardian_id in blocked_chats:
+                # 403: stop sending to this chat at all until they write to us again.
+                if guardian_id is not None:
+                    await session.execute(
+                        update(Guardian).where(Guardian.id == guardian_id).values(unreachable_at=now)
+                    )
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.chat_id == chat_id, Delivery.state == PENDING)
+                    .values(state=CANCELLED, finished_at=now, last_error="unreachable")
+                )
+            for d in followups:
+                await enqueue(
+                    session, chat_id=d.chat_id, kind="lesson_followup", ref=f"delivery:{d.id}", cycle="1",
+                    lane=outbox.LANE_LESSON, due_at=now + FOLLOWUP_AFTER, now=now, guardian_id=d.guardian_id,
+                    cohort_id=d.cohort_id, payload={"lesson_delivery_id": d.id},
+                )
+                await session.execute(
+                    update(Delivery)
+                    .where(Delivery.chat_id == d.chat_id, Delivery.kind == "lesson_followup",
+                           Delivery.ref == f"delivery:{d.id}")
+                    .values(lesson_id=d.lesson_id, lesson_version=d.lesson_version)
+                )
+
+    # -------------------------------------------------------------- forever
+
+    async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
+        while not stop.is_set():
+            try:
+                stats = await self.drain_once()
+            except Exception:  # noqa: BLE001 — keep draining; the lease makes a retry safe
+                log.exception("sender batch failed")
+                stats = DrainStats()
+            if stats.claimed == 0:
+                try:
+                    await asyncio.wait_for(stop.wait(), timeout=idle)
+                except asyncio.TimeoutError:
+                    pass

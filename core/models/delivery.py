@@ -1,0 +1,67 @@
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column
+
+from core.db import Base, UTCDateTime
+
+
+class Delivery(Base):
+    """One outgoing message in the outbox.
+
+    The unique key (chat, kind, ref, cycle) makes double ticks, restarts and concurrent planners
+    harmless. Senders claim rows with a lease committed before the HTTP call, so a crash between
+    claim and send means the row is sent again after the lease (at most one duplicate per crash).
+    """
+
+    __tablename__ = "deliveries"
+    __table_args__ = (
+        UniqueConstraint("chat_id", "kind", "ref", "cycle", name="uq_deliveries_key"),
+        Index("ix_deliveries_due", "state", "lane", "due_at"),
+        Index("ix_deliveries_guardian_kind", "guardian_id", "kind"),
+    )
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    chat_id: Mapped[int] = mapped_column(BigInteger)
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    kind: Mapped[str] = mapped_column(String(24))  # lesson | lesson_followup | campaign | …
+    ref: Mapped[str] = mapped_column(String(100))  # what it is about: "schedule", "campaign:5", …
+    cycle: Mapped[str] = mapped_column(String(40))  # which occurrence: "2026-11-23T20:00", …
+    lane: Mapped[int] = mapped_column(Integer)  # 0 safety/alerts, 1 check-ins, 2 lessons/campaigns
+    state: Mapped[str] = mapped_column(String(12), default="pending")
+    due_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    # What was (or will be) sent: e.g. {"lesson_id": …, "version": …}; resolved at send time for
+    # scheduled lessons, so the guardian gets the next lesson of their programme when it goes out.
+    payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    lesson_id: Mapped[str | None] = mapped_column(String(64))
+    lesson_version: Mapped[int | None] = mapped_column(Integer)
+    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+
+class LessonFeedback(Base):
+    """A guardian's one-tap answer under a lesson (helpful / not for me) or to the later
+    'did you try it?' follow-up. One row per delivery and question; a new tap updates it."""
+
+    __tablename__ = "lesson_feedback"
+    __table_args__ = (UniqueConstraint("delivery_id", "question", name="uq_lesson_feedback_question"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    delivery_id: Mapped[int] = mapped_column(ForeignKey("deliveries.id", ondelete="CASCADE"))
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    lesson_id: Mapped[str] = mapped_column(String(64))
+    lesson_version: Mapped[int] = mapped_column(Integer)
+    question: Mapped[str] = mapped_column(String(16))  # helpful | tried
+    answer: Mapped[str] = mapped_column(String(16))  # yes | no | not_yet
+    answered_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -1,0 +1,30 @@
+"""Protocols for the outside world. core speaks these; the bot adapter implements them."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Literal, Protocol
+
+SendStatus = Literal["sent", "rate_limited", "blocked", "transient", "permanent"]
+
+
+@dataclass(frozen=True)
+class Outgoing:
+    """One outbox row ready to render: the adapter turns it into Bot API calls in `locale`."""
+
+    delivery_id: int
+    chat_id: int
+    kind: str  # lesson | campaign | lesson_followup | …
+    locale: str
+    content: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class SendOutcome:
+    status: SendStatus
+    message_id: int | None = None
+    retry_after: float | None = None  # seconds, for rate_limited
+    error: str | None = None  # a short reason, never message content
+
+
+class Messenger(Protocol):
+    async def deliver(self, item: Outgoing) -> SendOutcome: ...
