@@ -33,7 +33,8 @@ def cmd_content_check(args: argparse.Namespace) -> int:
     if problems:
         print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
         return 1
-    print(f"content ok: {len(bundle.texts)} text(s) in {root}")
+    print(f"content ok: {len(bundle.texts)} text(s), {len(bundle.lessons)} lesson(s), "
+          f"{len(bundle.programmes)} programme(s) in {root}")
     return 0
 
 

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.config import Settings
+from core.campaigns.service import plan_due_campaigns
 from core.delivery.planning import plan_due_lessons
 from core.housekeeping import beat, housekeep
 
@@ -17,8 +18,10 @@ log = logging.getLogger(__name__)
 async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: Settings, clock: Clock) -> None:
     now = clock()
     planned = await plan_due_lessons(sessionmaker, now=now)
+    async with sessionmaker() as session, session.begin():
+        planned += await plan_due_campaigns(session, now=now)
     if planned:
-        log.info("planned %d lesson deliveries", planned)
+        log.info("planned %d deliveries", planned)
     async with sessionmaker() as session, session.begin():
         result = await housekeep(
             session,

@@ -160,6 +160,25 @@ async def enqueue(
     return None if new_id is None else await session.get(Delivery, new_id)
 
 
+FOLLOWUP_AFTER = timedelta(days=3)
+
+
+async def plan_followups(session: AsyncSession, *, lessons: list[Delivery], now: datetime) -> None:
+    """A gentle 'did you try it?' a few days after each sent lesson (one per lesson delivery)."""
+    rows = [
+        {"chat_id": d.chat_id, "guardian_id": d.guardian_id, "cohort_id": d.cohort_id, "kind": "lesson_followup",
+         "ref": f"delivery:{d.id}", "cycle": "1", "lane": LANE_LESSON, "state": PENDING,
+         "due_at": now + FOLLOWUP_AFTER, "attempts": 0, "payload": {"lesson_delivery_id": d.id},
+         "lesson_id": d.lesson_id, "lesson_version": d.lesson_version, "created_at": now}
+        for d in lessons
+        if d.kind == "lesson" and d.lesson_id
+    ]
+    if rows:
+        await session.execute(
+            _insert(session).values(rows).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+        )
+
+
 # ---------------------------------------------------------------- claiming
 
 

@@ -45,7 +45,7 @@ class TokenBucket:
                     self._last = self._monotonic()
                     continue
                 self._refill()
-                if self.tokens >= 1:
-                    self.tokens -= 1
+                if self.tokens >= 1 - 1e-9:  # tolerate float rounding, or we could wait forever
+                    self.tokens = max(0.0, self.tokens - 1)
                     return
-                await self._sleep((1 - self.tokens) / self.rate)
+                await self._sleep(max((1 - self.tokens) / self.rate, 1e-6))

@@ -15,8 +15,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.delivery import outbox
 from core.delivery.outbox import (
-    BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, enqueue,
-    lesson_content, recipient_problem, resolve_lessons,
+    BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, lesson_content,
+    recipient_problem, resolve_lessons,
 )
 from core.delivery.ratelimit import TokenBucket
 from core.models import Delivery, Guardian
@@ -24,7 +24,6 @@ from core.ports import Messenger, Outgoing, SendOutcome
 
 log = logging.getLogger(__name__)
 
-FOLLOWUP_AFTER = timedelta(days=3)
 PER_CHAT_INTERVAL = timedelta(seconds=1)
 
 
@@ -106,7 +105,7 @@ class Sender:
                     continue  # e.g. skipped: programme complete
                 locale = item.guardian.locale if item.guardian else (d.payload or {}).get("locale", "zh-Hans")
                 content = dict(d.payload or {})
-                if d.kind in ("lesson", "lesson_followup") and d.lesson_id:
+                if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
                     content.update(await lesson_content(session, delivery=d, locale=locale))
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
                                              content=content)))
@@ -183,18 +182,7 @@ class Sender:
                     .where(Delivery.chat_id == chat_id, Delivery.state == PENDING)
                     .values(state=CANCELLED, finished_at=now, last_error="unreachable")
                 )
-            for d in followups:
-                await enqueue(
-                    session, chat_id=d.chat_id, kind="lesson_followup", ref=f"delivery:{d.id}", cycle="1",
-                    lane=outbox.LANE_LESSON, due_at=now + FOLLOWUP_AFTER, now=now, guardian_id=d.guardian_id,
-                    cohort_id=d.cohort_id, payload={"lesson_delivery_id": d.id},
-                )
-                await session.execute(
-                    update(Delivery)
-                    .where(Delivery.chat_id == d.chat_id, Delivery.kind == "lesson_followup",
-                           Delivery.ref == f"delivery:{d.id}")
-                    .values(lesson_id=d.lesson_id, lesson_version=d.lesson_version)
-                )
+            await outbox.plan_followups(session, lessons=followups, now=now)
 
     # -------------------------------------------------------------- forever
 

@@ -1,4 +1,5 @@
 """All ORM models, imported here so Alembic and the services see one metadata."""
+from core.models.campaign import Campaign
 from core.models.cohort import Cohort
 from core.models.enrolment import (
     Child,
@@ -17,6 +18,7 @@ from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, TextDocumen
 
 __all__ = [
     "AuditLog",
+    "Campaign",
     "Child",
     "CodeAttempt",
     "Cohort",

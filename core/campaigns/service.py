@@ -1,0 +1,174 @@
+"""Campaigns: staff schedule a one-off lesson or message; the tick plans it into the outbox
+when due (same lanes, rate limits and quiet hours as lessons)."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+from sqlalchemy import func, literal, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core import audit
+from core.access import Scope
+from core.catalog.service import get_lesson
+from core.config import SUPPORTED_LOCALES
+from core.delivery import outbox
+from core.delivery.outbox import LANE_LESSON, PENDING, _insert, plan_groups
+from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
+from core.errors import Conflict, Invalid, NotFound
+from core.models import Campaign, Cohort, Delivery, Guardian, Household
+from core.models.enums import GuardianStatus
+
+TEXT_MAX = 1000
+
+
+class CampaignCreate(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    title: str = Field(min_length=1, max_length=200)
+    cohort_ids: list[int] | None = None  # None: every cohort the staff member covers
+    send_at: datetime
+    lesson_id: str | None = None
+    texts: dict[str, str] | None = None
+
+    @field_validator("send_at")
+    @classmethod
+    def _aware(cls, value: datetime) -> datetime:
+        if value.tzinfo is None:
+            raise ValueError("give a time zone, e.g. 2027-05-25T10:00:00+08:00")
+        return value
+
+    @field_validator("texts")
+    @classmethod
+    def _texts(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        if value is None:
+            return None
+        missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
+        if missing:
+            raise ValueError(f"missing text for {', '.join(missing)}")
+        unknown = sorted(set(value) - set(SUPPORTED_LOCALES))
+        if unknown:
+            raise ValueError(f"unknown locale {', '.join(unknown)}")
+        if any(len(t) > TEXT_MAX for t in value.values()):
+            raise ValueError(f"at most {TEXT_MAX} characters")
+        return value
+
+    @model_validator(mode="after")
+    def _one_content(self) -> CampaignCreate:
+        if (self.lesson_id is None) == (self.texts is None):
+            raise ValueError("give either lesson_id or texts (not both)")
+        return self
+
+
+async def create_campaign(session: AsyncSession, *, scope: Scope, data: CampaignCreate, now: datetime) -> Campaign:
+    if data.send_at <= now:
+        raise Invalid("must be in the future", field="send_at")
+    if data.cohort_ids is None:
+        if scope.cohort_ids is None:
+            cohort_ids = list((await session.scalars(select(Cohort.id).order_by(Cohort.id))).all())
+        else:
+            cohort_ids = sorted(scope.cohort_ids)
+    else:
+        cohort_ids = sorted(set(data.cohort_ids))
+        for cid in cohort_ids:
+            if not scope.sees(cid) or await session.get(Cohort, cid) is None:
+                raise NotFound(f"cohort {cid} not found", field="cohort_ids")
+    if not cohort_ids:
+        raise Invalid("no cohorts to send to", field="cohort_ids")
+    for cid in cohort_ids:
+        scope.require_change(cid)
+    lesson_version = None
+    if data.lesson_id is not None:
+        try:
+            lesson = await get_lesson(session, lesson_id=data.lesson_id)
+        except NotFound:
+            raise Invalid(f"unknown lesson {data.lesson_id!r}", field="lesson_id") from None
+        if lesson.retired_at is not None:
+            raise Invalid("lesson is retired", field="lesson_id")
+        lesson_version = lesson.version
+    campaign = Campaign(
+        title=data.title.strip(), cohort_ids=cohort_ids, send_at=data.send_at, lesson_id=data.lesson_id,
+        lesson_version=lesson_version, texts=data.texts or {}, state="scheduled", created_by_staff_id=scope.staff_id,
+        created_at=now,
+    )
+    session.add(campaign)
+    await session.flush()
+    audit.record(session, staff_id=scope.staff_id, action="create", entity="campaign", entity_id=campaign.id, now=now)
+    return campaign
+
+
+async def list_campaigns(session: AsyncSession, *, scope: Scope) -> list[Campaign]:
+    rows = list((await session.scalars(select(Campaign).order_by(Campaign.send_at.desc(), Campaign.id))).all())
+    return [c for c in rows if scope.cohort_ids is None or set(c.cohort_ids) & scope.cohort_ids]
+
+
+async def get_campaign(session: AsyncSession, *, scope: Scope, campaign_id: int) -> Campaign:
+    campaign = await session.get(Campaign, campaign_id)
+    if campaign is None or not (scope.cohort_ids is None or set(campaign.cohort_ids) & scope.cohort_ids):
+        raise NotFound("campaign not found")
+    return campaign
+
+
+async def cancel_campaign(session: AsyncSession, *, scope: Scope, campaign_id: int, now: datetime) -> tuple[Campaign, int]:
+    """Cancel a campaign before it is sent; what is already sent stays sent. Returns the
+    campaign and how many pending messages were withdrawn."""
+    campaign = await get_campaign(session, scope=scope, campaign_id=campaign_id)
+    for cid in campaign.cohort_ids:
+        scope.require_change(cid)
+    if campaign.state == "cancelled":
+        raise Conflict("campaign already cancelled")
+    withdrawn = (await session.execute(
+        update(Delivery)
+        .where(Delivery.kind == "campaign", Delivery.ref == f"campaign:{campaign.id}", Delivery.state == PENDING)
+        .values(state=outbox.CANCELLED, finished_at=now, last_error="campaign_cancelled")
+    )).rowcount or 0
+    if campaign.state == "planned" and not withdrawn:
+        raise Conflict("campaign has already been sent", code="already_sent")
+    campaign.state, campaign.cancelled_at = "cancelled", now
+    audit.record(session, staff_id=scope.staff_id, action="update", entity="campaign", entity_id=campaign.id,
+                 now=now, fields=["state"])
+    return campaign, withdrawn
+
+
+async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
+    """Write due campaigns into the outbox (idempotent: unique keys, then state 'planned')."""
+    due = (await session.scalars(
+        select(Campaign).where(Campaign.state == "scheduled", Campaign.send_at <= now).order_by(Campaign.id)
+    )).all()
+    added = 0
+    for campaign in due:
+        payload: dict[str, Any] = {"campaign_id": campaign.id}
+        if campaign.lesson_id is None:
+            payload["texts"] = campaign.texts
+        for cohort_id in campaign.cohort_ids:
+            cohort = await session.get(Cohort, cohort_id)
+            if cohort is None:
+                continue
+            for group in await plan_groups(session, cohort=cohort):
+                tz = ZoneInfo(group.timezone)
+                due_at = next_allowed(QuietHours(parse_hhmm(group.quiet_start), parse_hhmm(group.quiet_end)), tz,
+                                      campaign.send_at)
+                tz_col = func.coalesce(Guardian.timezone, literal(cohort.timezone))
+                source = select(
+                    Guardian.chat_id, Guardian.id, literal(cohort.id), literal("campaign"),
+                    literal(f"campaign:{campaign.id}"), literal("1"), literal(LANE_LESSON), literal(PENDING),
+                    literal(due_at, Delivery.due_at.type), literal(0), literal(payload, Delivery.payload.type),
+                    literal(campaign.lesson_id, Delivery.lesson_id.type),
+                    literal(campaign.lesson_version, Delivery.lesson_version.type),
+                    literal(now, Delivery.created_at.type),
+                ).join(Household, Household.id == Guardian.household_id).where(
+                    Household.cohort_id == cohort.id, Guardian.status != GuardianStatus.stopped,
+                    Guardian.unreachable_at.is_(None), tz_col == group.timezone,
+                    Guardian.quiet_start == group.quiet_start, Guardian.quiet_end == group.quiet_end,
+                )
+                result = await session.execute(
+                    _insert(session).from_select(
+                        ["chat_id", "guardian_id", "cohort_id", "kind", "ref", "cycle", "lane", "state", "due_at",
+                         "attempts", "payload", "lesson_id", "lesson_version", "created_at"], source,
+                    ).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+                )
+                added += max(result.rowcount or 0, 0)
+        campaign.state, campaign.planned_at = "planned", now
+    return added

@@ -1,0 +1,127 @@
+"""A guardian's lessons: /lesson on request, feedback, the 'did you try it?' answer, history."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.catalog.service import LessonPlanner, audience_for, household_bands
+from core.delivery import outbox
+from core.errors import Conflict, Invalid, NotFound
+from core.models import Delivery, Guardian, Household, Lesson, LessonFeedback
+
+QUESTIONS = {"helpful": ("yes", "no"), "tried": ("yes", "not_yet", "no")}
+
+
+@dataclass
+class LessonToSend:
+    delivery: Delivery
+    content: dict[str, Any]
+
+
+async def lessons_done(session: AsyncSession, *, guardian_id: int) -> set[str]:
+    rows = await session.scalars(
+        select(Delivery.lesson_id).where(
+            Delivery.guardian_id == guardian_id,
+            Delivery.kind == "lesson",
+            Delivery.lesson_id.is_not(None),
+            Delivery.state.in_([outbox.SENT, outbox.SENDING, outbox.PENDING]),
+        )
+    )
+    return set(rows.all())
+
+
+async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: datetime) -> LessonToSend | None:
+    """/lesson: the guardian's next lesson now, counted like a scheduled one (it moves them on
+    in their programme). The row is created 'sending'; the caller marks it sent or failed."""
+    planner = await LessonPlanner.load(session)
+    cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
+    bands = await household_bands(session, household_ids=[guardian.household_id], today=now.date())
+    lesson = planner.next_lesson(
+        audience=audience_for(guardian.lives_with_children),
+        bands=bands.get(guardian.household_id, []),
+        done=await lessons_done(session, guardian_id=guardian.id),
+    )
+    if lesson is None:
+        return None
+    delivery = Delivery(
+        chat_id=guardian.chat_id, guardian_id=guardian.id, cohort_id=cohort_id, kind="lesson", ref="request",
+        cycle=now.isoformat(), lane=outbox.LANE_LESSON, state=outbox.SENDING, due_at=now, attempts=1,
+        payload={}, lesson_id=lesson.id, lesson_version=lesson.version, created_at=now, claimed_at=now,
+    )
+    session.add(delivery)
+    await session.flush()
+    return LessonToSend(delivery=delivery, content=render_lesson(lesson, guardian.locale))
+
+
+def render_lesson(lesson: Lesson, locale: str) -> dict[str, Any]:
+    texts = lesson.texts.get(locale) or lesson.texts.get("zh-Hans") or {}
+    return {"lesson_id": lesson.id, "version": lesson.version, "title": texts.get("title", ""),
+            "body": texts.get("body", ""), "try_today": texts.get("try_today", ""), "media": lesson.media or {}}
+
+
+async def mark_sent(session: AsyncSession, *, delivery: Delivery, message_id: int | None, now: datetime) -> None:
+    delivery.state, delivery.sent_at, delivery.finished_at = outbox.SENT, now, now
+    delivery.telegram_message_id = message_id
+    await outbox.plan_followups(session, lessons=[delivery], now=now)
+
+
+def mark_failed(delivery: Delivery, *, error: str, now: datetime) -> None:
+    delivery.state, delivery.finished_at, delivery.last_error = outbox.FAILED, now, error
+
+
+async def record_feedback(
+    session: AsyncSession, *, guardian: Guardian, delivery_id: int, question: str, answer: str, now: datetime
+) -> LessonFeedback:
+    if question not in QUESTIONS or answer not in QUESTIONS[question]:
+        raise Invalid("unknown answer", field="answer")
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.guardian_id != guardian.id or not delivery.lesson_id:
+        raise NotFound("lesson delivery not found")
+    lesson_delivery = delivery
+    if delivery.kind == "lesson_followup":
+        lesson_delivery_id = (delivery.payload or {}).get("lesson_delivery_id")
+        lesson_delivery = await session.get(Delivery, lesson_delivery_id) if lesson_delivery_id else delivery
+        if lesson_delivery is None:
+            raise Conflict("the lesson is gone", code="stale_step")
+    row = await session.scalar(
+        select(LessonFeedback).where(
+            LessonFeedback.delivery_id == lesson_delivery.id, LessonFeedback.question == question
+        )
+    )
+    if row is None:
+        row = LessonFeedback(
+            delivery_id=lesson_delivery.id, guardian_id=guardian.id, cohort_id=delivery.cohort_id,
+            lesson_id=delivery.lesson_id, lesson_version=delivery.lesson_version or 1, question=question,
+            answer=answer, answered_at=now,
+        )
+        session.add(row)
+    else:
+        row.answer, row.answered_at = answer, now  # a second tap changes their answer
+    await session.flush()
+    return row
+
+
+async def lesson_history(session: AsyncSession, *, guardian: Guardian, limit: int = 10) -> list[tuple[Delivery, Lesson]]:
+    rows = await session.execute(
+        select(Delivery, Lesson)
+        .join(Lesson, (Lesson.id == Delivery.lesson_id) & (Lesson.version == Delivery.lesson_version))
+        .where(Delivery.guardian_id == guardian.id, Delivery.kind == "lesson", Delivery.state == outbox.SENT)
+        .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
+        .limit(limit)
+    )
+    return [(d, lesson) for d, lesson in rows]
+
+
+async def lesson_for_rereading(session: AsyncSession, *, guardian: Guardian, delivery_id: int) -> Lesson:
+    """A lesson this guardian was sent (only theirs), in the exact version they got."""
+    delivery = await session.get(Delivery, delivery_id)
+    if delivery is None or delivery.guardian_id != guardian.id or delivery.kind != "lesson" or not delivery.lesson_id:
+        raise NotFound("lesson not found")
+    lesson = await session.get(Lesson, (delivery.lesson_id, delivery.lesson_version))
+    if lesson is None:
+        raise NotFound("lesson not found")
+    return lesson
