@@ -65,7 +65,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         me = await telegram.get_me()
         if not settings.telegram_bot_username:
             settings.telegram_bot_username = me.username
-        await set_commands(telegram)
+        await set_commands(telegram, settings=settings)
         dispatcher = build_dispatcher(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
         tasks.append(
             asyncio.create_task(

@@ -86,7 +86,7 @@ async def seed(sessionmaker, n: int, now: datetime) -> None:  # type: ignore[no-
         async with sessionmaker() as session, session.begin():
             await session.execute(insert(Household), [{"id": i, "cohort_id": cohort_id, "created_at": created} for i in ids])
             await session.execute(insert(Child), [
-                {"household_id": i, "nickname": f"c{i}", "birth_year": 2016 + i % 8, "birth_month": 1 + i % 12,
+                {"household_id": i, "nickname": f"c{i}", "birth_year": 2011 + i % 10, "birth_month": 1 + i % 12,
                  "created_at": created, "updated_at": created} for i in ids])
             await session.execute(insert(Guardian), [
                 {"id": i, "household_id": i, "chat_id": FIRST_CHAT + i, "locale": "zh-Hans" if i % 5 else "en",

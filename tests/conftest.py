@@ -2,7 +2,7 @@
 SHOUWANG_TEST_DATABASE_URL is set, again on PostgreSQL (the `db_url` fixture is parametrised).
 
 Each test starts from a clean, migrated database: SQLite copies a migrated template file;
-PostgreSQL is migrated once per run and truncated before each test.
+PostgreSQL gets a private database per run, migrated once and truncated before each test.
 """
 from __future__ import annotations
 
@@ -27,13 +27,9 @@ IN_CI = os.environ.get("CI", "").lower() == "true"
 TEST_NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)  # 12:00 in Asia/Shanghai
 
 
-async def _migrate(url: str, *, reset_pg: bool = False) -> None:
+async def _migrate(url: str) -> None:
     engine = make_engine(url)
     try:
-        if reset_pg:
-            async with engine.begin() as conn:
-                await conn.execute(text("DROP SCHEMA IF EXISTS public CASCADE"))
-                await conn.execute(text("CREATE SCHEMA public"))
         await upgrade(engine)
     finally:
         await engine.dispose()
@@ -46,17 +42,44 @@ def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return path
 
 
+async def _create_private_database(url: str, name: str) -> str:
+    """A database of this run's own on the given server, so concurrent runs never truncate
+    each other's tables. Returns its URL."""
+    from sqlalchemy.engine import make_url
+
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}"'))
+            await conn.execute(text(f'CREATE DATABASE "{name}"'))
+    finally:
+        await admin.dispose()
+    return make_url(url).set(database=name).render_as_string(hide_password=False)
+
+
+async def _drop_private_database(url: str, name: str) -> None:
+    admin = make_engine(url, isolation_level="AUTOCOMMIT")
+    try:
+        async with admin.connect() as conn:
+            await conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+    finally:
+        await admin.dispose()
+
+
 @pytest.fixture(scope="session")
-def pg_migrated() -> str:
+def pg_migrated() -> Iterator[str]:
     if not PG_URL:
         pytest.skip("PostgreSQL path: set SHOUWANG_TEST_DATABASE_URL to run it")
+    name = f"shouwang_test_{os.getpid()}"
     try:
-        asyncio.run(_migrate(PG_URL, reset_pg=True))
+        url = asyncio.run(_create_private_database(PG_URL, name))
+        asyncio.run(_migrate(url))
     except Exception as exc:  # noqa: BLE001
         if IN_CI:
             pytest.fail(f"SHOUWANG_TEST_DATABASE_URL is unreachable in CI: {exc}")
         pytest.skip(f"PostgreSQL unreachable: {exc}")
-    return PG_URL
+    yield url
+    asyncio.run(_drop_private_database(PG_URL, name))
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

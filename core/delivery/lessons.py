@@ -58,9 +58,7 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
 
 
 def render_lesson(lesson: Lesson, locale: str) -> dict[str, Any]:
-    texts = lesson.texts.get(locale) or lesson.texts.get("zh-Hans") or {}
-    return {"lesson_id": lesson.id, "version": lesson.version, "title": texts.get("title", ""),
-            "body": texts.get("body", ""), "try_today": texts.get("try_today", ""), "media": lesson.media or {}}
+    return outbox.lesson_content(lesson, locale=locale)
 
 
 async def mark_sent(session: AsyncSession, *, delivery: Delivery, message_id: int | None, now: datetime) -> None:

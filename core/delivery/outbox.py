@@ -174,8 +174,9 @@ async def plan_followups(session: AsyncSession, *, lessons: list[Delivery], now:
         if d.kind == "lesson" and d.lesson_id
     ]
     if rows:
+        # executemany of one cached statement: far cheaper than a giant multi-VALUES insert.
         await session.execute(
-            _insert(session).values(rows).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+            _insert(session).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"]), rows
         )
 
 
@@ -293,8 +294,17 @@ async def resolve_lessons(session: AsyncSession, *, items: list[Claimed], today:
         done[g.id].add(lesson.id)
 
 
-async def lesson_content(session: AsyncSession, *, delivery: Delivery, locale: str) -> dict[str, Any]:
-    lesson = await session.get(Lesson, (delivery.lesson_id, delivery.lesson_version))
+async def lessons_by_key(session: AsyncSession, *, deliveries: list[Delivery]) -> dict[tuple[str, int], Lesson]:
+    """The exact lesson versions a batch of deliveries carries, in one query."""
+    keys = {(d.lesson_id, d.lesson_version) for d in deliveries if d.lesson_id and d.lesson_version}
+    if not keys:
+        return {}
+    ids = {k[0] for k in keys}
+    rows = await session.scalars(select(Lesson).where(Lesson.id.in_(ids)))
+    return {(row.id, row.version): row for row in rows if (row.id, row.version) in keys}
+
+
+def lesson_content(lesson: Lesson | None, *, locale: str) -> dict[str, Any]:
     if lesson is None:
         return {}
     texts = lesson.texts.get(locale) or lesson.texts.get("zh-Hans") or {}

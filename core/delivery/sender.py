@@ -16,7 +16,7 @@ from core.clock import Clock
 from core.delivery import outbox
 from core.delivery.outbox import (
     BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, lesson_content,
-    recipient_problem, resolve_lessons,
+    lessons_by_key, recipient_problem, resolve_lessons,
 )
 from core.delivery.ratelimit import TokenBucket
 from core.models import Delivery, Guardian
@@ -99,6 +99,7 @@ class Sender:
                 seen_chats.add(d.chat_id)
                 live.append(item)
             await resolve_lessons(session, items=live, today=now.date())
+            library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
             for item in live:
                 d = item.delivery
                 if d.state != outbox.SENDING:
@@ -106,7 +107,7 @@ class Sender:
                 locale = item.guardian.locale if item.guardian else (d.payload or {}).get("locale", "zh-Hans")
                 content = dict(d.payload or {})
                 if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
-                    content.update(await lesson_content(session, delivery=d, locale=locale))
+                    content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
                                              content=content)))
         # The claim (state, lease, resolved lesson) is committed: now talk to Telegram.

@@ -294,6 +294,16 @@ async def draft_cohort(session: AsyncSession, *, draft: Draft) -> Cohort | None:
     return None if cohort_id is None else await session.get(Cohort, cohort_id)
 
 
+async def draft_household_children(session: AsyncSession, *, draft: Draft) -> list[Child]:
+    """The children of the household a join draft leads into (shown at its summary), else []."""
+    if draft.household_invite_id is None:
+        return []
+    invite = await session.get(HouseholdInvite, draft.household_invite_id)
+    if invite is None:
+        return []
+    return await list_children(session, household_id=invite.household_id)
+
+
 # ---------------------------------------------------------------- completing
 
 

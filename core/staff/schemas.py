@@ -1,11 +1,15 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, ValidationInfo, field_validator
 
 from core.config import SUPPORTED_LOCALES
 from core.models.enums import StaffRole
+
+# Row ids fit a 32-bit INTEGER column; larger numbers are input errors, not database errors.
+CohortId = Annotated[int, Field(ge=1, le=2_147_483_647)]
 
 
 class StaffCreate(BaseModel):
@@ -13,9 +17,9 @@ class StaffCreate(BaseModel):
 
     display_name: str = Field(min_length=1, max_length=100)
     role: StaffRole
-    cohort_ids: list[int] = Field(default_factory=list, validate_default=True)
+    cohort_ids: list[CohortId] = Field(default_factory=list, validate_default=True)
     # Cohorts where this director is the primary one (the name guardians see).
-    primary_cohort_ids: list[int] = Field(default_factory=list)
+    primary_cohort_ids: list[CohortId] = Field(default_factory=list)
     locale: str = "zh-Hans"
 
     @field_validator("display_name")
@@ -61,8 +65,8 @@ class StaffUpdate(BaseModel):
 
     display_name: str | None = Field(default=None, min_length=1, max_length=100)
     active: bool | None = None
-    cohort_ids: list[int] | None = None
-    primary_cohort_ids: list[int] | None = None
+    cohort_ids: list[CohortId] | None = None
+    primary_cohort_ids: list[CohortId] | None = None
     locale: str | None = None
 
     @field_validator("display_name")

@@ -180,6 +180,17 @@ async def link_telegram(session: AsyncSession, *, staff: Staff, chat_id: int, no
     return staff
 
 
+async def staff_cohort_names(session: AsyncSession, *, staff_id: int) -> list[str]:
+    """Names of the cohorts a staff member covers (told to them when they link Telegram)."""
+    rows = await session.scalars(
+        select(Cohort.name)
+        .join(StaffCohort, StaffCohort.cohort_id == Cohort.id)
+        .where(StaffCohort.staff_id == staff_id)
+        .order_by(Cohort.name)
+    )
+    return list(rows.all())
+
+
 async def find_staff_by_chat(session: AsyncSession, *, chat_id: int) -> Staff | None:
     return await session.scalar(
         select(Staff).where(Staff.telegram_chat_id == chat_id, Staff.active.is_(True))

@@ -1,0 +1,93 @@
+"""Request-scoped dependencies: the settings, the clock's `now`, the database session (which owns
+the transaction), the authenticated staff member and their scope."""
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from datetime import datetime
+from typing import Annotated
+
+from fastapi import Depends, Path, Request
+from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.errors import Unauthorized, Unavailable
+from core.access import Scope, scope_for
+from core.config import Settings
+from core.models import Staff
+from core.security import same_secret
+from core.staff import service as staff_service
+
+# Row ids are 32-bit INTEGER columns on PostgreSQL: anything larger is bad input (422), not a
+# database error.
+MAX_ID = 2_147_483_647
+
+
+def get_settings(request: Request) -> Settings:
+    return request.app.state.settings
+
+
+def get_now(request: Request) -> datetime:
+    # Read once per request: every service call in one request sees the same instant.
+    return request.app.state.clock()
+
+
+def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    sessionmaker = request.app.state.sessionmaker
+    if sessionmaker is None:
+        raise Unavailable("the database is not configured yet")
+    return sessionmaker
+
+
+async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
+    """One transaction per request: committed when the route succeeds, rolled back otherwise.
+
+    Used with scope="function", so the commit happens before the response is sent: a client
+    never sees a 2xx for a change that then failed to commit.
+    """
+    async with get_sessionmaker(request)() as session:
+        try:
+            yield session
+        except BaseException:
+            await session.rollback()
+            raise
+        await session.commit()
+
+
+SettingsDep = Annotated[Settings, Depends(get_settings)]
+Now = Annotated[datetime, Depends(get_now)]
+SessionDep = Annotated[AsyncSession, Depends(get_session, scope="function")]
+
+_bearer = HTTPBearer(auto_error=False, description="A staff API token, or SHOUWANG_ADMIN_TOKEN")
+
+
+async def get_current_staff(
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Staff:
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send an API token: Authorization: Bearer <token>")
+    token = credentials.credentials
+    staff = await staff_service.authenticate(session, token=token)
+    # The bootstrap admin needs no setup: the first request with SHOUWANG_ADMIN_TOKEN creates
+    # (or re-keys) its staff row, so the audit log always names a real staff member. The CLI
+    # also re-keys it at start-up, which is how a token generated under var/ gets in.
+    if staff is None and settings.admin_token and same_secret(token, settings.admin_token):
+        staff = await staff_service.ensure_bootstrap_admin(session, token=token, now=now)
+    if staff is None:
+        raise Unauthorized("the API token is unknown or its staff member is deactivated")
+    return staff
+
+
+CurrentStaff = Annotated[Staff, Depends(get_current_staff)]
+
+
+async def get_scope(session: SessionDep, staff: CurrentStaff) -> Scope:
+    return await scope_for(session, staff)
+
+
+ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+# A path id: positive and within the column's range.
+IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

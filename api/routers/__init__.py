@@ -1,0 +1,12 @@
+"""Routers, one module per resource; v1_router gathers those served under /api/v1."""
+from __future__ import annotations
+
+from fastapi import APIRouter
+
+from api.routers import audit, children, cohorts, health, households, invitations, me, staff
+
+v1_router = APIRouter()
+for _module in (me, cohorts, staff, invitations, households, children, audit):
+    v1_router.include_router(_module.router)
+
+__all__ = ["health", "v1_router"]

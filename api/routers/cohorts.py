@@ -1,0 +1,32 @@
+"""Cohorts: admins create them; each staff member lists and reads their own; directors edit theirs."""
+from __future__ import annotations
+
+from fastapi import APIRouter, status
+
+from api.deps import IdPath, Now, ScopeDep, SessionDep
+from core.cohorts import service
+from core.cohorts.schemas import CohortCreate, CohortRead, CohortUpdate
+
+router = APIRouter(prefix="/cohorts", tags=["cohorts"])
+
+
+@router.post("", response_model=CohortRead, status_code=status.HTTP_201_CREATED)
+async def create_cohort(data: CohortCreate, session: SessionDep, scope: ScopeDep, now: Now) -> CohortRead:
+    scope.require_admin()
+    return CohortRead.model_validate(await service.create_cohort(session, data=data, now=now))
+
+
+@router.get("", response_model=list[CohortRead])
+async def list_cohorts(session: SessionDep, scope: ScopeDep) -> list[CohortRead]:
+    return [CohortRead.model_validate(c) for c in await service.list_cohorts(session, scope=scope)]
+
+
+@router.get("/{cohort_id}", response_model=CohortRead)
+async def read_cohort(cohort_id: IdPath, session: SessionDep, scope: ScopeDep) -> CohortRead:
+    return CohortRead.model_validate(await service.get_cohort(session, scope=scope, cohort_id=cohort_id))
+
+
+@router.patch("/{cohort_id}", response_model=CohortRead)
+async def update_cohort(cohort_id: IdPath, data: CohortUpdate, session: SessionDep, scope: ScopeDep) -> CohortRead:
+    cohort = await service.update_cohort(session, scope=scope, cohort_id=cohort_id, data=data)
+    return CohortRead.model_validate(cohort)

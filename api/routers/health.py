@@ -1,0 +1,42 @@
+"""GET /healthz: unauthenticated, for load balancers and monitoring."""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Annotated
+
+from fastapi import APIRouter, Depends
+from fastapi.responses import JSONResponse
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from api.deps import Now, SettingsDep, get_sessionmaker
+from api.schemas import HealthRead
+from core import health
+
+log = logging.getLogger(__name__)
+router = APIRouter(tags=["health"])
+
+# A monitor must get an answer even when the database hangs instead of refusing.
+DB_TIMEOUT_SECONDS = 5.0
+
+
+@router.get("/healthz", response_model=HealthRead, responses={503: {"model": HealthRead}})
+async def healthz(
+    settings: SettingsDep,
+    now: Now,
+    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+) -> JSONResponse:
+    async def probe() -> float | None:
+        async with sessionmaker() as session:
+            await health.ping(session)
+            return await health.heartbeat_age_seconds(session, now=now)
+
+    try:
+        tick_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
+    except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "unreachable"
+        log.warning("healthz: database unreachable (%s)", type(exc).__name__)
+        body = HealthRead(status="degraded", database="unreachable", tick_age_seconds=None)
+        return JSONResponse(body.model_dump(), status_code=503)
+    stale = health.tick_is_stale(tick_age, tick_seconds=settings.tick_seconds)
+    body = HealthRead(status="degraded" if stale else "ok", database="ok", tick_age_seconds=tick_age)
+    return JSONResponse(body.model_dump())

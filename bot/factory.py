@@ -1,0 +1,76 @@
+"""Building the bot and its dispatcher: the one factory used by production and by tests."""
+from __future__ import annotations
+
+from aiogram import Bot, Dispatcher
+from aiogram.client.default import DefaultBotProperties
+from aiogram.client.session.aiohttp import AiohttpSession
+from aiogram.client.telegram import TelegramAPIServer
+from aiogram.enums import ParseMode
+from aiogram.types import BotCommand
+from aiogram.utils.i18n import I18n
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from bot.handlers import get_routers
+from bot.i18n import LocaleMiddleware, build_i18n
+from bot.middlewares import ContextMiddleware, SessionMiddleware
+from bot.texts import N_
+from core.clock import Clock, system_clock
+from core.config import Settings
+
+# Commands a guardian sees in Telegram's menu, in the order shown.
+GUARDIAN_COMMANDS = (
+    ("help", N_("What you can do")),
+    ("lesson", N_("The next lesson now")),
+    ("history", N_("Read recent lessons again")),
+    ("pause", N_("Pause lessons")),
+    ("resume", N_("Resume lessons")),
+    ("settings", N_("Language, pause lessons")),
+    ("children", N_("Your children")),
+    ("invite", N_("Invite another carer of the children")),
+    ("mydata", N_("What Shouwang keeps about you")),
+    ("stop", N_("Stop all messages")),
+    ("delete", N_("Erase your data")),
+)
+
+
+def build_bot(settings: Settings) -> Bot:
+    """A Bot speaking to settings.telegram_api_base (Telegram, a self-hosted Bot API server or
+    a test server), with HTML as the parse mode: user text is always escaped before sending."""
+    if not settings.telegram_token:
+        raise ValueError("SHOUWANG_TELEGRAM_TOKEN is not set")
+    session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
+    return Bot(
+        token=settings.telegram_token,
+        session=session,
+        default=DefaultBotProperties(parse_mode=ParseMode.HTML),
+    )
+
+
+def build_dispatcher(
+    *,
+    settings: Settings,
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: Clock = system_clock,
+    i18n: I18n | None = None,
+) -> Dispatcher:
+    # No FSM storage: conversation state lives in Draft rows, never in memory.
+    dp = Dispatcher(disable_fsm=True, settings=settings, clock=clock)
+    dp.update.outer_middleware(SessionMiddleware(sessionmaker, clock))
+    dp.update.outer_middleware(ContextMiddleware())
+    # setup() covers every event type except `update`, errors included, so even the error
+    # handler speaks the person's language.
+    LocaleMiddleware(i18n or build_i18n(settings), fallback_locale=settings.default_locale).setup(dp)
+    dp.include_routers(*get_routers())
+    return dp
+
+
+async def set_commands(bot: Bot, *, settings: Settings | None = None, i18n: I18n | None = None) -> None:
+    """The command menu in Chinese ("zh" and the default) and English ("en")."""
+    if i18n is None:
+        i18n = build_i18n(settings or Settings())
+    for language_code, babel_locale in ((None, "zh_Hans"), ("zh", "zh_Hans"), ("en", "en")):
+        commands = [
+            BotCommand(command=name, description=i18n.gettext(description, locale=babel_locale))
+            for name, description in GUARDIAN_COMMANDS
+        ]
+        await bot.set_my_commands(commands=commands, language_code=language_code)

@@ -1,0 +1,32 @@
+"""Routers, one per module. Order matters: commands before a flow's typed answers, and the
+fallback last so that nothing goes unanswered."""
+from __future__ import annotations
+
+from aiogram import F, Router
+
+from bot.handlers import (
+    children,
+    errors,
+    fallback,
+    flow,
+    help,
+    invite,
+    leaving,
+    lessons,
+    mydata,
+    newcomers,
+    settings,
+    start,
+)
+
+
+def get_routers() -> list[Router]:
+    """Fresh routers on each call: a router can belong to one dispatcher only, and tests
+    build a dispatcher per test."""
+    modules = (start, help, settings, lessons, children, invite, mydata, leaving, newcomers, flow, fallback)
+    routers = [module.make_router() for module in modules]
+    for router in routers:
+        # Guardians talk to the bot one to one; group chats are not ours to answer.
+        router.message.filter(F.chat.type == "private")
+        router.callback_query.filter(F.message.chat.type == "private")
+    return [errors.make_router(), *routers]

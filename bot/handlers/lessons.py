@@ -1,0 +1,131 @@
+"""/lesson, /pause, /resume, /history, and the one-tap answers under lessons."""
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, Router
+from aiogram.exceptions import TelegramAPIError
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.guards import is_guardian, refuse_if_stopped
+from bot.keyboards.lessons import LessonCB, ReReadCB, history_keyboard
+from bot.lesson_render import lesson_html
+from bot.messenger import send_lesson
+from bot.texts import N_
+from core.clock import Clock
+from core.config import Settings
+from core.delivery import lessons as lesson_service
+from core.enrolment import service as enrolment
+from core.errors import DomainError
+from core.models import Guardian
+from core.models.enums import GuardianStatus
+
+log = logging.getLogger(__name__)
+
+
+async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, clock: Clock,
+                    settings: Settings) -> None:
+    if await refuse_if_stopped(message, guardian):
+        return
+    now = clock()
+    todo = await lesson_service.take_next_lesson(session, guardian=guardian, now=now)
+    if todo is None:
+        await message.answer(_("You have read every lesson we have for your family for now. "
+                               "New ones will come on the usual days."))
+        return
+    try:
+        sent = await send_lesson(bot, message.chat.id, todo.content, todo.delivery.id,
+                                 media_root=settings.content_dir / "media")
+    except TelegramAPIError as exc:
+        lesson_service.mark_failed(todo.delivery, error=type(exc).__name__, now=now)
+        log.warning("on-request lesson delivery %s failed: %s", todo.delivery.id, type(exc).__name__)
+        return
+    await lesson_service.mark_sent(session, delivery=todo.delivery, message_id=sent.message_id, now=now)
+
+
+async def on_pause(message: Message, guardian: Guardian, clock: Clock) -> None:
+    if await refuse_if_stopped(message, guardian):
+        return
+    enrolment.set_paused(guardian, paused=True, now=clock())
+    await message.answer(_("Lessons are paused. Send /resume when you want them again. "
+                           "Check-in questions about the children still come."))
+
+
+async def on_resume(message: Message, guardian: Guardian, clock: Clock) -> None:
+    if await refuse_if_stopped(message, guardian):
+        return
+    enrolment.set_paused(guardian, paused=False, now=clock())
+    await message.answer(_("Lessons are on again. The next one comes on the usual day, or send /lesson now."))
+
+
+async def on_history(message: Message, session: AsyncSession, guardian: Guardian) -> None:
+    if await refuse_if_stopped(message, guardian):
+        return
+    history = await lesson_service.lesson_history(session, guardian=guardian)
+    if not history:
+        await message.answer(_("You have not had a lesson yet. Send /lesson to read the first one now."))
+        return
+    items = []
+    for delivery, lesson in history:
+        texts = lesson.texts.get(guardian.locale) or lesson.texts.get("zh-Hans") or {}
+        day = delivery.sent_at.strftime("%m-%d") if delivery.sent_at else ""
+        items.append((delivery.id, f"{day} · {texts.get('title', lesson.id)}"))
+    await message.answer(_("Your recent lessons. Tap one to read it again."), reply_markup=history_keyboard(items))
+
+
+async def on_reread(callback: CallbackQuery, callback_data: ReReadCB, bot: Bot, session: AsyncSession,
+                    guardian: Guardian) -> None:
+    try:
+        lesson = await lesson_service.lesson_for_rereading(session, guardian=guardian,
+                                                           delivery_id=callback_data.delivery_id)
+    except DomainError:
+        await callback.answer(_("This lesson is no longer available."), show_alert=False)
+        return
+    await callback.answer()
+    content = lesson_service.render_lesson(lesson, guardian.locale)
+    await bot.send_message(callback.from_user.id, lesson_html(content))
+
+
+_TRIED_REPLIES = {
+    "yes": N_("Wonderful. Small things done often make a big difference for a child."),
+    "not_yet": N_("That is all right. There is no hurry; try it when a quiet moment comes."),
+    "no": N_("Thank you for telling us. Every family is different; we will keep that in mind."),
+}
+
+
+async def on_lesson_answer(callback: CallbackQuery, callback_data: LessonCB, bot: Bot, session: AsyncSession,
+                           guardian: Guardian, clock: Clock) -> None:
+    try:
+        await lesson_service.record_feedback(
+            session, guardian=guardian, delivery_id=callback_data.delivery_id, question=callback_data.question,
+            answer=callback_data.answer, now=clock(),
+        )
+    except DomainError:
+        await callback.answer(_("This button is from an old message and no longer works."))
+        return
+    await session.commit()  # stored before we say thank you
+    await callback.answer(_("Thank you!"))
+    if callback.message is not None and guardian.status != GuardianStatus.stopped:
+        try:
+            await bot.edit_message_reply_markup(chat_id=callback.from_user.id,
+                                                message_id=callback.message.message_id, reply_markup=None)
+        except TelegramAPIError:
+            pass  # the message may be too old to edit; the answer is stored anyway
+    if callback_data.question == "tried":
+        await bot.send_message(callback.from_user.id, _(_TRIED_REPLIES[callback_data.answer]))
+
+
+def make_router() -> Router:
+    router = Router(name="lessons")
+    router.message.filter(is_guardian)
+    router.callback_query.filter(is_guardian)
+    router.message.register(on_lesson, Command("lesson"))
+    router.message.register(on_pause, Command("pause"))
+    router.message.register(on_resume, Command("resume"))
+    router.message.register(on_history, Command("history"))
+    router.callback_query.register(on_reread, ReReadCB.filter())
+    router.callback_query.register(on_lesson_answer, LessonCB.filter())
+    return router

@@ -1,0 +1,77 @@
+"""/settings: change language, pause or resume lessons."""
+from __future__ import annotations
+
+from aiogram import Bot, Router
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.guards import is_guardian, refuse_if_stopped
+from bot.keyboards import guardian as kb
+from bot.keyboards.callbacks import SettingsCB
+from bot.keyboards.flow import LANGUAGE_NAMES
+from core.clock import Clock
+from core.enrolment import service as enrolment
+from core.errors import Conflict
+from core.locales import to_babel
+from core.models import Draft, Guardian
+from core.models.enums import GuardianStatus
+
+
+def _settings_text(guardian: Guardian) -> str:
+    lessons = _("paused") if guardian.status == GuardianStatus.paused else _("on")
+    return _("Your settings:\nLanguage: {language}\nLessons: {lessons}\n\nWhat would you like to change?").format(
+        language=LANGUAGE_NAMES.get(guardian.locale, guardian.locale), lessons=lessons
+    )
+
+
+async def on_settings(message: Message, guardian: Guardian) -> None:
+    if await refuse_if_stopped(message, guardian):
+        return
+    await message.answer(_settings_text(guardian), reply_markup=kb.settings(guardian))
+
+
+async def on_settings_button(
+    callback: CallbackQuery, callback_data: SettingsCB, bot: Bot, session: AsyncSession, i18n: I18n,
+    clock: Clock, guardian: Guardian, draft: Draft | None,
+) -> None:
+    await callback.answer()
+    chat_id = callback.from_user.id
+    now = clock()
+    action = callback_data.action
+    if action == "language":
+        await bot.send_message(chat_id, _("Please choose your language."), reply_markup=kb.languages())
+        return
+    try:
+        if action == "set_language":
+            enrolment.set_locale(guardian, locale=callback_data.value, now=now)
+            if draft is not None:
+                enrolment.choose_language(draft, locale=callback_data.value, now=now)
+        elif action in ("pause", "resume"):
+            enrolment.set_paused(guardian, paused=action == "pause", now=now)
+        else:
+            return
+    except Conflict:  # stopped meanwhile
+        await bot.send_message(chat_id, _("You have stopped all messages. To start again, send /start."))
+        return
+    await session.commit()
+    with i18n.use_locale(to_babel(guardian.locale)):
+        if action == "set_language":
+            done = _("Done. I will speak English with you from now on.") if guardian.locale == "en" \
+                else _("Done. I will speak Chinese with you from now on.")
+        elif action == "pause":
+            done = _("Lessons are paused. Send /settings when you want them again.")
+        else:
+            done = _("Lessons are on again.")
+        await bot.send_message(chat_id, done)
+
+
+def make_router() -> Router:
+    router = Router(name="settings")
+    router.message.filter(is_guardian)
+    router.callback_query.filter(is_guardian)
+    router.message.register(on_settings, Command("settings"))
+    router.callback_query.register(on_settings_button, SettingsCB.filter())
+    return router

@@ -1,0 +1,1 @@
+"""Keyboard builders and versioned callback data."""

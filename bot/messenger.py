@@ -1,0 +1,83 @@
+"""core.ports.Messenger over the Bot API: renders outbox rows in the recipient's language and
+maps Telegram's answers to outcomes the sender understands (sent, 429, 403, retry, give up)."""
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+from aiogram import Bot
+from aiogram.exceptions import (
+    TelegramAPIError,
+    TelegramBadRequest,
+    TelegramForbiddenError,
+    TelegramNetworkError,
+    TelegramRetryAfter,
+    TelegramServerError,
+)
+from aiogram.types import FSInputFile, Message
+from aiogram.utils.i18n import I18n
+
+from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
+from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
+from core.locales import to_babel
+from core.ports import Outgoing, SendOutcome
+
+log = logging.getLogger(__name__)
+
+
+class TelegramMessenger:
+    def __init__(self, bot: Bot, i18n: I18n, *, media_root: Path) -> None:
+        self.bot = bot
+        self.i18n = i18n
+        self.media_root = media_root
+
+    async def deliver(self, item: Outgoing) -> SendOutcome:
+        try:
+            # Scheduled pushes have no incoming update: set the i18n context and the locale here.
+            with self.i18n.context(), self.i18n.use_locale(to_babel(item.locale)):
+                message = await self._send(item)
+        except TelegramRetryAfter as exc:
+            return SendOutcome(status="rate_limited", retry_after=float(exc.retry_after), error="rate_limited")
+        except TelegramForbiddenError:
+            return SendOutcome(status="blocked", error="forbidden")
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                return SendOutcome(status="blocked", error="chat_not_found")
+            return SendOutcome(status="permanent", error=f"bad_request: {exc.message[:120]}")
+        except TelegramServerError as exc:
+            return SendOutcome(status="transient", error=f"server_error: {exc.message[:120]}")
+        except TelegramNetworkError:
+            return SendOutcome(status="transient", error="network_error")
+        except TelegramAPIError as exc:
+            return SendOutcome(status="permanent", error=f"api_error: {exc.message[:120]}")
+        return SendOutcome(status="sent", message_id=message.message_id)
+
+    async def _send(self, item: Outgoing) -> Message:
+        content = item.content
+        if item.kind == "lesson":
+            return await send_lesson(self.bot, item.chat_id, content, item.delivery_id, media_root=self.media_root)
+        if item.kind == "lesson_followup":
+            return await self.bot.send_message(item.chat_id, followup_html(content),
+                                               reply_markup=tried_keyboard(item.delivery_id))
+        if item.kind == "campaign":
+            if content.get("lesson_id"):
+                return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,
+                                         media_root=self.media_root)
+            return await self.bot.send_message(item.chat_id, campaign_html(content, item.locale))
+        raise ValueError(f"no renderer for delivery kind {item.kind!r}")
+
+
+async def send_lesson(bot: Bot, chat_id: int, content: dict, delivery_id: int, *, media_root: Path) -> Message:  # type: ignore[type-arg]
+    """Photo or voice with the lesson as caption when the lesson has media (many grandparents
+    read little), otherwise a text message; feedback buttons underneath."""
+    text = lesson_html(content)
+    keyboard = feedback_keyboard(delivery_id)
+    media = content.get("media") or {}
+    fits = len(text) <= CAPTION_LIMIT
+    if media.get("voice") and fits:
+        return await bot.send_voice(chat_id, FSInputFile(media_root / media["voice"]), caption=text,
+                                    reply_markup=keyboard)
+    if media.get("image") and fits:
+        return await bot.send_photo(chat_id, FSInputFile(media_root / media["image"]), caption=text,
+                                    reply_markup=keyboard)
+    return await bot.send_message(chat_id, text, reply_markup=keyboard)

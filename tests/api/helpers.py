@@ -1,0 +1,96 @@
+"""Helpers for API tests: auth headers, creating cohorts and staff through the API, and
+households straight into the database (enrolment is the bot's job)."""
+from __future__ import annotations
+
+import itertools
+from dataclasses import dataclass, field
+
+import httpx
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FrozenClock
+from core.models import Child, Guardian, Household
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+_chat_ids = itertools.count(900_000_001)
+
+
+def bearer(token: str) -> dict[str, str]:
+    return {"Authorization": f"Bearer {token}"}
+
+
+async def create_cohort(client: httpx.AsyncClient, name: str, **extra: object) -> dict:
+    response = await client.post("/api/v1/cohorts", json={"name": name, **extra}, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def create_staff(
+    client: httpx.AsyncClient, role: str, cohort_ids: list[int], name: str | None = None, **extra: object
+) -> dict:
+    body = {"display_name": name or f"{role} of {cohort_ids}", "role": role, "cohort_ids": cohort_ids, **extra}
+    response = await client.post("/api/v1/staff", json=body, headers=ADMIN)
+    assert response.status_code == 201, response.text
+    return response.json()
+
+
+async def add_household(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+    cohort_id: int,
+    *,
+    children: tuple[tuple[str, int, int], ...] = (("Xiaoming", 2018, 3),),
+) -> dict[str, object]:
+    """A household with one guardian and the given (nickname, birth year, birth month) children."""
+    now = clock()
+    async with sessionmaker() as session, session.begin():
+        household = Household(cohort_id=cohort_id, created_at=now)
+        session.add(household)
+        await session.flush()
+        guardian = Guardian(
+            household_id=household.id, chat_id=next(_chat_ids), locale="zh-Hans", relationship="grandmother",
+            lives_with_children=True, status="active", consent_version=1, consented_at=now,
+            created_at=now, updated_at=now,
+        )
+        kids = [
+            Child(household_id=household.id, nickname=nick, birth_year=year, birth_month=month, sex="girl",
+                  created_at=now, updated_at=now)
+            for nick, year, month in children
+        ]
+        session.add_all([guardian, *kids])
+        await session.flush()
+        return {"id": household.id, "guardian_id": guardian.id, "chat_id": guardian.chat_id,
+                "child_ids": [k.id for k in kids]}
+
+
+@dataclass
+class Side:
+    """One cohort with its director, supervisor and a household."""
+
+    cohort: dict
+    director: dict
+    supervisor: dict
+    household: dict = field(default_factory=dict)
+
+    @property
+    def cohort_id(self) -> int:
+        return self.cohort["id"]
+
+    @property
+    def director_auth(self) -> dict[str, str]:
+        return bearer(self.director["credentials"]["api_token"])
+
+    @property
+    def supervisor_auth(self) -> dict[str, str]:
+        return bearer(self.supervisor["credentials"]["api_token"])
+
+    @property
+    def child_id(self) -> int:
+        return self.household["child_ids"][0]
+
+
+@dataclass
+class World:
+    a: Side
+    b: Side
