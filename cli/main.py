@@ -140,7 +140,11 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
-    return int(args.func(args) or 0)
+    try:
+        return int(args.func(args) or 0)
+    except KeyboardInterrupt:  # Ctrl+C: uvicorn re-raises it after a clean shutdown
+        print("Shouwang stopped.", flush=True)
+        return 0
 
 
 if __name__ == "__main__":

@@ -78,10 +78,26 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
     elif bot:
         lines.append(BOT_OFF_HELP)
 
+    stop_sender = asyncio.Event()
     if worker:
         scheduler = build_scheduler(sessionmaker, settings)
         scheduler.start()
         lines.append(f"  scheduler: tick every {settings.tick_seconds} s")
+        if settings.telegram_token:
+            from bot.factory import build_bot
+            from bot.i18n import build_i18n
+            from bot.messenger import TelegramMessenger
+            from core.delivery.sender import Sender, SenderConfig
+
+            if telegram is None:
+                telegram = build_bot(settings)
+            messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
+            sender = Sender(sessionmaker, messenger, clock=system_clock,
+                            config=SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts))
+            tasks.append(asyncio.create_task(sender.run(stop_sender), name="outbox-sender"))
+            lines.append(f"  outbox sender: up to {settings.send_rate:g} msg/s")
+        else:
+            lines.append("  outbox sender: off until the bot token is set (messages wait in the outbox)")
 
     server_obj = None
     if api:
@@ -110,6 +126,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         else:
             await _wait_for_signal()
     finally:
+        stop_sender.set()
         if dispatcher is not None:
             try:
                 await dispatcher.stop_polling()

@@ -41,6 +41,10 @@ class Settings(BaseSettings):
     household_invite_days: int = Field(default=7, ge=1)
     # Enrolment drafts nobody touched for this long are dropped by housekeeping.
     draft_expiry_days: int = Field(default=14, ge=1)
+    # Outbox sender: messages per second for the whole bot (Telegram allows about 30; the rest is
+    # left for interactive replies), and how often a network or 5xx failure is retried.
+    send_rate: float = Field(default=25.0, gt=0, le=1000)
+    send_max_attempts: int = Field(default=5, ge=1, le=20)
     log_level: str = "INFO"
 
     @field_validator("telegram_token", "admin_token", "telegram_bot_username", mode="before")

@@ -2,6 +2,7 @@
 once as `file: field: reason`, and load all or nothing."""
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,6 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.lessons import LessonFile, ProgrammeFile
 from core.content.texts import TextFile, load_texts
+
+
+_NAMED_FIELD = re.compile(r"^([\w.-]+): (.+)$", re.DOTALL)
 
 
 @dataclass(frozen=True)
@@ -54,6 +58,10 @@ def _validation_problems(rel: str, exc: ValidationError) -> list[Problem]:
     for err in exc.errors():
         loc = ".".join(str(p) for p in err["loc"]) or "-"
         msg = err["msg"].removeprefix("Value error, ")
+        # Whole-file checks name their field themselves ("texts.en.body: 91 words, …").
+        named = _NAMED_FIELD.match(msg)
+        if loc == "-" and named:
+            loc, msg = named.group(1), named.group(2)
         out.append(Problem(rel, loc, msg))
     return out
 
