@@ -133,20 +133,33 @@ class LessonPlanner:
     """Chooses next lessons; loads programmes and lesson versions once per batch."""
 
     def __init__(self, programmes: list[Programme], lessons: list[Lesson]) -> None:
-        self.by_key = {(p.audience, p.age_band): p for p in programmes}
+        self.programmes = programmes
         self.lessons = {lesson.id: lesson for lesson in lessons}
 
     @classmethod
     async def load(cls, session: AsyncSession) -> LessonPlanner:
         return cls(await latest_programmes(session), await latest_lessons(session))
 
-    def sequence(self, *, audience: str, bands: list[str]) -> list[str]:
+    def _by_key(self, chosen: list[str] | None) -> dict[tuple[str, str], Programme]:
+        """The programme per (audience, age band): the cohort's chosen ones in their order,
+        or, when a cohort chose none, the standard library."""
+        by_id = {p.id: p for p in self.programmes}
+        pool = [by_id[pid] for pid in chosen if pid in by_id] if chosen else self.programmes
+        by_key: dict[tuple[str, str], Programme] = {}
+        for programme in pool:
+            by_key.setdefault((programme.audience, programme.age_band), programme)
+        return by_key
+
+    def sequence(self, *, audience: str, bands: list[str], programmes: list[str] | None = None) -> list[str]:
+        by_key = self._by_key(programmes)
         ordered = [b for b in AGE_BANDS if b in bands]
-        seqs = [self.by_key[(audience, b)].lessons for b in ordered if (audience, b) in self.by_key]
+        seqs = [by_key[(audience, b)].lessons for b in ordered if (audience, b) in by_key]
         return [lid for lid in merged_sequence(seqs) if lid in self.lessons]
 
-    def next_lesson(self, *, audience: str, bands: list[str], done: set[str]) -> Lesson | None:
-        for lesson_id in self.sequence(audience=audience, bands=bands):
+    def next_lesson(
+        self, *, audience: str, bands: list[str], done: set[str], programmes: list[str] | None = None
+    ) -> Lesson | None:
+        for lesson_id in self.sequence(audience=audience, bands=bands, programmes=programmes):
             if lesson_id not in done:
                 return self.lessons[lesson_id]
         return None

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery import outbox
 from core.errors import Conflict, Invalid, NotFound
-from core.models import Delivery, Guardian, Household, Lesson, LessonFeedback
+from core.models import Cohort, Delivery, Guardian, Household, Lesson, LessonFeedback
 
 QUESTIONS = {"helpful": ("yes", "no"), "tried": ("yes", "not_yet", "no")}
 
@@ -38,12 +38,16 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
     """/lesson: the guardian's next lesson now, counted like a scheduled one (it moves them on
     in their programme). The row is created 'sending'; the caller marks it sent or failed."""
     planner = await LessonPlanner.load(session)
-    cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
+    cohort = await session.scalar(
+        select(Cohort).join(Household, Household.cohort_id == Cohort.id).where(Household.id == guardian.household_id)
+    )
+    cohort_id = cohort.id if cohort else None
     bands = await household_bands(session, household_ids=[guardian.household_id], today=now.date())
     lesson = planner.next_lesson(
         audience=audience_for(guardian.lives_with_children),
         bands=bands.get(guardian.household_id, []),
         done=await lessons_done(session, guardian_id=guardian.id),
+        programmes=cohort.programmes if cohort else None,
     )
     if lesson is None:
         return None

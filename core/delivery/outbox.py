@@ -188,6 +188,7 @@ class Claimed:
     delivery: Delivery
     guardian: Guardian | None
     cohort_timezone: str | None
+    cohort_programmes: list[str] | None = None
 
 
 async def claim(
@@ -222,7 +223,7 @@ async def claim(
     )
     rows = (
         await session.execute(
-            select(Delivery, Guardian, Cohort.timezone)
+            select(Delivery, Guardian, Cohort.timezone, Cohort.programmes)
             .outerjoin(Guardian, Guardian.id == Delivery.guardian_id)
             .outerjoin(Cohort, Cohort.id == Delivery.cohort_id)
             .where(Delivery.id.in_(ids))
@@ -230,7 +231,7 @@ async def claim(
             .execution_options(populate_existing=True)
         )
     ).all()
-    return [Claimed(delivery=d, guardian=g, cohort_timezone=tz) for d, g, tz in rows]
+    return [Claimed(delivery=d, guardian=g, cohort_timezone=tz, cohort_programmes=progs) for d, g, tz, progs in rows]
 
 
 def defer_for_quiet_hours(item: Claimed, now: datetime) -> datetime | None:
@@ -283,7 +284,7 @@ async def resolve_lessons(session: AsyncSession, *, items: list[Claimed], today:
         assert g is not None
         lesson = planner.next_lesson(
             audience=audience_for(g.lives_with_children), bands=bands.get(g.household_id, []),
-            done=done.setdefault(g.id, set()),
+            done=done.setdefault(g.id, set()), programmes=item.cohort_programmes,
         )
         if lesson is None:
             item.delivery.state = SKIPPED

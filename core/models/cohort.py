@@ -22,4 +22,7 @@ class Cohort(Base):
     # Filled in by the lessons and check-ins issues; kept as validated JSON until then.
     lesson_schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     checkin_schedule: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
+    # The programmes this cohort follows (ids); empty means the whole standard library. Each
+    # guardian gets the one for their audience and each child's age band.
+    programmes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
