@@ -140,11 +140,13 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=_settings().log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    # Their start-up chatter would bury the banner; warnings and errors still show.
+    for noisy in ("alembic", "apscheduler", "aiogram.event"):
+        logging.getLogger(noisy).setLevel(logging.WARNING)
     try:
         return int(args.func(args) or 0)
-    except KeyboardInterrupt:  # Ctrl+C: uvicorn re-raises it after a clean shutdown
-        print("Shouwang stopped.", flush=True)
-        return 0
+    except KeyboardInterrupt:  # Ctrl+C before the signal handlers were installed
+        return 130
 
 
 if __name__ == "__main__":

@@ -4,8 +4,12 @@ bot)."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
 import sys
+from collections.abc import Iterator
+
+import uvicorn
 
 from core.clock import system_clock
 from core.config import DEFAULT_TELEGRAM_API_BASE, Settings
@@ -14,11 +18,11 @@ from core.db import make_engine, make_sessionmaker
 log = logging.getLogger("shouwang")
 
 BOT_OFF_HELP = """\
-Telegram bot: OFF (SHOUWANG_TELEGRAM_TOKEN is not set).
-  To turn it on, create a bot with @BotFather, then:
-    export SHOUWANG_TELEGRAM_TOKEN=123456:ABC...   # the token BotFather gives you
-    make run
-  A self-hosted Bot API server (telegram-bot-api) can be used with SHOUWANG_TELEGRAM_API_BASE."""
+  Telegram bot: OFF (SHOUWANG_TELEGRAM_TOKEN is not set).
+    To turn it on, create a bot with @BotFather, then:
+      export SHOUWANG_TELEGRAM_TOKEN=123456:ABC...   # the token BotFather gives you
+      make run
+    A self-hosted Bot API server (telegram-bot-api) can be used with SHOUWANG_TELEGRAM_API_BASE."""
 
 
 def build_scheduler(sessionmaker, settings: Settings):  # type: ignore[no-untyped-def]
@@ -101,13 +105,11 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
     server_obj = None
     if api:
-        import uvicorn
-
         from api.main import create_app
 
         app = create_app(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
-        server_obj = uvicorn.Server(config)
+        server_obj = _QuietServer(config)
         lines.append(f"  HTTP API: http://{settings.host}:{settings.port}/api/v1  (docs: http://{settings.host}:{settings.port}/docs)")
 
     if generated:
@@ -122,6 +124,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
     try:
         if server_obj is not None:
+            _on_signal(lambda: setattr(server_obj, "should_exit", True))
             await server_obj.serve()  # returns on Ctrl+C / SIGTERM
         else:
             await _wait_for_signal()
@@ -140,20 +143,34 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         if scheduler is not None:
             scheduler.shutdown(wait=False)
         await engine.dispose()
+        print("Shouwang stopped.", flush=True)
     return 0
 
 
-async def _wait_for_signal() -> None:
+def _on_signal(callback) -> None:  # type: ignore[no-untyped-def]
     import signal
 
-    stop = asyncio.Event()
     loop = asyncio.get_running_loop()
     for sig in (signal.SIGINT, signal.SIGTERM):
         try:
-            loop.add_signal_handler(sig, stop.set)
+            loop.add_signal_handler(sig, callback)
         except NotImplementedError:  # pragma: no cover (Windows)
             pass
+
+
+async def _wait_for_signal() -> None:
+    stop = asyncio.Event()
+    _on_signal(stop.set)
     await stop.wait()
+
+
+class _QuietServer(uvicorn.Server):
+    """uvicorn without its own signal capture: it re-raises Ctrl+C after shutdown, which would
+    cancel our clean shutdown of the bot, the sender and the database. run_all handles signals."""
+
+    @contextlib.contextmanager
+    def capture_signals(self) -> Iterator[None]:
+        yield
 
 
 def _safe_url(url: str) -> str:
