@@ -66,10 +66,18 @@ class Sender:
         self.config = config or SenderConfig()
         self.bucket = bucket or TokenBucket(self.config.rate)
         self._last_sent: dict[int, datetime] = {}
+        self._in_flight: set[int] = set()  # chats claimed and not yet recorded (pipelined batches)
 
     # -------------------------------------------------------------- one batch
 
     async def drain_once(self) -> DrainStats:
+        """Claim one batch, send it, record the results (sequentially; `run` overlaps them)."""
+        stats, ready = await self._prepare()
+        await self._send_and_record(ready, stats)
+        return stats
+
+    async def _prepare(self) -> tuple[DrainStats, list[tuple[Claimed, Outgoing]]]:
+        """Claim a batch and commit the claim (state, lease, resolved lesson) before any send."""
         stats = DrainStats()
         now = self.clock()
         ready: list[tuple[Claimed, Outgoing]] = []
@@ -77,7 +85,7 @@ class Sender:
             items = await claim(session, now=now, limit=self.config.batch, lease=self.config.lease)
             stats.claimed = len(items)
             if not items:
-                return stats
+                return stats, ready
             seen_chats: set[int] = set()
             live: list[Claimed] = []
             for item in items:
@@ -89,7 +97,9 @@ class Sender:
                     continue
                 later = defer_for_quiet_hours(item, now)
                 last = self._last_sent.get(d.chat_id)
-                if later is None and (d.chat_id in seen_chats or (last and now - last < PER_CHAT_INTERVAL)):
+                recent = d.chat_id in seen_chats or d.chat_id in self._in_flight or (
+                    last is not None and now - last < PER_CHAT_INTERVAL)
+                if later is None and recent:
                     later = now + PER_CHAT_INTERVAL
                 if later is not None:
                     d.state, d.due_at, d.lease_until = PENDING, later, None
@@ -110,10 +120,15 @@ class Sender:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
                                              content=content)))
-        # The claim (state, lease, resolved lesson) is committed: now talk to Telegram.
-        outcomes = await self._send_all([o for _, o in ready])
-        await self._record([(c, o) for (c, _), o in zip(ready, outcomes)], stats)
-        return stats
+        self._in_flight.update(o.chat_id for _, o in ready)
+        return stats, ready
+
+    async def _send_and_record(self, ready: list[tuple[Claimed, Outgoing]], stats: DrainStats) -> None:
+        try:
+            outcomes = await self._send_all([o for _, o in ready])
+            await self._record([(c, o) for (c, _), o in zip(ready, outcomes)], stats)
+        finally:
+            self._in_flight.difference_update(o.chat_id for _, o in ready)
 
     async def _send_all(self, items: list[Outgoing]) -> list[SendOutcome]:
         semaphore = asyncio.Semaphore(self.config.concurrency)
@@ -188,14 +203,36 @@ class Sender:
     # -------------------------------------------------------------- forever
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
-        while not stop.is_set():
+        """Drain until `stop` is set. The next batch is claimed while the current one is being
+        sent, so database time does not eat into the send rate."""
+        queue: asyncio.Queue[tuple[DrainStats, list[tuple[Claimed, Outgoing]]] | None] = asyncio.Queue(maxsize=1)
+
+        async def produce() -> None:
             try:
-                stats = await self.drain_once()
-            except Exception:  # noqa: BLE001 — keep draining; the lease makes a retry safe
-                log.exception("sender batch failed")
-                stats = DrainStats()
-            if stats.claimed == 0:
+                while not stop.is_set():
+                    try:
+                        stats, ready = await self._prepare()
+                    except Exception:  # noqa: BLE001 — keep draining; the lease makes a retry safe
+                        log.exception("sender claim failed")
+                        stats, ready = DrainStats(), []
+                    if ready or stats.claimed:
+                        await queue.put((stats, ready))
+                        continue
+                    try:
+                        await asyncio.wait_for(stop.wait(), timeout=idle)
+                    except asyncio.TimeoutError:
+                        pass
+            finally:
+                await queue.put(None)
+
+        producer = asyncio.create_task(produce())
+        try:
+            while (batch := await queue.get()) is not None:
+                stats, ready = batch
                 try:
-                    await asyncio.wait_for(stop.wait(), timeout=idle)
-                except asyncio.TimeoutError:
-                    pass
+                    await self._send_and_record(ready, stats)
+                except Exception:  # noqa: BLE001
+                    log.exception("sender batch failed")
+        finally:
+            producer.cancel()
+            await asyncio.gather(producer, return_exceptions=True)
