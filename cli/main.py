@@ -5,11 +5,13 @@ bot and the API adapters.
   shouwang api | bot | worker   the same code as separate roles, for PostgreSQL at scale
   shouwang db upgrade | backup [PATH]
   shouwang content check [DIR] | load [DIR]
+  shouwang risk scan [--lexicon FILE]   messages on stdin, one per line → one JSON object per line
 """
 from __future__ import annotations
 
 import argparse
 import asyncio
+import json
 import logging
 import sys
 from pathlib import Path
@@ -34,7 +36,27 @@ def cmd_content_check(args: argparse.Namespace) -> int:
         print(f"{len(problems)} problem(s) in {root}", file=sys.stderr)
         return 1
     print(f"content ok: {len(bundle.texts)} text(s), {len(bundle.lessons)} lesson(s), "
-          f"{len(bundle.programmes)} programme(s) in {root}")
+          f"{len(bundle.programmes)} programme(s), {len(bundle.questionnaires)} questionnaire(s), "
+          f"{'a' if bundle.lexicon else 'no'} risk lexicon in {root}")
+    return 0
+
+
+def cmd_risk_scan(args: argparse.Namespace) -> int:
+    """For content authors: try the risk lexicon on your own examples, one message per line."""
+    from core.checkin.risk import LexiconInvalid, load_scanner
+
+    path = Path(args.lexicon) if args.lexicon else _settings().content_dir / "risk" / "lexicon.yaml"
+    try:
+        scanner = load_scanner(path)
+    except LexiconInvalid as exc:
+        for problem in exc.problems:
+            print(problem, file=sys.stderr)
+        return 1
+    for line in sys.stdin:
+        text = line.rstrip("\r\n")
+        if not text.strip():
+            continue
+        print(json.dumps(scanner.scan(text).as_json(), ensure_ascii=False), flush=True)
     return 0
 
 
@@ -134,6 +156,11 @@ def build_parser() -> argparse.ArgumentParser:
     load = content.add_parser("load", help="validate and load content/ into the database")
     load.add_argument("dir", nargs="?")
     load.set_defaults(func=cmd_content_load)
+
+    risk = sub.add_parser("risk", help="the free-text risk lexicon").add_subparsers(dest="risk_command", required=True)
+    scan = risk.add_parser("scan", help="scan messages from stdin, one per line; print one JSON object per line")
+    scan.add_argument("--lexicon", help="lexicon file (default: <content dir>/risk/lexicon.yaml)")
+    scan.set_defaults(func=cmd_risk_scan)
     return parser
 
 

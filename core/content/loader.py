@@ -3,6 +3,7 @@ once as `file: field: reason`, and load all or nothing."""
 from __future__ import annotations
 
 import re
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -12,10 +13,15 @@ from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.lessons import LessonFile, ProgrammeFile
+from core.content.questionnaires import QuestionnaireFile
+from core.content.questionnaires import clean_loc as questionnaire_loc
+from core.content.risk import LexiconFile
 from core.content.texts import TextFile, load_texts
 
 
 _NAMED_FIELD = re.compile(r"^([\w.-]+): (.+)$", re.DOTALL)
+Loc = tuple[str | int, ...]
+CleanLoc = Callable[[Loc], Loc]
 
 
 @dataclass(frozen=True)
@@ -33,6 +39,8 @@ class ContentBundle:
     texts: list[TextFile] = field(default_factory=list)
     lessons: list[LessonFile] = field(default_factory=list)
     programmes: list[ProgrammeFile] = field(default_factory=list)
+    questionnaires: list[QuestionnaireFile] = field(default_factory=list)  # validated, not loaded yet
+    lexicon: LexiconFile | None = None  # risk/lexicon.yaml
 
 
 class ContentInvalid(Exception):
@@ -53,12 +61,22 @@ def _read_yaml(path: Path, rel: str, problems: list[Problem]) -> object | None:
     return None
 
 
-def _validation_problems(rel: str, exc: ValidationError) -> list[Problem]:
+def _validation_problems(rel: str, exc: ValidationError, clean_loc: CleanLoc | None = None) -> list[Problem]:
     out = []
     for err in exc.errors():
-        loc = ".".join(str(p) for p in err["loc"]) or "-"
+        parts = tuple(err["loc"])
+        if clean_loc is not None:
+            parts = clean_loc(parts)
+        loc = ".".join(str(p) for p in parts) or "-"
         msg = err["msg"].removeprefix("Value error, ")
-        # Whole-file checks name their field themselves ("texts.en.body: 91 words, …").
+        # Whole-file checks name their field themselves ("texts.en.body: 91 words, …"), one
+        # problem per line when they report several at once.
+        lines = msg.split("\n")
+        if loc == "-" and all(_NAMED_FIELD.match(line) for line in lines):
+            for line in lines:
+                named = _NAMED_FIELD.match(line)
+                out.append(Problem(rel, named.group(1), named.group(2)))  # type: ignore[union-attr]
+            continue
         named = _NAMED_FIELD.match(msg)
         if loc == "-" and named:
             loc, msg = named.group(1), named.group(2)
@@ -66,7 +84,20 @@ def _validation_problems(rel: str, exc: ValidationError) -> list[Problem]:
     return out
 
 
-def _read_files(root: Path, folder: str, model: type, problems: list[Problem]) -> list:  # type: ignore[type-arg]
+def _boolean_keys(node: object, path: tuple[str, ...]) -> Iterator[tuple[str, bool]]:
+    """Keys YAML turned into booleans (`on:`, `no:`), with where they are."""
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if isinstance(key, bool):
+                yield ".".join(path) or "-", key
+            yield from _boolean_keys(value, (*path, str(key)))
+    elif isinstance(node, list):
+        for index, value in enumerate(node):
+            yield from _boolean_keys(value, (*path, str(index)))
+
+
+def _read_files(root: Path, folder: str, model: type, problems: list[Problem],  # type: ignore[type-arg]
+                clean_loc: CleanLoc | None = None) -> list:  # type: ignore[type-arg]
     """Parse and validate every YAML file of one folder; the id must equal the file name."""
     out = []
     directory = root / folder
@@ -82,10 +113,15 @@ def _read_files(root: Path, folder: str, model: type, problems: list[Problem]) -
         if not isinstance(raw, dict):
             problems.append(Problem(rel, "-", "expected a mapping at the top level"))
             continue
+        boolean_keys = list(_boolean_keys(raw, ()))
+        if boolean_keys:
+            problems.extend(Problem(rel, where, f"{key!r} is not a name: YAML reads an unquoted on/off/yes/no "
+                                                "as true/false; put it in quotes") for where, key in boolean_keys)
+            continue
         try:
             doc = model.model_validate(raw)
         except ValidationError as exc:
-            problems.extend(_validation_problems(rel, exc))
+            problems.extend(_validation_problems(rel, exc, clean_loc))
             continue
         if doc.id != path.stem:
             problems.append(Problem(rel, "id", f"must equal the file name ({path.stem!r})"))
@@ -130,6 +166,14 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             elif programme.age_band not in lesson.age_bands:
                 problems.append(Problem(rel, where, f"lesson {lesson_id!r} is not for ages {programme.age_band}"))
         bundle.programmes.append(programme)
+
+    # Questionnaires: validated here (every locale, references, ranges); loading them into the
+    # database comes with the check-in tables.
+    for _rel, questionnaire in _read_files(root, "questionnaires", QuestionnaireFile, problems, questionnaire_loc):
+        bundle.questionnaires.append(questionnaire)
+
+    for _rel, lexicon in _read_files(root, "risk", LexiconFile, problems):
+        bundle.lexicon = lexicon
     return bundle, problems
 
 
