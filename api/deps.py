@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.errors import Unauthorized, Unavailable
 from core.access import Scope, scope_for
 from core.config import Settings
+from core.content.lessons import ID_PATTERN
 from core.models import Staff
 from core.security import same_secret
 from core.staff import service as staff_service
@@ -91,3 +92,5 @@ ScopeDep = Annotated[Scope, Depends(get_scope)]
 
 # A path id: positive and within the column's range.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
+# A lesson or programme id, as content files spell them.
+ContentIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]

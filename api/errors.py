@@ -7,6 +7,7 @@ unique key) become 422/409, so bad input never surfaces as a 500.
 from __future__ import annotations
 
 import logging
+import re
 from typing import Any
 
 from fastapi import FastAPI, Request
@@ -15,7 +16,7 @@ from fastapi.responses import JSONResponse
 from sqlalchemy.exc import DataError, IntegrityError
 from starlette.exceptions import HTTPException as StarletteHTTPException
 
-from core.errors import DomainError
+from core.errors import DomainError, InvalidFields
 
 log = logging.getLogger(__name__)
 
@@ -55,7 +56,10 @@ async def _domain_error(_request: Request, exc: Exception) -> JSONResponse:
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None
     if getattr(exc, "retry_after_minutes", None):
         headers = {"Retry-After": str(exc.retry_after_minutes * 60)}
-    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=headers)
+    extra: dict[str, Any] = {}
+    if isinstance(exc, InvalidFields):
+        extra["fields"] = [{"field": f, "reason": r} for f, r in exc.problems]
+    return error_response(exc.status, exc.code, exc.message, field=exc.field, headers=headers, **extra)
 
 
 def _reason(error: dict[str, Any]) -> str:
@@ -67,12 +71,23 @@ def _reason(error: dict[str, Any]) -> str:
     return message
 
 
+# Whole-body checks name their field in the message ("texts.en.body: 91 words, at most 90"),
+# as content files do; the field belongs in "field".
+_NAMED_FIELD = re.compile(r"^([\w.-]+): (.+)$", re.DOTALL)
+
+
+def _problem(error: dict[str, Any]) -> dict[str, str]:
+    loc = [str(part) for part in error.get("loc", ())]
+    reason = _reason(error)
+    named = _NAMED_FIELD.match(reason)
+    if loc == ["body"] and named:
+        loc, reason = [*loc, named.group(1)], named.group(2)
+    return {"field": ".".join(loc), "reason": reason}
+
+
 async def _validation_error(_request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, RequestValidationError)
-    fields = [
-        {"field": ".".join(str(part) for part in error.get("loc", ())), "reason": _reason(error)}
-        for error in exc.errors()
-    ]
+    fields = [_problem(error) for error in exc.errors()]
     message = "; ".join(f"{f['field']}: {f['reason']}" for f in fields) or "invalid request"
     return error_response(422, "invalid", message, fields=fields)
 

@@ -41,7 +41,7 @@ def create_app(
 
     app = FastAPI(
         title="Shouwang API",
-        summary="守望 — cohorts, staff, invitations and households of the Shouwang programme",
+        summary="守望 — cohorts, staff, households, lessons and campaigns of the Shouwang programme",
         version="1",
         lifespan=lifespan,
         docs_url="/docs",

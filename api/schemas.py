@@ -32,10 +32,15 @@ class HealthRead(BaseModel):
     status: Literal["ok", "degraded"]
     database: Literal["ok", "unreachable"]
     tick_age_seconds: float | None
+    # Deliveries due now per outbox lane ("0" urgent, "1" check-ins, "2" lessons and campaigns).
+    backlog: dict[str, int] | None = None
+    oldest_urgent_age_seconds: float | None = None  # the oldest unsent lane-0 delivery
 
 
 class FieldProblem(BaseModel):
-    field: str  # where in the request, e.g. "body.name", "query.limit", "path.cohort_id"
+    # Request validation names where in the request ("body.name", "query.limit"); a domain
+    # check names the field of the resource ("lessons.3", "media.image").
+    field: str
     reason: str
 
 

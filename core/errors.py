@@ -24,6 +24,15 @@ class Invalid(DomainError):
     status = 422
 
 
+class InvalidFields(Invalid):
+    """Several fields wrong at once (a programme's lesson list, missing media): every problem is
+    reported together, each as (field, reason)."""
+
+    def __init__(self, problems: list[tuple[str, str]]) -> None:
+        super().__init__("; ".join(f"{f}: {r}" for f, r in problems), field=problems[0][0])
+        self.problems = problems
+
+
 class Conflict(DomainError):
     code = "conflict"
     status = 409

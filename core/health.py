@@ -1,14 +1,19 @@
-"""What /healthz reports: the database answers, and how long ago the scheduler tick last ran."""
+"""What /healthz reports: the database answers, how long ago the scheduler tick last ran, how
+much due work waits in each outbox lane, and how long the oldest urgent message has waited."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import select, text
+from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Heartbeat
+from core.delivery.outbox import LANE_CHECKIN, LANE_LESSON, LANE_URGENT, PENDING, SENDING
+from core.models import Delivery, Heartbeat
 
 TICK = "tick"
+LANES = (LANE_URGENT, LANE_CHECKIN, LANE_LESSON)
+# A red alert should reach a director within a minute; five minutes unsent is an incident.
+URGENT_STALE_SECONDS = 300.0
 
 
 async def ping(session: AsyncSession) -> None:
@@ -27,3 +32,39 @@ async def heartbeat_age_seconds(session: AsyncSession, *, now: datetime, name: s
 def tick_is_stale(age_seconds: float | None, *, tick_seconds: int) -> bool:
     # A few missed ticks are normal under load; a minute without one means nobody is ticking.
     return age_seconds is None or age_seconds > max(60, 4 * tick_seconds)
+
+
+async def lane_backlog(session: AsyncSession, *, now: datetime) -> dict[int, int]:
+    """Deliveries a sender could claim right now, per lane: pending and due, or claimed by a
+    sender whose lease ran out (it crashed)."""
+    claimable = or_(
+        and_(Delivery.state == PENDING, Delivery.due_at <= now),
+        and_(Delivery.state == SENDING, Delivery.lease_until < now),
+    )
+    counts = dict.fromkeys(LANES, 0)
+    for lane, n in await session.execute(select(Delivery.lane, func.count()).where(claimable).group_by(Delivery.lane)):
+        counts[lane] = n
+    return counts
+
+
+async def oldest_urgent_age_seconds(session: AsyncSession, *, now: datetime) -> float | None:
+    """Age (since it was written) of the oldest lane-0 delivery not yet sent, or None.
+
+    Counted from created_at, not due_at: a retry pushes due_at forward, and a failing alert
+    must look older with every retry, not younger. Rows not yet due and never tried (planned
+    for later) do not count.
+    """
+    oldest = await session.scalar(
+        select(func.min(Delivery.created_at)).where(
+            Delivery.lane == LANE_URGENT,
+            Delivery.state.in_([PENDING, SENDING]),
+            or_(Delivery.due_at <= now, Delivery.attempts > 0),
+        )
+    )
+    if oldest is None:
+        return None
+    return max(0.0, (now - oldest).total_seconds())
+
+
+def urgent_is_stale(age_seconds: float | None) -> bool:
+    return age_seconds is not None and age_seconds > URGENT_STALE_SECONDS

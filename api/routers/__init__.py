@@ -3,10 +3,13 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from api.routers import audit, children, cohorts, health, households, invitations, me, staff
+from api.routers import (
+    audit, campaigns, children, cohorts, deliveries, health, households, invitations, lessons, me, programmes, staff,
+)
 
 v1_router = APIRouter()
-for _module in (me, cohorts, staff, invitations, households, children, audit):
+for _module in (me, cohorts, staff, invitations, households, children, lessons, programmes, campaigns, deliveries,
+                audit):
     v1_router.include_router(_module.router)
 
 __all__ = ["health", "v1_router"]

@@ -5,7 +5,7 @@ from fastapi import APIRouter, status
 
 from api.deps import IdPath, Now, ScopeDep, SessionDep
 from core.cohorts import service
-from core.cohorts.schemas import CohortCreate, CohortRead, CohortUpdate
+from core.cohorts.schemas import CohortCreate, CohortRead, CohortUpdate, ScheduleRead
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])
 
@@ -30,3 +30,10 @@ async def read_cohort(cohort_id: IdPath, session: SessionDep, scope: ScopeDep) -
 async def update_cohort(cohort_id: IdPath, data: CohortUpdate, session: SessionDep, scope: ScopeDep) -> CohortRead:
     cohort = await service.update_cohort(session, scope=scope, cohort_id=cohort_id, data=data)
     return CohortRead.model_validate(cohort)
+
+
+@router.get("/{cohort_id}/schedule", response_model=ScheduleRead)
+async def read_schedule(cohort_id: IdPath, session: SessionDep, scope: ScopeDep, now: Now) -> ScheduleRead:
+    """The lesson schedule (set it with PATCH) and its next slot."""
+    cohort = await service.get_cohort(session, scope=scope, cohort_id=cohort_id)
+    return service.lesson_schedule(cohort, now=now)

@@ -26,17 +26,24 @@ async def healthz(
     now: Now,
     sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
 ) -> JSONResponse:
-    async def probe() -> float | None:
+    async def probe() -> tuple[float | None, dict[int, int], float | None]:
         async with sessionmaker() as session:
             await health.ping(session)
-            return await health.heartbeat_age_seconds(session, now=now)
+            return (
+                await health.heartbeat_age_seconds(session, now=now),
+                await health.lane_backlog(session, now=now),
+                await health.oldest_urgent_age_seconds(session, now=now),
+            )
 
     try:
-        tick_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
+        tick_age, backlog, urgent_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "unreachable"
         log.warning("healthz: database unreachable (%s)", type(exc).__name__)
         body = HealthRead(status="degraded", database="unreachable", tick_age_seconds=None)
         return JSONResponse(body.model_dump(), status_code=503)
-    stale = health.tick_is_stale(tick_age, tick_seconds=settings.tick_seconds)
-    body = HealthRead(status="degraded" if stale else "ok", database="ok", tick_age_seconds=tick_age)
+    stale = health.tick_is_stale(tick_age, tick_seconds=settings.tick_seconds) or health.urgent_is_stale(urgent_age)
+    body = HealthRead(
+        status="degraded" if stale else "ok", database="ok", tick_age_seconds=tick_age,
+        backlog={str(lane): n for lane, n in backlog.items()}, oldest_urgent_age_seconds=urgent_age,
+    )
     return JSONResponse(body.model_dump())

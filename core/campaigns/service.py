@@ -2,8 +2,8 @@
 when due (same lanes, rate limits and quiet hours as lessons)."""
 from __future__ import annotations
 
-from datetime import datetime
-from typing import Any
+from datetime import datetime, timezone
+from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
@@ -17,7 +17,7 @@ from core.config import SUPPORTED_LOCALES
 from core.delivery import outbox
 from core.delivery.outbox import LANE_LESSON, PENDING, _insert, plan_groups
 from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
-from core.errors import Conflict, Invalid, NotFound
+from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.models import Campaign, Cohort, Delivery, Guardian, Household
 from core.models.enums import GuardianStatus
 
@@ -28,9 +28,10 @@ class CampaignCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     title: str = Field(min_length=1, max_length=200)
-    cohort_ids: list[int] | None = None  # None: every cohort the staff member covers
+    # None: every cohort the staff member covers. Ids fit a 32-bit column: larger is bad input.
+    cohort_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None = None
     send_at: datetime
-    lesson_id: str | None = None
+    lesson_id: str | None = Field(default=None, max_length=64)
     texts: dict[str, str] | None = None
 
     @field_validator("send_at")
@@ -38,7 +39,7 @@ class CampaignCreate(BaseModel):
     def _aware(cls, value: datetime) -> datetime:
         if value.tzinfo is None:
             raise ValueError("give a time zone, e.g. 2027-05-25T10:00:00+08:00")
-        return value
+        return value.astimezone(timezone.utc)  # stored as UTC; answer the same way before and after
 
     @field_validator("texts")
     @classmethod
@@ -104,21 +105,39 @@ async def list_campaigns(session: AsyncSession, *, scope: Scope) -> list[Campaig
     return [c for c in rows if scope.cohort_ids is None or set(c.cohort_ids) & scope.cohort_ids]
 
 
-async def get_campaign(session: AsyncSession, *, scope: Scope, campaign_id: int) -> Campaign:
-    campaign = await session.get(Campaign, campaign_id)
+async def get_campaign(session: AsyncSession, *, scope: Scope, campaign_id: int, lock: bool = False) -> Campaign:
+    query = select(Campaign).where(Campaign.id == campaign_id).execution_options(populate_existing=True)
+    campaign = await session.scalar(query.with_for_update() if lock else query)
     if campaign is None or not (scope.cohort_ids is None or set(campaign.cohort_ids) & scope.cohort_ids):
         raise NotFound("campaign not found")
     return campaign
 
 
+async def delivery_counts(session: AsyncSession, *, scope: Scope, campaign: Campaign) -> dict[str, int]:
+    """The campaign's messages by state, counting only the cohorts the reader covers."""
+    counts = dict.fromkeys(outbox.STATES, 0)
+    query = select(Delivery.state, func.count()).where(
+        Delivery.kind == "campaign", Delivery.ref == f"campaign:{campaign.id}"
+    ).group_by(Delivery.state)
+    if scope.cohort_ids is not None:
+        query = query.where(Delivery.cohort_id.in_(scope.cohort_ids))
+    for state, n in await session.execute(query):
+        counts[state] = n
+    return counts
+
+
 async def cancel_campaign(session: AsyncSession, *, scope: Scope, campaign_id: int, now: datetime) -> tuple[Campaign, int]:
     """Cancel a campaign before it is sent; what is already sent stays sent. Returns the
     campaign and how many pending messages were withdrawn."""
-    campaign = await get_campaign(session, scope=scope, campaign_id=campaign_id)
+    # The row lock orders this against a tick planning the same campaign (which skips locked
+    # rows): either the tick never sees it, or we see it planned and withdraw its messages.
+    campaign = await get_campaign(session, scope=scope, campaign_id=campaign_id, lock=True)
+    if not all(scope.sees(cid) for cid in campaign.cohort_ids):
+        raise Forbidden("the campaign also goes to cohorts you do not cover; ask an admin to cancel it")
     for cid in campaign.cohort_ids:
         scope.require_change(cid)
     if campaign.state == "cancelled":
-        raise Conflict("campaign already cancelled")
+        raise Conflict("campaign already cancelled", code="already_cancelled")
     withdrawn = (await session.execute(
         update(Delivery)
         .where(Delivery.kind == "campaign", Delivery.ref == f"campaign:{campaign.id}", Delivery.state == PENDING)
@@ -136,6 +155,7 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
     """Write due campaigns into the outbox (idempotent: unique keys, then state 'planned')."""
     due = (await session.scalars(
         select(Campaign).where(Campaign.state == "scheduled", Campaign.send_at <= now).order_by(Campaign.id)
+        .with_for_update(skip_locked=True)
     )).all()
     added = 0
     for campaign in due:

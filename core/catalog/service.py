@@ -9,13 +9,13 @@ from datetime import date, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.content.lessons import AGE_BANDS, LessonFile, ProgrammeFile
+from core.content.lessons import AGE_BANDS, LessonFile, LessonSpec, ProgrammeFile, ProgrammeSpec
 from core.enrolment.rules import age_in_years
 from core.errors import Conflict, NotFound
 from core.models import Child, Lesson, Programme
 
 
-def _sha(doc: LessonFile | ProgrammeFile) -> str:
+def _sha(doc: LessonSpec | ProgrammeSpec) -> str:
     data = doc.model_dump(mode="json", exclude={"version"})
     return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
 
@@ -49,10 +49,10 @@ async def load_lessons(
     return added
 
 
-async def create_lesson_version(session: AsyncSession, *, doc: LessonFile, now: datetime) -> Lesson:
+async def create_lesson_version(session: AsyncSession, *, doc: LessonSpec, now: datetime) -> Lesson:
     """A new version of a lesson from the API: always the next version number."""
     latest = await session.scalar(select(func.max(Lesson.version)).where(Lesson.id == doc.id))
-    data = doc.model_dump(mode="json")
+    data = doc.model_dump(mode="json", exclude={"version"})
     data["version"] = (latest or 0) + 1
     row = Lesson(**data, sha256=_sha(doc), loaded_at=now)
     if row.media is None:
@@ -89,17 +89,25 @@ async def retire_lesson(session: AsyncSession, *, lesson_id: str, now: datetime)
     return lesson
 
 
-async def latest_programmes(session: AsyncSession) -> list[Programme]:
+async def latest_programmes(session: AsyncSession, *, include_retired: bool = False) -> list[Programme]:
     newest = (
         select(Programme.id, func.max(Programme.version).label("version")).group_by(Programme.id).subquery()
     )
-    query = (
-        select(Programme)
-        .join(newest, (Programme.id == newest.c.id) & (Programme.version == newest.c.version))
-        .where(Programme.retired_at.is_(None))
-        .order_by(Programme.id)
+    query = select(Programme).join(
+        newest, (Programme.id == newest.c.id) & (Programme.version == newest.c.version)
     )
-    return list((await session.scalars(query)).all())
+    if not include_retired:
+        query = query.where(Programme.retired_at.is_(None))
+    return list((await session.scalars(query.order_by(Programme.id))).all())
+
+
+async def get_programme(session: AsyncSession, *, programme_id: str, version: int | None = None) -> Programme:
+    if version is None:
+        version = await session.scalar(select(func.max(Programme.version)).where(Programme.id == programme_id))
+    programme = await session.get(Programme, (programme_id, version)) if version else None
+    if programme is None:
+        raise NotFound("programme not found")
+    return programme
 
 
 def age_band(age: int) -> str:
@@ -141,10 +149,10 @@ class LessonPlanner:
         return cls(await latest_programmes(session), await latest_lessons(session))
 
     def _by_key(self, chosen: list[str] | None) -> dict[tuple[str, str], Programme]:
-        """The programme per (audience, age band): the cohort's chosen ones in their order,
-        or, when a cohort chose none, the standard library."""
+        """The programme per (audience, age band): the cohort's chosen ones first, in their
+        order; any audience and band they do not cover falls back to the standard library."""
         by_id = {p.id: p for p in self.programmes}
-        pool = [by_id[pid] for pid in chosen if pid in by_id] if chosen else self.programmes
+        pool = [by_id[pid] for pid in chosen or [] if pid in by_id] + self.programmes
         by_key: dict[tuple[str, str], Programme] = {}
         for programme in pool:
             by_key.setdefault((programme.audience, programme.age_band), programme)

@@ -38,18 +38,25 @@ class LessonText(BaseModel):
     try_today: str = Field(min_length=1)
 
 
+# A relative path whose parts never start with a dot: nothing outside content/media/ (a lesson
+# written through the API must not make the bot upload some other file on the server).
+MEDIA_PATH_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$"
+
+
 class LessonMedia(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
-    image: str | None = None  # path under content/media/
-    voice: str | None = None  # an .ogg (OPUS) voice recording under content/media/
+    image: str | None = Field(default=None, pattern=MEDIA_PATH_PATTERN, max_length=200)  # under content/media/
+    # an .ogg (OPUS) voice recording under content/media/
+    voice: str | None = Field(default=None, pattern=MEDIA_PATH_PATTERN, max_length=200)
 
 
-class LessonFile(BaseModel):
+class LessonSpec(BaseModel):
+    """A lesson as written, without its version: the API's body (the API numbers versions)."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=ID_PATTERN, max_length=64)
-    version: int = Field(ge=1)
     audience: list[Literal["guardian", "migrant_parent"]] = Field(min_length=1)
     age_bands: list[Literal["0-2", "3-6", "7-12", "13-17"]] = Field(min_length=1)
     topics: list[str] = Field(min_length=1)
@@ -74,7 +81,7 @@ class LessonFile(BaseModel):
         return value
 
     @model_validator(mode="after")
-    def _locales_and_lengths(self) -> LessonFile:
+    def _locales_and_lengths(self) -> LessonSpec:
         missing = [loc for loc in SUPPORTED_LOCALES if loc not in self.texts]
         if missing:
             raise ValueError(f"texts: missing locale {', '.join(missing)}")
@@ -90,11 +97,18 @@ class LessonFile(BaseModel):
         return self
 
 
-class ProgrammeFile(BaseModel):
+class LessonFile(LessonSpec):
+    """A lesson file under content/lessons/: the author gives the version."""
+
+    version: int = Field(ge=1)
+
+
+class ProgrammeSpec(BaseModel):
+    """A programme as written, without its version."""
+
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=ID_PATTERN, max_length=64)
-    version: int = Field(ge=1)
     audience: Literal["guardian", "migrant_parent"]
     age_band: Literal["0-2", "3-6", "7-12", "13-17"]
     titles: dict[str, str]
@@ -115,4 +129,11 @@ class ProgrammeFile(BaseModel):
         missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
         if missing:
             raise ValueError(f"missing title for {', '.join(missing)}")
+        unknown = sorted(set(value) - set(SUPPORTED_LOCALES))
+        if unknown:
+            raise ValueError(f"unknown locale {', '.join(unknown)}")
         return value
+
+
+class ProgrammeFile(ProgrammeSpec):
+    version: int = Field(ge=1)

@@ -23,6 +23,7 @@ PLAN_CHUNK = 20_000  # guardians per planning transaction, so answers are never 
 PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
     "pending", "sending", "sent", "failed", "blocked", "cancelled", "skipped",
 )
+STATES = (PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]

@@ -22,12 +22,13 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "kind", "ref", "cycle", name="uq_deliveries_key"),
         Index("ix_deliveries_due", "state", "lane", "due_at"),
         Index("ix_deliveries_guardian_kind", "guardian_id", "kind"),
+        Index("ix_deliveries_cohort_created", "cohort_id", "created_at"),  # per-cohort statistics
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
-    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))  # lesson | lesson_followup | campaign | …
     ref: Mapped[str] = mapped_column(String(100))  # what it is about: "schedule", "campaign:5", …
     cycle: Mapped[str] = mapped_column(String(40))  # which occurrence: "2026-11-23T20:00", …

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 import itertools
 from dataclasses import dataclass, field
+from datetime import datetime
 
 import httpx
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FrozenClock
-from core.models import Child, Guardian, Household
+from core.models import Child, Delivery, Guardian, Household
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
@@ -94,3 +95,36 @@ class Side:
 class World:
     a: Side
     b: Side
+
+
+def lesson_body(lesson_id: str = "praise_the_deed", **changes: object) -> dict:
+    """A valid POST /lessons body (a lesson file without its version)."""
+    body: dict = {
+        "id": lesson_id, "audience": ["guardian"], "age_bands": ["7-12"], "topics": ["praise"],
+        "source": "Parenting for Lifelong Health, praise session", "licence": "Shouwang original text, CC BY-NC-SA 4.0",
+        "texts": {
+            "zh-Hans": {"title": "具体地夸", "body": "孩子做对了，说出他做对了什么。", "try_today": "今天夸一件具体的事。"},
+            "en": {"title": "Praise the deed", "body": "Say exactly what they did well.",
+                   "try_today": "Praise one thing today."},
+        },
+    }
+    body.update(changes)
+    return body
+
+
+def programme_body(programme_id: str = "guardian_7_12_short", lessons: list[str] | None = None, **changes: object) -> dict:
+    body: dict = {"id": programme_id, "audience": "guardian", "age_band": "7-12",
+                  "titles": {"zh-Hans": "七到十二岁", "en": "Ages 7-12"}, "lessons": ["specific_praise"] if lessons is None else lessons}
+    body.update(changes)
+    return body
+
+
+_cycles = itertools.count(1)
+
+
+def delivery(*, created_at: datetime, state: str = "sent", kind: str = "lesson", lane: int = 2, **fields: object) -> Delivery:
+    """An outbox row with a fresh unique key; due when created unless told otherwise."""
+    values: dict = {"chat_id": 1, "ref": "test", "cycle": str(next(_cycles)), "due_at": created_at, "attempts": 0,
+                    "payload": {}}
+    values.update(fields)
+    return Delivery(kind=kind, lane=lane, state=state, created_at=created_at, **values)

@@ -100,3 +100,18 @@ async def test_unknown_cohort_is_404(client: httpx.AsyncClient) -> None:
 async def test_create_then_list_many(client: httpx.AsyncClient) -> None:
     ids = [(await create_cohort(client, f"Cohort {i}"))["id"] for i in range(3)]
     assert [c["id"] for c in (await client.get("/api/v1/cohorts", headers=ADMIN)).json()] == ids
+
+
+async def test_a_cohort_chooses_its_programmes(client: httpx.AsyncClient, world: World, loaded_content: None) -> None:
+    cohort_id = world.a.cohort["id"]
+    url = f"/api/v1/cohorts/{cohort_id}"
+    response = await client.patch(url, json={"programmes": ["guardian_7_12", "guardian_7_12"]},
+                                  headers=world.a.director_auth)
+    assert response.status_code == 200 and response.json()["programmes"] == ["guardian_7_12"]
+    unknown = await client.patch(url, json={"programmes": ["no_such_programme"]}, headers=ADMIN)
+    assert unknown.status_code == 422
+    assert unknown.json()["error"]["field"] == "programmes"
+    assert "no_such_programme" in unknown.json()["error"]["message"]
+    assert (await client.get(url, headers=ADMIN)).json()["programmes"] == ["guardian_7_12"]  # unchanged
+    back = await client.patch(url, json={"programmes": []}, headers=ADMIN)  # the standard library again
+    assert back.json()["programmes"] == []

@@ -1,0 +1,121 @@
+"""Delivery statistics for one cohort over a period: what happened to its messages, who became
+unreachable, and what guardians said about the lessons. Counts only, never who said what.
+
+The period is [since, until): deliveries planned (created) in it, feedback answered in it,
+guardians marked unreachable in it.
+"""
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import BaseModel
+from sqlalchemy import func, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.access import Scope
+from core.delivery.lessons import QUESTIONS
+from core.delivery.outbox import SENT, STATES
+from core.errors import Invalid, NotFound
+from core.models import Cohort, Delivery, Guardian, Household, Lesson, LessonFeedback
+
+KINDS = ("lesson", "lesson_followup", "campaign")
+
+
+class GuardianCounts(BaseModel):
+    marked_unreachable: int  # in the period: Telegram said they blocked the bot
+    unreachable_now: int
+
+
+class LessonStats(BaseModel):
+    lesson_id: str
+    titles: dict[str, str]  # of the latest version, per locale
+    sent: int
+    helpful: dict[str, int]
+    tried: dict[str, int]
+
+
+class DeliveryStats(BaseModel):
+    cohort_id: int
+    since: datetime
+    until: datetime
+    deliveries: dict[str, dict[str, int]]  # kind -> state -> count
+    totals: dict[str, int]  # state -> count, all kinds
+    guardians: GuardianCounts
+    feedback: dict[str, dict[str, int]]  # question -> answer -> count
+    lessons: list[LessonStats]  # the most sent (then most answered) lessons
+
+
+def _feedback_counts() -> dict[str, dict[str, int]]:
+    return {question: dict.fromkeys(answers, 0) for question, answers in QUESTIONS.items()}
+
+
+async def delivery_stats(
+    session: AsyncSession, *, scope: Scope, cohort_id: int, since: datetime, until: datetime, top: int = 10
+) -> DeliveryStats:
+    if await session.get(Cohort, cohort_id) is None or not scope.sees(cohort_id):
+        raise NotFound("cohort not found", field="cohort_id")
+    if since >= until:
+        raise Invalid("must be before until", field="since")
+
+    deliveries = {kind: dict.fromkeys(STATES, 0) for kind in KINDS}
+    in_period = (Delivery.cohort_id == cohort_id, Delivery.created_at >= since, Delivery.created_at < until)
+    for kind, state, n in await session.execute(
+        select(Delivery.kind, Delivery.state, func.count()).where(*in_period).group_by(Delivery.kind, Delivery.state)
+    ):
+        deliveries.setdefault(kind, dict.fromkeys(STATES, 0))[state] = n
+    totals = dict.fromkeys(STATES, 0)
+    for by_state in deliveries.values():
+        for state, n in by_state.items():
+            totals[state] = totals.get(state, 0) + n
+
+    in_cohort = select(Household.id).where(Household.cohort_id == cohort_id)
+    unreachable = Guardian.household_id.in_(in_cohort) & Guardian.unreachable_at.is_not(None)
+    guardians = GuardianCounts(
+        marked_unreachable=await session.scalar(
+            select(func.count()).where(unreachable, Guardian.unreachable_at >= since, Guardian.unreachable_at < until)
+        ) or 0,
+        unreachable_now=await session.scalar(select(func.count()).where(unreachable)) or 0,
+    )
+
+    feedback = _feedback_counts()
+    per_lesson: dict[str, dict[str, dict[str, int]]] = {}
+    for lesson_id, question, answer, n in await session.execute(
+        select(LessonFeedback.lesson_id, LessonFeedback.question, LessonFeedback.answer, func.count())
+        .where(LessonFeedback.cohort_id == cohort_id, LessonFeedback.answered_at >= since,
+               LessonFeedback.answered_at < until)
+        .group_by(LessonFeedback.lesson_id, LessonFeedback.question, LessonFeedback.answer)
+    ):
+        for counts in (feedback, per_lesson.setdefault(lesson_id, _feedback_counts())):
+            by_answer = counts.setdefault(question, {})
+            by_answer[answer] = by_answer.get(answer, 0) + n
+
+    sent: dict[str, int] = {
+        lesson_id: n
+        for lesson_id, n in await session.execute(
+            select(Delivery.lesson_id, func.count())
+            .where(*in_period, Delivery.kind == "lesson", Delivery.state == SENT, Delivery.lesson_id.is_not(None))
+            .group_by(Delivery.lesson_id)
+        )
+    }
+    ranked = sorted(
+        set(sent) | set(per_lesson),
+        key=lambda lid: (-sent.get(lid, 0), -sum(sum(a.values()) for a in per_lesson.get(lid, {}).values()), lid),
+    )[:top]
+    titles = await _titles(session, ranked)
+    lessons = [
+        LessonStats(lesson_id=lid, titles=titles.get(lid, {}), sent=sent.get(lid, 0),
+                    **per_lesson.get(lid, _feedback_counts()))
+        for lid in ranked
+    ]
+    return DeliveryStats(
+        cohort_id=cohort_id, since=since, until=until, deliveries=deliveries, totals=totals, guardians=guardians,
+        feedback=feedback, lessons=lessons,
+    )
+
+
+async def _titles(session: AsyncSession, lesson_ids: list[str]) -> dict[str, dict[str, str]]:
+    """Titles of each lesson's latest version, so a report names lessons the way staff know them."""
+    if not lesson_ids:
+        return {}
+    rows = await session.scalars(select(Lesson).where(Lesson.id.in_(lesson_ids)).order_by(Lesson.version))
+    return {row.id: {loc: text.get("title", "") for loc, text in row.texts.items()} for row in rows}
