@@ -63,10 +63,9 @@ class LocaleMiddleware(I18nMiddleware):
         self.fallback_locale = fallback_locale
 
     async def get_locale(self, event: TelegramObject, data: dict[str, Any]) -> str:
-        for key in ("draft", "guardian", "staff"):
-            locale = getattr(data.get(key), "locale", None)
-            if locale:
-                return to_babel(locale)
+        locale = data.get("person_locale")  # set by ContextMiddleware
+        if locale:
+            return to_babel(locale)
         user = data.get("event_from_user")
         language_code = user.language_code if user is not None else None
         return to_babel(from_telegram(language_code, self.fallback_locale))

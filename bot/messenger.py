@@ -25,6 +25,10 @@ from core.ports import Outgoing, SendOutcome
 log = logging.getLogger(__name__)
 
 
+class _UnknownKind(Exception):
+    pass
+
+
 class TelegramMessenger:
     def __init__(self, bot: Bot, i18n: I18n, *, media_root: Path) -> None:
         self.bot = bot
@@ -36,6 +40,8 @@ class TelegramMessenger:
             # Scheduled pushes have no incoming update: set the i18n context and the locale here.
             with self.i18n.context(), self.i18n.use_locale(to_babel(item.locale)):
                 message = await self._send(item)
+        except _UnknownKind as exc:  # a bug or a newer row kind: retrying cannot help
+            return SendOutcome(status="permanent", error=f"no renderer for kind {exc.args[0]!r}")
         except TelegramRetryAfter as exc:
             return SendOutcome(status="rate_limited", retry_after=float(exc.retry_after), error="rate_limited")
         except TelegramForbiddenError:
@@ -64,7 +70,7 @@ class TelegramMessenger:
                 return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,
                                          media_root=self.media_root)
             return await self.bot.send_message(item.chat_id, campaign_html(content, item.locale))
-        raise ValueError(f"no renderer for delivery kind {item.kind!r}")
+        raise _UnknownKind(item.kind)
 
 
 async def send_lesson(bot: Bot, chat_id: int, content: dict, delivery_id: int, *, media_root: Path) -> Message:  # type: ignore[type-arg]

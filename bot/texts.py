@@ -49,6 +49,26 @@ STAFF_ROLES = {
     "director": __("child director"),
 }
 
+# Time zones offered in /settings: home, and places where Chinese migrant workers often are.
+# Any other zone (set by staff) is shown by its IANA name.
+TIMEZONES = {
+    "Asia/Shanghai": __("Beijing time"),
+    "Asia/Urumqi": __("Xinjiang time"),
+    "Asia/Tokyo": __("Japan"),
+    "Asia/Seoul": __("South Korea"),
+    "Asia/Singapore": __("Singapore"),
+    "Asia/Dubai": __("Dubai"),
+    "Europe/Moscow": __("Moscow"),
+}
+
+# Quiet-hour presets in /settings: (start, end, a word on who it suits).
+QUIET_PRESETS = (
+    ("21:30", "08:00", __("usual")),
+    ("22:30", "08:00", None),
+    ("23:30", "09:00", __("I finish work late")),
+    ("21:00", "07:00", __("I go to bed early")),
+)
+
 # Why a /start code could not be used. Shown in both languages.
 CODE_PROBLEMS = {
     "unknown": N_(
@@ -102,6 +122,22 @@ def join_names(names: list[str]) -> str:
     """A list of (escaped) names: 小明、小红 in Chinese, "Ming, Hong" in English."""
     chinese = I18n.get_current().current_locale.startswith("zh")
     return ("、" if chinese else ", ").join(escape(name) for name in names)
+
+
+def timezone_label(tz: str) -> str:
+    label = TIMEZONES.get(tz)
+    return str(label) if label is not None else tz  # IANA names hold no HTML specials
+
+
+def guardian_timezone_label(own: str | None, home: str) -> str:
+    """The zone lessons follow for this guardian: their own, or their home cohort's."""
+    if own is None or own == home:
+        return _("{zone} (same as home)").format(zone=timezone_label(home))
+    return timezone_label(own)
+
+
+def quiet_hours_label(start: str, end: str) -> str:
+    return f"{start}–{end}"
 
 
 def relationship_label(value: str) -> str:

@@ -15,6 +15,7 @@ from bot.handlers import (
     lessons,
     mydata,
     newcomers,
+    preferences,
     settings,
     start,
 )
@@ -23,7 +24,8 @@ from bot.handlers import (
 def get_routers() -> list[Router]:
     """Fresh routers on each call: a router can belong to one dispatcher only, and tests
     build a dispatcher per test."""
-    modules = (start, help, settings, lessons, children, invite, mydata, leaving, newcomers, flow, fallback)
+    modules = (start, help, settings, preferences, lessons, children, invite, mydata, leaving, newcomers, flow,
+               fallback)
     routers = [module.make_router() for module in modules]
     for router in routers:
         # Guardians talk to the bot one to one; group chats are not ours to answer.

@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import logging
+from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
 from aiogram.exceptions import TelegramAPIError
@@ -19,7 +20,7 @@ from core.clock import Clock
 from core.config import Settings
 from core.delivery import lessons as lesson_service
 from core.enrolment import service as enrolment
-from core.errors import DomainError
+from core.errors import Conflict, DomainError
 from core.models import Guardian
 from core.models.enums import GuardianStatus
 
@@ -31,7 +32,10 @@ async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian:
     if await refuse_if_stopped(message, guardian):
         return
     now = clock()
-    todo = await lesson_service.take_next_lesson(session, guardian=guardian, now=now)
+    try:
+        todo = await lesson_service.take_next_lesson(session, guardian=guardian, now=now)
+    except Conflict:
+        return  # a second tap handled at the same moment: the first one sends the lesson
     if todo is None:
         await message.answer(_("You have read every lesson we have for your family for now. "
                                "New ones will come on the usual days."))
@@ -68,10 +72,12 @@ async def on_history(message: Message, session: AsyncSession, guardian: Guardian
     if not history:
         await message.answer(_("You have not had a lesson yet. Send /lesson to read the first one now."))
         return
+    # The day as the guardian's own calendar says it, not UTC's.
+    tz = ZoneInfo(guardian.timezone or await enrolment.home_timezone(session, guardian=guardian))
     items = []
     for delivery, lesson in history:
         texts = lesson.texts.get(guardian.locale) or lesson.texts.get("zh-Hans") or {}
-        day = delivery.sent_at.strftime("%m-%d") if delivery.sent_at else ""
+        day = delivery.sent_at.astimezone(tz).strftime("%m-%d") if delivery.sent_at else ""
         items.append((delivery.id, f"{day} · {texts.get('title', lesson.id)}"))
     await message.answer(_("Your recent lessons. Tap one to read it again."), reply_markup=history_keyboard(items))
 

@@ -11,7 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.guards import is_guardian
 from bot.keyboards.flow import LANGUAGE_NAMES
-from bot.texts import child_lines, relationship_label, residence_sentence
+from bot.texts import (
+    child_lines,
+    guardian_timezone_label,
+    quiet_hours_label,
+    relationship_label,
+    residence_sentence,
+)
 from core.enrolment import service as enrolment
 from core.models import Guardian
 
@@ -38,6 +44,9 @@ async def on_mydata(message: Message, session: AsyncSession, guardian: Guardian)
         _("• You agreed to the consent text, version {version}, on {date}.").format(
             version=g.consent_version, date=g.consented_at.date().isoformat()),
         _("• Status: {status}").format(status=_status(g.status)),
+        _("• Time zone for lessons: {timezone}").format(
+            timezone=guardian_timezone_label(g.timezone, data.cohort.timezone)),
+        _("• Quiet hours, no lessons: {quiet}").format(quiet=quiet_hours_label(g.quiet_start, g.quiet_end)),
         _("• Your group: {cohort}").format(cohort=escape(data.cohort.name)),
         "",
         _("Your children:"),

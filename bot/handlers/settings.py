@@ -1,4 +1,5 @@
-"""/settings: change language, pause or resume lessons."""
+"""/settings: change language, pause or resume lessons; time zone and quiet hours are in
+handlers/preferences.py."""
 from __future__ import annotations
 
 from aiogram import Bot, Router
@@ -12,6 +13,7 @@ from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import SettingsCB
 from bot.keyboards.flow import LANGUAGE_NAMES
+from bot.texts import guardian_timezone_label, quiet_hours_label
 from core.clock import Clock
 from core.enrolment import service as enrolment
 from core.errors import Conflict
@@ -20,17 +22,23 @@ from core.models import Draft, Guardian
 from core.models.enums import GuardianStatus
 
 
-def _settings_text(guardian: Guardian) -> str:
+def _settings_text(guardian: Guardian, home_timezone: str) -> str:
     lessons = _("paused") if guardian.status == GuardianStatus.paused else _("on")
-    return _("Your settings:\nLanguage: {language}\nLessons: {lessons}\n\nWhat would you like to change?").format(
-        language=LANGUAGE_NAMES.get(guardian.locale, guardian.locale), lessons=lessons
+    return _(
+        "Your settings:\nLanguage: {language}\nLessons: {lessons}\nTime zone: {timezone}\n"
+        "Quiet hours: {quiet}\n\nWhat would you like to change?"
+    ).format(
+        language=LANGUAGE_NAMES.get(guardian.locale, guardian.locale), lessons=lessons,
+        timezone=guardian_timezone_label(guardian.timezone, home_timezone),
+        quiet=quiet_hours_label(guardian.quiet_start, guardian.quiet_end),
     )
 
 
-async def on_settings(message: Message, guardian: Guardian) -> None:
+async def on_settings(message: Message, session: AsyncSession, guardian: Guardian) -> None:
     if await refuse_if_stopped(message, guardian):
         return
-    await message.answer(_settings_text(guardian), reply_markup=kb.settings(guardian))
+    home = await enrolment.home_timezone(session, guardian=guardian)
+    await message.answer(_settings_text(guardian, home), reply_markup=kb.settings(guardian))
 
 
 async def on_settings_button(

@@ -27,6 +27,14 @@ class SettingsCB(CallbackData, prefix="g1"):
     value: str = ""
 
 
+class PrefCB(CallbackData, prefix="p1"):
+    """Delivery preferences from /settings. value: an IANA time zone or "home" for `tz`; quiet
+    hours as "2130-0800" for `quiet` (":" separates callback fields, so it cannot appear)."""
+
+    what: str  # tz_menu | tz | quiet_menu | quiet
+    value: str = ""
+
+
 class ChildCB(CallbackData, prefix="k1"):
     action: str  # add | edit | remove | remove_yes | remove_no
     child_id: int = 0

@@ -6,9 +6,11 @@ moves it on; the bot only renders the step it is told.
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -495,6 +497,55 @@ def set_paused(guardian: Guardian, *, paused: bool, now: datetime) -> Guardian:
     guardian.status = GuardianStatus.paused if paused else GuardianStatus.active
     guardian.updated_at = now
     return guardian
+
+
+def set_timezone(guardian: Guardian, *, timezone: str | None, now: datetime) -> Guardian:
+    """The guardian's own time zone (a parent working far away); None means the cohort's."""
+    if timezone is not None:
+        try:
+            ZoneInfo(timezone)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise Invalid("unknown time zone", field="timezone") from None
+        if len(timezone) > 64:
+            raise Invalid("unknown time zone", field="timezone")
+    guardian.timezone = timezone
+    guardian.updated_at = now
+    return guardian
+
+
+_HHMM = re.compile(r"(?:[01]\d|2[0-3]):[0-5]\d")
+
+
+def set_quiet_hours(guardian: Guardian, *, start: str, end: str, now: datetime) -> Guardian:
+    """Local hours when no lessons are sent ("21:30" to "08:00" may cross midnight). Stored as
+    exact HH:MM strings, because guardians are grouped for planning by equal values."""
+    for name, value in (("quiet_start", start), ("quiet_end", end)):
+        if not isinstance(value, str) or not _HHMM.fullmatch(value):
+            raise Invalid("not a time of day like 21:30", field=name)
+    if start == end:
+        raise Invalid("quiet hours must not be empty", field="quiet_end")
+    guardian.quiet_start, guardian.quiet_end = start, end
+    guardian.updated_at = now
+    return guardian
+
+
+def mark_reachable(guardian: Guardian, *, now: datetime) -> bool:
+    """They wrote to the bot, so Telegram delivers to them again after an earlier 403.
+    Returns True when they had been marked unreachable."""
+    if guardian.unreachable_at is None:
+        return False
+    guardian.unreachable_at = None
+    guardian.updated_at = now
+    return True
+
+
+async def home_timezone(session: AsyncSession, *, guardian: Guardian) -> str:
+    """The time zone of the guardian's cohort (their home village)."""
+    tz = await session.scalar(
+        select(Cohort.timezone).join(Household, Household.cohort_id == Cohort.id)
+        .where(Household.id == guardian.household_id)
+    )
+    return tz or "Asia/Shanghai"
 
 
 def stop_guardian(guardian: Guardian, *, now: datetime) -> Guardian:

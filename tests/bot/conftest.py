@@ -1,5 +1,6 @@
 """Fixtures for the Telegram adapter: compiled catalogs, the production dispatcher, a mocked
-bot, a cohort with a director and an invitation, and people who talk to the bot."""
+bot, a cohort with a director and an invitation, people who talk to the bot, and the outbox
+sender speaking through the real messenger to the same mocked bot."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -12,13 +13,17 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from bot.factory import build_dispatcher
-from bot.i18n import compile_catalogs
+from bot.i18n import build_i18n, compile_catalogs
+from bot.messenger import TelegramMessenger
 from core.access import Scope
 from core.clock import FrozenClock
 from core.cohorts.schemas import CohortCreate
 from core.cohorts.service import create_cohort
 from core.config import PROJECT_ROOT, Settings
+from core.delivery.ratelimit import TokenBucket
+from core.delivery.sender import Sender, SenderConfig
 from core.enrolment.invitations import InvitationCreate, create_invitation
+from core.models import Cohort
 from core.models.enums import StaffRole
 from core.staff.schemas import StaffCreate
 from core.staff.service import create_staff
@@ -150,3 +155,42 @@ def enrol(person: PersonFactory, world: World) -> Enrol:
         return who
 
     return run
+
+
+class FakeTime:
+    """Monotonic time and sleep for the sender's token bucket: sleeping only moves fake time."""
+
+    def __init__(self) -> None:
+        self.t = 0.0
+
+    def monotonic(self) -> float:
+        return self.t
+
+    async def sleep(self, seconds: float) -> None:
+        self.t += seconds
+
+
+@pytest.fixture
+def sender(
+    sessionmaker: async_sessionmaker[AsyncSession], bot: MockedBot, settings: Settings, clock: FrozenClock,
+    tmp_path: Path,
+) -> Sender:
+    """The production Sender and TelegramMessenger, talking to the mocked bot, never sleeping."""
+    messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media")
+    config = SenderConfig()
+    fake = FakeTime()
+    return Sender(sessionmaker, messenger, clock=clock, config=config,
+                  bucket=TokenBucket(config.rate, monotonic=fake.monotonic, sleep=fake.sleep))
+
+
+@pytest.fixture
+def schedule_lessons(sessionmaker: async_sessionmaker[AsyncSession], world: World):  # type: ignore[no-untyped-def]
+    """Give the world's cohort a weekly lesson schedule, e.g. await schedule_lessons(["mon"], "20:00")."""
+
+    async def set_schedule(days: list[str], at: str) -> None:
+        async with sessionmaker() as session, session.begin():
+            cohort = await session.get(Cohort, world.cohort_id)
+            assert cohort is not None
+            cohort.lesson_schedule = {"days": days, "time": at}
+
+    return set_schedule

@@ -6,7 +6,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiogram import Dispatcher
-from aiogram.methods import AnswerCallbackQuery, SendMessage, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, SendVoice, TelegramMethod
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -112,7 +112,8 @@ class Person:
         """The newest message to this chat with a matching button: (callback data, message id)."""
         requests, results = self.bot.requests, self.bot.session.results
         for method, result in zip(reversed(requests), reversed(results), strict=True):
-            if not (isinstance(method, SendMessage) and method.chat_id == self.chat_id and method.reply_markup):
+            if not (isinstance(method, (SendMessage, SendPhoto, SendVoice)) and method.chat_id == self.chat_id
+                    and method.reply_markup):
                 continue
             for row in method.reply_markup.inline_keyboard:
                 for button in row:

@@ -1,7 +1,11 @@
 """A Bot whose session records every Bot API request and answers it, after aiogram's own
-tests/mocked_bot.py: no network, and tests assert on exactly what would have been sent."""
+tests/mocked_bot.py: no network, and tests assert on exactly what would have been sent.
+
+Failures can be scripted: `bot.session.fail_next(403, "Forbidden: bot was blocked by the user")`
+makes the next request fail the way Telegram would, the exception built by aiogram itself."""
 from __future__ import annotations
 
+import json
 from collections.abc import AsyncGenerator
 from datetime import datetime, timezone
 from typing import Any
@@ -18,10 +22,12 @@ from aiogram.methods import (
     EditMessageText,
     GetMe,
     SendMessage,
+    SendPhoto,
+    SendVoice,
     SetMyCommands,
     TelegramMethod,
 )
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, User
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, PhotoSize, User, Voice
 
 BOT_USER = User(id=42, is_bot=True, first_name="Shouwang", username="shouwang_test_bot")
 
@@ -34,6 +40,15 @@ class MockedSession(BaseSession):
         self.refused: list[TelegramMethod[Any]] = []
         self._answered_queries: set[str] = set()
         self._message_id = 1000
+        self._failures: list[tuple[int, str, int | None] | Exception] = []
+
+    def fail_next(self, status_code: int, description: str, *, retry_after: int | None = None) -> None:
+        """The next request gets this HTTP error from "Telegram"; aiogram turns it into its exception."""
+        self._failures.append((status_code, description, retry_after))
+
+    def raise_next(self, exc: Exception) -> None:
+        """The next request raises this (e.g. a TelegramNetworkError, as the aiohttp session would)."""
+        self._failures.append(exc)
 
     async def close(self) -> None:
         pass
@@ -45,6 +60,17 @@ class MockedSession(BaseSession):
                 self.refused.append(method)
                 raise TelegramBadRequest(method=method, message="Bad Request: query ID is invalid")
             self._answered_queries.add(method.callback_query_id)
+        if self._failures:
+            self.refused.append(method)
+            failure = self._failures.pop(0)
+            if isinstance(failure, Exception):
+                raise failure
+            status_code, description, retry_after = failure
+            body: dict[str, Any] = {"ok": False, "error_code": status_code, "description": description}
+            if retry_after is not None:
+                body["parameters"] = {"retry_after": retry_after}
+            self.check_response(bot, method, status_code, json.dumps(body))
+            raise AssertionError("check_response accepted an error")
         result = self._answer(method)
         self.requests.append(method)
         self.results.append(result)
@@ -61,6 +87,21 @@ class MockedSession(BaseSession):
                 from_user=BOT_USER,
                 text=method.text,
                 reply_markup=markup,
+            )
+        if isinstance(method, (SendPhoto, SendVoice)):
+            self._message_id += 1
+            media: dict[str, Any] = (
+                {"photo": [PhotoSize(file_id="p", file_unique_id="p", width=1, height=1)]}
+                if isinstance(method, SendPhoto) else {"voice": Voice(file_id="v", file_unique_id="v", duration=1)}
+            )
+            return Message(
+                message_id=self._message_id,
+                date=datetime.now(timezone.utc),
+                chat=Chat(id=int(method.chat_id or 0), type="private"),
+                from_user=BOT_USER,
+                caption=method.caption,
+                reply_markup=method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None,
+                **media,
             )
         if isinstance(method, GetMe):
             return BOT_USER

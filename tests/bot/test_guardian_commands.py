@@ -16,7 +16,7 @@ async def test_settings_change_language(enrol, db):
     grandma = await enrol()
     await grandma.send("/settings")
     assert "语言：简体中文" in grandma.last().text
-    assert [t for t, _ in grandma.last_buttons()] == ["换语言", "暂停小课"]
+    assert [t for t, _ in grandma.last_buttons()] == ["换语言", "暂停小课", "我所在的时区", "休息时间（不发小课）"]
     await grandma.tap("换语言")
     assert [t for t, _ in grandma.last_buttons()] == ["简体中文", "English"]
     sent = await grandma.tap("English")

@@ -109,3 +109,17 @@ async def test_a_strangers_language_comes_from_telegram(person, world, monkeypat
     monkeypatch.setattr(start.enrolment, "resolve_code", broken)
     sent = await person(language_code).send("/start somecode")
     assert text_of(sent).startswith(expected)
+
+
+async def test_a_failed_write_still_gets_a_kind_reply_in_their_language(enrol, monkeypatch, db, clock):
+    """A failed flush rolls back and expires every loaded row; the error handler must not need them."""
+    grandma = await enrol(locale="en")  # Telegram says Chinese; they chose English
+    [earlier, *_] = await db.all(ProcessedUpdate)
+
+    async def clashing(session, **kwargs):
+        session.add(ProcessedUpdate(update_id=earlier.update_id, processed_at=clock()))
+        await session.flush()  # IntegrityError: that update id is taken
+
+    monkeypatch.setattr(mydata.enrolment, "guardian_data", clashing)
+    sent = await grandma.send("/mydata")
+    assert text_of(sent).startswith("Sorry, something went wrong on our side.")

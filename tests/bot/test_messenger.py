@@ -1,0 +1,137 @@
+"""TelegramMessenger: what each outbox row looks like in Telegram, and how Telegram's answers
+map to outcomes the sender acts on. No database: the mocked bot stands in for Telegram."""
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import SendMessage, SendPhoto, SendVoice
+from aiogram.types import FSInputFile
+
+from bot.i18n import build_i18n
+from bot.keyboards.lessons import LessonCB
+from bot.messenger import TelegramMessenger
+from core.config import Settings
+from core.ports import Outgoing, SendOutcome
+from mocked_bot import MockedBot
+
+CHAT = 777
+
+
+@pytest.fixture
+def messenger(bot: MockedBot, compiled_locales: Path, tmp_path: Path) -> TelegramMessenger:
+    settings = Settings(_env_file=None, locales_dir=compiled_locales, var_dir=tmp_path / "var")
+    return TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media")
+
+
+def lesson(locale: str = "en", **content: object) -> Outgoing:
+    body = {"lesson_id": "l", "version": 1, "title": "Play together", "body": "Ten minutes a day.",
+            "try_today": "Ask what they want to play.", "media": {}}
+    body.update(content)
+    return Outgoing(delivery_id=31, chat_id=CHAT, kind="lesson", locale=locale, content=body)
+
+
+# ------------------------------------------------------------------ Telegram's answers
+
+
+@pytest.mark.parametrize(
+    ("status_code", "description", "retry_after", "expected"),
+    [
+        (429, "Too Many Requests: retry after 7", 7, SendOutcome(status="rate_limited", retry_after=7.0,
+                                                                error="rate_limited")),
+        (403, "Forbidden: bot was blocked by the user", None, SendOutcome(status="blocked", error="forbidden")),
+        (403, "Forbidden: user is deactivated", None, SendOutcome(status="blocked", error="forbidden")),
+        (400, "Bad Request: chat not found", None, SendOutcome(status="blocked", error="chat_not_found")),
+        (400, "Bad Request: message is too long", None,
+         SendOutcome(status="permanent", error="bad_request: Bad Request: message is too long")),
+        (500, "Internal Server Error", None,
+         SendOutcome(status="transient", error="server_error: Internal Server Error")),
+        (502, "Bad Gateway", None, SendOutcome(status="transient", error="server_error: Bad Gateway")),
+        (401, "Unauthorized", None, SendOutcome(status="permanent", error="api_error: Unauthorized")),
+        (404, "Not Found", None, SendOutcome(status="permanent", error="api_error: Not Found")),
+    ],
+)
+async def test_telegram_errors_map_to_outcomes(messenger, bot, status_code, description, retry_after, expected):
+    # The exception is built by aiogram itself from Telegram's JSON answer.
+    bot.session.fail_next(status_code, description, retry_after=retry_after)
+    assert await messenger.deliver(lesson()) == expected
+
+
+async def test_a_network_error_is_transient(messenger, bot):
+    bot.session.raise_next(TelegramNetworkError(method=SendMessage(chat_id=CHAT, text="x"),
+                                                message="Request timeout error"))
+    assert await messenger.deliver(lesson()) == SendOutcome(status="transient", error="network_error")
+
+
+async def test_sent_returns_telegrams_message_id(messenger, bot):
+    outcome = await messenger.deliver(lesson())
+    assert outcome == SendOutcome(status="sent", message_id=bot.session.results[-1].message_id)
+
+
+# ------------------------------------------------------------------ how it looks
+
+
+async def test_lesson_html_is_escaped_and_bold_is_kept(messenger, bot):
+    await messenger.deliver(lesson(title="Tom & Jerry <i>", body="<script>alert(1)</script> & **hug them**",
+                                   try_today="a < b"))
+    [message] = bot.requests
+    assert message.text == (
+        "<b>Tom &amp; Jerry &lt;i&gt;</b>\n\n"
+        "&lt;script&gt;alert(1)&lt;/script&gt; &amp; <b>hug them</b>\n\n"
+        "💡 <b>Try this today:</b> a &lt; b"
+    )
+
+
+async def test_lesson_in_chinese_with_feedback_buttons(messenger, bot):
+    await messenger.deliver(lesson("zh-Hans", title="陪孩子玩", body="每天十分钟。", try_today="问问孩子。"))
+    [message] = bot.requests
+    assert isinstance(message, SendMessage) and message.chat_id == CHAT
+    assert message.text == "<b>陪孩子玩</b>\n\n每天十分钟。\n\n💡 <b>今天试试：</b> 问问孩子。"
+    buttons = [b for row in message.reply_markup.inline_keyboard for b in row]
+    assert [b.text for b in buttons] == ["👍 有帮助", "👎 不适合我"]
+    assert [LessonCB.unpack(b.callback_data) for b in buttons] == [
+        LessonCB(delivery_id=31, question="helpful", answer="yes"),
+        LessonCB(delivery_id=31, question="helpful", answer="no"),
+    ]
+
+
+async def test_lesson_with_a_picture_goes_as_a_photo_with_caption(messenger, bot, tmp_path):
+    outcome = await messenger.deliver(lesson(media={"image": "lessons/play.jpg"}))
+    [photo] = bot.requests
+    assert isinstance(photo, SendPhoto)
+    assert isinstance(photo.photo, FSInputFile) and Path(photo.photo.path) == tmp_path / "media/lessons/play.jpg"
+    assert photo.caption.startswith("<b>Play together</b>")
+    assert photo.reply_markup is not None
+    assert outcome.message_id == bot.session.results[-1].message_id
+
+
+async def test_lesson_with_a_voice_recording_goes_as_voice_first(messenger, bot, tmp_path):
+    await messenger.deliver(lesson(media={"voice": "lessons/play.ogg", "image": "lessons/play.jpg"}))
+    [voice] = bot.requests
+    assert isinstance(voice, SendVoice)
+    assert Path(voice.voice.path) == tmp_path / "media/lessons/play.ogg"
+    assert voice.caption.startswith("<b>Play together</b>") and voice.reply_markup is not None
+
+
+async def test_a_lesson_too_long_for_a_caption_goes_as_text(messenger, bot):
+    await messenger.deliver(lesson(body="字" * 1100, media={"image": "lessons/play.jpg"}))
+    [message] = bot.requests
+    assert isinstance(message, SendMessage)
+
+
+async def test_followup_asks_did_you_try_it_with_three_buttons(messenger, bot):
+    await messenger.deliver(Outgoing(delivery_id=8, chat_id=CHAT, kind="lesson_followup", locale="en",
+                                     content={"title": "Play & talk"}))
+    [message] = bot.requests
+    assert message.text == "A few days ago you read “Play &amp; talk”. Did you get a chance to try it?"
+    buttons = [b for row in message.reply_markup.inline_keyboard for b in row]
+    assert [(b.text, LessonCB.unpack(b.callback_data).answer) for b in buttons] == [
+        ("Yes, I tried it", "yes"), ("Not yet", "not_yet"), ("It did not suit us", "no")]
+    assert {LessonCB.unpack(b.callback_data).question for b in buttons} == {"tried"}
+
+
+async def test_campaign_text_in_the_recipients_language(messenger, bot):
+    await messenger.deliver(Outgoing(delivery_id=9, chat_id=CHAT, kind="campaign", locale="en",
+                                     content={"texts": {"zh-Hans": "你好", "en": "Hello & **welcome**"}}))
+    assert bot.requests[-1].text == "Hello &amp; <b>welcome</b>"
