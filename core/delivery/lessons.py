@@ -51,13 +51,30 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
     )
     if lesson is None:
         return None
-    delivery = Delivery(
-        chat_id=guardian.chat_id, guardian_id=guardian.id, cohort_id=cohort_id, kind="lesson", ref="request",
-        cycle=now.isoformat(), lane=outbox.LANE_LESSON, state=outbox.SENDING, due_at=now, attempts=1,
-        payload={}, lesson_id=lesson.id, lesson_version=lesson.version, created_at=now, claimed_at=now,
-    )
-    session.add(delivery)
-    await session.flush()
+    # Keyed by the lesson: two /lesson taps handled at once pick the same lesson and only one
+    # row (and one message) comes of it; an earlier failed try of this lesson is reused.
+    key = {"chat_id": guardian.chat_id, "kind": "lesson", "ref": "request", "cycle": f"{lesson.id}@{lesson.version}"}
+    existing = await session.scalar(select(Delivery).filter_by(**key))
+    if existing is not None:
+        if existing.state != outbox.FAILED:
+            raise Conflict("this lesson is already on its way", code="lesson_in_progress")
+        existing.state, existing.claimed_at, existing.finished_at = outbox.SENDING, now, None
+        existing.attempts += 1
+        delivery = existing
+    else:
+        inserted = await session.execute(
+            outbox._insert(session)
+            .values(**key, guardian_id=guardian.id, cohort_id=cohort_id, lane=outbox.LANE_LESSON,
+                    state=outbox.SENDING, due_at=now, attempts=1, payload={}, lesson_id=lesson.id,
+                    lesson_version=lesson.version, created_at=now, claimed_at=now)
+            .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+            .returning(Delivery.id)
+        )
+        new_id = inserted.scalar()
+        if new_id is None:
+            raise Conflict("this lesson is already on its way", code="lesson_in_progress")
+        delivery = await session.get(Delivery, new_id)
+        assert delivery is not None
     return LessonToSend(delivery=delivery, content=render_lesson(lesson, guardian.locale))
 
 

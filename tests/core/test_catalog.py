@@ -56,8 +56,10 @@ def test_next_lesson_follows_position_and_children() -> None:
 def test_cohort_choice_of_programme_wins() -> None:
     planner = LessonPlanner(PROGRAMMES, LIBRARY)
     assert planner.sequence(audience="guardian", bands=["7-12"], programmes=["pilot_guardian_7_12"]) == ["c", "e"]
-    # A cohort that chose only some programmes gets nothing for the others.
-    assert planner.sequence(audience="guardian", bands=["3-6"], programmes=["pilot_guardian_7_12"]) == []
+    # Ages and audiences the cohort's choice does not cover fall back to the standard library.
+    assert planner.sequence(audience="guardian", bands=["3-6"], programmes=["pilot_guardian_7_12"]) == ["a", "b", "c"]
+    # A chosen programme that was retired (absent from the planner's list) falls back too.
+    assert planner.sequence(audience="guardian", bands=["7-12"], programmes=["gone"]) == ["d", "b", "e"]
 
 
 def test_retired_or_unknown_lessons_are_skipped() -> None:

@@ -240,3 +240,23 @@ async def test_one_message_per_second_per_chat(
     assert (await sender.drain_once()).sent == 1
     async with sessionmaker() as session:
         assert await session.scalar(select(func.count()).select_from(Delivery).where(Delivery.state == "sent")) == 2
+
+
+async def test_lesson_on_request_reuses_a_failed_try(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    from core.delivery.lessons import mark_failed, take_next_lesson
+
+    await seed(sessionmaker, clock, guardians=1)
+    async with sessionmaker() as session, session.begin():
+        guardian = await session.scalar(select(Guardian).where(Guardian.chat_id == CHAT))
+        assert guardian is not None
+        first = await take_next_lesson(session, guardian=guardian, now=clock())
+        assert first is not None and first.delivery.lesson_id == "lesson_1"
+        # A second request once the first is under way moves on to the next lesson…
+        second = await take_next_lesson(session, guardian=guardian, now=clock())
+        assert second is not None and second.delivery.lesson_id == "lesson_2"
+        # …and a lesson whose sending failed is offered again on the same row.
+        mark_failed(first.delivery, error="network", now=clock())
+        again = await take_next_lesson(session, guardian=guardian, now=clock())
+        assert again is not None and again.delivery.id == first.delivery.id and again.delivery.attempts == 2
