@@ -10,6 +10,13 @@ Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 
+def default_burst(rate: float) -> float:
+    """How many sends may go at once after a pause. Within Telegram's free limit (~30/s) keep
+    it to a tenth of a second, so no second ever carries much more than the cap; at paid
+    broadcast rates a quarter second absorbs the sender's own database pauses."""
+    return max(1.0, rate / 10 if rate < 100 else rate / 4)
+
+
 class TokenBucket:
     def __init__(
         self, rate: float, *, burst: float | None = None, monotonic: Monotonic = time.monotonic,
@@ -18,7 +25,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.rate = rate
-        self.capacity = burst if burst is not None else max(1.0, rate / 10)
+        self.capacity = burst if burst is not None else default_burst(rate)
         self.tokens = self.capacity
         self._monotonic = monotonic
         self._sleep = sleep

@@ -226,13 +226,30 @@ class Sender:
                 await queue.put(None)
 
         producer = asyncio.create_task(produce())
+        recording: list[asyncio.Task[None]] = []
         try:
             while (batch := await queue.get()) is not None:
                 stats, ready = batch
                 try:
-                    await self._send_and_record(ready, stats)
-                except Exception:  # noqa: BLE001
+                    outcomes = await self._send_all([o for _, o in ready])
+                except Exception:  # noqa: BLE001 — the leases expire and the rows are retried
                     log.exception("sender batch failed")
+                    self._in_flight.difference_update(o.chat_id for _, o in ready)
+                    continue
+                # Write the results while the next batch is being sent; at most two writes pending.
+                recording.append(asyncio.create_task(self._record_and_release(ready, outcomes, stats)))
+                while len(recording) > 2 or (recording and recording[0].done()):
+                    await recording.pop(0)
         finally:
             producer.cancel()
-            await asyncio.gather(producer, return_exceptions=True)
+            await asyncio.gather(producer, *recording, return_exceptions=True)
+
+    async def _record_and_release(
+        self, ready: list[tuple[Claimed, Outgoing]], outcomes: list[SendOutcome], stats: DrainStats
+    ) -> None:
+        try:
+            await self._record([(c, o) for (c, _), o in zip(ready, outcomes)], stats)
+        except Exception:  # noqa: BLE001 — unrecorded rows are sent again after their lease
+            log.exception("recording a sender batch failed")
+        finally:
+            self._in_flight.difference_update(o.chat_id for _, o in ready)

@@ -260,3 +260,22 @@ async def test_lesson_on_request_reuses_a_failed_try(
         mark_failed(first.delivery, error="network", now=clock())
         again = await take_next_lesson(session, guardian=guardian, now=clock())
         assert again is not None and again.delivery.id == first.delivery.id and again.delivery.attempts == 2
+
+
+async def test_two_senders_drain_together_without_sending_twice(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """Several sender processes share the outbox: FOR UPDATE SKIP LOCKED on PostgreSQL (and the
+    write lock on SQLite) give each row to exactly one of them."""
+    import asyncio
+
+    await seed(sessionmaker, clock, guardians=40)
+    clock.set(MON_20_SH)
+    await plan_due_lessons(sessionmaker, now=clock())
+    a, b = ScriptedMessenger(), ScriptedMessenger()
+    senders = [make_sender(sessionmaker, m, clock, batch=7) for m in (a, b)]
+    for _ in range(4):
+        await asyncio.gather(*(s.drain_once() for s in senders))
+    chats = [o.chat_id for o in a.sent + b.sent]
+    assert sorted(chats) == list(range(CHAT, CHAT + 40))  # every guardian once, nobody twice
+    assert a.sent and b.sent  # and both senders did part of the work

@@ -28,3 +28,21 @@ async def test_long_runs_do_not_stall_on_rounding() -> None:
     for _ in range(1000):
         await bucket.acquire()
     assert fake.t > 1e9
+
+
+def test_default_burst_stays_small_within_telegrams_free_limit() -> None:
+    from core.delivery.ratelimit import default_burst
+
+    assert default_burst(25) == 2.5 and default_burst(30) == 3.0 and default_burst(5) == 1.0
+    assert default_burst(1000) == 250.0
+
+
+async def test_no_second_carries_more_than_cap_plus_burst() -> None:
+    fake = FakeTime()
+    bucket = TokenBucket(25, monotonic=fake.monotonic, sleep=fake.sleep)
+    stamps = []
+    for _ in range(200):
+        await bucket.acquire()
+        stamps.append(fake.t)
+    worst = max(sum(1 for t in stamps if start <= t < start + 1) for start in stamps)
+    assert worst <= 25 + 2.5
