@@ -96,7 +96,13 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
             if telegram is None:
                 telegram = build_bot(settings)
             messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
-            sender = Sender(sessionmaker, messenger, clock=system_clock,
+            bucket = None
+            if not settings.is_sqlite:
+                # Several worker processes may send: they share one rate through the database.
+                from core.delivery.budget import SharedTokenBucket
+
+                bucket = SharedTokenBucket(sessionmaker, settings.send_rate, clock=system_clock)
+            sender = Sender(sessionmaker, messenger, clock=system_clock, bucket=bucket,
                             config=SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts))
             tasks.append(asyncio.create_task(sender.run(stop_sender), name="outbox-sender"))
             lines.append(f"  outbox sender: up to {settings.send_rate:g} msg/s")

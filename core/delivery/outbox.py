@@ -26,8 +26,13 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
 STATES = (PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 
 
+def _insert_for(session: AsyncSession, model: type):  # type: ignore[no-untyped-def, type-arg]
+    """INSERT with ON CONFLICT support for the session's engine."""
+    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
+
+
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(Delivery)
+    return _insert_for(session, Delivery)
 
 
 def lesson_schedule(cohort: Cohort) -> WeeklySchedule | None:

@@ -14,7 +14,7 @@ from core.models.enrolment import (
 from core.models.delivery import Delivery, LessonFeedback
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
-from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, TextDocument
+from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget, TextDocument
 
 __all__ = [
     "AuditLog",
@@ -34,6 +34,7 @@ __all__ = [
     "LessonFeedback",
     "ProcessedUpdate",
     "Programme",
+    "SendBudget",
     "Staff",
     "StaffCohort",
     "TextDocument",
