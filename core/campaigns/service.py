@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import Scope
 from core.catalog.service import get_lesson
-from core.config import SUPPORTED_LOCALES
+from core.content.localized import check_localized
 from core.delivery import outbox
 from core.delivery.outbox import LANE_LESSON, PENDING, _insert, plan_groups
 from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
@@ -44,17 +44,7 @@ class CampaignCreate(BaseModel):
     @field_validator("texts")
     @classmethod
     def _texts(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        if value is None:
-            return None
-        missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
-        if missing:
-            raise ValueError(f"missing text for {', '.join(missing)}")
-        unknown = sorted(set(value) - set(SUPPORTED_LOCALES))
-        if unknown:
-            raise ValueError(f"unknown locale {', '.join(unknown)}")
-        if any(len(t) > TEXT_MAX for t in value.values()):
-            raise ValueError(f"at most {TEXT_MAX} characters")
-        return value
+        return None if value is None else check_localized(value, max_chars=TEXT_MAX)
 
     @model_validator(mode="after")
     def _one_content(self) -> CampaignCreate:

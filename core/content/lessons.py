@@ -8,6 +8,7 @@ from typing import Literal
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.config import SUPPORTED_LOCALES
+from core.content.localized import check_localized
 
 AGE_BANDS = ("0-2", "3-6", "7-12", "13-17")
 AUDIENCES = ("guardian", "migrant_parent")
@@ -126,13 +127,7 @@ class ProgrammeSpec(BaseModel):
     @field_validator("titles")
     @classmethod
     def _every_locale(cls, value: dict[str, str]) -> dict[str, str]:
-        missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
-        if missing:
-            raise ValueError(f"missing title for {', '.join(missing)}")
-        unknown = sorted(set(value) - set(SUPPORTED_LOCALES))
-        if unknown:
-            raise ValueError(f"unknown locale {', '.join(unknown)}")
-        return value
+        return check_localized(value, what="title")
 
 
 class ProgrammeFile(ProgrammeSpec):

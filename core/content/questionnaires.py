@@ -19,6 +19,7 @@ from typing import Annotated, Literal, Union
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.config import SUPPORTED_LOCALES
+from core.content.localized import check_localized
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
 NICKNAME = "{nickname}"
@@ -49,16 +50,7 @@ INTRO_MAX = 800
 
 def _locales(max_chars: int):  # type: ignore[no-untyped-def]
     def check(value: dict[str, str]) -> dict[str, str]:
-        missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
-        if missing:
-            raise ValueError(f"missing text for {', '.join(missing)}")
-        unknown = sorted(set(value) - set(SUPPORTED_LOCALES))
-        if unknown:
-            raise ValueError(f"unknown locale {', '.join(unknown)}")
-        too_long = [loc for loc in SUPPORTED_LOCALES if len(value[loc].strip()) > max_chars]
-        if too_long:
-            raise ValueError(f"longer than {max_chars} characters in {', '.join(too_long)}")
-        return {loc: value[loc].strip() for loc in SUPPORTED_LOCALES}
+        return check_localized(value, max_chars=max_chars)
 
     return AfterValidator(check)
 

@@ -11,7 +11,7 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.config import SUPPORTED_LOCALES
+from core.content.localized import check_localized
 from core.errors import Conflict
 from core.models import TextDocument
 
@@ -31,16 +31,7 @@ class TextFile(BaseModel):
     @field_validator("texts")
     @classmethod
     def _every_locale(cls, value: dict[str, str]) -> dict[str, str]:
-        missing = [loc for loc in SUPPORTED_LOCALES if not (value.get(loc) or "").strip()]
-        if missing:
-            raise ValueError(f"missing text for {', '.join(missing)}")
-        unknown = sorted(set(value) - set(SUPPORTED_LOCALES))
-        if unknown:
-            raise ValueError(f"unknown locale {', '.join(unknown)}")
-        too_long = [loc for loc, text in value.items() if len(text) > TEXT_MAX]
-        if too_long:
-            raise ValueError(f"longer than {TEXT_MAX} characters in {', '.join(too_long)}")
-        return {loc: text.strip() for loc, text in value.items()}
+        return check_localized(value, max_chars=TEXT_MAX)
 
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.texts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
