@@ -167,8 +167,8 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
                 problems.append(Problem(rel, where, f"lesson {lesson_id!r} is not for ages {programme.age_band}"))
         bundle.programmes.append(programme)
 
-    # Questionnaires: validated here (every locale, references, ranges); loading them into the
-    # database comes with the check-in tables.
+    # Questionnaires: validated here (every locale, references, ranges); loaded as immutable
+    # versions by core.checkin.service.load_questionnaires.
     for _rel, questionnaire in _read_files(root, "questionnaires", QuestionnaireFile, problems, questionnaire_loc):
         bundle.questionnaires.append(questionnaire)
 
@@ -183,7 +183,9 @@ async def load_content(session: AsyncSession, *, root: Path, now: datetime) -> d
     if problems:
         raise ContentInvalid(problems)
     from core.catalog.service import load_lessons
+    from core.checkin.service import load_questionnaires
 
     counts = {"texts": await load_texts(session, files=bundle.texts, now=now)}
     counts.update(await load_lessons(session, lessons=bundle.lessons, programmes=bundle.programmes, now=now))
+    counts["questionnaires"] = await load_questionnaires(session, questionnaires=bundle.questionnaires, now=now)
     return counts

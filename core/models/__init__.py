@@ -1,5 +1,6 @@
 """All ORM models, imported here so Alembic and the services see one metadata."""
 from core.models.campaign import Campaign
+from core.models.checkin import Alert, Answer, CheckIn, CheckInScore, Questionnaire
 from core.models.cohort import Cohort
 from core.models.enrolment import (
     Child,
@@ -17,6 +18,11 @@ from core.models.staff import Staff, StaffCohort
 from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget, TextDocument
 
 __all__ = [
+    "Alert",
+    "Answer",
+    "CheckIn",
+    "CheckInScore",
+    "Questionnaire",
     "AuditLog",
     "Campaign",
     "Child",

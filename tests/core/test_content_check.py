@@ -74,7 +74,8 @@ async def test_load_is_all_or_nothing_and_versions_are_immutable(
     tmp_path: Path, session: AsyncSession, clock: FrozenClock
 ) -> None:
     write(tmp_path, "consent.yaml", CONSENT.format(version=1, zh="好", en="ok"))
-    assert await load_content(session, root=tmp_path, now=clock()) == {"texts": 1, "lessons": 0, "programmes": 0}
+    assert await load_content(session, root=tmp_path, now=clock()) == {"texts": 1, "lessons": 0, "programmes": 0,
+                                                                 "questionnaires": 0}
     # Loading the same thing again adds nothing.
     assert (await load_content(session, root=tmp_path, now=clock()))["texts"] == 0
     # A changed text under the same version is refused…
