@@ -50,6 +50,13 @@ def utcnow() -> datetime:
     return datetime.now(timezone.utc)
 
 
+def dialect_insert(session: AsyncSession, model: type) -> Any:  # type: ignore[type-arg]
+    """INSERT for the session's engine, so ON CONFLICT DO NOTHING works on SQLite and PostgreSQL."""
+    from sqlalchemy.dialects import postgresql, sqlite
+
+    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
     if url.startswith("sqlite"):
         engine = create_async_engine(url, **kwargs)

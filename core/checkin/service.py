@@ -16,12 +16,12 @@ from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.checkin.rules import FiredRule, evaluate, rules_fired_by_answer
 from core.checkin.scoring import score
 from core.content.questionnaires import AnswerIn, QuestionnaireFile
+from core.db import dialect_insert
 from core.delivery.outbox import LANE_CHECKIN, enqueue
 from core.enrolment.rules import age_in_years
 from core.errors import Conflict, Forbidden, Invalid, NotFound
@@ -91,10 +91,6 @@ async def get_questionnaire(session: AsyncSession, *, questionnaire_id: str,
 
 
 # ---------------------------------------------------------------- planning
-
-
-def _insert(session: AsyncSession, model: type):  # type: ignore[no-untyped-def, type-arg]
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
 
 
 def child_key(child_id: int) -> str:
@@ -185,7 +181,7 @@ async def open_checkins_for_cohort(
               "reminded_count": 0}
     for row in rows:
         inserted = await session.execute(
-            _insert(session, CheckIn).values(**common, **row)
+            dialect_insert(session, CheckIn).values(**common, **row)
             .on_conflict_do_nothing(index_elements=["questionnaire_id", "subject_key", "cycle"])
             .returning(CheckIn.id)
         )
@@ -491,7 +487,7 @@ async def raise_alert(session: AsyncSession, *, checkin: CheckIn, fired: FiredRu
         reason=fired.reason(locale), status=ALERT_OPEN, created_at=now, occurrences=1, last_seen_at=now,
     )
     new_id = (await session.execute(
-        _insert(session, Alert).values(**values)
+        dialect_insert(session, Alert).values(**values)
         .on_conflict_do_nothing(index_elements=["subject_key", "questionnaire_id", "rule_id"],
                                 index_where=Alert.status == ALERT_OPEN)
         .returning(Alert.id)

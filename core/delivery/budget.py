@@ -10,7 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
-from core.delivery.outbox import _insert_for
+from core.db import dialect_insert
 from core.delivery.ratelimit import Monotonic, Sleep, TokenBucket, default_burst
 from core.models import SendBudget
 
@@ -21,7 +21,7 @@ async def take_tokens(
     """Take up to `wanted` whole tokens from the shared budget. Returns (granted, seconds to
     wait before asking again when nothing was granted)."""
     await session.execute(
-        _insert_for(session, SendBudget)
+        dialect_insert(session, SendBudget)
         .values(name=name, tokens=burst, refilled_at=now, paused_until=None)
         .on_conflict_do_nothing(index_elements=["name"])
     )

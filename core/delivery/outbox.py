@@ -8,11 +8,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import and_, func, literal, or_, select, update
-from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest_slot, next_allowed, parse_hhmm
+from core.db import dialect_insert
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
 from core.models.enums import GuardianStatus
 
@@ -26,13 +26,8 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
 STATES = (PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 
 
-def _insert_for(session: AsyncSession, model: type):  # type: ignore[no-untyped-def, type-arg]
-    """INSERT with ON CONFLICT support for the session's engine."""
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
-
-
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
-    return _insert_for(session, Delivery)
+    return dialect_insert(session, Delivery)
 
 
 def lesson_schedule(cohort: Cohort) -> WeeklySchedule | None:
