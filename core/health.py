@@ -8,7 +8,8 @@ from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.delivery.outbox import LANE_CHECKIN, LANE_LESSON, LANE_URGENT, PENDING, SENDING
-from core.models import Delivery, Heartbeat
+from core.housekeeping import last_beat
+from core.models import Delivery
 
 TICK = "tick"
 LANES = (LANE_URGENT, LANE_CHECKIN, LANE_LESSON)
@@ -23,7 +24,7 @@ async def ping(session: AsyncSession) -> None:
 
 async def heartbeat_age_seconds(session: AsyncSession, *, now: datetime, name: str = TICK) -> float | None:
     """Seconds since the named periodic job last ran, or None if it never has."""
-    at = await session.scalar(select(Heartbeat.at).where(Heartbeat.name == name))
+    at = await last_beat(session, name=name)
     if at is None:
         return None
     return max(0.0, (now - at).total_seconds())

@@ -19,6 +19,7 @@ from bot.texts import N_
 from core.clock import Clock
 from core.config import Settings
 from core.delivery import lessons as lesson_service
+from core.delivery.outbox import lesson_content
 from core.enrolment import service as enrolment
 from core.errors import Conflict, DomainError
 from core.models import Guardian
@@ -91,7 +92,7 @@ async def on_reread(callback: CallbackQuery, callback_data: ReReadCB, bot: Bot, 
         await callback.answer(_("This lesson is no longer available."), show_alert=False)
         return
     await callback.answer()
-    content = lesson_service.render_lesson(lesson, guardian.locale)
+    content = lesson_content(lesson, locale=guardian.locale)
     await bot.send_message(callback.from_user.id, lesson_html(content))
 
 

@@ -81,14 +81,6 @@ async def get_lesson(session: AsyncSession, *, lesson_id: str, version: int | No
     return lesson
 
 
-async def retire_lesson(session: AsyncSession, *, lesson_id: str, now: datetime) -> Lesson:
-    lesson = await get_lesson(session, lesson_id=lesson_id)
-    if lesson.retired_at is not None:
-        raise Conflict("lesson already retired")
-    lesson.retired_at = now
-    return lesson
-
-
 async def latest_programmes(session: AsyncSession, *, include_retired: bool = False) -> list[Programme]:
     newest = (
         select(Programme.id, func.max(Programme.version).label("version")).group_by(Programme.id).subquery()

@@ -75,11 +75,7 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
             raise Conflict("this lesson is already on its way", code="lesson_in_progress")
         delivery = await session.get(Delivery, new_id)
         assert delivery is not None
-    return LessonToSend(delivery=delivery, content=render_lesson(lesson, guardian.locale))
-
-
-def render_lesson(lesson: Lesson, locale: str) -> dict[str, Any]:
-    return outbox.lesson_content(lesson, locale=locale)
+    return LessonToSend(delivery=delivery, content=outbox.lesson_content(lesson, locale=guardian.locale))
 
 
 async def mark_sent(session: AsyncSession, *, delivery: Delivery, message_id: int | None, now: datetime) -> None:
