@@ -14,12 +14,14 @@ from bot.handlers import get_routers
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.middlewares import ContextMiddleware, SessionMiddleware
 from bot.texts import N_
+from core.checkin.risk import RiskScanner, scanner_for
 from core.clock import Clock, system_clock
 from core.config import Settings
 
 # Commands a guardian sees in Telegram's menu, in the order shown.
 GUARDIAN_COMMANDS = (
     ("help", N_("What you can do")),
+    ("checkin", N_("Answer the questions waiting for you")),
     ("lesson", N_("The next lesson now")),
     ("history", N_("Read recent lessons again")),
     ("pause", N_("Pause lessons")),
@@ -52,9 +54,11 @@ def build_dispatcher(
     sessionmaker: async_sessionmaker[AsyncSession],
     clock: Clock = system_clock,
     i18n: I18n | None = None,
+    risk_scanner: RiskScanner | None = None,
 ) -> Dispatcher:
-    # No FSM storage: conversation state lives in Draft rows, never in memory.
-    dp = Dispatcher(disable_fsm=True, settings=settings, clock=clock)
+    # No FSM storage: conversation state lives in Draft rows (and check-in cursors), never in memory.
+    scanner = risk_scanner or scanner_for(settings.content_dir / "risk" / "lexicon.yaml")
+    dp = Dispatcher(disable_fsm=True, settings=settings, clock=clock, risk_scanner=scanner)
     dp.update.outer_middleware(SessionMiddleware(sessionmaker, clock))
     dp.update.outer_middleware(ContextMiddleware())
     # setup() covers every event type except `update`, errors included, so even the error

@@ -17,8 +17,12 @@ from aiogram.exceptions import (
 from aiogram.types import FSInputFile, Message
 from aiogram.utils.i18n import I18n
 
+from bot.checkin_render import closed_html, question_html, reminder_lead, safety_html
+from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
 from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
+from core.checkin.safety import SafetyMessage
+from core.checkin.views import QuestionView
 from core.locales import to_babel
 from core.ports import Outgoing, SendOutcome
 
@@ -65,6 +69,18 @@ class TelegramMessenger:
         if item.kind == "lesson_followup":
             return await self.bot.send_message(item.chat_id, followup_html(content),
                                                reply_markup=tried_keyboard(item.delivery_id))
+        if item.kind in ("checkin", "checkin_reminder"):
+            view = QuestionView.from_payload(content["question"])
+            lead = reminder_lead(content) if item.kind == "checkin_reminder" else None
+            # The first message introduces the questionnaire; a reminder, or a later question
+            # after a restart, goes straight to where the guardian is.
+            intro = item.kind == "checkin" and not content.get("answered")
+            return await self.bot.send_message(item.chat_id, question_html(view, with_intro=intro, lead=lead),
+                                               reply_markup=question_keyboard(view))
+        if item.kind == "checkin_closed":
+            return await self.bot.send_message(item.chat_id, closed_html(content))
+        if item.kind == "safety":
+            return await self.bot.send_message(item.chat_id, safety_html(SafetyMessage.from_payload(content["safety"])))
         if item.kind == "campaign":
             if content.get("lesson_id"):
                 return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,

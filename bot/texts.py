@@ -185,6 +185,7 @@ def residence_sentence(lives_with_children: bool) -> str:
 def help_text() -> str:
     return _(
         "Here is what you can send me:\n\n"
+        "/checkin — answer the questions waiting for you\n"
         "/lesson — the next lesson now\n"
         "/history — read recent lessons again\n"
         "/pause, /resume — pause or resume lessons\n"

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.config import Settings
 from core.campaigns.service import plan_due_campaigns
+from core.checkin.planning import run_checkin_tick
 from core.delivery.planning import plan_due_lessons
 from core.housekeeping import beat, housekeep
 
@@ -20,8 +21,13 @@ async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: 
     planned = await plan_due_lessons(sessionmaker, now=now)
     async with sessionmaker() as session, session.begin():
         planned += await plan_due_campaigns(session, now=now)
+    checkins = await run_checkin_tick(sessionmaker, now=now)
+    planned += checkins.deliveries + checkins.reminders
     if planned:
         log.info("planned %d deliveries", planned)
+    if checkins.rounds or checkins.expired:
+        log.info("check-ins: %d round(s) planned, %d check-in(s) opened, %d expired",
+                 checkins.rounds, checkins.checkins, checkins.expired)
     async with sessionmaker() as session, session.begin():
         result = await housekeep(
             session,

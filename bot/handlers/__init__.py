@@ -5,10 +5,12 @@ from __future__ import annotations
 from aiogram import F, Router
 
 from bot.handlers import (
+    checkins,
     children,
     errors,
     fallback,
     flow,
+    free_text,
     help,
     invite,
     leaving,
@@ -24,8 +26,8 @@ from bot.handlers import (
 def get_routers() -> list[Router]:
     """Fresh routers on each call: a router can belong to one dispatcher only, and tests
     build a dispatcher per test."""
-    modules = (start, help, settings, preferences, lessons, children, invite, mydata, leaving, newcomers, flow,
-               fallback)
+    modules = (start, help, settings, preferences, lessons, checkins, children, invite, mydata, leaving, newcomers,
+               flow, free_text, fallback)
     routers = [module.make_router() for module in modules]
     for router in routers:
         # Guardians talk to the bot one to one; group chats are not ours to answer.

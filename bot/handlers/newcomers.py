@@ -14,7 +14,7 @@ from bot.texts import NEED_INVITATION, both
 from core.clock import Clock
 from core.models import Draft, Staff
 
-GUARDIAN_COMMANDS = ("help", "settings", "children", "invite", "mydata", "stop", "delete")
+GUARDIAN_COMMANDS = ("help", "checkin", "settings", "children", "invite", "mydata", "stop", "delete")
 
 
 async def on_command_not_enrolled(

@@ -238,3 +238,14 @@ def load_scanner(path: Path) -> RiskScanner:
     except ValidationError as exc:
         raise LexiconInvalid([str(p) for p in _validation_problems(rel, exc)]) from exc
     return RiskScanner(lexicon)
+
+
+_scanners: dict[tuple[Path, float], RiskScanner] = {}
+
+
+def scanner_for(path: Path) -> RiskScanner:
+    """The scanner for a lexicon file, read once per process (again when the file changes)."""
+    key = (path.resolve(), path.stat().st_mtime)
+    if key not in _scanners:
+        _scanners[key] = load_scanner(path)
+    return _scanners[key]

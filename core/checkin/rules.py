@@ -40,6 +40,7 @@ class FiredRule:
     audience: str  # child | guardian
     reasons: Mapping[str, str]  # per locale, for the director
     evidence: dict[str, object] = field(default_factory=dict)
+    lessons: tuple[str, ...] = ()  # lessons that may help the guardian, best first
 
     def reason(self, locale: str) -> str:
         return self.reasons.get(locale) or next(iter(self.reasons.values()))
@@ -47,7 +48,7 @@ class FiredRule:
 
 def _fired(q: QuestionnaireFile, rule, evidence: dict[str, object]) -> FiredRule:  # type: ignore[no-untyped-def]
     return FiredRule(rule.id, rule.kind, rule.severity, rule.audience, dict(rule.reasons),
-                     {"questionnaire": q.id, "version": q.version, **evidence})
+                     {"questionnaire": q.id, "version": q.version, **evidence}, tuple(rule.lessons))
 
 
 def rules_fired_by_answer(questionnaire: QuestionnaireFile, item_id: str, value: int, *,

@@ -18,19 +18,20 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.alerts import raising as alerts
+from core.alerts.raising import AlertSubject
 from core.checkin.rules import FiredRule, evaluate, rules_fired_by_answer
 from core.checkin.scoring import score
 from core.content.questionnaires import AnswerIn, QuestionnaireFile
 from core.db import dialect_insert
-from core.delivery.outbox import LANE_CHECKIN, enqueue
+from core.delivery.outbox import LANE_CHECKIN, PENDING
 from core.enrolment.rules import age_in_years
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from core.models import Alert, Answer, CheckIn, CheckInScore, Child, Cohort, Guardian, Household, Questionnaire
+from core.models import Alert, Answer, CheckIn, CheckInScore, Child, Cohort, Delivery, Guardian, Household, Questionnaire
 from core.models.enums import GuardianStatus
 
 OPEN, IN_PROGRESS, COMPLETED, EXPIRED = "open", "in_progress", "completed", "expired"
 ANSWERABLE = (OPEN, IN_PROGRESS)
-ALERT_OPEN = "open"
 DEFAULT_EXPIRY = timedelta(days=3)
 CHECKIN_KIND = "checkin"
 
@@ -179,28 +180,39 @@ async def open_checkins_for_cohort(
     common = {"questionnaire_id": q.id, "questionnaire_version": q.version, "cohort_id": cohort_id, "cycle": cycle,
               "state": OPEN, "cursor": 0, "created_at": now, "due_at": due, "expires_at": expires,
               "reminded_count": 0}
-    for row in rows:
-        inserted = await session.execute(
-            dialect_insert(session, CheckIn).values(**common, **row)
-            .on_conflict_do_nothing(index_elements=["questionnaire_id", "subject_key", "cycle"])
-            .returning(CheckIn.id)
+    planned = set((await session.scalars(
+        select(CheckIn.subject_key).where(CheckIn.questionnaire_id == q.id, CheckIn.cycle == cycle,
+                                          CheckIn.subject_key.in_(list(respondents)))
+    )).all())
+    todo = [row for row in rows if row["subject_key"] not in planned]
+    if not todo:
+        return result
+    # executemany of one statement per table: a village of thousands plans in one short write.
+    for start in range(0, len(todo), 1000):
+        await session.execute(
+            dialect_insert(session, CheckIn)
+            .on_conflict_do_nothing(index_elements=["questionnaire_id", "subject_key", "cycle"]),
+            [{**common, **row} for row in todo[start:start + 1000]],
         )
-        if inserted.scalar() is not None:
-            result.checkins += 1
-
-    checkins = (await session.scalars(
-        select(CheckIn).where(CheckIn.questionnaire_id == q.id, CheckIn.cycle == cycle,
-                              CheckIn.subject_key.in_(list(respondents)), CheckIn.state == OPEN)
+    keys = [row["subject_key"] for row in todo]
+    created = (await session.execute(
+        select(CheckIn.id, CheckIn.subject_key)
+        .where(CheckIn.questionnaire_id == q.id, CheckIn.cycle == cycle, CheckIn.subject_key.in_(keys),
+               CheckIn.created_at == now)
     )).all()
-    for checkin in checkins:
-        for g in respondents[checkin.subject_key]:
-            added = await enqueue(
-                session, chat_id=g.chat_id, kind=CHECKIN_KIND, ref=f"checkin:{checkin.id}", cycle=cycle,
-                lane=LANE_CHECKIN, due_at=checkin.due_at, now=now, guardian_id=g.id, cohort_id=cohort_id,
-                payload={"checkin_id": checkin.id},
-            )
-            if added is not None:
-                result.deliveries += 1
+    result.checkins = len(created)
+    deliveries = [
+        {"chat_id": g.chat_id, "guardian_id": g.id, "cohort_id": cohort_id, "kind": CHECKIN_KIND,
+         "ref": f"checkin:{checkin_id}", "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
+         "due_at": due, "attempts": 0, "payload": {"checkin_id": checkin_id}, "created_at": now}
+        for checkin_id, key in created for g in respondents[key]
+    ]
+    for start in range(0, len(deliveries), 1000):
+        await session.execute(
+            dialect_insert(session, Delivery).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"]),
+            deliveries[start:start + 1000],
+        )
+    result.deliveries = len(deliveries)
     return result
 
 
@@ -232,6 +244,11 @@ async def _checkin_for_update(session: AsyncSession, checkin_id: int) -> CheckIn
 async def _answers(session: AsyncSession, checkin_id: int) -> dict[str, Answer]:
     rows = (await session.scalars(select(Answer).where(Answer.check_in_id == checkin_id))).all()
     return {a.item_id: a for a in rows}
+
+
+async def answers_by_item(session: AsyncSession, checkin_id: int) -> dict[str, int]:
+    """item id → value of the answers given so far."""
+    return {item_id: a.value for item_id, a in (await _answers(session, checkin_id)).items()}
 
 
 def _next_unanswered(q: QuestionnaireFile, answered: set[str]) -> int:
@@ -463,51 +480,24 @@ async def expire_checkins(session: AsyncSession, *, now: datetime, limit: int = 
 # ---------------------------------------------------------------- alerts
 
 
-def _alert_subject(checkin: CheckIn) -> str:
+def alert_subject(checkin: CheckIn) -> AlertSubject:
     if checkin.child_id is not None:
-        return child_key(checkin.child_id)
-    if checkin.subject_guardian_id is not None:
-        return guardian_key(checkin.subject_guardian_id)
-    return f"household:{checkin.household_id}"
+        key = child_key(checkin.child_id)
+    elif checkin.subject_guardian_id is not None:
+        key = guardian_key(checkin.subject_guardian_id)
+    else:
+        key = f"household:{checkin.household_id}"
+    return AlertSubject(subject_key=key, cohort_id=checkin.cohort_id, household_id=checkin.household_id,
+                        child_id=checkin.child_id, guardian_id=checkin.subject_guardian_id)
 
 
 async def raise_alert(session: AsyncSession, *, checkin: CheckIn, fired: FiredRule, locale: str,
                       now: datetime) -> Alert:
-    """One open alert per subject, questionnaire and rule. A repeat (another check-in, or the
-    same rule firing again) is added to the open one: occurrences, last_seen_at and evidence
-    are updated. The same check-in firing the same rule twice (at the red answer, then at
-    completion) counts once. Evidence holds ids, values and scores, never names."""
-    subject = _alert_subject(checkin)
-    evidence = {**fired.evidence, "check_in_ids": [checkin.id]}
-    values = dict(
-        subject_key=subject, child_id=checkin.child_id, household_id=checkin.household_id,
-        guardian_id=checkin.subject_guardian_id, cohort_id=checkin.cohort_id, severity=fired.severity,
-        audience=fired.audience, rule_id=fired.rule_id, questionnaire_id=checkin.questionnaire_id,
-        questionnaire_version=checkin.questionnaire_version, check_in_id=checkin.id, evidence=evidence,
-        reason=fired.reason(locale), status=ALERT_OPEN, created_at=now, occurrences=1, last_seen_at=now,
+    """A fired rule of this check-in as an alert (or an occurrence of the unresolved one)."""
+    raised = await alerts.raise_alert(
+        session, subject=alert_subject(checkin), source=checkin.questionnaire_id,
+        source_version=checkin.questionnaire_version, rule_id=fired.rule_id, severity=fired.severity,
+        audience=fired.audience, reason=fired.reason(locale), evidence=fired.evidence,
+        seen=("check_in_ids", checkin.id), check_in_id=checkin.id, now=now,
     )
-    new_id = (await session.execute(
-        dialect_insert(session, Alert).values(**values)
-        .on_conflict_do_nothing(index_elements=["subject_key", "questionnaire_id", "rule_id"],
-                                index_where=Alert.status == ALERT_OPEN)
-        .returning(Alert.id)
-    )).scalar()
-    if new_id is not None:
-        alert = await session.get(Alert, new_id)
-        assert alert is not None
-        return alert
-    alert = await session.scalar(
-        select(Alert).where(Alert.subject_key == subject, Alert.questionnaire_id == checkin.questionnaire_id,
-                            Alert.rule_id == fired.rule_id, Alert.status == ALERT_OPEN)
-        .with_for_update().execution_options(populate_existing=True)
-    )
-    assert alert is not None
-    seen = list(alert.evidence.get("check_in_ids", []))
-    if checkin.id not in seen:
-        alert.occurrences += 1
-        seen.append(checkin.id)
-    alert.evidence = {**fired.evidence, "check_in_ids": seen, "first": alert.evidence.get("first", alert.evidence)}
-    alert.last_seen_at = now
-    alert.check_in_id = checkin.id
-    await session.flush()
-    return alert
+    return raised.alert

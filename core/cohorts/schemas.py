@@ -5,9 +5,14 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from pydantic import BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator
+from pydantic import (
+    AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator,
+)
 
+from core.checkin.schedule import DEFAULT_CHECKIN_SCHEDULE
 from core.config import SUPPORTED_LOCALES
+from core.content.localized import check_localized
+from core.content.questionnaires import ID_PATTERN
 from core.delivery.schedule import DAY_NAMES
 
 
@@ -29,6 +34,12 @@ Day = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 assert Day.__args__ == DAY_NAMES  # type: ignore[attr-defined]
 
 
+def _check_hhmm(value: str) -> str:
+    if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
+        raise ValueError("must be a time of day HH:MM from 00:00 to 23:59")
+    return value
+
+
 class LessonSchedule(BaseModel):
     """When a cohort's lessons go out: on these weekdays at this local time."""
 
@@ -44,12 +55,7 @@ class LessonSchedule(BaseModel):
             raise ValueError("has duplicates")
         return sorted(value, key=DAY_NAMES.index)
 
-    @field_validator("time")
-    @classmethod
-    def _hhmm(cls, value: str) -> str:
-        if not re.fullmatch(r"([01]\d|2[0-3]):[0-5]\d", value):
-            raise ValueError("must be a time of day HH:MM from 00:00 to 23:59")
-        return value
+    _hhmm = field_validator("time")(_check_hhmm)
 
 
 def _empty_means_none(value: object) -> object:
@@ -68,6 +74,64 @@ LessonScheduleField = Annotated[
 ]
 
 
+class CheckinScheduleEntry(BaseModel):
+    """When one questionnaire goes out to a cohort (see core.checkin.schedule)."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    every: Literal["week", "month", "quarter"]
+    day: Day
+    # month / quarter: the n-th such weekday of the month (1 = first: "sat, week 1" is the first
+    # weekend); a quarter's slot is in its first month. Not used for weekly check-ins.
+    week: int | None = Field(default=None, ge=1, le=4)
+    time: str
+    expires_after_days: int = Field(default=3, ge=1, le=14)
+
+    _hhmm = field_validator("time")(_check_hhmm)
+
+    @model_validator(mode="after")
+    def _week_fits(self) -> CheckinScheduleEntry:
+        if self.every == "week" and self.week is not None:
+            raise ValueError("week: only for monthly or quarterly check-ins")
+        if self.every != "week" and self.week is None:
+            self.week = 1
+        return self
+
+
+def _check_schedule_ids(value: dict[str, CheckinScheduleEntry]) -> dict[str, CheckinScheduleEntry]:
+    for qid in value:
+        if not re.fullmatch(ID_PATTERN, qid):
+            raise ValueError(f"{qid!r} is not a questionnaire id")
+    return value
+
+
+# {} for no check-ins, or one entry per questionnaire id; the ids are checked against the
+# questionnaires in use by the service. Stored as that JSON.
+CheckinScheduleField = Annotated[
+    dict[str, CheckinScheduleEntry],
+    AfterValidator(_check_schedule_ids),
+    Field(description='e.g. {"weekly_checkin": {"every": "week", "day": "sun", "time": "19:00"}, '
+                      '"psc17": {"every": "month", "day": "sat", "week": 1, "time": "10:00"}} (local time)'),
+    PlainSerializer(lambda s: {k: v.model_dump(exclude_none=True) for k, v in s.items()},
+                    return_type=dict[str, Any]),
+]
+
+
+class SafetyLine(BaseModel):
+    """A local help line listed in the safety message, e.g. the county hospital's child mental
+    health clinic or the township's minors' protection line."""
+
+    model_config = ConfigDict(extra="forbid")
+
+    number: str = Field(pattern=r"^[0-9][0-9 ()+-]{1,24}$", description="a phone number, e.g. 0939-8212345")
+    labels: dict[str, str] = Field(description="what the line is, per locale (zh-Hans, en)")
+
+    @field_validator("labels")
+    @classmethod
+    def _every_locale(cls, value: dict[str, str]) -> dict[str, str]:
+        return check_localized(value, what="label", max_chars=60)
+
+
 class CohortCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
@@ -78,8 +142,11 @@ class CohortCreate(BaseModel):
     lesson_schedule: LessonScheduleField = None
     # Programme ids this cohort follows; empty means the standard library.
     programmes: list[str] = Field(default_factory=list, max_length=50)
-    # A placeholder until the check-ins issue defines its shape.
-    checkin_schedule: dict[str, Any] = Field(default_factory=dict)
+    # Which questionnaires go out when; a new cohort gets the programme's default calendar.
+    checkin_schedule: CheckinScheduleField = Field(
+        default_factory=lambda: {k: CheckinScheduleEntry(**v) for k, v in DEFAULT_CHECKIN_SCHEDULE.items()})
+    # Local help lines added to the national ones (110/120, 12356, 12355) in the safety message.
+    safety_lines: list[SafetyLine] = Field(default_factory=list, max_length=5)
 
     _tz = field_validator("timezone")(_check_timezone)
     _locale = field_validator("default_locale")(_check_locale)
@@ -101,7 +168,8 @@ class CohortUpdate(BaseModel):
     default_locale: str | None = None
     lesson_schedule: LessonScheduleField = None  # {} stops the cohort's lessons
     programmes: list[str] | None = Field(default=None, max_length=50)  # [] = the standard library
-    checkin_schedule: dict[str, Any] | None = None
+    checkin_schedule: CheckinScheduleField | None = None  # {} stops the cohort's check-ins
+    safety_lines: list[SafetyLine] | None = Field(default=None, max_length=5)  # [] = national lines only
 
     @field_validator("name")
     @classmethod
@@ -134,6 +202,7 @@ class CohortRead(BaseModel):
     lesson_schedule: dict[str, Any]
     programmes: list[str]
     checkin_schedule: dict[str, Any]
+    safety_lines: list[dict[str, Any]]
     created_at: datetime
 
 

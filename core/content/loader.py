@@ -143,8 +143,10 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             continue
         seen[doc.kind] = rel
         bundle.texts.append(doc)
-    if "consent" not in seen and not any(p.file.startswith("texts/") for p in problems):
-        problems.append(Problem("texts/", "consent", "a consent text is required"))
+    for required, why in (("consent", "a consent text is required"),
+                          ("safety", "a safety message is required (sent after a red answer)")):
+        if required not in seen and not any(p.file.startswith("texts/") for p in problems):
+            problems.append(Problem("texts/", required, why))
 
     lessons: dict[str, LessonFile] = {}
     for rel, lesson in _read_files(root, "lessons", LessonFile, problems):
@@ -169,7 +171,11 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
 
     # Questionnaires: validated here (every locale, references, ranges); loaded as immutable
     # versions by core.checkin.service.load_questionnaires.
-    for _rel, questionnaire in _read_files(root, "questionnaires", QuestionnaireFile, problems, questionnaire_loc):
+    for rel, questionnaire in _read_files(root, "questionnaires", QuestionnaireFile, problems, questionnaire_loc):
+        for r, rule in enumerate(questionnaire.rules):
+            for k, lesson_id in enumerate(rule.lessons):
+                if lesson_id not in lessons:
+                    problems.append(Problem(rel, f"rules.{r}.lessons.{k}", f"unknown lesson {lesson_id!r}"))
         bundle.questionnaires.append(questionnaire)
 
     for _rel, lexicon in _read_files(root, "risk", LexiconFile, problems):

@@ -143,6 +143,9 @@ class _Rule(_Strict):
     # themself (WHO-5), never an alarm about a child.
     audience: Audience
     reasons: Texts  # plain words for the director: what was seen and what to do
+    # Lessons that may help, best first: after the last answer the guardian gets the first one
+    # that fits them (audience, the child's age) and that they have not had yet.
+    lessons: list[str] = Field(default_factory=list, max_length=5)
 
 
 class AnswerIn(_Rule):

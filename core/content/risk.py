@@ -22,11 +22,12 @@ from __future__ import annotations
 
 import itertools
 import re
-from typing import Literal
+from typing import Annotated, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
 
 from core.config import SUPPORTED_LOCALES
+from core.content.localized import check_localized
 
 Category = Literal["self_harm", "suicide", "abuse", "violence", "running_away"]
 CATEGORIES: tuple[str, ...] = ("self_harm", "suicide", "abuse", "violence", "running_away")
@@ -120,6 +121,8 @@ class LexiconFile(_Strict):
     version: int = Field(ge=1)
     source: str = Field(min_length=10)
     licence: str = Field(min_length=3)
+    # What the child director reads on an alert raised by a risk word, per locale.
+    reasons: Annotated[dict[str, str], AfterValidator(lambda v: check_localized(v, max_chars=400))]
     locales: dict[str, LocaleLexicon]
 
     @model_validator(mode="after")

@@ -1,13 +1,15 @@
-"""Versioned texts (consent now; safety messages later), validated strictly and loaded all or
-nothing. A changed text must get a new version: what a guardian agreed to never changes under them."""
+"""Versioned texts — the consent text, and the safety message a guardian gets after a red
+answer — validated strictly and loaded all or nothing. A changed text must get a new version:
+what a guardian agreed to, or was told in a crisis, never changes under them."""
 from __future__ import annotations
 
 import hashlib
 import json
+import re
 from datetime import datetime
 from typing import Literal
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -16,6 +18,10 @@ from core.errors import Conflict
 from core.models import TextDocument
 
 TEXT_MAX = 1500
+# The safety message names the help lines where {lines} stands: the cohort's local lines and its
+# child director, filled in when it is sent. No other placeholder exists in any text.
+PLACEHOLDERS = {"consent": set(), "safety": {"lines"}}
+_PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
 class TextFile(BaseModel):
@@ -24,7 +30,7 @@ class TextFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["consent"]
+    kind: Literal["consent", "safety"]
     version: int = Field(ge=1)
     texts: dict[str, str]
 
@@ -32,6 +38,22 @@ class TextFile(BaseModel):
     @classmethod
     def _every_locale(cls, value: dict[str, str]) -> dict[str, str]:
         return check_localized(value, max_chars=TEXT_MAX)
+
+    @model_validator(mode="after")
+    def _placeholders(self) -> TextFile:
+        allowed = PLACEHOLDERS[self.kind]
+        for locale, text in self.texts.items():
+            found = _PLACEHOLDER.findall(text)
+            unknown = sorted(set(found) - allowed)
+            if unknown:
+                raise ValueError(f"texts.{locale}: unknown placeholder {{{unknown[0]}}}"
+                                 + (f"; only {', '.join('{' + p + '}' for p in sorted(allowed))}" if allowed else ""))
+            for name in sorted(allowed):
+                if found.count(name) != 1:
+                    raise ValueError(f"texts.{locale}: needs {{{name}}} exactly once (where the help lines go)")
+            if "{" in _PLACEHOLDER.sub("", text) or "}" in _PLACEHOLDER.sub("", text):
+                raise ValueError(f"texts.{locale}: unbalanced braces")
+        return self
 
     def sha256(self) -> str:
         return hashlib.sha256(json.dumps(self.texts, sort_keys=True, ensure_ascii=False).encode()).hexdigest()

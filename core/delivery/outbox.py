@@ -148,17 +148,61 @@ async def enqueue(
     guardian_id: int | None = None,
     cohort_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    lesson: Lesson | None = None,
 ) -> Delivery | None:
     """Add one delivery unless its key exists. Returns the new row, or None if it was there."""
     stmt = (
         _insert(session)
         .values(chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
-                lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {}, created_at=now)
+                lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {}, created_at=now,
+                lesson_id=lesson.id if lesson else None, lesson_version=lesson.version if lesson else None)
         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
         .returning(Delivery.id)
     )
     new_id = (await session.execute(stmt)).scalar()
     return None if new_id is None else await session.get(Delivery, new_id)
+
+
+HANDLER_LEASE = timedelta(minutes=1)
+
+
+async def send_now(
+    session: AsyncSession,
+    *,
+    chat_id: int,
+    kind: str,
+    ref: str,
+    cycle: str,
+    lane: int,
+    now: datetime,
+    guardian_id: int | None = None,
+    cohort_id: int | None = None,
+    payload: dict[str, Any] | None = None,
+) -> Delivery | None:
+    """A message a handler sends itself right away (a reply that must not wait in the queue),
+    kept in the outbox as a safety net: the row is born 'sending' under a short lease, so if the
+    handler's send fails (`retry_later`) or the process dies before it is marked sent, the
+    sender delivers it. None when this key was already sent or is on its way."""
+    stmt = (
+        _insert(session)
+        .values(chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
+                lane=lane, state=SENDING, due_at=now, attempts=1, payload=payload or {}, created_at=now,
+                claimed_at=now, lease_until=now + HANDLER_LEASE)
+        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+        .returning(Delivery.id)
+    )
+    new_id = (await session.execute(stmt)).scalar()
+    return None if new_id is None else await session.get(Delivery, new_id)
+
+
+def mark_sent(delivery: Delivery, *, message_id: int | None, now: datetime) -> None:
+    delivery.state, delivery.sent_at, delivery.finished_at = SENT, now, now
+    delivery.telegram_message_id, delivery.lease_until, delivery.last_error = message_id, None, None
+
+
+def retry_later(delivery: Delivery, *, error: str, now: datetime) -> None:
+    """The handler could not send it: the sender takes over (with its retries and backoff)."""
+    delivery.state, delivery.due_at, delivery.lease_until, delivery.last_error = PENDING, now, None, error
 
 
 FOLLOWUP_AFTER = timedelta(days=3)

@@ -13,6 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
+from core.checkin.outgoing import resolve_checkins
 from core.delivery import outbox
 from core.delivery.outbox import (
     BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, lesson_content,
@@ -110,6 +111,7 @@ class Sender:
                 live.append(item)
             await resolve_lessons(session, items=live, today=now.date())
             library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
+            checkins = await resolve_checkins(session, items=live, now=now)
             for item in live:
                 d = item.delivery
                 if d.state != outbox.SENDING:
@@ -118,6 +120,7 @@ class Sender:
                 content = dict(d.payload or {})
                 if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
+                content.update(checkins.get(d.id, {}))
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
                                              content=content)))
         self._in_flight.update(o.chat_id for _, o in ready)

@@ -1,6 +1,6 @@
 """All ORM models, imported here so Alembic and the services see one metadata."""
 from core.models.campaign import Campaign
-from core.models.checkin import Alert, Answer, CheckIn, CheckInScore, Questionnaire
+from core.models.checkin import Alert, Answer, CheckIn, CheckInRound, CheckInScore, FreeText, Questionnaire
 from core.models.cohort import Cohort
 from core.models.enrolment import (
     Child,
@@ -21,7 +21,9 @@ __all__ = [
     "Alert",
     "Answer",
     "CheckIn",
+    "CheckInRound",
     "CheckInScore",
+    "FreeText",
     "Questionnaire",
     "AuditLog",
     "Campaign",

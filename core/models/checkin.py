@@ -14,6 +14,7 @@ from typing import Any
 
 from sqlalchemy import (
     JSON,
+    Boolean,
     ForeignKey,
     ForeignKeyConstraint,
     Index,
@@ -77,6 +78,49 @@ class CheckIn(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reminded_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # The optional closing note for the child director: asked → given | skipped.
+    note_state: Mapped[str | None] = mapped_column(String(8))
+
+
+class CheckInRound(Base):
+    """One questionnaire sent to one cohort for one cycle: planned once (a second tick or a
+    second worker finds the row and does nothing), and counted for reports."""
+
+    __tablename__ = "check_in_rounds"
+    __table_args__ = (UniqueConstraint("cohort_id", "questionnaire_id", "cycle", name="uq_check_in_rounds_cycle"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    questionnaire_id: Mapped[str] = mapped_column(String(64))
+    questionnaire_version: Mapped[int] = mapped_column(Integer)
+    cycle: Mapped[str] = mapped_column(String(40))
+    slot_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    planned_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    checkins: Mapped[int] = mapped_column(Integer, default=0)
+    deliveries: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class FreeText(Base):
+    """Words a guardian typed that the programme keeps: a closing note for the child director,
+    or a message the risk lexicon flagged. Other messages are answered and not stored (least
+    data). Personal data: it goes with the guardian and the household (ON DELETE CASCADE); an
+    alert it raised keeps only the lexicon terms and categories."""
+
+    __tablename__ = "free_texts"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
+    check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="CASCADE"), index=True)
+    child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(8))  # note | message
+    text: Mapped[str] = mapped_column(Text)
+    hit: Mapped[bool] = mapped_column(Boolean, default=False)
+    severity: Mapped[str | None] = mapped_column(String(8))
+    categories: Mapped[list[str]] = mapped_column(JSON, default=list)
+    terms: Mapped[list[str]] = mapped_column(JSON, default=list)
+    received_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
 
 class Answer(Base):
@@ -120,10 +164,10 @@ class Alert(Base):
 
     __tablename__ = "alerts"
     __table_args__ = (
-        # At most one open alert per subject, questionnaire and rule; a repeat is added to it.
+        # At most one unresolved alert per subject, questionnaire and rule; a repeat is added to it.
         Index(
             "uq_alerts_open_subject_rule", "subject_key", "questionnaire_id", "rule_id", unique=True,
-            sqlite_where=text("status = 'open'"), postgresql_where=text("status = 'open'"),
+            sqlite_where=text("status <> 'resolved'"), postgresql_where=text("status <> 'resolved'"),
         ),
         Index("ix_alerts_cohort_status", "cohort_id", "status", "created_at"),
     )
@@ -138,6 +182,7 @@ class Alert(Base):
     severity: Mapped[str] = mapped_column(String(8))  # red | orange | yellow
     audience: Mapped[str] = mapped_column(String(8))  # child | guardian
     rule_id: Mapped[str] = mapped_column(String(60))
+    # The content that fired it: a questionnaire id, or "lexicon" for a risk word in free text.
     questionnaire_id: Mapped[str | None] = mapped_column(String(64))
     questionnaire_version: Mapped[int | None] = mapped_column(Integer)
     check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="SET NULL"))

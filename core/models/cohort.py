@@ -25,4 +25,7 @@ class Cohort(Base):
     # The programmes this cohort follows (ids); empty means the whole standard library. Each
     # guardian gets the one for their audience and each child's age band.
     programmes: Mapped[list[str]] = mapped_column(JSON, default=list, server_default="[]")
+    # Local help lines added to the national ones in the safety message a guardian gets after a
+    # red answer: [{"number": "0939-8212345", "labels": {"zh-Hans": "县医院心理科", "en": "…"}}].
+    safety_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -6,7 +6,15 @@ from datetime import datetime, timezone
 from typing import Any
 
 from aiogram import Dispatcher
-from aiogram.methods import AnswerCallbackQuery, SendMessage, SendPhoto, SendVoice, TelegramMethod
+from aiogram.methods import (
+    AnswerCallbackQuery,
+    EditMessageReplyMarkup,
+    EditMessageText,
+    SendMessage,
+    SendPhoto,
+    SendVoice,
+    TelegramMethod,
+)
 from aiogram.types import (
     CallbackQuery,
     Chat,
@@ -97,6 +105,16 @@ class Person:
     def sent(self) -> list[SendMessage]:
         return [m for m in self.bot.requests if isinstance(m, SendMessage) and m.chat_id == self.chat_id]
 
+    def shown(self) -> list[SendMessage | EditMessageText]:
+        """What this chat was sent or had edited, in order."""
+        return [m for m in self.bot.requests
+                if isinstance(m, (SendMessage, EditMessageText)) and m.chat_id == self.chat_id]
+
+    def last_shown(self) -> SendMessage | EditMessageText:
+        shown = self.shown()
+        assert shown, "the bot showed nothing to this chat"
+        return shown[-1]
+
     def last(self) -> SendMessage:
         sent = self.sent()
         assert sent, "the bot sent nothing to this chat"
@@ -108,22 +126,35 @@ class Person:
             return []
         return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
 
-    def _find(self, match) -> tuple[str, int]:  # type: ignore[no-untyped-def]
-        """The newest message to this chat with a matching button: (callback data, message id)."""
+    def _find(self, match, *, even_removed: bool = False) -> tuple[str, int]:  # type: ignore[no-untyped-def]
+        """The newest message to this chat with a matching button: (callback data, message id).
+        An edit that changed or removed a message's buttons hides its older buttons, unless
+        `even_removed` (an old copy still on another phone)."""
         requests, results = self.bot.requests, self.bot.session.results
+        superseded: set[int] = set()
         for method, result in zip(reversed(requests), reversed(results), strict=True):
-            if not (isinstance(method, (SendMessage, SendPhoto, SendVoice)) and method.chat_id == self.chat_id
-                    and method.reply_markup):
+            if isinstance(method, (EditMessageText, EditMessageReplyMarkup)) and method.chat_id == self.chat_id:
+                if method.message_id in superseded:
+                    continue
+                superseded.add(int(method.message_id or 0))
+                if not method.reply_markup:
+                    continue
+            elif not (isinstance(method, (SendMessage, SendPhoto, SendVoice)) and method.chat_id == self.chat_id
+                      and method.reply_markup):
                 continue
+            elif getattr(result, "message_id", None) in superseded and not even_removed:
+                continue
+            message_id = method.message_id if isinstance(method, (EditMessageText, EditMessageReplyMarkup)) \
+                else result.message_id
             for row in method.reply_markup.inline_keyboard:
                 for button in row:
                     if match(button):
-                        return button.callback_data, result.message_id
+                        return button.callback_data, message_id
         raise AssertionError("no such button was sent to this chat")
 
-    async def tap(self, text: str) -> list[TelegramMethod[Any]]:
+    async def tap(self, text: str, *, even_removed: bool = False) -> list[TelegramMethod[Any]]:
         """Tap the newest button with exactly this text."""
-        data, message_id = self._find(lambda b: b.text == text)
+        data, message_id = self._find(lambda b: b.text == text, even_removed=even_removed)
         return await self.press(data, message_id=message_id)
 
     async def choose(self, value: str) -> list[TelegramMethod[Any]]:
@@ -135,6 +166,27 @@ class Person:
 
         data, message_id = self._find(match)
         return await self.press(data, message_id=message_id)
+
+    async def answer(self, value: int, *, even_removed: bool = False) -> list[TelegramMethod[Any]]:
+        """Tap the answer with this value under the newest check-in question."""
+        data, message_id = self._find(lambda b: (b.callback_data or "").startswith("a1:")
+                                      and b.callback_data.rsplit(":", 1)[1] == str(value), even_removed=even_removed)
+        return await self.press(data, message_id=message_id)
+
+    async def back(self) -> list[TelegramMethod[Any]]:
+        data, message_id = self._find(lambda b: (b.callback_data or "").startswith("n1:")
+                                      and b.callback_data.endswith(":back"))
+        return await self.press(data, message_id=message_id)
+
+    def current_buttons(self) -> list[tuple[str, str]]:
+        """The buttons of the newest message shown to this chat (sent, or changed by an edit)."""
+        for method in reversed(self.bot.requests):
+            if getattr(method, "chat_id", None) != self.chat_id or not isinstance(
+                    method, (SendMessage, SendPhoto, SendVoice, EditMessageText, EditMessageReplyMarkup)):
+                continue
+            markup = method.reply_markup
+            return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row] if markup else []
+        return []
 
     async def consent(self, agree: bool = True) -> list[TelegramMethod[Any]]:
         data, message_id = self._find(lambda b: (b.callback_data or "").startswith("c1:")

@@ -78,10 +78,14 @@ class MockedSession(BaseSession):
 
     def _answer(self, method: TelegramMethod[Any]) -> Any:
         if isinstance(method, (SendMessage, EditMessageText)):
-            self._message_id += 1
+            if isinstance(method, EditMessageText):
+                message_id = int(method.message_id or 0)  # an edit keeps the message's id
+            else:
+                self._message_id += 1
+                message_id = self._message_id
             markup = method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None
             return Message(
-                message_id=self._message_id,
+                message_id=message_id,
                 date=datetime.now(timezone.utc),
                 chat=Chat(id=int(method.chat_id or 0), type="private"),
                 from_user=BOT_USER,

@@ -20,12 +20,13 @@ async def test_set_commands_in_chinese_english_and_default(bot, settings):
     await set_commands(bot, i18n=build_i18n(settings))
     calls = [m for m in bot.requests if isinstance(m, SetMyCommands)]
     assert [c.language_code for c in calls] == [None, "zh", "en"]
-    names = ["help", "lesson", "history", "pause", "resume", "settings", "children", "invite", "mydata", "stop",
+    names = ["help", "checkin", "lesson", "history", "pause", "resume", "settings", "children", "invite", "mydata", "stop",
              "delete"]
     for call in calls:
         assert [c.command for c in call.commands] == names
     default, zh, en = ({c.command: c.description for c in call.commands} for call in calls)
     assert default == zh and zh["stop"] == "不再接收消息" and en["stop"] == "Stop all messages"
+    assert zh["checkin"] == "回答等着您的问题" and en["checkin"] == "Answer the questions waiting for you"
 
 
 def test_build_i18n_compiles_missing_catalogs_into_var(settings, tmp_path):

@@ -42,7 +42,7 @@ async def test_psc17_one_checkin_per_child_of_age_and_the_right_respondents(
     assert {(d.kind, d.lane, d.cycle) for d in deliveries} == {("checkin", LANE_CHECKIN, "2026-11")}
     assert {d.ref for d in deliveries} == {f"checkin:{c.id}" for c in checkins.values()}
     c = checkins[v.older.id]
-    assert (c.state, c.cursor, c.questionnaire_version, c.household_id) == ("open", 0, 1, v.home_a.id)
+    assert (c.state, c.cursor, c.questionnaire_version, c.household_id) == ("open", 0, 2, v.home_a.id)
     assert c.expires_at - c.due_at == __import__("datetime").timedelta(days=3)
 
     # A second tick, a restart: nothing new.
@@ -90,8 +90,8 @@ async def test_questionnaires_load_with_content_and_versions_are_immutable(
     assert counts["questionnaires"] == 3
     assert (await load_content(session, root=PROJECT_ROOT / "content", now=clock()))["questionnaires"] == 0
     stored = (await session.scalars(select(Questionnaire).order_by(Questionnaire.id))).all()
-    assert [(q.id, q.version, q.subject) for q in stored] == [("psc17", 1, "child"), ("weekly_checkin", 1, "child"),
-                                                             ("who5", 1, "self")]
+    assert [(q.id, q.version, q.subject) for q in stored] == [("psc17", 2, "child"), ("weekly_checkin", 2, "child"),
+                                                             ("who5", 2, "self")]
     bundle, _ = check_content(PROJECT_ROOT / "content")
     psc17 = next(q for q in bundle.questionnaires if q.id == "psc17")
     changed = psc17.model_copy(update={"invalid_from_blanks": 5})

@@ -23,6 +23,14 @@ texts:
   en: "{en}"
 """
 
+SAFETY = """id: safety
+kind: safety
+version: 1
+texts:
+  zh-Hans: "{zh}"
+  en: "{en}"
+"""
+
 
 def write(root: Path, name: str, text: str) -> None:
     path = root / "texts" / name
@@ -33,7 +41,7 @@ def write(root: Path, name: str, text: str) -> None:
 def test_shipped_content_is_valid() -> None:
     bundle, problems = check_content(PROJECT_ROOT / "content")
     assert problems == []
-    assert [t.kind for t in bundle.texts] == ["consent"]
+    assert [t.kind for t in bundle.texts] == ["consent", "safety"]
 
 
 @pytest.mark.parametrize(
@@ -46,6 +54,11 @@ def test_shipped_content_is_valid() -> None:
         ("consent.yaml", "id: consent\nkind: [", "texts/consent.yaml: line 2: not valid YAML"),
         ("consent.yaml", "- a list\n", "texts/consent.yaml: -: expected a mapping at the top level"),
         ("consent.yaml", CONSENT.format(version=1, zh="好", en="x" * 1501), "texts/consent.yaml: texts: longer than 1500 characters in en"),
+        ("consent.yaml", CONSENT.format(version=1, zh="好{lines}", en="ok"), "texts/consent.yaml: texts.zh-Hans: unknown placeholder {lines}"),
+        ("safety.yaml", SAFETY.format(zh="打110", en="Call 110 {lines}"), "texts/safety.yaml: texts.zh-Hans: needs {lines} exactly once"),
+        ("safety.yaml", SAFETY.format(zh="打110 {lines}", en="Call {director} {lines}"), "texts/safety.yaml: texts.en: unknown placeholder {director}; only {lines}"),
+        ("safety.yaml", SAFETY.format(zh="打110 {lines} {lines}", en="Call {lines}"), "texts/safety.yaml: texts.zh-Hans: needs {lines} exactly once"),
+        ("safety.yaml", SAFETY.format(zh="打110 {lines} }", en="Call {lines}"), "texts/safety.yaml: texts.zh-Hans: unbalanced braces"),
     ],
 )
 def test_broken_files_are_reported(tmp_path: Path, name: str, text: str, expected: str) -> None:
@@ -57,12 +70,18 @@ def test_broken_files_are_reported(tmp_path: Path, name: str, text: str, expecte
 
 def test_every_problem_reported_at_once_by_the_cli(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
     write(tmp_path, "consent.yaml", CONSENT.format(version=0, zh="", en="ok"))
-    write(tmp_path, "other.yaml", "id: other\nkind: safety\nversion: 1\ntexts: {}\n")
+    write(tmp_path, "other.yaml", "id: other\nkind: warning\nversion: 1\ntexts: {}\n")
     assert cli_main(["content", "check", str(tmp_path)]) == 1
     out = capsys.readouterr().out.splitlines()
     assert "texts/consent.yaml: version: Input should be greater than or equal to 1" in out
     assert "texts/consent.yaml: texts: missing text for zh-Hans" in out
     assert any(line.startswith("texts/other.yaml: kind:") for line in out)
+
+
+def test_a_safety_text_is_required(tmp_path: Path) -> None:
+    write(tmp_path, "consent.yaml", CONSENT.format(version=1, zh="好", en="ok"))
+    problems = [str(p) for p in check_content(tmp_path)[1]]
+    assert problems == ["texts/: safety: a safety message is required (sent after a red answer)"]
 
 
 def test_cli_passes_on_shipped_content(capsys: pytest.CaptureFixture[str]) -> None:
@@ -74,7 +93,8 @@ async def test_load_is_all_or_nothing_and_versions_are_immutable(
     tmp_path: Path, session: AsyncSession, clock: FrozenClock
 ) -> None:
     write(tmp_path, "consent.yaml", CONSENT.format(version=1, zh="好", en="ok"))
-    assert await load_content(session, root=tmp_path, now=clock()) == {"texts": 1, "lessons": 0, "programmes": 0,
+    write(tmp_path, "safety.yaml", SAFETY.format(zh="打110 {lines}", en="Call 110 {lines}"))
+    assert await load_content(session, root=tmp_path, now=clock()) == {"texts": 2, "lessons": 0, "programmes": 0,
                                                                  "questionnaires": 0}
     # Loading the same thing again adds nothing.
     assert (await load_content(session, root=tmp_path, now=clock()))["texts"] == 0
@@ -91,5 +111,6 @@ async def test_load_is_all_or_nothing_and_versions_are_immutable(
     await load_content(session, root=tmp_path, now=clock())
     current = await current_text(session, kind="consent")
     assert current is not None and current.version == 2 and current.texts["en"] == "changed"
-    versions = (await session.scalars(select(TextDocument.version).order_by(TextDocument.version))).all()
+    versions = (await session.scalars(select(TextDocument.version).where(TextDocument.kind == "consent")
+                                      .order_by(TextDocument.version))).all()
     assert versions == [1, 2]

@@ -151,6 +151,7 @@ def good_lexicon() -> dict:  # type: ignore[type-arg]
     en_terms = {c: {"red": [f"{c.replace('_', '')} now"]} for c in terms}
     return {
         "id": "lexicon", "version": 1, "source": "written for the tests", "licence": "CC BY-NC-SA 4.0",
+        "reasons": {"zh-Hans": "有风险词", "en": "risk words"},
         "locales": {
             "zh-Hans": {"negation": {"max_gap": 2, "cues": ["没"], "fillers": ["说"]}, "hyperbole": ["热死"],
                         "terms": terms},

@@ -1,0 +1,184 @@
+"""Answering check-ins: one question per message with answer buttons, "back", the safety message
+after a red answer, the thank-you and the note question at the end, and /checkin to carry on.
+
+Every answer is committed before the bot says anything; whatever Telegram then does (a failed
+edit, a lost reply), what the guardian said is kept."""
+from __future__ import annotations
+
+import logging
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.checkin_render import answered_by_other_html, being_answered_html, question_html, safety_html, thanks_html
+from bot.handlers.guards import is_guardian, refuse_if_stopped
+from bot.keyboards.checkins import AnswerCB, CheckinNavCB, note_keyboard, question_keyboard
+from core.checkin import conversation
+from core.checkin.free_text import skip_note
+from core.checkin.views import QuestionView
+from core.clock import Clock
+from core.delivery.outbox import mark_sent, retry_later
+from core.errors import Conflict, DomainError, Forbidden, NotFound
+from core.locales import to_babel
+from core.models import Guardian
+
+log = logging.getLogger(__name__)
+
+
+async def _edit_or_send(bot: Bot, chat_id: int, message_id: int | None, text: str, markup=None) -> None:  # type: ignore[no-untyped-def]
+    """Turn the answered message into the next one; if Telegram will not edit it (too old, or
+    unchanged), send a new message instead."""
+    if message_id is not None:
+        try:
+            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+            return
+        except TelegramBadRequest as exc:
+            if "not modified" in exc.message.lower():
+                return
+    await bot.send_message(chat_id, text, reply_markup=markup)
+
+
+async def _strip_buttons(bot: Bot, chat_id: int, message_id: int | None) -> None:
+    if message_id is None:
+        return
+    try:
+        await bot.edit_message_reply_markup(chat_id=chat_id, message_id=message_id, reply_markup=None)
+    except TelegramAPIError:
+        pass  # too old to edit, or already without buttons
+
+
+async def _refused(callback: CallbackQuery, bot: Bot, exc: DomainError) -> None:
+    """A tap that cannot be taken: say why in a few words, and take the buttons away."""
+    if exc.code == "claimed_by_other":
+        await callback.answer(_("Someone in your family is already answering these questions. Thank you!"),
+                              show_alert=True)
+    elif exc.code in ("expired", "closed"):
+        await callback.answer(_("These questions have closed. New ones will come as usual. Thank you!"),
+                              show_alert=True)
+    else:
+        await callback.answer(_("This button is from an old message and no longer works."))
+    message_id = callback.message.message_id if callback.message else None
+    await _strip_buttons(bot, callback.from_user.id, message_id)
+
+
+async def _send_safety(bot: Bot, session: AsyncSession, chat_id: int, reserved, clock: Clock) -> None:  # type: ignore[no-untyped-def]
+    delivery, message = reserved
+    try:
+        sent = await bot.send_message(chat_id, safety_html(message))
+    except TelegramAPIError as exc:
+        # The outbox sends it as soon as Telegram lets us: a safety message is never dropped.
+        retry_later(delivery, error=type(exc).__name__, now=clock())
+        log.warning("safety delivery %s failed in the handler (%s); the sender will retry",
+                    delivery.id, type(exc).__name__)
+    else:
+        mark_sent(delivery, message_id=sent.message_id, now=clock())
+    await session.commit()
+
+
+async def _tell_others(bot: Bot, i18n: I18n, others: list[conversation.OtherMessage], *, done: bool) -> None:
+    """Other guardians of the household see, without content, that it is being (or was) answered."""
+    for other in others:
+        with i18n.use_locale(to_babel(other.locale)):
+            text = answered_by_other_html() if done else being_answered_html()
+        try:
+            await bot.edit_message_text(text=text, chat_id=other.chat_id, message_id=other.message_id,
+                                        reply_markup=None)
+        except TelegramAPIError:
+            pass  # their message may be too old or already changed
+
+
+async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, session: AsyncSession,
+                    guardian: Guardian, clock: Clock, i18n: I18n) -> None:
+    chat_id = callback.from_user.id
+    message_id = callback.message.message_id if callback.message else None
+    try:
+        step = await conversation.answer(session, checkin_id=callback_data.checkin_id, index=callback_data.item,
+                                         value=callback_data.value, guardian=guardian, now=clock())
+    except (Conflict, Forbidden, NotFound) as exc:  # refused before anything was written
+        await _refused(callback, bot, exc)
+        return
+    await session.commit()  # the answer is stored before we say a word
+    await callback.answer()
+    if step.safety is not None:
+        await _send_safety(bot, session, chat_id, step.safety, clock)
+    if step.completed:
+        await _strip_buttons(bot, chat_id, message_id)
+        await bot.send_message(chat_id, thanks_html(), reply_markup=note_keyboard(step.checkin.id))
+    elif step.question is not None:
+        text = question_html(step.question)
+        if step.safety is not None:
+            # After the safety message the next question comes below it, not above.
+            await _strip_buttons(bot, chat_id, message_id)
+            await bot.send_message(chat_id, text, reply_markup=question_keyboard(step.question))
+        else:
+            await _edit_or_send(bot, chat_id, message_id, text, question_keyboard(step.question))
+    else:
+        # A safety answer from a guardian who is not the one answering: stored and acted on.
+        await _strip_buttons(bot, chat_id, message_id)
+    if step.others:
+        await _tell_others(bot, i18n, step.others, done=step.completed)
+
+
+async def on_back(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot, session: AsyncSession,
+                  guardian: Guardian, clock: Clock) -> None:
+    try:
+        view = await conversation.back(session, checkin_id=callback_data.checkin_id, guardian=guardian, now=clock())
+    except (Conflict, Forbidden, NotFound) as exc:  # refused before anything was written
+        await _refused(callback, bot, exc)
+        return
+    await session.commit()
+    if view is None:
+        await callback.answer(_("This is the first question."))
+        return
+    await callback.answer()
+    message_id = callback.message.message_id if callback.message else None
+    await _edit_or_send(bot, callback.from_user.id, message_id, question_html(view), question_keyboard(view))
+
+
+async def on_no_note(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot, session: AsyncSession,
+                     guardian: Guardian) -> None:
+    message_id = callback.message.message_id if callback.message else None
+    try:
+        await skip_note(session, checkin_id=callback_data.checkin_id, guardian_id=guardian.id)
+    except DomainError:
+        await callback.answer()
+        await _strip_buttons(bot, callback.from_user.id, message_id)
+        return
+    await session.commit()
+    await callback.answer()
+    await _strip_buttons(bot, callback.from_user.id, message_id)
+    await bot.send_message(callback.from_user.id, _("All right. Thank you for your time!"))
+
+
+async def ask_current(bot: Bot, chat_id: int, view: QuestionView, *, lead: str | None = None) -> None:
+    await bot.send_message(chat_id, question_html(view, with_intro=view.number == 1 and view.current is None,
+                                                  lead=lead), reply_markup=question_keyboard(view))
+
+
+async def on_checkin(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, clock: Clock) -> None:
+    """Carry on with what is waiting (after a restart, days later), or say nothing is."""
+    if await refuse_if_stopped(message, guardian):
+        return
+    now = clock()
+    for checkin in await conversation.open_for(session, guardian=guardian, now=now):
+        view = await conversation.current_question(session, checkin=checkin, guardian=guardian)
+        if view is not None:
+            await ask_current(bot, message.chat.id, view)
+            return
+    await message.answer(_("There are no questions waiting for you now. Thank you! New ones will come as usual."))
+
+
+def make_router() -> Router:
+    router = Router(name="checkins")
+    router.message.filter(is_guardian)
+    router.callback_query.filter(is_guardian)
+    router.message.register(on_checkin, Command("checkin"))
+    router.callback_query.register(on_answer, AnswerCB.filter())
+    router.callback_query.register(on_back, CheckinNavCB.filter(F.action == "back"))
+    router.callback_query.register(on_no_note, CheckinNavCB.filter(F.action == "no_note"))
+    return router

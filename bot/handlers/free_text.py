@@ -1,0 +1,72 @@
+"""Whatever a guardian types or sends that no command or flow took. Typed words are scanned with
+the risk lexicon first: a hit is an alert for the child director at once, and the guardian gets
+the safety message. Words right after a check-in's last question are its note. Otherwise the
+guardian is steered back to a waiting question, or told what they can do — never silence."""
+from __future__ import annotations
+
+from aiogram import Bot, F, Router
+from aiogram.types import Message
+from aiogram.utils.i18n import gettext as _
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.handlers.checkins import _send_safety, ask_current
+from bot.handlers.fallback import on_anything_else
+from bot.handlers.guards import is_guardian
+from core.checkin import conversation
+from core.checkin.free_text import pending_note, receive_text
+from core.checkin.risk import RiskScanner
+from core.checkin.safety import reserve_safety_message
+from core.clock import Clock
+from core.models import Guardian, Staff
+
+
+async def _steer_to_question(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
+                             clock: Clock) -> bool:
+    """If they are in the middle of a check-in, show where they are. Returns whether it did."""
+    for checkin in await conversation.open_for(session, guardian=guardian, now=clock()):
+        if checkin.claimed_by_guardian_id != guardian.id:
+            continue
+        view = await conversation.current_question(session, checkin=checkin, guardian=guardian)
+        if view is not None:
+            await ask_current(bot, message.chat.id, view,
+                              lead=_("Please tap one of the answers under the question."))
+            return True
+    return False
+
+
+async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, staff: Staff | None,
+                  clock: Clock, risk_scanner: RiskScanner) -> None:
+    now = clock()
+    result = await receive_text(session, guardian=guardian, text=message.text or "", scanner=risk_scanner, now=now)
+    reserved = None
+    if result.hit and result.stored is not None:
+        reserved = await reserve_safety_message(session, guardian=guardian, cohort_id=result.stored.cohort_id,
+                                                ref=f"text:{result.stored.id}", now=now)
+    await session.commit()  # the note, the flagged words and the alert are stored before any reply
+    if reserved is not None:
+        await _send_safety(bot, session, message.chat.id, reserved, clock)
+    if result.note_for is not None:
+        await message.answer(_("Thank you. Your note is kept for the child director."))
+        return
+    if result.hit:
+        return  # the safety message is the reply
+    if not await _steer_to_question(message, bot, session, guardian, clock):
+        await on_anything_else(message, guardian, staff)
+
+
+async def on_other_content(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
+                           staff: Staff | None, clock: Clock) -> None:
+    """A sticker, a voice note, a photo… during a check-in or its note: say how to go on."""
+    if await pending_note(session, guardian_id=guardian.id, now=clock()) is not None:
+        await message.answer(_("I can only read typed words. Please type your note, or tap “No, that's all”."))
+        return
+    if not await _steer_to_question(message, bot, session, guardian, clock):
+        await on_anything_else(message, guardian, staff)
+
+
+def make_router() -> Router:
+    router = Router(name="free_text")
+    router.message.filter(is_guardian)
+    router.message.register(on_text, F.text & ~F.text.startswith("/"))
+    router.message.register(on_other_content, ~F.text)
+    return router

@@ -1,0 +1,107 @@
+"""Raising alerts: a fired questionnaire rule or a risk word in free text becomes a row for the
+child director. Alerts are rows first; notifying people about them is the alerts issue's job.
+
+One unresolved alert per subject, source and rule (a partial unique index enforces it): a
+repeat — next week's check-in, a second message — is added to the open one (occurrences,
+last_seen_at, the newest evidence, and a higher severity if the repeat is worse). Evidence
+holds ids, item values, scores and lexicon terms: never a name, never the guardian's words.
+"""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.content.questionnaires import SEVERITY_RANK
+from core.db import dialect_insert
+from core.models import Alert
+
+ALERT_OPEN, ALERT_ACKNOWLEDGED, ALERT_RESOLVED = "open", "acknowledged", "resolved"
+LEXICON_SOURCE = "lexicon"  # questionnaire_id of alerts raised by the risk lexicon
+
+
+@dataclass(frozen=True)
+class AlertSubject:
+    """Who an alert is about: a child where known, else the guardian (WHO-5) or the household."""
+
+    subject_key: str  # "child:<id>", "guardian:<id>" or "household:<id>"
+    cohort_id: int | None
+    household_id: int | None
+    child_id: int | None = None
+    guardian_id: int | None = None
+
+
+@dataclass
+class Raised:
+    alert: Alert
+    new: bool  # False: added to an alert that was already open
+
+
+def _unresolved():  # type: ignore[no-untyped-def]
+    return Alert.status != ALERT_RESOLVED
+
+
+async def raise_alert(
+    session: AsyncSession,
+    *,
+    subject: AlertSubject,
+    source: str,
+    source_version: int | None,
+    rule_id: str,
+    severity: str,
+    audience: str,
+    reason: str,
+    evidence: dict[str, Any],
+    seen: tuple[str, int],
+    check_in_id: int | None,
+    now: datetime,
+) -> Raised:
+    """Open an alert, or add this occurrence to the unresolved one. `seen` names the occurrence
+    (("check_in_ids", 12) or ("free_text_ids", 5)): the same check-in firing the same rule twice
+    (at the red answer, then at completion) counts once."""
+    seen_list, seen_id = seen
+    values = dict(
+        subject_key=subject.subject_key, child_id=subject.child_id, household_id=subject.household_id,
+        guardian_id=subject.guardian_id, cohort_id=subject.cohort_id, severity=severity, audience=audience,
+        rule_id=rule_id, questionnaire_id=source, questionnaire_version=source_version, check_in_id=check_in_id,
+        evidence={**evidence, seen_list: [seen_id]}, reason=reason, status=ALERT_OPEN, created_at=now,
+        occurrences=1, last_seen_at=now,
+    )
+    new_id = (await session.execute(
+        dialect_insert(session, Alert).values(**values)
+        .on_conflict_do_nothing(index_elements=["subject_key", "questionnaire_id", "rule_id"],
+                                index_where=_unresolved())
+        .returning(Alert.id)
+    )).scalar()
+    if new_id is not None:
+        alert = await session.get(Alert, new_id)
+        assert alert is not None
+        return Raised(alert, True)
+    alert = await session.scalar(
+        select(Alert).where(Alert.subject_key == subject.subject_key, Alert.questionnaire_id == source,
+                            Alert.rule_id == rule_id, _unresolved())
+        .with_for_update().execution_options(populate_existing=True)
+    )
+    assert alert is not None
+    ids = list(alert.evidence.get(seen_list, []))
+    repeat = seen_id not in ids
+    if repeat:
+        alert.occurrences += 1
+        ids.append(seen_id)
+    kept = {k: alert.evidence[k] for k in ("check_in_ids", "free_text_ids") if k in alert.evidence}
+    updated = {**evidence, **kept, seen_list: ids}
+    if repeat or "first" in alert.evidence:
+        # The newest evidence on top, and what opened the alert kept beside it.
+        updated["first"] = alert.evidence.get("first", {k: v for k, v in alert.evidence.items() if k != "first"})
+    alert.evidence = updated
+    if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
+        alert.severity = severity
+        alert.reason = reason
+    alert.last_seen_at = now
+    if check_in_id is not None:
+        alert.check_in_id = check_in_id
+    await session.flush()
+    return Raised(alert, False)

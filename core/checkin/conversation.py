@@ -1,0 +1,140 @@
+"""A guardian answering a check-in, step by step, as the bot needs it: one answer stored (and
+committed by the caller before anything is said), a red answer's alert and safety message,
+completion with scores, alerts, a fitting lesson and the note question, and what to show next.
+Orchestrates core.checkin.service, .safety, .suggest and .free_text; handlers only translate."""
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.checkin import service
+from core.checkin.free_text import ask_for_note
+from core.checkin.planning import REMINDER_KIND
+from core.checkin.safety import SafetyMessage, reserve_safety_message
+from core.checkin.service import ANSWERABLE, CHECKIN_KIND
+from core.checkin.suggest import send_fitting_lesson
+from core.checkin.views import QuestionView, question_view
+from core.errors import NotFound
+from core.models import Alert, CheckIn, Child, Delivery, Guardian
+
+
+@dataclass
+class OtherMessage:
+    """A check-in message another guardian of the household got: edited, without content, to say
+    it is being answered or has been answered."""
+
+    chat_id: int
+    message_id: int
+    locale: str
+
+
+@dataclass
+class Step:
+    checkin: CheckIn
+    question: QuestionView | None  # what to ask next; None when the check-in is complete
+    safety: tuple[Delivery, SafetyMessage] | None = None  # send this now (a red answer)
+    alerts: list[Alert] = field(default_factory=list)
+    completed: bool = False
+    lesson: Delivery | None = None  # a fitting lesson, queued
+    claimed_now: bool = False  # this answer claimed the check-in: tell the others
+    others: list[OtherMessage] = field(default_factory=list)
+
+
+async def _nickname(session: AsyncSession, checkin: CheckIn) -> str | None:
+    if checkin.child_id is None:
+        return None
+    return await session.scalar(select(Child.nickname).where(Child.id == checkin.child_id))
+
+
+async def view_at(session: AsyncSession, *, checkin: CheckIn, index: int, locale: str) -> QuestionView:
+    q = await service.get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
+                                        version=checkin.questionnaire_version)
+    return question_view(q, checkin_id=checkin.id, index=index, locale=locale,
+                         nickname=await _nickname(session, checkin),
+                         answers=await service.answers_by_item(session, checkin.id))
+
+
+async def item_id_at(session: AsyncSession, *, checkin_id: int, index: int) -> str:
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None:
+        raise NotFound("check-in not found")
+    q = await service.get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
+                                        version=checkin.questionnaire_version)
+    if not 0 <= index < len(q.items):
+        raise NotFound("no such question")
+    return q.items[index].id
+
+
+async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id: int) -> list[OtherMessage]:
+    rows = await session.execute(
+        select(Delivery.chat_id, Delivery.telegram_message_id, Guardian.locale)
+        .join(Guardian, Guardian.id == Delivery.guardian_id)
+        .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.ref == f"checkin:{checkin.id}",
+               Delivery.guardian_id != guardian_id, Delivery.telegram_message_id.is_not(None))
+    )
+    return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows]
+
+
+async def answer(session: AsyncSession, *, checkin_id: int, index: int, value: int, guardian: Guardian,
+                 now: datetime) -> Step:
+    item_id = await item_id_at(session, checkin_id=checkin_id, index=index)
+    claimed_before = (await session.get(CheckIn, checkin_id)).claimed_by_guardian_id  # type: ignore[union-attr]
+    result = await service.record_answer(session, checkin_id=checkin_id, guardian_id=guardian.id, item_id=item_id,
+                                         value=value, now=now)
+    checkin = result.checkin
+    step = Step(checkin=checkin, question=None, alerts=list(result.alerts))
+    if result.alerts:
+        step.safety = await reserve_safety_message(session, guardian=guardian, cohort_id=checkin.cohort_id,
+                                                   ref=f"checkin:{checkin.id}:{item_id}", now=now)
+    step.claimed_now = claimed_before is None and checkin.claimed_by_guardian_id == guardian.id
+    if result.done and checkin.claimed_by_guardian_id == guardian.id and checkin.state in ANSWERABLE:
+        completion = await service.complete_checkin(session, checkin_id=checkin.id, now=now)
+        step.completed = True
+        step.alerts += [a for a in completion.alerts if a not in step.alerts]
+        ask_for_note(checkin)
+        step.lesson = await send_fitting_lesson(session, checkin=checkin, fired=completion.fired, guardian=guardian,
+                                                now=now)
+    elif result.next_item is not None and checkin.claimed_by_guardian_id == guardian.id:
+        q = await service.get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
+                                            version=checkin.questionnaire_version)
+        index_next = next(i for i, item in enumerate(q.items) if item.id == result.next_item)
+        step.question = await view_at(session, checkin=checkin, index=index_next, locale=guardian.locale)
+    if step.claimed_now or step.completed:
+        step.others = await other_messages(session, checkin=checkin, guardian_id=guardian.id)
+    await session.flush()
+    return step
+
+
+async def back(session: AsyncSession, *, checkin_id: int, guardian: Guardian, now: datetime) -> QuestionView | None:
+    item_id = await service.go_back(session, checkin_id=checkin_id, guardian_id=guardian.id, now=now)
+    if item_id is None:
+        return None
+    checkin = await session.get(CheckIn, checkin_id)
+    assert checkin is not None
+    return await view_at(session, checkin=checkin, index=checkin.cursor, locale=guardian.locale)
+
+
+async def open_for(session: AsyncSession, *, guardian: Guardian, now: datetime) -> list[CheckIn]:
+    """Check-ins this guardian may answer now, oldest first: about themself, or about a child of
+    their household that nobody else has started."""
+    rows = await session.scalars(
+        select(CheckIn)
+        .where(CheckIn.household_id == guardian.household_id, CheckIn.state.in_(ANSWERABLE),
+               CheckIn.expires_at > now,
+               (CheckIn.subject_guardian_id == guardian.id)
+               | (CheckIn.subject_guardian_id.is_(None)
+                  & (CheckIn.claimed_by_guardian_id.is_(None) | (CheckIn.claimed_by_guardian_id == guardian.id))))
+        .order_by(CheckIn.due_at, CheckIn.id)
+    )
+    return list(rows.all())
+
+
+async def current_question(session: AsyncSession, *, checkin: CheckIn, guardian: Guardian) -> QuestionView | None:
+    q = await service.get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
+                                        version=checkin.questionnaire_version)
+    if checkin.cursor >= len(q.items):
+        return None
+    return await view_at(session, checkin=checkin, index=checkin.cursor, locale=guardian.locale)

@@ -1,0 +1,106 @@
+"""Words a guardian types: the optional closing note of a check-in ("anything you want the child
+director to know?"), and any other message. Everything is scanned with the risk lexicon; a hit
+becomes an alert at once (and the caller sends the safety message). Notes and flagged messages
+are kept for the child director; any other message is answered and not stored (least data)."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.alerts import raising
+from core.alerts.raising import LEXICON_SOURCE, AlertSubject
+from core.checkin.risk import RiskScanner, ScanResult
+from core.checkin.service import COMPLETED, alert_subject
+from core.errors import Conflict, NotFound
+from core.models import Alert, CheckIn, Cohort, FreeText, Guardian, Household
+
+NOTE_WINDOW = timedelta(days=1)  # after this, a message is a message again, not the note
+NOTE_MAX = 1000  # characters kept of a note (Telegram allows 4096; a note is a few lines)
+NOTE_ASKED, NOTE_GIVEN, NOTE_SKIPPED = "asked", "given", "skipped"
+RISK_RULE = "risk_words"
+
+
+@dataclass
+class TextResult:
+    scan: ScanResult
+    note_for: CheckIn | None  # the check-in this text was the closing note of
+    stored: FreeText | None
+    alert: Alert | None
+
+    @property
+    def hit(self) -> bool:
+        return self.scan.hit
+
+
+def ask_for_note(checkin: CheckIn) -> None:
+    """After the last answer: the guardian who answered may add a note for the director."""
+    if checkin.note_state is None:
+        checkin.note_state = NOTE_ASKED
+
+
+async def pending_note(session: AsyncSession, *, guardian_id: int, now: datetime) -> CheckIn | None:
+    """The check-in whose closing note this guardian's next words are, if they were just asked."""
+    return await session.scalar(
+        select(CheckIn)
+        .where(CheckIn.claimed_by_guardian_id == guardian_id, CheckIn.state == COMPLETED,
+               CheckIn.note_state == NOTE_ASKED, CheckIn.completed_at >= now - NOTE_WINDOW)
+        .order_by(CheckIn.completed_at.desc(), CheckIn.id.desc())
+        .limit(1)
+    )
+
+
+async def skip_note(session: AsyncSession, *, checkin_id: int, guardian_id: int) -> None:
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None or checkin.claimed_by_guardian_id != guardian_id:
+        raise NotFound("check-in not found")
+    if checkin.note_state != NOTE_ASKED:
+        raise Conflict("the note was already given or skipped", code="note_closed")
+    checkin.note_state = NOTE_SKIPPED
+    await session.flush()
+
+
+async def receive_text(session: AsyncSession, *, guardian: Guardian, text: str, scanner: RiskScanner,
+                       now: datetime) -> TextResult:
+    """Scan and, where it is a note or a risk, keep the text; a hit raises (or adds to) an
+    alert for the cohort's director: about the child when it is a note on a check-in about a
+    child, else about the household (a message may name no child)."""
+    scan = scanner.scan(text)
+    note_for = await pending_note(session, guardian_id=guardian.id, now=now)
+    household = await session.get(Household, guardian.household_id)
+    assert household is not None
+    stored = None
+    if note_for is not None or scan.hit:
+        stored = FreeText(
+            household_id=household.id, guardian_id=guardian.id, cohort_id=household.cohort_id,
+            check_in_id=note_for.id if note_for else None, child_id=note_for.child_id if note_for else None,
+            kind="note" if note_for else "message", text=text[:NOTE_MAX], hit=scan.hit, severity=scan.severity,
+            categories=scan.categories, terms=scan.terms, received_at=now,
+        )
+        session.add(stored)
+        if note_for is not None:
+            note_for.note_state = NOTE_GIVEN
+        await session.flush()
+    alert = None
+    if scan.hit and stored is not None:
+        if note_for is not None and note_for.child_id is not None:
+            subject = alert_subject(note_for)
+        else:
+            subject = AlertSubject(subject_key=f"household:{household.id}", cohort_id=household.cohort_id,
+                                   household_id=household.id)
+        cohort = await session.get(Cohort, household.cohort_id)
+        locale = cohort.default_locale if cohort else "zh-Hans"
+        assert scan.severity is not None
+        raised = await raising.raise_alert(
+            session, subject=subject, source=LEXICON_SOURCE, source_version=scanner.lexicon.version, rule_id=RISK_RULE,
+            severity=scan.severity, audience="child", reason=scanner.lexicon.reasons.get(locale)
+            or scanner.lexicon.reasons["zh-Hans"],
+            evidence={"categories": scan.categories, "terms": scan.terms, "kind": stored.kind,
+                      "free_text_id": stored.id, "written_by_guardian_id": guardian.id},
+            seen=("free_text_ids", stored.id), check_in_id=note_for.id if note_for else None, now=now,
+        )
+        alert = raised.alert
+    return TextResult(scan=scan, note_for=note_for, stored=stored, alert=alert)
+

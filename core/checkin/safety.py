@@ -1,0 +1,62 @@
+"""The safety message a guardian gets at once after a red answer or a red risk word: the
+versioned text from content/texts/safety.yaml, the cohort's own local help lines and its child
+director's name. Sent by the handler right away (lane 0, outside quiet hours), kept in the
+outbox so that a failed send is retried."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.content.texts import current_text
+from core.delivery.outbox import LANE_URGENT, send_now
+from core.enrolment.service import primary_director_name
+from core.models import Cohort, Delivery, Guardian
+
+SAFETY_KIND = "safety"
+
+
+@dataclass(frozen=True)
+class SafetyMessage:
+    """Everything needed to render the message (and to render it again on a retry)."""
+
+    version: int
+    body: str  # the text in the guardian's language, with {lines} still in it
+    director: str | None  # the cohort's primary child director's name, if there is one
+    lines: list[tuple[str, str]]  # the cohort's local lines: (number, label in the guardian's language)
+
+    def as_payload(self) -> dict[str, Any]:
+        return {"version": self.version, "body": self.body, "director": self.director,
+                "lines": [list(line) for line in self.lines]}
+
+    @classmethod
+    def from_payload(cls, data: dict[str, Any]) -> SafetyMessage:
+        return cls(version=data["version"], body=data["body"], director=data.get("director"),
+                   lines=[(n, label) for n, label in data.get("lines", [])])
+
+
+async def safety_message(session: AsyncSession, *, cohort_id: int, locale: str) -> SafetyMessage:
+    doc = await current_text(session, kind=SAFETY_KIND)
+    if doc is None:
+        raise RuntimeError("no safety text is loaded: run `shouwang content load`")
+    cohort = await session.get(Cohort, cohort_id)
+    lines = []
+    for line in (cohort.safety_lines if cohort else []) or []:
+        labels = line.get("labels") or {}
+        lines.append((str(line["number"]), labels.get(locale) or labels.get("zh-Hans") or ""))
+    return SafetyMessage(version=doc.version, body=doc.texts.get(locale) or doc.texts["zh-Hans"],
+                         director=await primary_director_name(session, cohort_id=cohort_id), lines=lines)
+
+
+async def reserve_safety_message(session: AsyncSession, *, guardian: Guardian, cohort_id: int, ref: str,
+                                 now: datetime) -> tuple[Delivery, SafetyMessage] | None:
+    """The outbox row for one safety message (once per guardian and occasion, e.g. ref
+    "checkin:12:safety" or "text:5"), born 'sending' so the caller sends it now. None when it
+    was already sent for this occasion."""
+    message = await safety_message(session, cohort_id=cohort_id, locale=guardian.locale)
+    delivery = await send_now(session, chat_id=guardian.chat_id, kind=SAFETY_KIND, ref=ref, cycle="1",
+                              lane=LANE_URGENT, now=now, guardian_id=guardian.id, cohort_id=cohort_id,
+                              payload={"safety": message.as_payload()})
+    return None if delivery is None else (delivery, message)
