@@ -17,10 +17,13 @@ from aiogram.exceptions import (
 from aiogram.types import FSInputFile, Message
 from aiogram.utils.i18n import I18n
 
+from bot.alert_render import card_html, followup_result_html, household_left_html, reminder_html
+from bot.keyboards.alerts import card_keyboard
 from bot.checkin_render import closed_html, question_html, reminder_lead, safety_html
 from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
 from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
+from core.alerts.views import AlertCard
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
 from core.locales import to_babel
@@ -81,6 +84,19 @@ class TelegramMessenger:
             return await self.bot.send_message(item.chat_id, closed_html(content))
         if item.kind == "safety":
             return await self.bot.send_message(item.chat_id, safety_html(SafetyMessage.from_payload(content["safety"])))
+        if item.kind == "alert":
+            card = AlertCard.from_payload(content["card"])
+            return await self.bot.send_message(item.chat_id, card_html(card, level=content.get("level", 0)),
+                                               reply_markup=card_keyboard(card.alert_id, card.status))
+        if item.kind == "alert_reminder":
+            card = AlertCard.from_payload(content["card"])
+            return await self.bot.send_message(item.chat_id,
+                                               reminder_html(card, escalate_local=content.get("escalate_local")),
+                                               reply_markup=card_keyboard(card.alert_id, card.status))
+        if item.kind == "followup_result":
+            return await self.bot.send_message(item.chat_id, followup_result_html(content))
+        if item.kind == "household_left":
+            return await self.bot.send_message(item.chat_id, household_left_html(content))
         if item.kind == "campaign":
             if content.get("lesson_id"):
                 return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,

@@ -8,6 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.config import Settings
+from core.alerts.notify import escalate_due, remind_due
 from core.campaigns.service import plan_due_campaigns
 from core.checkin.planning import run_checkin_tick
 from core.delivery.planning import plan_due_lessons
@@ -22,6 +23,11 @@ async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: 
     async with sessionmaker() as session, session.begin():
         planned += await plan_due_campaigns(session, now=now)
     checkins = await run_checkin_tick(sessionmaker, now=now)
+    async with sessionmaker() as session, session.begin():
+        escalated = await escalate_due(session, now=now)
+        reminded = await remind_due(session, now=now)
+    if escalated or reminded:
+        log.info("alerts: %d escalated, %d reminders", escalated, reminded)
     planned += checkins.deliveries + checkins.reminders
     if planned:
         log.info("planned %d deliveries", planned)

@@ -8,6 +8,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alert_render import staff_help
 from bot.handlers.flow import answer_stale
 from bot.texts import NEED_INVITATION, both, help_text
 from core.clock import Clock
@@ -21,7 +22,7 @@ async def on_anything_else(message: Message, guardian: Guardian | None, staff: S
     elif guardian is not None:
         await message.answer(_("Sorry, I did not understand that.") + "\n\n" + help_text())
     elif staff is not None:
-        await message.answer(_("This chat is linked to your staff account. There is nothing to do here for now."))
+        await message.answer(staff_help())
     else:
         await message.answer(both(NEED_INVITATION))
 

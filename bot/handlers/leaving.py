@@ -51,7 +51,7 @@ async def on_leave_button(
             "If you want to come back, just send /start."
         ))
         return
-    household_gone = await enrolment.erase_guardian(session, guardian=guardian)
+    household_gone = await enrolment.erase_guardian(session, guardian=guardian, now=clock())
     await session.commit()
     if household_gone:
         rest = _("You were the last person in your family using Shouwang, so the children's "

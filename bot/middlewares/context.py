@@ -33,6 +33,9 @@ class ContextMiddleware(BaseMiddleware):
             # They wrote or tapped: Telegram delivers to them again, whatever a 403 said before.
             clock: Clock = data["clock"]
             mark_reachable(guardian, now=clock())
+        if staff is not None and staff.telegram_blocked_at is not None and isinstance(event, Update) \
+                and event.my_chat_member is None:
+            staff.telegram_blocked_at = None  # they wrote: alerts reach them again
         data["guardian"] = guardian
         data["staff"] = staff
         data["draft"] = draft

@@ -1,5 +1,7 @@
 """Raising alerts: a fired questionnaire rule or a risk word in free text becomes a row for the
-child director. Alerts are rows first; notifying people about them is the alerts issue's job.
+child director, joins the case (一人一案) of its child (opened if there is none), and is announced
+to the cohort's directors through the outbox — all in the caller's transaction, so an alert
+never exists without its case and its notifications.
 
 One unresolved alert per subject, source and rule (a partial unique index enforces it): a
 repeat — next week's check-in, a second message — is added to the open one (occurrences,
@@ -15,9 +17,11 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.alerts import notify
 from core.content.questionnaires import SEVERITY_RANK
 from core.db import dialect_insert
-from core.models import Alert
+from core.enrolment.service import primary_director_id
+from core.models import Alert, Case, CaseEvent
 
 ALERT_OPEN, ALERT_ACKNOWLEDGED, ALERT_RESOLVED = "open", "acknowledged", "resolved"
 LEXICON_SOURCE = "lexicon"  # questionnaire_id of alerts raised by the risk lexicon
@@ -79,6 +83,8 @@ async def raise_alert(
     if new_id is not None:
         alert = await session.get(Alert, new_id)
         assert alert is not None
+        await attach_to_case(session, alert=alert, new=True, now=now)
+        await notify.announce(session, alert=alert, now=now)
         return Raised(alert, True)
     alert = await session.scalar(
         select(Alert).where(Alert.subject_key == subject.subject_key, Alert.questionnaire_id == source,
@@ -97,11 +103,43 @@ async def raise_alert(
         # The newest evidence on top, and what opened the alert kept beside it.
         updated["first"] = alert.evidence.get("first", {k: v for k, v in alert.evidence.items() if k != "first"})
     alert.evidence = updated
-    if SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]:
+    worse = SEVERITY_RANK[severity] > SEVERITY_RANK[alert.severity]
+    if worse:
         alert.severity = severity
         alert.reason = reason
     alert.last_seen_at = now
     if check_in_id is not None:
         alert.check_in_id = check_in_id
+    if repeat:
+        await attach_to_case(session, alert=alert, new=False, now=now)
+    if worse and alert.status == ALERT_OPEN and alert.escalation_level == 0:
+        await notify.announce(session, alert=alert, now=now, again=True)  # shorter deadline, told again
     await session.flush()
     return Raised(alert, False)
+
+
+async def attach_to_case(session: AsyncSession, *, alert: Alert, new: bool, now: datetime) -> Case:
+    """The open case of the alert's subject (opened now if there is none), with an event."""
+    if alert.case_id is not None:
+        case = await session.get(Case, alert.case_id)
+        if case is not None and case.status == "open":
+            session.add(CaseEvent(case_id=case.id, cohort_id=alert.cohort_id, household_id=alert.household_id,
+                                  alert_id=alert.id, at=now, kind="alert_repeat",
+                                  detail={"occurrences": alert.occurrences}))
+            return case
+    responsible = await primary_director_id(session, cohort_id=alert.cohort_id) if alert.cohort_id else None
+    await session.execute(
+        dialect_insert(session, Case)
+        .values(cohort_id=alert.cohort_id, subject_key=alert.subject_key, child_id=alert.child_id,
+                household_id=alert.household_id, guardian_id=alert.guardian_id, status="open",
+                responsible_staff_id=responsible, opened_at=now)
+        .on_conflict_do_nothing(index_elements=["subject_key"], index_where=Case.status == "open")
+    )
+    case = await session.scalar(select(Case).where(Case.subject_key == alert.subject_key, Case.status == "open"))
+    assert case is not None
+    alert.case_id = case.id
+    session.add(CaseEvent(case_id=case.id, cohort_id=alert.cohort_id, household_id=alert.household_id,
+                          alert_id=alert.id, at=now, kind="alert" if new else "alert_repeat",
+                          detail={"severity": alert.severity, "rule_id": alert.rule_id}))
+    await session.flush()
+    return case

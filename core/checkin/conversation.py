@@ -10,7 +10,9 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.alerts.cases import followup_finished
 from core.checkin import service
+from core.checkin.rules import highest_severity
 from core.checkin.free_text import ask_for_note
 from core.checkin.planning import REMINDER_KIND
 from core.checkin.safety import SafetyMessage, reserve_safety_message
@@ -97,6 +99,9 @@ async def answer(session: AsyncSession, *, checkin_id: int, index: int, value: i
         ask_for_note(checkin)
         step.lesson = await send_fitting_lesson(session, checkin=checkin, fired=completion.fired, guardian=guardian,
                                                 now=now)
+        if checkin.case_id is not None:
+            await followup_finished(session, checkin=checkin, rules=[f.rule_id for f in completion.fired],
+                                    severity=highest_severity(completion.fired), now=now)
     elif result.next_item is not None and checkin.claimed_by_guardian_id == guardian.id:
         q = await service.get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
                                             version=checkin.questionnaire_version)

@@ -12,7 +12,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from core.alerts.cases import followup_finished
 from core.checkin import schedule as cal
+from core.checkin.rules import highest_severity
 from core.checkin.service import ANSWERABLE, CHECKIN_KIND, expire_checkins, get_questionnaire, open_checkins_for_cohort
 from core.db import dialect_insert
 from core.delivery.outbox import LANE_CHECKIN, SENT, enqueue
@@ -147,6 +149,9 @@ async def close_expired(session: AsyncSession, *, now: datetime) -> int:
     results = await expire_checkins(session, now=now)
     for done in results:
         c = done.checkin
+        if c.case_id is not None:
+            await followup_finished(session, checkin=c, rules=[f.rule_id for f in done.fired],
+                                    severity=highest_severity(done.fired), now=now)
         if c.claimed_by_guardian_id is None:
             continue
         guardian = await session.get(Guardian, c.claimed_by_guardian_id)

@@ -130,10 +130,13 @@ async def open_checkins_for_cohort(
     now: datetime,
     due_at: datetime | None = None,
     expires_after: timedelta = DEFAULT_EXPIRY,
+    subject_keys: set[str] | None = None,
+    case_id: int | None = None,
 ) -> PlanResult:
     """One check-in per child of the right age (subject child) or per guardian (subject self)
     for this cycle, and one delivery per respondent. Safe to call twice: the unique keys on
-    check-ins and deliveries make a second call add nothing."""
+    check-ins and deliveries make a second call add nothing. `subject_keys` limits it to some
+    children or guardians (a case's follow-up, which then carries `case_id`)."""
     cohort = await session.get(Cohort, cohort_id)
     if cohort is None:
         raise NotFound("cohort not found")
@@ -174,12 +177,14 @@ async def open_checkins_for_cohort(
             respondents[key] = [g]
             rows.append({"household_id": g.household_id, "child_id": None, "subject_guardian_id": g.id,
                          "subject_key": key})
+    if subject_keys is not None:
+        rows = [row for row in rows if row["subject_key"] in subject_keys]
     result = PlanResult()
     if not rows:
         return result
     common = {"questionnaire_id": q.id, "questionnaire_version": q.version, "cohort_id": cohort_id, "cycle": cycle,
               "state": OPEN, "cursor": 0, "created_at": now, "due_at": due, "expires_at": expires,
-              "reminded_count": 0}
+              "reminded_count": 0, "case_id": case_id}
     planned = set((await session.scalars(
         select(CheckIn.subject_key).where(CheckIn.questionnaire_id == q.id, CheckIn.cycle == cycle,
                                           CheckIn.subject_key.in_(list(respondents)))

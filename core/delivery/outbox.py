@@ -149,11 +149,13 @@ async def enqueue(
     cohort_id: int | None = None,
     payload: dict[str, Any] | None = None,
     lesson: Lesson | None = None,
+    staff_id: int | None = None,
 ) -> Delivery | None:
     """Add one delivery unless its key exists. Returns the new row, or None if it was there."""
     stmt = (
         _insert(session)
-        .values(chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
+        .values(chat_id=chat_id, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind,
+                ref=ref, cycle=cycle,
                 lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {}, created_at=now,
                 lesson_id=lesson.id if lesson else None, lesson_version=lesson.version if lesson else None)
         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])

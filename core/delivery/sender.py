@@ -13,6 +13,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
+from core.alerts.notify import ALERT_KIND, REMINDER_KIND, staff_unreachable
+from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
 from core.delivery import outbox
 from core.delivery.outbox import (
@@ -26,6 +28,9 @@ from core.ports import Messenger, Outgoing, SendOutcome
 log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = timedelta(seconds=1)
+# Kinds that must reach a person: retried on network and server errors for as long as it takes.
+PERSISTENT = ("safety", ALERT_KIND, REMINDER_KIND)
+PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 
 @dataclass
@@ -112,15 +117,19 @@ class Sender:
             await resolve_lessons(session, items=live, today=now.date())
             library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
             checkins = await resolve_checkins(session, items=live, now=now)
+            staff_messages = await resolve_staff_messages(session, items=live, now=now)
             for item in live:
                 d = item.delivery
                 if d.state != outbox.SENDING:
-                    continue  # e.g. skipped: programme complete
-                locale = item.guardian.locale if item.guardian else (d.payload or {}).get("locale", "zh-Hans")
+                    continue  # e.g. skipped: programme complete, check-in answered, alert handled
+                for_staff = staff_messages.get(d.id, {})
+                locale = item.guardian.locale if item.guardian else (
+                    for_staff.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
                 content = dict(d.payload or {})
                 if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
                 content.update(checkins.get(d.id, {}))
+                content.update(for_staff)
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
                                              content=content)))
         self._in_flight.update(o.chat_id for _, o in ready)
@@ -156,6 +165,7 @@ class Sender:
         now = self.clock()
         updates: list[dict[str, Any]] = []
         blocked_chats: list[tuple[int, int | None]] = []
+        blocked_staff: list[tuple[int, int | None]] = []
         followups: list[Delivery] = []
         for item, outcome in results:
             d = item.delivery
@@ -176,9 +186,13 @@ class Sender:
             elif outcome.status == "blocked":
                 row.update(state=BLOCKED, finished_at=now, last_error=outcome.error or "blocked")
                 blocked_chats.append((d.chat_id, d.guardian_id))
+                if d.staff_id is not None:
+                    blocked_staff.append((d.staff_id, (d.payload or {}).get("alert_id")))
                 stats.blocked += 1
-            elif outcome.status == "transient" and d.attempts < self.config.max_attempts:
-                delay = min(self.config.backoff_base * (2 ** (d.attempts - 1)), self.config.backoff_cap)
+            elif outcome.status == "transient" and (d.attempts < self.config.max_attempts or d.kind in PERSISTENT):
+                # Safety messages and alerts are retried until they are delivered, never dropped.
+                cap = PERSISTENT_BACKOFF_CAP if d.kind in PERSISTENT else self.config.backoff_cap
+                delay = min(self.config.backoff_base * (2 ** min(d.attempts - 1, 16)), cap)
                 row.update(state=PENDING, due_at=now + delay, last_error=outcome.error or "transient")
                 stats.retried += 1
             else:
@@ -202,6 +216,8 @@ class Sender:
                     .values(state=CANCELLED, finished_at=now, last_error="unreachable")
                 )
             await outbox.plan_followups(session, lessons=followups, now=now)
+            for staff_id, alert_id in blocked_staff:
+                await staff_unreachable(session, staff_id=staff_id, alert_id=alert_id, now=now)
 
     # -------------------------------------------------------------- forever
 

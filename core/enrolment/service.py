@@ -19,6 +19,7 @@ from core.enrolment import rules
 from core.enrolment.invitations import invitation_problem
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
 from core.models import (
+    Case,
     Child,
     CodeAttempt,
     Cohort,
@@ -562,9 +563,12 @@ def restart_guardian(guardian: Guardian, *, now: datetime) -> Guardian:
     return guardian
 
 
-async def erase_guardian(session: AsyncSession, *, guardian: Guardian) -> bool:
+async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: datetime | None = None) -> bool:
     """Erase a guardian's personal data; the household and its children go with the last
-    guardian. Returns True when the household was erased too."""
+    guardian, and the cohort's directors are told the family left (their cases stay,
+    pseudonymised). Returns True when the household was erased too."""
+    from core.alerts.notify import LEFT_KIND, tell_directors
+
     household_id = guardian.household_id
     chat_id = guardian.chat_id
     await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
@@ -575,9 +579,15 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian) -> bool:
     )
     household_gone = not others
     if household_gone:
+        cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == household_id))
+        case_ids = list((await session.scalars(
+            select(Case.id).where(Case.household_id == household_id, Case.status == "open"))).all())
         await session.execute(delete(HouseholdInvite).where(HouseholdInvite.household_id == household_id))
         await session.execute(delete(Child).where(Child.household_id == household_id))
         await session.execute(delete(Household).where(Household.id == household_id))
+        if now is not None:
+            await tell_directors(session, cohort_id=cohort_id, kind=LEFT_KIND, ref=f"household:{household_id}", now=now,
+                                 payload={"household_id": household_id, "case_ids": case_ids})
     session.expunge(guardian)
     await session.flush()
     return household_gone
@@ -607,8 +617,17 @@ async def guardian_data(session: AsyncSession, *, guardian: Guardian) -> Guardia
 
 
 async def primary_director_name(session: AsyncSession, *, cohort_id: int) -> str | None:
+    return await _primary_director(session, cohort_id=cohort_id, column=Staff.display_name)
+
+
+async def primary_director_id(session: AsyncSession, *, cohort_id: int) -> int | None:
+    return await _primary_director(session, cohort_id=cohort_id, column=Staff.id)
+
+
+async def _primary_director(session: AsyncSession, *, cohort_id: int, column):  # type: ignore[no-untyped-def]
+    """The name guardians see: the primary director, else the first active one."""
     row = await session.scalar(
-        select(Staff.display_name)
+        select(column)
         .join(StaffCohort, StaffCohort.staff_id == Staff.id)
         .where(
             StaffCohort.cohort_id == cohort_id,

@@ -1,5 +1,6 @@
 """All ORM models, imported here so Alembic and the services see one metadata."""
 from core.models.campaign import Campaign
+from core.models.case import Case, CaseEvent, StaffPrompt
 from core.models.checkin import Alert, Answer, CheckIn, CheckInRound, CheckInScore, FreeText, Questionnaire
 from core.models.cohort import Cohort
 from core.models.enrolment import (
@@ -27,6 +28,9 @@ __all__ = [
     "Questionnaire",
     "AuditLog",
     "Campaign",
+    "Case",
+    "CaseEvent",
+    "StaffPrompt",
     "Child",
     "CodeAttempt",
     "Cohort",

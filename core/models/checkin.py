@@ -80,6 +80,8 @@ class CheckIn(Base):
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The optional closing note for the child director: asked → given | skipped.
     note_state: Mapped[str | None] = mapped_column(String(8))
+    # A follow-up check-in (随访) scheduled when this case was resolved.
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"))
 
 
 class CheckInRound(Base):
@@ -192,3 +194,14 @@ class Alert(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     occurrences: Mapped[int] = mapped_column(Integer, default=1)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    case_id: Mapped[int | None] = mapped_column(ForeignKey("cases.id", ondelete="SET NULL"), index=True)
+    acknowledged_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    acknowledged_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    resolved_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    resolved_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    outcome: Mapped[str | None] = mapped_column(String(24))
+    # The escalation ladder: 0 the directors, 1 the supervisors, 2 the admins. `escalate_at` is
+    # the next step's deadline while nobody has acknowledged; `remind_at` the directors' nudge.
+    escalation_level: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    escalate_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)
+    remind_at: Mapped[datetime | None] = mapped_column(UTCDateTime, index=True)

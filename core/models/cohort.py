@@ -28,4 +28,7 @@ class Cohort(Base):
     # Local help lines added to the national ones in the safety message a guardian gets after a
     # red answer: [{"number": "0939-8212345", "labels": {"zh-Hans": "县医院心理科", "en": "…"}}].
     safety_lines: Mapped[list[dict[str, Any]]] = mapped_column(JSON, default=list, server_default="[]")
+    # How alerts are handled: minutes to acknowledge per severity, follow-up and visit intervals
+    # (core.alerts.policy.AlertPolicy; {} means the defaults).
+    alert_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

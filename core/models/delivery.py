@@ -28,6 +28,7 @@ class Delivery(Base):
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     chat_id: Mapped[int] = mapped_column(BigInteger)
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))  # alerts to staff
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))  # lesson | lesson_followup | campaign | …
     ref: Mapped[str] = mapped_column(String(100))  # what it is about: "schedule", "campaign:5", …

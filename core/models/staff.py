@@ -22,6 +22,8 @@ class Staff(Base):
     link_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     link_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
+    # Telegram said 403 for their chat: alerts escalate at once until they write to the bot again.
+    telegram_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locale: Mapped[str] = mapped_column(String(16), default="zh-Hans")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -172,6 +172,7 @@ async def link_telegram(session: AsyncSession, *, staff: Staff, chat_id: int, no
     if other is not None:
         other.telegram_chat_id = None  # one chat, one staff record: the newest link wins
     staff.telegram_chat_id = chat_id
+    staff.telegram_blocked_at = None
     staff.link_code_hash = None
     staff.link_code_expires_at = None
     audit.record(session, staff_id=staff.id, action="update", entity="staff", entity_id=staff.id, now=now,

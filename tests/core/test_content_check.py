@@ -114,3 +114,28 @@ async def test_load_is_all_or_nothing_and_versions_are_immutable(
     versions = (await session.scalars(select(TextDocument.version).where(TextDocument.kind == "consent")
                                       .order_by(TextDocument.version))).all()
     assert versions == [1, 2]
+
+
+def test_chinese_texts_have_no_stray_spaces() -> None:
+    """YAML's folded blocks (>-) join lines with a space: right for English, a visible gap in
+    Chinese ("侵害， 应当"). Every offender in content/ at once."""
+    import re
+
+    import yaml
+
+    gap = re.compile(r"[\u3000-\u9fff\uff00-\uffef] [\u3000-\u9fff\uff00-\uffef]")
+
+    def walk(node, path):  # type: ignore[no-untyped-def]
+        if isinstance(node, dict):
+            for key, value in node.items():
+                yield from walk(value, f"{path}.{key}" if path else str(key))
+        elif isinstance(node, list):
+            for index, value in enumerate(node):
+                yield from walk(value, f"{path}.{index}")
+        elif isinstance(node, str) and gap.search(node):
+            yield path
+
+    offenders = [f"{f.relative_to(PROJECT_ROOT / 'content')}: {where}"
+                 for f in sorted((PROJECT_ROOT / "content").rglob("*.yaml"))
+                 for where in walk(yaml.safe_load(f.read_text(encoding="utf-8")), "")]
+    assert offenders == []

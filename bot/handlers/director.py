@@ -1,0 +1,326 @@
+"""Staff on the phone: alert cards and their buttons (acknowledge, log a call or visit, refer,
+resolve), the short note that follows, and /alerts, /case, /roster, /visits. Every change is
+committed before the reply, and every card of the alert — the other directors' too — is
+updated, so a second director sees at once that the first acknowledged."""
+from __future__ import annotations
+
+import logging
+from zoneinfo import ZoneInfo
+
+from aiogram import Bot, F, Router
+from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.filters import Command, CommandObject
+from aiogram.types import CallbackQuery, Message
+from aiogram.utils.i18n import I18n
+from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from bot.alert_render import METHODS, OUTCOMES, REFERRALS, alert_list_html, card_html, case_html, roster_html, \
+    staff_help, visits_html
+from bot.keyboards.alerts import (
+    AlertCB, CaseCB, ContactCB, OutcomeCB, PromptCB, ReferCB, card_keyboard, case_keyboard, methods_keyboard,
+    note_keyboard, open_alerts_keyboard, outcomes_keyboard, referrals_keyboard, visits_keyboard,
+)
+from bot.texts import N_
+from core.access import Scope, scope_for
+from core.alerts import cases, queries
+from core.alerts.prompts import clear_prompt, pending_prompt, set_prompt
+from core.alerts.views import alert_card
+from core.clock import Clock
+from core.errors import DomainError, Invalid
+from core.locales import to_babel
+from core.models import Alert, StaffPrompt, Staff
+
+log = logging.getLogger(__name__)
+
+
+def is_staff(_event: object, staff: Staff | None) -> bool:
+    return staff is not None
+
+
+async def has_prompt(message: Message, session: AsyncSession, staff: Staff | None, clock: Clock) -> bool:
+    return staff is not None and await pending_prompt(session, chat_id=message.chat.id, now=clock()) is not None
+
+
+async def _tz(session: AsyncSession, scope: Scope) -> ZoneInfo:
+    first = min(scope.cohort_ids) if scope.cohort_ids else None
+    return ZoneInfo(await queries.cohort_timezone(session, first))
+
+
+async def refresh_cards(bot: Bot, session: AsyncSession, i18n: I18n, alert_id: int, clock: Clock) -> None:
+    """Every staff card of this alert shows where it stands now, in each reader's language."""
+    alert = await session.get(Alert, alert_id)
+    if alert is None:
+        return
+    for chat_id, message_id, locale, level in await queries.alert_messages(session, alert_id=alert_id):
+        card = await alert_card(session, alert=alert, locale=locale, now=clock())
+        with i18n.use_locale(to_babel(locale)):
+            text, markup = card_html(card, level=level), card_keyboard(alert.id, alert.status)
+        try:
+            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if "not modified" not in exc.message.lower():
+                log.info("alert %s: card in chat %s not updated: %s", alert_id, chat_id, exc.message[:60])
+        except TelegramAPIError:
+            pass
+
+
+# Why something a staff member did was refused, in their language (core codes → words).
+REFUSALS = {
+    "resolved": __("This alert is already resolved."),
+    "case_closed": __("This case is closed."),
+    "note_too_long": __("The note is too long: at most 2000 characters."),
+    "note_empty": __("Please type the note, or tap Cancel."),
+}
+
+
+def refusal(exc: DomainError) -> str:
+    return str(REFUSALS.get(exc.code) or _("This is not available any more."))
+
+
+async def _refused(callback: CallbackQuery, exc: DomainError) -> None:
+    await callback.answer(refusal(exc), show_alert=True)
+
+
+async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: Bot, session: AsyncSession,
+                          staff: Staff, clock: Clock, i18n: I18n) -> None:
+    scope = await scope_for(session, staff)
+    chat_id = callback.from_user.id
+    action = callback_data.action
+    try:
+        if action == "ack":
+            done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock())
+            await session.commit()
+            if done.first:
+                await callback.answer(_("Acknowledged. Thank you."))
+            else:
+                card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
+                await callback.answer(_("Already acknowledged by {name} at {time}.").format(
+                    name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
+            await refresh_cards(bot, session, i18n, done.alert.id, clock)
+            return
+        alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
+    except DomainError as exc:
+        await _refused(callback, exc)
+        return
+    await callback.answer()
+    if action == "open":
+        card = await alert_card(session, alert=alert, locale=staff.locale, now=clock())
+        await bot.send_message(chat_id, card_html(card), reply_markup=card_keyboard(alert.id, alert.status))
+    elif alert.status == "resolved":
+        await bot.send_message(chat_id, _("This alert is already resolved."))
+    elif action == "contact":
+        await bot.send_message(chat_id, _("How did you get in touch with the family?"),
+                               reply_markup=methods_keyboard("alert", alert.id))
+    elif action == "refer":
+        await bot.send_message(chat_id, _("Where are you referring the child?"), reply_markup=referrals_keyboard(alert.id))
+    elif action == "resolve":
+        await bot.send_message(chat_id, _("How did it end?"), reply_markup=outcomes_keyboard(alert.id))
+
+
+NOTE_PROMPT = N_("Type a short note: what you found and what was agreed. Or tap “Skip the note”.")
+
+
+async def _ask_note(bot: Bot, chat_id: int, lead: str) -> None:
+    await bot.send_message(chat_id, lead + "\n\n" + _(NOTE_PROMPT), reply_markup=note_keyboard())
+
+
+async def on_contact_method(callback: CallbackQuery, callback_data: ContactCB, bot: Bot, session: AsyncSession,
+                            staff: Staff, clock: Clock) -> None:
+    target, target_id = callback_data.target, callback_data.target_id
+    if not callback_data.method:  # from /visits: first choose how
+        await callback.answer()
+        await bot.send_message(callback.from_user.id, _("How did you get in touch with the family?"),
+                               reply_markup=methods_keyboard(target, target_id))
+        return
+    ids = {"alert_id": target_id if target == "alert" else None, "case_id": target_id if target == "case" else None,
+           "household_id": target_id if target == "household" else None}
+    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="contact", now=clock(),
+                     data={"method": callback_data.method}, **ids)
+    await session.commit()
+    await callback.answer()
+    await _ask_note(bot, callback.from_user.id, str(METHODS.get(callback_data.method, callback_data.method)))
+
+
+async def on_refer_target(callback: CallbackQuery, callback_data: ReferCB, bot: Bot, session: AsyncSession,
+                          staff: Staff, clock: Clock) -> None:
+    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="referral", now=clock(),
+                     alert_id=callback_data.alert_id, data={"to": callback_data.to})
+    await session.commit()
+    await callback.answer()
+    lead = _("Referral to: {to}").format(to=str(REFERRALS.get(callback_data.to, callback_data.to)))
+    if callback_data.to == "police":
+        lead += "\n" + _("If the child is in danger now, call 110 first. This record does not replace the report "
+                         "you must make as a mandated reporter.")
+    await _ask_note(bot, callback.from_user.id, lead)
+
+
+async def on_outcome(callback: CallbackQuery, callback_data: OutcomeCB, bot: Bot, session: AsyncSession,
+                     staff: Staff, clock: Clock) -> None:
+    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="resolve", now=clock(),
+                     alert_id=callback_data.alert_id, data={"outcome": callback_data.outcome})
+    await session.commit()
+    await callback.answer()
+    await _ask_note(bot, callback.from_user.id,
+                    _("Outcome: {outcome}").format(outcome=str(OUTCOMES.get(callback_data.outcome, ""))))
+
+
+async def on_case_note_button(callback: CallbackQuery, callback_data: CaseCB, bot: Bot, session: AsyncSession,
+                              staff: Staff, clock: Clock) -> None:
+    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="note", now=clock(),
+                     case_id=callback_data.case_id)
+    await session.commit()
+    await callback.answer()
+    await bot.send_message(callback.from_user.id, _("Type the note for case #{id}.").format(id=callback_data.case_id),
+                           reply_markup=note_keyboard())
+
+
+async def _carry_out(prompt: StaffPrompt, note: str | None, bot: Bot, session: AsyncSession, staff: Staff,
+                     clock: Clock, i18n: I18n) -> str:
+    """Do what the prompt was for, with the note (or none); returns the reply."""
+    scope = await scope_for(session, staff)
+    now = clock()
+    data = prompt.data or {}
+    alert_id = prompt.alert_id
+    if prompt.kind == "contact":
+        event = await cases.log_contact(session, scope=scope, method=data["method"], note=note, now=now,
+                                        alert_id=prompt.alert_id, case_id=prompt.case_id,
+                                        household_id=prompt.household_id)
+        method = str(METHODS.get(data["method"], data["method"]))
+        reply = (_("Saved: {method}. Case #{id}.").format(method=method, id=event.case_id) if event.case_id
+                 else _("Saved: {method}.").format(method=method))
+    elif prompt.kind == "referral":
+        event = await cases.refer(session, scope=scope, to=data["to"], note=note, now=now, alert_id=prompt.alert_id,
+                                  case_id=prompt.case_id)
+        to = str(REFERRALS.get(data["to"], data["to"]))
+        reply = (_("Saved: referral to {to}. Case #{id}.").format(to=to, id=event.case_id) if event.case_id
+                 else _("Saved: referral to {to}.").format(to=to))
+    elif prompt.kind == "resolve":
+        assert prompt.alert_id is not None
+        result = await cases.resolve_alert(session, scope=scope, alert_id=prompt.alert_id, outcome=data["outcome"],
+                                           note=note, now=now)
+        if result.case_closed and result.case is not None:
+            reply = _("Resolved. Case #{id} is closed.").format(id=result.case.id)
+            if result.followups:
+                tz = ZoneInfo(await queries.cohort_timezone(session, result.case.cohort_id))
+                due = result.followups[0].due_at.astimezone(tz).strftime("%m-%d")
+                reply = _("Resolved. Case #{id} is closed. A follow-up check-in goes to the family on {date}; "
+                          "you will see the result.").format(id=result.case.id, date=due)
+        else:
+            reply = _("Resolved. The case stays open: it has other alerts.")
+    else:
+        assert prompt.case_id is not None
+        if not note:
+            return _("Please type the note, or tap Cancel.")
+        await cases.add_note(session, scope=scope, case_id=prompt.case_id, text=note, now=now)
+        reply = _("Note added to case #{id}.").format(id=prompt.case_id)
+    await clear_prompt(session, chat_id=prompt.chat_id)
+    await session.commit()
+    if alert_id is not None:
+        await refresh_cards(bot, session, i18n, alert_id, clock)
+    return reply
+
+
+async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot: Bot, session: AsyncSession,
+                           staff: Staff, clock: Clock, i18n: I18n) -> None:
+    chat_id = callback.from_user.id
+    prompt = await pending_prompt(session, chat_id=chat_id, now=clock())
+    if callback_data.action == "cancel" or prompt is None:
+        await clear_prompt(session, chat_id=chat_id)
+        await session.commit()
+        await callback.answer()
+        await bot.send_message(chat_id, _("All right, nothing was saved."))
+        return
+    try:
+        reply = await _carry_out(prompt, None, bot, session, staff, clock, i18n)
+    except DomainError as exc:
+        await clear_prompt(session, chat_id=chat_id)
+        await session.commit()
+        await _refused(callback, exc)
+        return
+    await callback.answer()
+    await bot.send_message(chat_id, reply)
+
+
+async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staff: Staff, clock: Clock,
+                         i18n: I18n) -> None:
+    prompt = await pending_prompt(session, chat_id=message.chat.id, now=clock())
+    assert prompt is not None  # the filter saw it
+    if not message.text:
+        await message.answer(_("Please type the note as words, or tap “Skip the note”."))
+        return
+    try:
+        reply = await _carry_out(prompt, message.text, bot, session, staff, clock, i18n)
+    except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
+        await message.answer(_("That could not be saved: {reason}").format(reason=refusal(exc)))
+        return
+    except DomainError as exc:
+        await clear_prompt(session, chat_id=message.chat.id)
+        await session.commit()
+        await message.answer(_("That could not be saved: {reason}").format(reason=refusal(exc)))
+        return
+    await message.answer(reply)
+
+
+# ---------------------------------------------------------------- commands
+
+
+async def on_alerts(message: Message, session: AsyncSession, staff: Staff, clock: Clock) -> None:
+    scope = await scope_for(session, staff)
+    lines = await queries.open_alerts(session, scope=scope, now=clock())
+    tz = await _tz(session, scope)
+    buttons = [(line.alert.id, _("Open case #{id}").format(id=line.alert.case_id)
+                + (f" · {line.nickname}" if line.nickname else "")) for line in lines[:10]]
+    await message.answer(alert_list_html(lines, tz), reply_markup=open_alerts_keyboard(buttons))
+
+
+async def on_case(message: Message, command: CommandObject, session: AsyncSession, staff: Staff,
+                  clock: Clock) -> None:
+    arg = (command.args or "").strip().lstrip("#")
+    if not arg.isdigit() or len(arg) > 9:
+        await message.answer(_("Send the case number after the command, for example: /case 12"))
+        return
+    scope = await scope_for(session, staff)
+    try:
+        history = await queries.case_history(session, scope=scope, case_id=int(arg), now=clock())
+    except DomainError:
+        await message.answer(_("There is no case #{id} in your groups.").format(id=arg))
+        return
+    await message.answer(case_html(history, await _tz(session, scope)), reply_markup=case_keyboard(history.case.id))
+
+
+async def on_roster(message: Message, session: AsyncSession, staff: Staff, clock: Clock) -> None:
+    scope = await scope_for(session, staff)
+    lines = await queries.roster(session, scope=scope, now=clock())
+    await message.answer(roster_html(lines, await _tz(session, scope)))
+
+
+async def on_visits(message: Message, session: AsyncSession, staff: Staff, clock: Clock) -> None:
+    scope = await scope_for(session, staff)
+    lines = await queries.visits_due(session, scope=scope, now=clock())
+    await message.answer(visits_html(lines, await _tz(session, scope)),
+                         reply_markup=visits_keyboard([line.household_id for line in lines]))
+
+
+async def on_staff_help(message: Message) -> None:
+    await message.answer(staff_help())
+
+
+def make_router() -> Router:
+    router = Router(name="director")
+    router.message.filter(is_staff)
+    router.callback_query.filter(is_staff)
+    router.message.register(on_alerts, Command("alerts"))
+    router.message.register(on_case, Command("case"))
+    router.message.register(on_roster, Command("roster"))
+    router.message.register(on_visits, Command("visits"))
+    router.message.register(on_staff_help, Command("help"))
+    router.message.register(on_prompt_text, has_prompt, ~F.text.startswith("/"))
+    router.callback_query.register(on_alert_button, AlertCB.filter())
+    router.callback_query.register(on_contact_method, ContactCB.filter())
+    router.callback_query.register(on_refer_target, ReferCB.filter())
+    router.callback_query.register(on_outcome, OutcomeCB.filter())
+    router.callback_query.register(on_prompt_button, PromptCB.filter())
+    router.callback_query.register(on_case_note_button, CaseCB.filter())
+    return router
