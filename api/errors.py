@@ -80,7 +80,8 @@ def _problem(error: dict[str, Any]) -> dict[str, str]:
     loc = [str(part) for part in error.get("loc", ())]
     reason = _reason(error)
     named = _NAMED_FIELD.match(reason)
-    if loc == ["body"] and named:
+    # Also a nested model's own check ("week: only for …" on body.psc17).
+    if loc[:1] == ["body"] and named:
         loc, reason = [*loc, named.group(1)], named.group(2)
     return {"field": ".".join(loc), "reason": reason}
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts import notify
@@ -76,8 +76,10 @@ async def raise_alert(
     )
     new_id = (await session.execute(
         dialect_insert(session, Alert).values(**values)
+        # The partial index's predicate as literal SQL: a bound parameter here makes PostgreSQL's
+        # generic plan (from the sixth run of a prepared statement) miss the index.
         .on_conflict_do_nothing(index_elements=["subject_key", "questionnaire_id", "rule_id"],
-                                index_where=_unresolved())
+                                index_where=text("status <> 'resolved'"))
         .returning(Alert.id)
     )).scalar()
     if new_id is not None:
@@ -133,7 +135,7 @@ async def attach_to_case(session: AsyncSession, *, alert: Alert, new: bool, now:
         .values(cohort_id=alert.cohort_id, subject_key=alert.subject_key, child_id=alert.child_id,
                 household_id=alert.household_id, guardian_id=alert.guardian_id, status="open",
                 responsible_staff_id=responsible, opened_at=now)
-        .on_conflict_do_nothing(index_elements=["subject_key"], index_where=Case.status == "open")
+        .on_conflict_do_nothing(index_elements=["subject_key"], index_where=text("status = 'open'"))
     )
     case = await session.scalar(select(Case).where(Case.subject_key == alert.subject_key, Case.status == "open"))
     assert case is not None

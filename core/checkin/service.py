@@ -79,13 +79,17 @@ def questionnaire_file(row: Questionnaire) -> QuestionnaireFile:
 
 async def get_questionnaire(session: AsyncSession, *, questionnaire_id: str,
                             version: int | None = None) -> QuestionnaireFile:
-    """A version, or the latest one not retired."""
+    """A version, or the latest one — NotFound when the latest is retired (an older version
+    never quietly comes back into use)."""
     if version is None:
-        version = await session.scalar(
-            select(func.max(Questionnaire.version))
-            .where(Questionnaire.id == questionnaire_id, Questionnaire.retired_at.is_(None))
+        row = await session.scalar(
+            select(Questionnaire).where(Questionnaire.id == questionnaire_id)
+            .order_by(Questionnaire.version.desc()).limit(1)
         )
-    row = await session.get(Questionnaire, (questionnaire_id, version)) if version else None
+        if row is not None and row.retired_at is not None:
+            row = None
+    else:
+        row = await session.get(Questionnaire, (questionnaire_id, version))
     if row is None:
         raise NotFound("questionnaire not found")
     return questionnaire_file(row)

@@ -9,6 +9,7 @@ from pydantic import (
     AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator,
 )
 
+from core.alerts.policy import AlertPolicy
 from core.checkin.schedule import DEFAULT_CHECKIN_SCHEDULE
 from core.config import SUPPORTED_LOCALES
 from core.content.localized import check_localized
@@ -147,6 +148,8 @@ class CohortCreate(BaseModel):
         default_factory=lambda: {k: CheckinScheduleEntry(**v) for k, v in DEFAULT_CHECKIN_SCHEDULE.items()})
     # Local help lines added to the national ones (110/120, 12356, 12355) in the safety message.
     safety_lines: list[SafetyLine] = Field(default_factory=list, max_length=5)
+    # Minutes to acknowledge per severity before escalation, follow-up and visit intervals.
+    alert_policy: AlertPolicy = Field(default_factory=AlertPolicy)
 
     _tz = field_validator("timezone")(_check_timezone)
     _locale = field_validator("default_locale")(_check_locale)
@@ -170,6 +173,7 @@ class CohortUpdate(BaseModel):
     programmes: list[str] | None = Field(default=None, max_length=50)  # [] = the standard library
     checkin_schedule: CheckinScheduleField | None = None  # {} stops the cohort's check-ins
     safety_lines: list[SafetyLine] | None = Field(default=None, max_length=5)  # [] = national lines only
+    alert_policy: AlertPolicy | None = None
 
     @field_validator("name")
     @classmethod
@@ -203,7 +207,13 @@ class CohortRead(BaseModel):
     programmes: list[str]
     checkin_schedule: dict[str, Any]
     safety_lines: list[dict[str, Any]]
+    alert_policy: AlertPolicy
     created_at: datetime
+
+    @field_validator("alert_policy", mode="before")
+    @classmethod
+    def _defaults_filled(cls, value: object) -> object:
+        return AlertPolicy.of(value) if isinstance(value, dict) or value is None else value
 
 
 class ScheduleRead(BaseModel):

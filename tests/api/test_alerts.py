@@ -1,0 +1,171 @@
+"""Reading alerts: filtered, most severe first then newest, scoped to the reader's cohorts, with
+the rule's reason in the reader's language, and every read audited."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import httpx
+import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import FrozenClock
+from core.models import Alert
+from tests.api.checkin_data import load_questionnaires_and_lessons, shipped
+from tests.api.helpers import ADMIN, World, bearer, create_staff
+
+URL = "/api/v1/alerts"
+
+
+@dataclass
+class Alerts:
+    """Raised an hour apart, in this order."""
+
+    a_orange: int  # cohort A's child, PSC-17 internalising (open)
+    a_red: int  # cohort A's child, weekly safety answer (open)
+    a_guardian: int  # cohort A's grandmother, WHO-5 (open)
+    a_lexicon: int  # cohort A's household, a risk word (acknowledged)
+    a_resolved: int  # cohort A's child, PSC-17 attention (resolved)
+    b_yellow: int  # cohort B's child, weekly low mood (open)
+
+
+@pytest.fixture
+async def alerts(world: World, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> Alerts:
+    """Rows as raising leaves them, written directly: these tests are about reading."""
+    await load_questionnaires_and_lessons(sessionmaker, clock)
+    a, b = world.a, world.b
+    child_a = {"subject_key": f"child:{a.child_id}", "cohort_id": a.cohort_id, "household_id": a.household["id"],
+               "child_id": a.child_id}
+    child_b = {"subject_key": f"child:{b.child_id}", "cohort_id": b.cohort_id, "household_id": b.household["id"],
+               "child_id": b.child_id}
+    grandmother = {"subject_key": f"guardian:{a.household['guardian_id']}", "cohort_id": a.cohort_id,
+                   "household_id": a.household["id"], "guardian_id": a.household["guardian_id"]}
+    household = {"subject_key": f"household:{a.household['id']}", "cohort_id": a.cohort_id,
+                 "household_id": a.household["id"]}
+    raised = [
+        (child_a, "psc17", 2, "internalising_positive", "orange", "child", "open"),
+        (child_a, "weekly_checkin", 2, "safety_self_harm", "red", "child", "open"),
+        (grandmother, "who5", 2, "poor_wellbeing", "yellow", "guardian", "open"),
+        (household, "lexicon", 1, "risk_words", "red", "child", "acknowledged"),
+        (child_a, "psc17", 2, "attention_positive", "yellow", "child", "resolved"),
+        (child_b, "weekly_checkin", 2, "low_mood", "yellow", "child", "open"),
+    ]
+    ids = []
+    async with sessionmaker() as session, session.begin():
+        for n, (subject, source, version, rule_id, severity, audience, status) in enumerate(raised, start=1):
+            alert = Alert(**subject, questionnaire_id=source, questionnaire_version=version, rule_id=rule_id,
+                          severity=severity, audience=audience, reason=f"{rule_id} (zh-Hans)", status=status,
+                          evidence={"answers": {"x": 1}, "check_in_ids": [n]}, occurrences=1, created_at=clock(),
+                          last_seen_at=clock())
+            session.add(alert)
+            await session.flush()
+            ids.append(alert.id)
+            clock.advance(hours=1)
+    return Alerts(*ids)
+
+
+async def listed(client: httpx.AsyncClient, auth: dict[str, str], **params: object) -> list[int]:
+    response = await client.get(URL, params=params, headers=auth)
+    assert response.status_code == 200, response.text
+    return [a["id"] for a in response.json()]
+
+
+async def test_most_severe_first_then_newest_and_scoped(
+    client: httpx.AsyncClient, world: World, alerts: Alerts
+) -> None:
+    x = alerts
+    assert await listed(client, ADMIN) == [x.a_lexicon, x.a_red, x.a_orange, x.b_yellow, x.a_guardian]
+    for auth in (world.a.director_auth, world.a.supervisor_auth):
+        assert await listed(client, auth) == [x.a_lexicon, x.a_red, x.a_orange, x.a_guardian]
+    assert await listed(client, world.b.director_auth) == [x.b_yellow]
+    assert (await client.get(URL)).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("params", "expected"),
+    [
+        ({"severity": ["red", "orange"]}, ["a_lexicon", "a_red", "a_orange"]),
+        ({"severity": "yellow"}, ["a_guardian"]),
+        ({"status": "resolved"}, ["a_resolved"]),
+        ({"status": ["open", "resolved"]}, ["a_red", "a_orange", "a_resolved", "a_guardian"]),
+        ({"status": "acknowledged"}, ["a_lexicon"]),
+        ("child", ["a_red", "a_orange"]),
+        ("household", ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
+        ({"audience": "guardian"}, ["a_guardian"]),
+        ({"since": "2026-11-23T14:00:00+08:00"}, ["a_lexicon", "a_guardian"]),
+        ({"limit": 2, "offset": 1}, ["a_red", "a_orange"]),
+        ("cohort", ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
+        ("cohort+child+resolved", ["a_red", "a_orange", "a_resolved"]),
+    ],
+)
+async def test_filters(client: httpx.AsyncClient, world: World, alerts: Alerts, params: object,
+                       expected: list[str]) -> None:
+    a = world.a
+    named = {"child": {"child_id": a.child_id}, "household": {"household_id": a.household["id"]},
+             "cohort": {"cohort_id": a.cohort_id},
+             "cohort+child+resolved": {"cohort_id": a.cohort_id, "child_id": a.child_id,
+                                       "status": ["open", "acknowledged", "resolved"]}}
+    query = named[params] if isinstance(params, str) else params
+    assert await listed(client, a.director_auth, **query) == [getattr(alerts, name) for name in expected]
+
+
+async def test_another_cohorts_alerts_are_not_found(client: httpx.AsyncClient, world: World, alerts: Alerts) -> None:
+    for auth in (world.a.director_auth, world.a.supervisor_auth):
+        response = await client.get(URL, params={"cohort_id": world.b.cohort_id}, headers=auth)
+        assert response.status_code == 404 and response.json()["error"]["field"] == "cohort_id"
+        assert (await client.get(f"{URL}/{alerts.b_yellow}", headers=auth)).status_code == 404
+    # Filtering by another cohort's child finds nothing rather than telling it exists.
+    assert await listed(client, world.a.director_auth, child_id=world.b.child_id) == []
+    assert (await client.get(URL, params={"cohort_id": 999}, headers=ADMIN)).status_code == 404
+    assert (await client.get(f"{URL}/999999", headers=ADMIN)).status_code == 404
+    assert (await client.get(f"{URL}/{alerts.a_red}")).status_code == 401
+
+
+@pytest.mark.parametrize(
+    ("params", "field"),
+    [({"severity": "purple"}, "query.severity.0"), ({"status": "closed"}, "query.status.0"),
+     ({"audience": "teacher"}, "query.audience"), ({"limit": 201}, "query.limit"), ({"limit": 0}, "query.limit"),
+     ({"since": "2026-11-23T12:00:00"}, "query.since"), ({"cohort_id": 0}, "query.cohort_id"),
+     ({"child_id": "x"}, "query.child_id")],
+)
+async def test_bad_filters_are_422(client: httpx.AsyncClient, params: dict, field: str) -> None:
+    response = await client.get(URL, params=params, headers=ADMIN)
+    assert response.status_code == 422 and [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+async def test_read_one_alert_with_the_rules_reason_in_the_readers_language(
+    client: httpx.AsyncClient, world: World, alerts: Alerts
+) -> None:
+    response = await client.get(f"{URL}/{alerts.a_red}", headers=world.a.director_auth)
+    assert response.status_code == 200, response.text
+    weekly = next(q for q in shipped().questionnaires if q.id == "weekly_checkin")
+    reasons = next(r for r in weekly.rules if r.id == "safety_self_harm").reasons
+    a = world.a
+    assert response.json() == {
+        "id": alerts.a_red, "cohort_id": a.cohort_id, "subject_key": f"child:{a.child_id}", "child_id": a.child_id,
+        "household_id": a.household["id"], "guardian_id": None, "severity": "red", "audience": "child",
+        "rule_id": "safety_self_harm", "source": "weekly_checkin", "source_version": 2,
+        "reason": "safety_self_harm (zh-Hans)", "rule_reason": reasons["zh-Hans"], "status": "open",
+        "evidence": {"answers": {"x": 1}, "check_in_ids": [2]}, "occurrences": 1,
+        "created_at": "2026-11-23T05:00:00Z", "last_seen_at": "2026-11-23T05:00:00Z", "check_in_id": None,
+    }
+    english = await create_staff(client, "supervisor", [a.cohort_id], "Mr Wang", locale="en")
+    read = (await client.get(f"{URL}/{alerts.a_red}", headers=bearer(english["credentials"]["api_token"]))).json()
+    assert read["rule_reason"] == reasons["en"]
+    # A risk word has no questionnaire rule behind it.
+    lexicon = (await client.get(f"{URL}/{alerts.a_lexicon}", headers=ADMIN)).json()
+    assert (lexicon["source"], lexicon["source_version"], lexicon["rule_reason"], lexicon["status"]) == (
+        "lexicon", 1, None, "acknowledged")
+
+
+async def test_every_read_is_audited(client: httpx.AsyncClient, world: World, alerts: Alerts) -> None:
+    await client.get(URL, headers=world.a.director_auth)
+    await client.get(URL, params={"cohort_id": world.b.cohort_id, "severity": "red"}, headers=world.b.supervisor_auth)
+    await client.get(f"{URL}/{alerts.a_orange}", headers=world.a.supervisor_auth)
+    await client.get(f"{URL}/{alerts.b_yellow}", headers=world.a.supervisor_auth)  # 404: nothing read
+    entries = (await client.get("/api/v1/audit", params={"entity": "alert"}, headers=ADMIN)).json()
+    assert [(e["staff_id"], e["action"], e["entity_id"], e["cohort_id"], e["detail"]) for e in entries] == [
+        (world.a.supervisor["id"], "read", alerts.a_orange, world.a.cohort_id, {}),
+        (world.b.supervisor["id"], "read", None, world.b.cohort_id, {"ids": []}),
+        (world.a.director["id"], "read", None, None,
+         {"ids": [alerts.a_lexicon, alerts.a_red, alerts.a_orange, alerts.a_guardian]}),
+    ]
