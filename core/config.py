@@ -45,6 +45,8 @@ class Settings(BaseSettings):
     # left for interactive replies), and how often a network or 5xx failure is retried.
     send_rate: float = Field(default=25.0, gt=0, le=1000)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
+    # Closed cases (the pseudonymised child-protection record) are kept this long, then deleted.
+    case_retention_days: int = Field(default=5 * 365, ge=30)
     log_level: str = "INFO"
 
     @field_validator("telegram_token", "admin_token", "telegram_bot_username", mode="before")

@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import CodeAttempt, Draft, Heartbeat, HouseholdInvite, ProcessedUpdate
+from core.models import Alert, Case, CodeAttempt, Draft, Heartbeat, HouseholdInvite, ProcessedUpdate
 
 PROCESSED_UPDATE_DAYS = 7  # Telegram redelivers for at most a day; a week is ample.
 USED_INVITE_DAYS = 30
@@ -20,10 +20,12 @@ class HousekeepingResult:
     code_attempts: int = 0
     processed_updates: int = 0
     household_invites: int = 0
+    cases: int = 0
 
 
 async def housekeep(
-    session: AsyncSession, *, now: datetime, draft_expiry_days: int, code_window_minutes: int
+    session: AsyncSession, *, now: datetime, draft_expiry_days: int, code_window_minutes: int,
+    case_retention_days: int | None = None,
 ) -> HousekeepingResult:
     result = HousekeepingResult()
     result.drafts = (
@@ -44,6 +46,13 @@ async def housekeep(
     # Expired or long-used household invites; a draft still pointing at one is dropped with it.
     stale = HouseholdInvite.expires_at < now - timedelta(days=USED_INVITE_DAYS)
     result.household_invites = (await session.execute(delete(HouseholdInvite).where(stale))).rowcount or 0
+    if case_retention_days is not None:
+        # The child-protection record is kept for the retention period after a case closes, then
+        # forgotten with its alerts and events. Open cases are never purged: they need a person.
+        expired = select(Case.id).where(Case.status == "closed",
+                                        Case.closed_at < now - timedelta(days=case_retention_days))
+        await session.execute(delete(Alert).where(Alert.case_id.in_(expired)))
+        result.cases = (await session.execute(delete(Case).where(Case.id.in_(expired)))).rowcount or 0
     return result
 
 

@@ -40,6 +40,7 @@ async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: 
             now=now,
             draft_expiry_days=settings.draft_expiry_days,
             code_window_minutes=settings.code_attempts_window_minutes,
+            case_retention_days=settings.case_retention_days,
         )
         await beat(session, name="tick", now=now)
     if any(vars(result).values()):

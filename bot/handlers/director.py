@@ -10,7 +10,7 @@ from zoneinfo import ZoneInfo
 from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
-from aiogram.types import CallbackQuery, Message
+from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
@@ -301,6 +301,19 @@ async def on_visits(message: Message, session: AsyncSession, staff: Staff, clock
     lines = await queries.visits_due(session, scope=scope, now=clock())
     await message.answer(visits_html(lines, await _tz(session, scope)),
                          reply_markup=visits_keyboard([line.household_id for line in lines]))
+
+
+STAFF_COMMANDS = (
+    ("alerts", N_("Open alerts, most severe first")),
+    ("case", N_("A case's history: /case 12")),
+    ("roster", N_("Your families")),
+    ("visits", N_("Families due a visit")),
+    ("help", N_("What you can do")),
+)
+
+
+def staff_commands() -> list[BotCommand]:
+    return [BotCommand(command=name, description=_(description)) for name, description in STAFF_COMMANDS]
 
 
 async def on_staff_help(message: Message) -> None:

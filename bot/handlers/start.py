@@ -6,11 +6,13 @@ from html import escape
 
 from aiogram import Bot, Router
 from aiogram.filters import CommandObject, CommandStart
-from aiogram.types import Message
+from aiogram.types import BotCommandScopeChat, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.alert_render import staff_help
+from bot.handlers.director import staff_commands
 from bot.prompts import send_step
 from bot.texts import CODE_PROBLEMS, NEED_INVITATION, STAFF_ROLES, both, help_text, join_names
 from core.clock import Clock
@@ -64,7 +66,9 @@ async def _start_with_code(
             )
             if cohorts:
                 text += "\n" + _("Your groups: {cohorts}").format(cohorts=join_names(cohorts))
-            await message.answer(text)
+            await message.answer(text + "\n\n" + staff_help())
+            # This chat's own command menu: the staff commands, in their language.
+            await bot.set_my_commands(staff_commands(), scope=BotCommandScopeChat(chat_id=chat_id))
         return
 
     if guardian is not None:

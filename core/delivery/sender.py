@@ -36,12 +36,18 @@ PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 @dataclass
 class SenderConfig:
     rate: float = 25.0  # messages per second for the whole bot (Telegram allows ~30)
-    batch: int = 200
+    # Rows claimed at a time. By default about two seconds of sending at the rate: a batch being
+    # sent (and the next one, claimed meanwhile) is what an urgent row may have to wait behind.
+    batch: int | None = None
     lease: timedelta = timedelta(minutes=2)
     max_attempts: int = 5
     backoff_base: timedelta = timedelta(seconds=10)
     backoff_cap: timedelta = timedelta(minutes=30)
     concurrency: int = 64
+
+    def __post_init__(self) -> None:
+        if self.batch is None:
+            self.batch = max(20, min(500, int(self.rate * 2)))
 
 
 @dataclass

@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-from aiogram.methods import AnswerCallbackQuery, EditMessageReplyMarkup, EditMessageText, SendMessage
+from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 
 from bot.factory import build_dispatcher
 from bot.keyboards.checkins import CheckinNavCB
@@ -320,7 +320,7 @@ async def test_downtime_sends_only_the_latest_reminder(enrol, db, clock, tick):
     clock.advance(hours=50)  # the machine was off for two days
     assert (await tick()).reminders == 1
     [reminder] = await db.all(Delivery, Delivery.kind == "checkin_reminder")
-    assert reminder.cycle == "r2"
+    assert (reminder.cycle, reminder.chat_id, reminder.state) == ("r2", grandma.chat_id, "sent")
 
 
 # ------------------------------------------------------------------ the household

@@ -9,10 +9,8 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import EditMessageText, SendMessage
 from sqlalchemy import update
 
-from core.checkin.planning import run_checkin_tick
 from core.models import Alert, Case, CaseEvent, CheckIn, Cohort, Delivery, Staff
 from core.models.enums import StaffRole
 from core.staff.schemas import StaffCreate
@@ -394,7 +392,7 @@ async def test_a_failed_notification_is_retried_until_delivered(team_factory, en
     # Telegram is unreachable for more tries than an ordinary message gets.
     for _ in range(8):
         bot.session.raise_next(TelegramNetworkError(method=None, message="network down"))  # type: ignore[arg-type]
-        stats = await sender.drain_once()
+        await sender.drain_once()
         clock.advance(minutes=3)
     [notice] = await db.all(Delivery, Delivery.kind == "alert")
     assert notice.state == "pending" and notice.attempts >= 7 and notice.last_error == "network_error"

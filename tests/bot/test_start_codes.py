@@ -1,6 +1,8 @@
 """/start <code>: staff links, and codes that cannot be used (answered in both languages)."""
 from __future__ import annotations
 
+from aiogram.methods import SetMyCommands
+
 from datetime import timedelta
 
 from sqlalchemy import update
@@ -65,6 +67,11 @@ async def test_staff_member_links_their_chat(person, world, db):
     text = text_of(sent)
     assert "这个聊天已经连接到您的工作人员账号：王主任（儿童主任）" in text
     assert "石桥村" in text
+    assert "/alerts — 未处理的警报，最严重的在前" in text  # what they can do now
+    [menu] = [m for m in sent if isinstance(m, SetMyCommands)]
+    assert menu.scope.chat_id == director.chat_id
+    assert [c.command for c in menu.commands] == ["alerts", "case", "roster", "visits", "help"]
+    assert menu.commands[0].description == "未处理的警报，最严重的在前"
     [staff] = await db.all(Staff, Staff.id == world.director_id)
     assert staff.telegram_chat_id == director.chat_id and staff.link_code_hash is None
     # The code was one-time.

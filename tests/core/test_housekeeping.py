@@ -33,3 +33,28 @@ async def test_tick_forgets_stale_state_and_beats(
         assert await session.scalar(select(func.count()).select_from(CodeAttempt)) == 1
         assert (await session.scalars(select(ProcessedUpdate.update_id))).all() == [2]
         assert await last_beat(session, name="tick") == now
+
+
+async def test_closed_cases_are_forgotten_after_the_retention_period(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, settings: Settings
+) -> None:
+    from core.models import Alert, Case, CaseEvent
+
+    now = clock()
+    retention = timedelta(days=settings.case_retention_days)
+    async with sessionmaker() as session, session.begin():
+        for n, (status, closed) in enumerate((("closed", now - retention - timedelta(days=1)),
+                                              ("closed", now - retention + timedelta(days=1)),
+                                              ("open", None))):
+            case = Case(subject_key=f"child:{n}", status=status, opened_at=now - retention * 2, closed_at=closed)
+            session.add(case)
+            await session.flush()
+            session.add(CaseEvent(case_id=case.id, at=now, kind="note", detail={}))
+            session.add(Alert(subject_key=f"child:{n}", severity="red", audience="child", rule_id="r", reason="r",
+                              status="resolved" if status == "closed" else "open", evidence={}, created_at=now,
+                              last_seen_at=now, case_id=case.id))
+    await run_tick(sessionmaker, settings=settings, clock=clock)
+    async with sessionmaker() as session:
+        assert sorted((await session.scalars(select(Case.subject_key))).all()) == ["child:1", "child:2"]
+        assert sorted((await session.scalars(select(Alert.subject_key))).all()) == ["child:1", "child:2"]
+        assert await session.scalar(select(func.count()).select_from(CaseEvent)) == 2
