@@ -23,11 +23,11 @@ run: install
 	$(BIN)/shouwang run
 
 test: install
-	$(BIN)/python -m pytest
+	$(BIN)/python -m pytest -n auto
 
 # The same suite with the PostgreSQL path switched on (needs a local server).
 test-pg: install
-	SHOUWANG_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest
+	SHOUWANG_TEST_DATABASE_URL=$(PG_TEST_URL) $(BIN)/python -m pytest -n auto
 
 # Extract interface strings, update both catalogs, fill English from the source strings, compile.
 i18n: $(STAMP)

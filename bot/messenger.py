@@ -88,6 +88,18 @@ class TelegramMessenger:
             card = AlertCard.from_payload(content["card"])
             return await self.bot.send_message(item.chat_id, card_html(card, level=content.get("level", 0)),
                                                reply_markup=card_keyboard(card.alert_id, card.status))
+        if item.kind == "alert_update":
+            card = AlertCard.from_payload(content["card"])
+            try:
+                edited = await self.bot.edit_message_text(
+                    text=card_html(card, level=content.get("level", 0)), chat_id=item.chat_id,
+                    message_id=content["message_id"], reply_markup=card_keyboard(card.alert_id, card.status))
+            except TelegramBadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+                edited = None  # someone on the phone already showed this state
+            return edited if isinstance(edited, Message) else Message.model_validate(
+                {"message_id": content["message_id"], "date": 0, "chat": {"id": item.chat_id, "type": "private"}})
         if item.kind == "alert_reminder":
             card = AlertCard.from_payload(content["card"])
             return await self.bot.send_message(item.chat_id,

@@ -90,7 +90,9 @@ async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: 
     action = callback_data.action
     try:
         if action == "ack":
-            done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock())
+            # cards=False: this handler updates every card itself, at once.
+            done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock(),
+                                           cards=False)
             await session.commit()
             if done.first:
                 await callback.answer(_("Acknowledged. Thank you."))
@@ -186,20 +188,20 @@ async def _carry_out(prompt: StaffPrompt, note: str | None, bot: Bot, session: A
     if prompt.kind == "contact":
         event = await cases.log_contact(session, scope=scope, method=data["method"], note=note, now=now,
                                         alert_id=prompt.alert_id, case_id=prompt.case_id,
-                                        household_id=prompt.household_id)
+                                        household_id=prompt.household_id, cards=False)
         method = str(METHODS.get(data["method"], data["method"]))
         reply = (_("Saved: {method}. Case #{id}.").format(method=method, id=event.case_id) if event.case_id
                  else _("Saved: {method}.").format(method=method))
     elif prompt.kind == "referral":
         event = await cases.refer(session, scope=scope, to=data["to"], note=note, now=now, alert_id=prompt.alert_id,
-                                  case_id=prompt.case_id)
+                                  case_id=prompt.case_id, cards=False)
         to = str(REFERRALS.get(data["to"], data["to"]))
         reply = (_("Saved: referral to {to}. Case #{id}.").format(to=to, id=event.case_id) if event.case_id
                  else _("Saved: referral to {to}.").format(to=to))
     elif prompt.kind == "resolve":
         assert prompt.alert_id is not None
         result = await cases.resolve_alert(session, scope=scope, alert_id=prompt.alert_id, outcome=data["outcome"],
-                                           note=note, now=now)
+                                           note=note, now=now, cards=False)
         if result.case_closed and result.case is not None:
             reply = _("Resolved. Case #{id} is closed.").format(id=result.case.id)
             if result.followups:

@@ -16,10 +16,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import Scope
 from core.alerts import notify
+from core.alerts.queries import alert_messages
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, ALERT_RESOLVED
 from core.checkin import service as checkins
+from core.delivery.outbox import LANE_URGENT, enqueue
 from core.errors import Conflict, Invalid, NotFound
-from core.models import Alert, Case, CaseEvent, CheckIn, Child, Household
+from core.models import Alert, Case, CaseEvent, CheckIn, Child, Household, Staff
 from core.models.enums import StaffRole
 
 CASE_OPEN, CASE_CLOSED = "open", "closed"
@@ -85,17 +87,36 @@ class Acknowledged:
     first: bool  # False: someone had acknowledged it already (maybe a second director just now)
 
 
-async def acknowledge(session: AsyncSession, *, scope: Scope, alert_id: int, now: datetime) -> Acknowledged:
+async def acknowledge(session: AsyncSession, *, scope: Scope, alert_id: int, now: datetime,
+                      cards: bool = True) -> Acknowledged:
+    """`cards`: queue an update of every staff card of the alert (False when the caller, the
+    bot, edits them itself right away)."""
     alert = await _alert(session, scope, alert_id)
     if alert.status == ALERT_RESOLVED:
         raise Conflict("this alert is already resolved", code="resolved")
     if alert.status == ALERT_ACKNOWLEDGED:
         return Acknowledged(alert, False)
-    await _acknowledge(session, alert, scope, now)
+    await _acknowledge(session, alert, scope, now, cards)
     return Acknowledged(alert, True)
 
 
-async def _acknowledge(session: AsyncSession, alert: Alert, scope: Scope, now: datetime) -> None:
+async def _cards_changed(session: AsyncSession, alert: Alert, now: datetime, cards: bool) -> None:
+    """Every card of this alert in staff chats will show where it stands now ("acknowledged by…"),
+    through the outbox (lane 0): an edit of each message already sent."""
+    if not cards:
+        return
+    for chat_id, message_id, _locale, level in await alert_messages(session, alert_id=alert.id):
+        await enqueue(session, chat_id=chat_id, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+                      cycle=alert.status, lane=LANE_URGENT, due_at=now, now=now, cohort_id=alert.cohort_id,
+                      staff_id=await _staff_of_chat(session, chat_id),
+                      payload={"alert_id": alert.id, "message_id": message_id, "level": level})
+
+
+async def _staff_of_chat(session: AsyncSession, chat_id: int) -> int | None:
+    return await session.scalar(select(Staff.id).where(Staff.telegram_chat_id == chat_id))
+
+
+async def _acknowledge(session: AsyncSession, alert: Alert, scope: Scope, now: datetime, cards: bool) -> None:
     alert.status = ALERT_ACKNOWLEDGED
     alert.acknowledged_at, alert.acknowledged_by_staff_id = now, scope.staff_id
     alert.escalate_at = alert.remind_at = None
@@ -106,6 +127,7 @@ async def _acknowledge(session: AsyncSession, alert: Alert, scope: Scope, now: d
     audit.record(session, staff_id=scope.staff_id, action="update", entity="alert", entity_id=alert.id,
                  cohort_id=alert.cohort_id, now=now, fields=["status"], status=ALERT_ACKNOWLEDGED)
     await session.flush()
+    await _cards_changed(session, alert, now, cards)
 
 
 async def _target(session: AsyncSession, scope: Scope, *, alert_id: int | None, case_id: int | None,
@@ -127,7 +149,7 @@ async def _target(session: AsyncSession, scope: Scope, *, alert_id: int | None, 
 
 async def log_contact(session: AsyncSession, *, scope: Scope, method: str, note: str | None, now: datetime,
                       alert_id: int | None = None, case_id: int | None = None,
-                      household_id: int | None = None) -> CaseEvent:
+                      household_id: int | None = None, cards: bool = True) -> CaseEvent:
     """A call or a home visit (the monthly visit, 月巡访, when about a household with no case).
     Acting on an alert acknowledges it."""
     if method not in CONTACT_METHODS:
@@ -135,8 +157,13 @@ async def log_contact(session: AsyncSession, *, scope: Scope, method: str, note:
     note = _clean_note(note)  # checked before anything is written
     alert, case, household, cohort = await _target(session, scope, alert_id=alert_id, case_id=case_id,
                                                    household_id=household_id)
+    if case is None and household is not None:
+        # A visit to a household with one open case belongs in that case's history too.
+        open_cases = (await session.scalars(select(Case).where(Case.household_id == household,
+                                                               Case.status == CASE_OPEN))).all()
+        case = open_cases[0] if len(open_cases) == 1 else None
     if alert is not None and alert.status == ALERT_OPEN:
-        await _acknowledge(session, alert, scope, now)
+        await _acknowledge(session, alert, scope, now, cards)
     _take_responsibility(case, scope)
     event = _event(session, kind="contact", scope=scope, now=now, case=case, alert=alert, household_id=household,
                    cohort_id=cohort, note=note, method=method)
@@ -147,7 +174,7 @@ async def log_contact(session: AsyncSession, *, scope: Scope, method: str, note:
 
 
 async def refer(session: AsyncSession, *, scope: Scope, to: str, note: str | None, now: datetime,
-                alert_id: int | None = None, case_id: int | None = None) -> CaseEvent:
+                alert_id: int | None = None, case_id: int | None = None, cards: bool = True) -> CaseEvent:
     if to not in REFERRAL_TARGETS:
         raise Invalid(f"to must be one of {', '.join(REFERRAL_TARGETS)}", field="to")
     if alert_id is None and case_id is None:
@@ -158,7 +185,7 @@ async def refer(session: AsyncSession, *, scope: Scope, to: str, note: str | Non
     if case is not None and case.status != CASE_OPEN:
         raise Conflict("this case is closed; reopen it first", code="case_closed")
     if alert is not None and alert.status == ALERT_OPEN:
-        await _acknowledge(session, alert, scope, now)
+        await _acknowledge(session, alert, scope, now, cards)
     _take_responsibility(case, scope)
     event = _event(session, kind="referral", scope=scope, now=now, case=case, alert=alert, household_id=household,
                    cohort_id=cohort, note=note, to=to)
@@ -189,7 +216,7 @@ class Resolved:
 
 
 async def resolve_alert(session: AsyncSession, *, scope: Scope, alert_id: int, outcome: str, note: str | None,
-                        now: datetime) -> Resolved:
+                        now: datetime, cards: bool = True) -> Resolved:
     """Resolve one alert; its case closes (and its follow-up is scheduled) when it was the last
     unresolved alert of the case."""
     if outcome not in OUTCOMES:
@@ -198,21 +225,21 @@ async def resolve_alert(session: AsyncSession, *, scope: Scope, alert_id: int, o
     alert = await _alert(session, scope, alert_id)
     if alert.status == ALERT_RESOLVED:
         raise Conflict("this alert is already resolved", code="resolved")
-    _resolve(session, alert, scope, outcome, note, now)
+    await _resolve(session, alert, scope, outcome, note, now, cards)
     case = await session.get(Case, alert.case_id) if alert.case_id else None
     result = Resolved(alert=alert, case=case)
     if case is not None and case.status == CASE_OPEN:
         others = await session.scalar(select(func.count()).select_from(Alert).where(
             Alert.case_id == case.id, Alert.id != alert.id, Alert.status != ALERT_RESOLVED))
         if not others:
-            result.followups = await _close(session, case, scope, outcome, None, now)
+            result.followups = await _close(session, case, scope, outcome, None, now, cards)
             result.case_closed = True
     await session.flush()
     return result
 
 
-def _resolve(session: AsyncSession, alert: Alert, scope: Scope, outcome: str, note: str | None,
-             now: datetime) -> None:
+async def _resolve(session: AsyncSession, alert: Alert, scope: Scope, outcome: str, note: str | None,
+                   now: datetime, cards: bool) -> None:
     if alert.acknowledged_at is None:
         alert.acknowledged_at, alert.acknowledged_by_staff_id = now, scope.staff_id
     alert.status, alert.outcome = ALERT_RESOLVED, outcome
@@ -221,10 +248,12 @@ def _resolve(session: AsyncSession, alert: Alert, scope: Scope, outcome: str, no
     _event(session, kind="resolved", scope=scope, now=now, alert=alert, note=note, outcome=outcome)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="alert", entity_id=alert.id,
                  cohort_id=alert.cohort_id, now=now, fields=["status", "outcome"], status=ALERT_RESOLVED)
+    await session.flush()
+    await _cards_changed(session, alert, now, cards)
 
 
 async def close_case(session: AsyncSession, *, scope: Scope, case_id: int, outcome: str, note: str | None,
-                     now: datetime) -> Resolved:
+                     now: datetime, cards: bool = True) -> Resolved:
     """Close a case: its unresolved alerts are resolved with the same outcome, and the follow-up
     check-in is scheduled."""
     if outcome not in OUTCOMES:
@@ -232,16 +261,16 @@ async def close_case(session: AsyncSession, *, scope: Scope, case_id: int, outco
     case = await _case(session, scope, case_id)
     if case.status != CASE_OPEN:
         raise Conflict("this case is already closed", code="case_closed")
-    followups = await _close(session, case, scope, outcome, _clean_note(note), now)
+    followups = await _close(session, case, scope, outcome, _clean_note(note), now, cards)
     await session.flush()
     return Resolved(alert=None, case=case, case_closed=True, followups=followups)
 
 
 async def _close(session: AsyncSession, case: Case, scope: Scope, outcome: str, note: str | None,
-                 now: datetime) -> list[CheckIn]:
+                 now: datetime, cards: bool) -> list[CheckIn]:
     for alert in (await session.scalars(select(Alert).where(Alert.case_id == case.id,
                                                            Alert.status != ALERT_RESOLVED))).all():
-        _resolve(session, alert, scope, outcome, None, now)
+        await _resolve(session, alert, scope, outcome, None, now, cards)
     case.status, case.outcome, case.closed_at, case.closed_by_staff_id = CASE_CLOSED, outcome, now, scope.staff_id
     _event(session, kind="closed", scope=scope, now=now, case=case, note=note, outcome=outcome)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="case", entity_id=case.id,

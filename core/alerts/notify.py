@@ -12,16 +12,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts.policy import AlertPolicy
 from core.delivery.outbox import LANE_CHECKIN, LANE_URGENT, enqueue
-from core.models import Alert, CaseEvent, Cohort, Staff, StaffCohort
+from core.models import Alert, CaseEvent, Cohort, Delivery, Staff, StaffCohort
 from core.models.enums import StaffRole
 
 log = logging.getLogger(__name__)
 
 ALERT_KIND = "alert"  # a new or escalated alert, with its action buttons
+UPDATE_KIND = "alert_update"  # an edit of a card already sent: where the alert stands now
 REMINDER_KIND = "alert_reminder"
 FOLLOWUP_KIND = "followup_result"
 LEFT_KIND = "household_left"
-STAFF_KINDS = (ALERT_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND)
+STAFF_KINDS = (ALERT_KIND, UPDATE_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND)
 LEVEL_ROLES = {0: StaffRole.director, 1: StaffRole.supervisor, 2: StaffRole.admin}
 TOP_LEVEL = 2
 
@@ -136,6 +137,20 @@ async def staff_unreachable(session: AsyncSession, *, staff_id: int, alert_id: i
     await session.flush()
     if not await reachable_staff(session, cohort_id=alert.cohort_id, role=StaffRole.director):
         await escalate(session, alert=alert, now=now, why="director_blocked")
+
+
+async def notification_failed(session: AsyncSession, *, alert_id: int | None, now: datetime) -> None:
+    """Telegram refused an alert card for good (not a network error, which is retried): if no
+    director has the alert now, it goes up the ladder at once rather than wait for a deadline."""
+    alert = await session.get(Alert, alert_id) if alert_id else None
+    if alert is None or alert.status != "open" or alert.escalation_level > 0:
+        return
+    delivered = await session.scalar(
+        select(Delivery.id).where(Delivery.kind == ALERT_KIND, Delivery.ref == f"alert:{alert.id}",
+                                  Delivery.state.in_(["sent", "pending", "sending"])).limit(1)
+    )
+    if delivered is None:
+        await escalate(session, alert=alert, now=now, why="notification_failed")
 
 
 async def tell_directors(session: AsyncSession, *, cohort_id: int | None, kind: str, ref: str, now: datetime,

@@ -11,7 +11,7 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.alerts.notify import ALERT_KIND, FOLLOWUP_KIND, LEFT_KIND, REMINDER_KIND, STAFF_KINDS
+from core.alerts.notify import ALERT_KIND, FOLLOWUP_KIND, LEFT_KIND, REMINDER_KIND, STAFF_KINDS, UPDATE_KIND
 from core.alerts.raising import ALERT_OPEN, ALERT_RESOLVED
 from core.alerts.views import alert_card
 from core.models import Alert, Case, CheckIn, Child, Cohort, Delivery, Staff
@@ -38,7 +38,16 @@ async def resolve_staff_messages(session: AsyncSession, *, items: list[_Claimed]
         if person is None or not person.active:
             problem = "staff_gone"
         content: dict[str, Any] = {}
-        if problem is None and d.kind in (ALERT_KIND, REMINDER_KIND):
+        if problem is None and d.kind == UPDATE_KIND:
+            alert = await session.get(Alert, d.payload.get("alert_id"))
+            if alert is None:
+                problem = "alert_gone"
+            else:
+                assert person is not None
+                card = await alert_card(session, alert=alert, locale=person.locale, now=now)
+                content = {"card": card.as_payload(), "level": int(d.payload.get("level", 0)),
+                           "message_id": d.payload.get("message_id")}
+        elif problem is None and d.kind in (ALERT_KIND, REMINDER_KIND):
             alert = await session.get(Alert, d.payload.get("alert_id"))
             level = int(d.payload.get("level", 0))
             if alert is None:

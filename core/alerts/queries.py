@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -77,8 +78,9 @@ async def case_history(session: AsyncSession, *, scope: Scope, case_id: int, now
     )).all()
     audit.record(session, staff_id=scope.staff_id, action="read", entity="case", entity_id=case.id,
                  cohort_id=case.cohort_id, now=now)
+    today = now.astimezone(ZoneInfo(await cohort_timezone(session, case.cohort_id))).date()
     return CaseHistory(case=case, nickname=child.nickname if child else None,
-                       age=age_in_years(child.birth_year, child.birth_month, now.date()) if child else None,
+                       age=age_in_years(child.birth_year, child.birth_month, today) if child else None,
                        responsible=responsible, alerts=alerts, events=[(e, name) for e, name in rows])
 
 

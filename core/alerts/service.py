@@ -1,23 +1,61 @@
-"""Staff reading alerts: filtered, most severe first, scoped to the reader's cohorts (others' are
-not found) and audited, since alerts are personal data about children."""
+"""Staff reading alerts and cases: filtered, scoped to the reader's cohorts (others' are not
+found) and audited, since alerts and cases are personal data about children. Acting on them is
+core.alerts.cases; the case history itself is core.alerts.queries.case_history."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta
+from zoneinfo import ZoneInfo
 
-from sqlalchemy import case, select
+from sqlalchemy import ColumnElement, and_, case, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.access import Scope
+from core.alerts import queries
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, LEXICON_SOURCE
-from core.alerts.schemas import AlertRead
+from core.alerts.schemas import AlertRead, CaseDetail, CaseEventRead, CaseRead
 from core.checkin.service import questionnaire_file
 from core.content.questionnaires import SEVERITY_RANK
-from core.errors import NotFound
-from core.models import Alert, Cohort, Questionnaire
+from core.errors import Invalid, NotFound
+from core.models import Alert, Case, Child, Cohort, Questionnaire
 
 UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
 _rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
+
+
+async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -> None:
+    if not scope.sees(cohort_id) or await session.get(Cohort, cohort_id) is None:
+        raise NotFound("cohort not found", field="cohort_id")
+
+
+def month_index(year: int, month: int) -> int:
+    """Months since year 0: a child's age in full years is ⌊(today − birth) / 12⌋ in these units,
+    which is core.enrolment.rules.age_in_years (the birthday counts from the start of its month)."""
+    return year * 12 + month - 1
+
+
+async def _child_age(session: AsyncSession, scope: Scope, now: datetime, age_min: int | None,
+                     age_max: int | None) -> ColumnElement[bool]:
+    """Children aged age_min..age_max (years, both inclusive) on today's date in their cohort's
+    time zone, as a condition on Child and Cohort. Cohorts whose local month is the same share
+    one pair of bounds on the child's birth month."""
+    zones = select(Cohort.timezone).distinct()
+    if scope.cohort_ids is not None:
+        zones = zones.where(Cohort.id.in_(scope.cohort_ids))
+    by_month: dict[int, list[str]] = {}
+    for zone in (await session.scalars(zones)).all():
+        today = now.astimezone(ZoneInfo(zone)).date()
+        by_month.setdefault(month_index(today.year, today.month), []).append(zone)
+    born = Child.birth_year * 12 + Child.birth_month - 1
+    conditions = []
+    for today_index, zone_names in by_month.items():
+        parts = [Cohort.timezone.in_(zone_names)]
+        if age_min is not None:
+            parts.append(born <= today_index - 12 * age_min)
+        if age_max is not None:
+            parts.append(born > today_index - 12 * (age_max + 1))
+        conditions.append(and_(*parts))
+    return or_(*conditions) if conditions else false()
 
 
 async def list_alerts(
@@ -32,14 +70,20 @@ async def list_alerts(
     household_id: int | None = None,
     audience: str | None = None,
     since: datetime | None = None,
+    open_longer_than: timedelta | None = None,
+    child_age_min: int | None = None,
+    child_age_max: int | None = None,
     limit: int = 50,
     offset: int = 0,
 ) -> list[Alert]:
-    """Unresolved alerts unless `statuses` says otherwise; `since` is when they were opened."""
+    """Unresolved alerts unless `statuses` says otherwise; `since` is when they were opened,
+    `open_longer_than` their age (opened at least that long before now). A child-age filter
+    only ever matches alerts about a child."""
+    if child_age_min is not None and child_age_max is not None and child_age_min > child_age_max:
+        raise Invalid("must not be more than child_age_max", field="child_age_min")
     query = select(Alert)
     if cohort_id is not None:
-        if not scope.sees(cohort_id) or await session.get(Cohort, cohort_id) is None:
-            raise NotFound("cohort not found", field="cohort_id")
+        await _require_cohort(session, scope, cohort_id)
         query = query.where(Alert.cohort_id == cohort_id)
     elif scope.cohort_ids is not None:
         query = query.where(Alert.cohort_id.in_(scope.cohort_ids))
@@ -54,6 +98,11 @@ async def list_alerts(
         query = query.where(Alert.audience == audience)
     if since is not None:
         query = query.where(Alert.created_at >= since)
+    if open_longer_than is not None:
+        query = query.where(Alert.created_at <= now - open_longer_than)
+    if child_age_min is not None or child_age_max is not None:
+        query = (query.join(Child, Child.id == Alert.child_id).join(Cohort, Cohort.id == Alert.cohort_id)
+                 .where(await _child_age(session, scope, now, child_age_min, child_age_max)))
     rows = list((await session.scalars(
         query.order_by(_rank.desc(), Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset)
     )).all())
@@ -84,3 +133,49 @@ async def alert_reads(session: AsyncSession, *, alerts: list[Alert], locale: str
     return [AlertRead.of(a, rule_reason=reasons.get((a.questionnaire_id, a.questionnaire_version), {})
                          .get(a.rule_id, {}).get(locale))
             for a in alerts]
+
+
+# ---------------------------------------------------------------- cases
+
+
+async def list_cases(
+    session: AsyncSession,
+    *,
+    scope: Scope,
+    now: datetime,
+    cohort_id: int | None = None,
+    status: str | None = None,
+    child_id: int | None = None,
+    limit: int = 50,
+    offset: int = 0,
+) -> list[Case]:
+    """Open cases first, then the most recently opened; every status unless `status` says."""
+    query = select(Case)
+    if cohort_id is not None:
+        await _require_cohort(session, scope, cohort_id)
+        query = query.where(Case.cohort_id == cohort_id)
+    elif scope.cohort_ids is not None:
+        query = query.where(Case.cohort_id.in_(scope.cohort_ids))
+    if status is not None:
+        query = query.where(Case.status == status)
+    if child_id is not None:
+        query = query.where(Case.child_id == child_id)
+    open_first = case((Case.status == "open", 0), else_=1)
+    rows = list((await session.scalars(
+        query.order_by(open_first, Case.opened_at.desc(), Case.id.desc()).limit(limit).offset(offset)
+    )).all())
+    audit.record(session, staff_id=scope.staff_id, action="read", entity="case", cohort_id=cohort_id, now=now,
+                 ids=[c.id for c in rows])
+    return rows
+
+
+async def case_detail(session: AsyncSession, *, scope: Scope, case_id: int, locale: str,
+                      now: datetime) -> CaseDetail:
+    """The case, its alerts and its events in order; the read is audited by case_history."""
+    history = await queries.case_history(session, scope=scope, case_id=case_id, now=now)
+    return CaseDetail(
+        case=CaseRead.model_validate(history.case), nickname=history.nickname, age=history.age,
+        responsible_name=history.responsible,
+        alerts=await alert_reads(session, alerts=history.alerts, locale=locale),
+        events=[CaseEventRead.of(event, staff_name=name) for event, name in history.events],
+    )

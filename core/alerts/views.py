@@ -73,12 +73,14 @@ def _local(at: datetime | None, tz: ZoneInfo) -> str | None:
     return at.astimezone(tz).strftime("%m-%d %H:%M") if at else None
 
 
+LONG_SCALE = 6  # above this many answers, a phone screen shows only the ones that scored
+
+
 def _answers(q: QuestionnaireFile, values: dict[str, int], locale: str, nickname: str | None) -> list[tuple[str, str]]:
-    out = []
-    for item_id, value in values.items():
-        if item_id in q.items_by_id and value is not None:
-            out.append((q.items_by_id[item_id].text(locale, nickname=nickname), q.choice_label(item_id, value, locale)))
-    return out
+    shown = {i: v for i, v in values.items() if i in q.items_by_id and v is not None}
+    if len(shown) > LONG_SCALE:  # PSC-17's 17 answers: the "never"s say little
+        shown = {i: v for i, v in shown.items() if v != q.choice_range(i)[0]}
+    return [(q.items_by_id[i].text(locale, nickname=nickname), q.choice_label(i, v, locale)) for i, v in shown.items()]
 
 
 def _scores(q: QuestionnaireFile, evidence: dict[str, Any], locale: str) -> list[ScoreLine]:

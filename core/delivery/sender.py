@@ -13,7 +13,7 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
-from core.alerts.notify import ALERT_KIND, REMINDER_KIND, staff_unreachable
+from core.alerts.notify import ALERT_KIND, REMINDER_KIND, notification_failed, staff_unreachable
 from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
 from core.delivery import outbox
@@ -172,6 +172,7 @@ class Sender:
         updates: list[dict[str, Any]] = []
         blocked_chats: list[tuple[int, int | None]] = []
         blocked_staff: list[tuple[int, int | None]] = []
+        failed_alerts: list[int | None] = []
         followups: list[Delivery] = []
         for item, outcome in results:
             d = item.delivery
@@ -204,6 +205,8 @@ class Sender:
             else:
                 row.update(state=FAILED, finished_at=now, last_error=outcome.error or outcome.status)
                 stats.failed += 1
+                if d.kind == ALERT_KIND:
+                    failed_alerts.append((d.payload or {}).get("alert_id"))
             updates.append(row)
         if len(self._last_sent) > 50_000:
             cutoff = now - PER_CHAT_INTERVAL
@@ -224,6 +227,8 @@ class Sender:
             await outbox.plan_followups(session, lessons=followups, now=now)
             for staff_id, alert_id in blocked_staff:
                 await staff_unreachable(session, staff_id=staff_id, alert_id=alert_id, now=now)
+            for alert_id in failed_alerts:
+                await notification_failed(session, alert_id=alert_id, now=now)
 
     # -------------------------------------------------------------- forever
 

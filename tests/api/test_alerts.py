@@ -3,15 +3,16 @@ the rule's reason in the reader's language, and every read audited."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime, timezone
 
 import httpx
 import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FrozenClock
-from core.models import Alert
+from core.models import Alert, Child, Household
 from tests.api.checkin_data import load_questionnaires_and_lessons, shipped
-from tests.api.helpers import ADMIN, World, bearer, create_staff
+from tests.api.helpers import ADMIN, World, bearer, create_cohort, create_staff
 
 URL = "/api/v1/alerts"
 
@@ -93,6 +94,17 @@ async def test_most_severe_first_then_newest_and_scoped(
         ({"audience": "guardian"}, ["a_guardian"]),
         ({"since": "2026-11-23T14:00:00+08:00"}, ["a_lexicon", "a_guardian"]),
         ({"limit": 2, "offset": 1}, ["a_red", "a_orange"]),
+        # Raised 04:00 to 09:00; now is 10:00. The age of an alert: opened at least this long ago.
+        ({"open_longer_than_minutes": 240}, ["a_red", "a_orange", "a_guardian"]),
+        ({"open_longer_than_minutes": 300}, ["a_red", "a_orange"]),
+        ({"open_longer_than_minutes": 301}, ["a_orange"]),
+        ({"open_longer_than_minutes": 0}, ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
+        # The child (born March 2018) is 8; alerts about a guardian or a household never match.
+        ({"child_age_min": 8}, ["a_red", "a_orange"]),
+        ({"child_age_min": 8, "child_age_max": 8}, ["a_red", "a_orange"]),
+        ({"child_age_max": 7}, []),
+        ({"child_age_min": 9}, []),
+        ({"child_age_min": 0, "status": ["open", "resolved"]}, ["a_red", "a_orange", "a_resolved"]),
         ("cohort", ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
         ("cohort+child+resolved", ["a_red", "a_orange", "a_resolved"]),
     ],
@@ -125,7 +137,8 @@ async def test_another_cohorts_alerts_are_not_found(client: httpx.AsyncClient, w
     [({"severity": "purple"}, "query.severity.0"), ({"status": "closed"}, "query.status.0"),
      ({"audience": "teacher"}, "query.audience"), ({"limit": 201}, "query.limit"), ({"limit": 0}, "query.limit"),
      ({"since": "2026-11-23T12:00:00"}, "query.since"), ({"cohort_id": 0}, "query.cohort_id"),
-     ({"child_id": "x"}, "query.child_id")],
+     ({"child_id": "x"}, "query.child_id"), ({"open_longer_than_minutes": -1}, "query.open_longer_than_minutes"),
+     ({"child_age_min": -1}, "query.child_age_min"), ({"child_age_max": 26}, "query.child_age_max")],
 )
 async def test_bad_filters_are_422(client: httpx.AsyncClient, params: dict, field: str) -> None:
     response = await client.get(URL, params=params, headers=ADMIN)
@@ -147,6 +160,8 @@ async def test_read_one_alert_with_the_rules_reason_in_the_readers_language(
         "reason": "safety_self_harm (zh-Hans)", "rule_reason": reasons["zh-Hans"], "status": "open",
         "evidence": {"answers": {"x": 1}, "check_in_ids": [2]}, "occurrences": 1,
         "created_at": "2026-11-23T05:00:00Z", "last_seen_at": "2026-11-23T05:00:00Z", "check_in_id": None,
+        "case_id": None, "acknowledged_at": None, "acknowledged_by_staff_id": None, "resolved_at": None,
+        "resolved_by_staff_id": None, "outcome": None, "escalation_level": 0, "escalate_at": None,
     }
     english = await create_staff(client, "supervisor", [a.cohort_id], "Mr Wang", locale="en")
     read = (await client.get(f"{URL}/{alerts.a_red}", headers=bearer(english["credentials"]["api_token"]))).json()
@@ -169,3 +184,44 @@ async def test_every_read_is_audited(client: httpx.AsyncClient, world: World, al
         (world.a.director["id"], "read", None, None,
          {"ids": [alerts.a_lexicon, alerts.a_red, alerts.a_orange, alerts.a_guardian]}),
     ]
+
+
+async def test_child_age_min_above_max_is_422(client: httpx.AsyncClient) -> None:
+    response = await client.get(URL, params={"child_age_min": 9, "child_age_max": 8}, headers=ADMIN)
+    assert response.status_code == 422 and response.json()["error"]["field"] == "child_age_min"
+
+
+async def test_child_age_counts_full_years_from_the_birth_month_in_the_cohorts_time_zone(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """At 2026-11-30 12:00 UTC it is still November in Shanghai but already December 1st on
+    Kiritimati (UTC+14): a child born in December 2016 is 9 in one village and 10 in the other."""
+    kiritimati = await create_cohort(client, "Line Islands", timezone="Pacific/Kiritimati")
+    born = {"nov16": (world.a.cohort_id, 2016, 11), "dec16": (world.a.cohort_id, 2016, 12),
+            "dec16_far": (kiritimati["id"], 2016, 12), "nov26": (world.a.cohort_id, 2026, 11)}
+    ids = {}
+    async with sessionmaker() as session, session.begin():
+        for name, (cohort_id, year, month) in born.items():
+            household = Household(cohort_id=cohort_id, created_at=clock())
+            session.add(household)
+            await session.flush()
+            child = Child(household_id=household.id, nickname=name, birth_year=year, birth_month=month,
+                          created_at=clock(), updated_at=clock())
+            session.add(child)
+            await session.flush()
+            alert = Alert(subject_key=f"child:{child.id}", cohort_id=cohort_id, household_id=household.id,
+                          child_id=child.id, questionnaire_id="weekly_checkin", questionnaire_version=2,
+                          rule_id="low_mood", severity="yellow", audience="child", reason="low_mood", status="open",
+                          evidence={}, occurrences=1, created_at=clock(), last_seen_at=clock())
+            session.add(alert)
+            await session.flush()
+            ids[alert.id] = name
+    clock.set(datetime(2026, 11, 30, 12, 0, tzinfo=timezone.utc))
+
+    async def aged(**params: int) -> set[str]:
+        return {ids[i] for i in await listed(client, ADMIN, **params) if i in ids}
+
+    assert await aged(child_age_min=10) == {"nov16", "dec16_far"}
+    assert await aged(child_age_min=9, child_age_max=9) == {"dec16"}
+    assert await aged(child_age_max=0) == {"nov26"}  # born this month: 0 years old
+    assert await aged(child_age_min=1, child_age_max=10) == {"nov16", "dec16", "dec16_far"}

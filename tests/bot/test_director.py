@@ -9,6 +9,7 @@ from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiogram.exceptions import TelegramNetworkError
+from aiogram.methods import EditMessageText
 from sqlalchemy import update
 
 from core.models import Alert, Case, CaseEvent, CheckIn, Cohort, Delivery, Staff
@@ -437,3 +438,64 @@ async def test_a_family_that_leaves_is_reported_and_its_case_kept(team_factory, 
     [alert] = await db.all(Alert)
     assert (case.status, case.child_id, case.household_id, alert.child_id) == ("open", None, None, None)
     assert "no name kept" in text_of(await team.wang.send("/case 1"))
+
+
+async def test_a_card_telegram_refuses_for_good_goes_up_at_once(team_factory, enrol, clock, tick, db, bot, sender):
+    team = await team_factory("zh-Hans", link=("wang", "supervisor"))
+    grandma = await enrol()
+    clock.set(SUNDAY_1905)
+    await tick()
+    for value in (0, 0, 0, 0, 0):
+        await grandma.answer(value)
+    await grandma.answer(1)
+    bot.session.fail_next(400, "Bad Request: can't parse entities")
+    await sender.drain_once()
+    # The director's card failed for good; the supervisor's is queued at once, not in an hour.
+    notices = {d.cycle: d.state for d in await db.all(Delivery, Delivery.kind == "alert")}
+    assert notices == {"0": "failed", "1": "pending"}
+    clock.advance(seconds=2)
+    await tick()
+    assert team.supervisor.last().text.startswith(WORDS["zh-Hans"]["escalated"])
+    [event] = await db.all(CaseEvent, CaseEvent.kind == "escalated")
+    assert event.detail["why"] == "notification_failed"
+
+
+async def test_acting_through_the_api_updates_the_cards_on_the_phones(team_factory, enrol, clock, tick, db, settings,
+                                                                     sessionmaker, world):
+    import httpx
+
+    from api.main import create_app
+
+    team = await team_factory("en")
+    await red_alert(enrol, clock, tick)
+    app = create_app(settings=settings, sessionmaker=sessionmaker, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as api:
+        admin = {"Authorization": "Bearer test-admin-token"}
+        response = await api.post("/api/v1/alerts/1/acknowledge", headers=admin)
+        assert response.status_code == 200, response.text
+    await tick()
+    for director in (team.wang, team.li):
+        edit = director.last_shown()
+        assert isinstance(edit, EditMessageText) and "✅ Acknowledged by Bootstrap admin at 11-29 19:06" in edit.text
+        assert [t for t, _ in director.current_buttons()] == WORDS["en"]["buttons"][1:]
+    updates = await db.all(Delivery, Delivery.kind == "alert_update")
+    assert {(d.state, d.lane) for d in updates} == {("sent", 0)} and len(updates) == 2
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+async def test_a_note_on_a_case_from_its_history(team_factory, enrol, clock, tick, db, locale):
+    team = await team_factory(locale)
+    await red_alert(enrol, clock, tick)
+    await team.li.send("/case 1")
+    await team.li.tap("📝 加备注" if locale == "zh-Hans" else "📝 Add a note")
+    assert team.li.last().text == ("请写下个案 #1 的备注。" if locale == "zh-Hans" else "Type the note for case #1.")
+    sent = await team.li.send("和学校老师约了周三见面")
+    assert text_of(sent) == ("备注已加到个案 #1。" if locale == "zh-Hans" else "Note added to case #1.")
+    [note] = await db.all(CaseEvent, CaseEvent.kind == "note")
+    assert (note.case_id, note.note) == (1, "和学校老师约了周三见面")
+    history = text_of(await team.wang.send("/case 1"))
+    assert "李主任" in history and "和学校老师约了周三见面" in history
+    # A sticker instead of words keeps the question open.
+    await team.li.tap("📝 加备注" if locale == "zh-Hans" else "📝 Add a note", even_removed=True)
+    sent = await team.li.send_sticker()
+    assert "“" in text_of(sent) and await db.count(CaseEvent, CaseEvent.kind == "note") == 1

@@ -1,0 +1,149 @@
+"""The screening funnel of one cohort over a period — screened → flagged → helped — for
+supervisors and county staff. Counts only: no names, no answers, no ids of people.
+
+The period is whole local days `from`..`to` (both inclusive) in the cohort's time zone, i.e. the
+instants [from 00:00, to + 1 day 00:00) there. Two groups are counted, each by when it began,
+and each as it stands now (a check-in of the period completed the day after still counts as
+completed; an alert acknowledged next month still counts as acknowledged):
+
+- **check-ins of the period**: check-ins of the cohort created in it (follow-up check-ins too)
+  whose first message ("checkin" delivery) reached at least one guardian (state sent).
+  `checkins_sent` counts them; `checkins_completed` and `checkins_expired` those of them that
+  are completed or expired now; `checkins_flagged` the completed ones that fired at least one
+  alert (named in an alert's evidence, or the check-in whose closing note raised a risk-word
+  alert) — whether that alert was new or a repeat of one already open.
+- **alerts of the period**: alerts of the cohort opened (created) in it, each once.
+  `flagged` counts them by their current severity; `acknowledged` those acknowledged (resolving
+  acknowledges too); `referred` those whose case has a referral event at or after the alert was
+  opened; `resolved` those resolved; `escalated` those that went up the ladder at least once
+  (escalation_level ≥ 1).
+- **minutes to acknowledge**: acknowledged_at − created_at of the acknowledged alerts of the
+  period; the median and the 90th percentile by the nearest-rank method (`nearest_rank`), so
+  each is a time one alert really took; None when no alert of the period was acknowledged.
+"""
+from __future__ import annotations
+
+import math
+from collections.abc import Sequence
+from datetime import date, datetime, time, timedelta, timezone
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import String, cast, exists, literal_column, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.access import Scope
+from core.alerts.raising import ALERT_RESOLVED
+from core.alerts.schemas import FlaggedCounts, FunnelPeriod, FunnelReport
+from core.checkin.service import CHECKIN_KIND, COMPLETED, EXPIRED
+from core.delivery.outbox import SENT
+from core.errors import Invalid, NotFound
+from core.models import Alert, CaseEvent, CheckIn, Cohort, Delivery
+
+DEFAULT_DAYS = 30  # the last 30 days, today included
+MAX_DAYS = 366
+
+
+# ---------------------------------------------------------------- pure statistics
+
+
+def nearest_rank(values: Sequence[float], percent: int) -> float | None:
+    """The nearest-rank percentile: the value at rank ⌈percent/100 · N⌉ (1-based) of the sorted
+    values — the smallest value with at least `percent`% of the values at or below it. Always
+    one of the values (no interpolation); the median (50) of an even count is the lower middle
+    value. None for no values."""
+    if not 0 < percent <= 100:
+        raise ValueError("percent must be in 1..100")
+    if not values:
+        return None
+    ordered = sorted(values)
+    rank = max(1, math.ceil(percent * len(ordered) / 100))  # integer percent: no float rounding
+    return ordered[rank - 1]
+
+
+def resolve_period(date_from: date | None, date_to: date | None, *, today: date) -> tuple[date, date]:
+    """The period asked for: `to` defaults to today, `from` to 30 days up to `to`; `from` must
+    not be after `to`, and the period is at most 366 days."""
+    date_to = date_to or today
+    date_from = date_from or date_to - timedelta(days=DEFAULT_DAYS - 1)
+    if date_from > date_to:
+        raise Invalid("must be on or before to", field="from")
+    if (date_to - date_from).days + 1 > MAX_DAYS:
+        raise Invalid(f"the period is at most {MAX_DAYS} days", field="from")
+    return date_from, date_to
+
+
+def period_bounds(date_from: date, date_to: date, zone: str) -> tuple[datetime, datetime]:
+    """[start, end) in UTC of local days date_from..date_to (both inclusive) in `zone`."""
+    tz = ZoneInfo(zone)
+    start = datetime.combine(date_from, time(0), tzinfo=tz)
+    end = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=tz)
+    return start.astimezone(timezone.utc), end.astimezone(timezone.utc)
+
+
+def minutes_between(start: datetime, end: datetime) -> float:
+    return (end - start).total_seconds() / 60
+
+
+def _rounded(value: float | None) -> float | None:
+    return None if value is None else round(value, 1)
+
+
+# ---------------------------------------------------------------- the report
+
+
+async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: datetime,
+                 date_from: date | None = None, date_to: date | None = None) -> FunnelReport:
+    cohort = await session.get(Cohort, cohort_id)
+    if cohort is None or not scope.sees(cohort_id):
+        raise NotFound("cohort not found")
+    date_from, date_to = resolve_period(date_from, date_to, today=now.astimezone(ZoneInfo(cohort.timezone)).date())
+    start, end = period_bounds(date_from, date_to, cohort.timezone)
+
+    # Check-ins of the period whose first message reached a guardian.
+    reached = (select(Delivery.ref)
+               .where(Delivery.cohort_id == cohort_id, Delivery.kind == CHECKIN_KIND, Delivery.state == SENT,
+                      Delivery.guardian_id.is_not(None)))
+    ref = literal_column("'checkin:'", String).concat(cast(CheckIn.id, String))
+    checkins = (await session.execute(
+        select(CheckIn.id, CheckIn.state)
+        .where(CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end,
+               ref.in_(reached))
+    )).all()
+    completed = {checkin_id for checkin_id, state in checkins if state == COMPLETED}
+
+    # Which check-ins fired an alert: any alert seen since the period began may name one.
+    fired: set[int] = set()
+    for check_in_id, evidence in (await session.execute(
+            select(Alert.check_in_id, Alert.evidence)
+            .where(Alert.cohort_id == cohort_id, Alert.last_seen_at >= start))).all():
+        fired.update(int(i) for i in (evidence or {}).get("check_in_ids", []))
+        if check_in_id is not None:
+            fired.add(check_in_id)
+
+    referred = exists().where(CaseEvent.case_id == Alert.case_id, CaseEvent.kind == "referral",
+                              CaseEvent.at >= Alert.created_at)
+    alerts = (await session.execute(
+        select(Alert.severity, Alert.status, Alert.created_at, Alert.acknowledged_at, Alert.escalation_level,
+               referred.label("referred"))
+        .where(Alert.cohort_id == cohort_id, Alert.created_at >= start, Alert.created_at < end)
+    )).all()
+    flagged = {"red": 0, "orange": 0, "yellow": 0}
+    for row in alerts:
+        flagged[row.severity] = flagged.get(row.severity, 0) + 1
+    waits = [minutes_between(row.created_at, row.acknowledged_at) for row in alerts
+             if row.acknowledged_at is not None]
+    return FunnelReport(
+        cohort_id=cohort_id,
+        period=FunnelPeriod(from_=date_from, to=date_to, timezone=cohort.timezone),
+        checkins_sent=len(checkins),
+        checkins_completed=len(completed),
+        checkins_expired=sum(1 for _, state in checkins if state == EXPIRED),
+        checkins_flagged=len(completed & fired),
+        flagged=FlaggedCounts(**flagged),
+        acknowledged=len(waits),
+        referred=sum(1 for row in alerts if row.referred),
+        resolved=sum(1 for row in alerts if row.status == ALERT_RESOLVED),
+        escalated=sum(1 for row in alerts if row.escalation_level >= 1),
+        median_minutes_to_acknowledge=_rounded(nearest_rank(waits, 50)),
+        p90_minutes_to_acknowledge=_rounded(nearest_rank(waits, 90)),
+    )
