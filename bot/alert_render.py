@@ -4,7 +4,6 @@ that came from people (nicknames, notes, a guardian's words) is escaped."""
 from __future__ import annotations
 
 from datetime import datetime
-from html import escape as _escape
 from zoneinfo import ZoneInfo
 
 from aiogram.utils.i18n import I18n
@@ -12,12 +11,9 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
 from bot.texts import STAFF_ROLES, relationship_label
+from bot.texts import escape_text as escape
 from core.alerts.queries import AlertLine, CaseHistory, RosterLine
 from core.alerts.views import AlertCard
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)
 
 
 SEVERITY = {"red": __("🔴 Red alert"), "orange": __("🟠 Orange alert"), "yellow": __("🟡 Yellow alert")}
@@ -227,7 +223,7 @@ def case_html(history: CaseHistory, tz: ZoneInfo) -> str:
     state = _("open") if case.status == "open" else _("closed")
     who = (_("{nickname} ({age} years old)").format(nickname=escape(history.nickname), age=history.age)
            if history.nickname else _("no name kept"))
-    lines = [f"<b>" + _("Case #{id}").format(id=case.id) + f"</b> · {who} · {state}"]
+    lines = ["<b>" + _("Case #{id}").format(id=case.id) + f"</b> · {who} · {state}"]
     if history.responsible:
         lines.append(_("Responsible: {name}").format(name=escape(history.responsible)))
     lines.append("")

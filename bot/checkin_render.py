@@ -5,17 +5,13 @@ Messages about check-ins may be read on a shared phone: they name the child by n
 never show what was answered or that anyone was told."""
 from __future__ import annotations
 
-from html import escape as _escape
 from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
+from bot.texts import escape_text as escape
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
-
-
-def escape(text: str) -> str:
-    return _escape(text, quote=False)  # outside attributes, quotes need no escaping
 
 
 def question_html(view: QuestionView, *, with_intro: bool = False, lead: str | None = None) -> str:

@@ -23,6 +23,12 @@ def N_(msgid: str) -> str:
     return msgid
 
 
+def escape_text(text: str) -> str:
+    """People's and content's words in a message body (HTML parse mode): outside attributes,
+    quotes need no escaping, so "小明's week" stays readable."""
+    return escape(text, quote=False)
+
+
 def both(msgid: str, **values: object) -> str:
     """One message in both languages, Chinese first: for people whose language we don't know."""
     i18n = I18n.get_current()

@@ -47,20 +47,21 @@ def _visible(scope: Scope, cohort_id: int | None) -> bool:
     return scope.is_admin or (cohort_id is not None and scope.sees(cohort_id))
 
 
+async def _locked(session: AsyncSession, scope: Scope, model: type[Alert] | type[Case], row_id: int):  # type: ignore[no-untyped-def]
+    """The row, locked for this transaction; outside the reader's cohorts it is not found."""
+    row = await session.scalar(select(model).where(model.id == row_id).with_for_update()
+                               .execution_options(populate_existing=True))
+    if row is None or not _visible(scope, row.cohort_id):
+        raise NotFound(f"{model.__tablename__[:-1]} not found")
+    return row
+
+
 async def _alert(session: AsyncSession, scope: Scope, alert_id: int) -> Alert:
-    alert = await session.scalar(select(Alert).where(Alert.id == alert_id).with_for_update()
-                                 .execution_options(populate_existing=True))
-    if alert is None or not _visible(scope, alert.cohort_id):
-        raise NotFound("alert not found")
-    return alert
+    return await _locked(session, scope, Alert, alert_id)
 
 
 async def _case(session: AsyncSession, scope: Scope, case_id: int) -> Case:
-    case = await session.scalar(select(Case).where(Case.id == case_id).with_for_update()
-                                .execution_options(populate_existing=True))
-    if case is None or not _visible(scope, case.cohort_id):
-        raise NotFound("case not found")
-    return case
+    return await _locked(session, scope, Case, case_id)
 
 
 def _event(session: AsyncSession, *, kind: str, scope: Scope, now: datetime, case: Case | None = None,

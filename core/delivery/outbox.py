@@ -135,6 +135,16 @@ async def plan_lesson_chunk(
     return max(result.rowcount or 0, 0)
 
 
+async def _insert_once(session: AsyncSession, **values: Any) -> Delivery | None:
+    """One delivery unless its key (chat, kind, ref, cycle) exists: the new row, or None."""
+    new_id = (await session.execute(
+        _insert(session).values(**values)
+        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+        .returning(Delivery.id)
+    )).scalar()
+    return None if new_id is None else await session.get(Delivery, new_id)
+
+
 async def enqueue(
     session: AsyncSession,
     *,
@@ -152,17 +162,11 @@ async def enqueue(
     staff_id: int | None = None,
 ) -> Delivery | None:
     """Add one delivery unless its key exists. Returns the new row, or None if it was there."""
-    stmt = (
-        _insert(session)
-        .values(chat_id=chat_id, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind,
-                ref=ref, cycle=cycle,
-                lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {}, created_at=now,
-                lesson_id=lesson.id if lesson else None, lesson_version=lesson.version if lesson else None)
-        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
-        .returning(Delivery.id)
+    return await _insert_once(
+        session, chat_id=chat_id, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind,
+        ref=ref, cycle=cycle, lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {},
+        created_at=now, lesson_id=lesson.id if lesson else None, lesson_version=lesson.version if lesson else None,
     )
-    new_id = (await session.execute(stmt)).scalar()
-    return None if new_id is None else await session.get(Delivery, new_id)
 
 
 HANDLER_LEASE = timedelta(minutes=1)
@@ -185,16 +189,11 @@ async def send_now(
     kept in the outbox as a safety net: the row is born 'sending' under a short lease, so if the
     handler's send fails (`retry_later`) or the process dies before it is marked sent, the
     sender delivers it. None when this key was already sent or is on its way."""
-    stmt = (
-        _insert(session)
-        .values(chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
-                lane=lane, state=SENDING, due_at=now, attempts=1, payload=payload or {}, created_at=now,
-                claimed_at=now, lease_until=now + HANDLER_LEASE)
-        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
-        .returning(Delivery.id)
+    return await _insert_once(
+        session, chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
+        lane=lane, state=SENDING, due_at=now, attempts=1, payload=payload or {}, created_at=now, claimed_at=now,
+        lease_until=now + HANDLER_LEASE,
     )
-    new_id = (await session.execute(stmt)).scalar()
-    return None if new_id is None else await session.get(Delivery, new_id)
 
 
 def mark_sent(delivery: Delivery, *, message_id: int | None, now: datetime) -> None:

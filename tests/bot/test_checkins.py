@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import re
-from datetime import datetime, timezone
+from datetime import datetime, timedelta, timezone
 
 import pytest
 from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
@@ -519,3 +519,59 @@ async def test_a_sticker_or_stray_words_mid_checkin_lead_back_to_the_question(en
         assert text_of(sent).startswith(words["tap_answer"]) and "<b>2/6</b>" in text_of(sent)
     await grandma.answer(0)  # the buttons of the new copy work
     assert "<b>3/6</b>" in grandma.last_shown().text
+
+
+INSTRUMENTS = {  # id: (when it goes out, items, about the child?)
+    "weekly_checkin": (SUNDAY_1905, 6, True),
+    "psc17": (FIRST_SATURDAY, 17, True),
+    "who5": (SECOND_SATURDAY_Q1, 5, False),
+}
+LEADS = {
+    "zh-Hans": ("温馨提醒：您已经回答了{total}个问题中的{answered}个，接着上次的地方继续吧：",
+                "关于小明的这次问题已经结束了。", "问您近况的这次问题已经结束了。"),
+    "en": ("A gentle reminder: you have answered {answered} of {total}. Carry on where you left off:",
+           "The questions about 小明 have closed.", "The questions about how you are doing have closed."),
+}
+
+
+@pytest.mark.parametrize("locale", LOCALES)
+@pytest.mark.parametrize("instrument", list(INSTRUMENTS))
+async def test_every_instrument_goes_back_resumes_after_a_restart_reminds_and_expires(
+    enrol, db, clock, tick, settings, sessionmaker, bot, instrument, locale
+):  # type: ignore[no-untyped-def]
+    from sqlalchemy import update
+
+    from core.checkin.schedule import DEFAULT_CHECKIN_SCHEDULE
+    from core.models import Cohort
+
+    at, total, about_child = INSTRUMENTS[instrument]
+    reminder, closed_child, closed_self = LEADS[locale]
+    grandma = await enrol(locale=locale)
+    async with sessionmaker() as session, session.begin():  # this instrument alone, so nothing else interleaves
+        await session.execute(update(Cohort).values(checkin_schedule={instrument: DEFAULT_CHECKIN_SCHEDULE[instrument]}))
+    clock.set(at)
+    await tick()
+    [checkin] = await db.all(CheckIn)
+    assert checkin.questionnaire_id == instrument
+    assert f"<b>1/{total}</b>" in grandma.last_shown().text
+    await grandma.answer(1)
+    await grandma.answer(1)
+    await grandma.back()
+    assert f"<b>2/{total}</b>" in grandma.last_shown().text
+    await grandma.answer(2)  # changed on the way back
+    assert f"<b>3/{total}</b>" in grandma.last_shown().text
+
+    # A restart: a new dispatcher; /checkin carries on at question 3.
+    fresh = build_dispatcher(settings=settings, sessionmaker=sessionmaker, clock=clock)
+    again = Person(fresh, bot, grandma.chat_id, "en" if locale == "en" else "zh-hans")
+    assert f"<b>3/{total}</b>" in text_of(await again.send("/checkin"))
+    rows = {a.item_id: (a.value, a.previous_value) for a in await db.all(Answer)}
+    assert sorted(rows.values()) == [(1, None), (2, 1)]
+
+    clock.set(at + timedelta(hours=24, minutes=1))
+    assert (await tick()).reminders == 1
+    assert again.last().text.startswith(reminder.format(answered=2, total=total))
+    clock.set(at + timedelta(hours=72))
+    assert (await tick()).expired == 1
+    assert again.last().text.startswith(closed_child if about_child else closed_self)
+    assert (await only_checkin(db)).state == "expired" and await db.count(Answer) == 2

@@ -115,15 +115,21 @@ def tick(sessionmaker, clock, sender, settings):  # type: ignore[no-untyped-def]
     return run
 
 
-async def red_alert(enrol, clock, tick, *, locale: str = "zh-Hans") -> Person:  # type: ignore[no-untyped-def]
-    """A grandmother answers the weekly check-in; the last answer says someone hurt the child."""
+async def answered_weekly(enrol, clock, tick, values: tuple[int, ...], *, locale: str = "zh-Hans") -> Person:  # type: ignore[no-untyped-def]
+    """A grandmother gets Sunday's weekly check-in and answers it; the last answer a minute later."""
     grandma = await enrol(locale=locale)
     clock.set(SUNDAY_1905)
     await tick()
-    for value in (0, 0, 0, 0, 0):
+    for value in values[:-1]:
         await grandma.answer(value)
     clock.advance(minutes=1)
-    await grandma.answer(2)
+    await grandma.answer(values[-1])
+    return grandma
+
+
+async def red_alert(enrol, clock, tick, *, locale: str = "zh-Hans") -> Person:  # type: ignore[no-untyped-def]
+    """The last answer says someone hurt the child; the alert goes out."""
+    grandma = await answered_weekly(enrol, clock, tick, (0, 0, 0, 0, 0, 2), locale=locale)
     await tick()
     return grandma
 
@@ -266,7 +272,7 @@ async def test_alerts_case_roster_and_visits(team_factory, enrol, person, clock,
     assert words["yellow"] in team.li.last().text
 
     history = text_of(await team.wang.send("/case 1"))
-    assert f"#1</b>" in history and "小明" in history
+    assert "#1</b>" in history and "小明" in history
     assert words["no_case"] == text_of(await team.wang.send("/case 99"))
     assert "/case 12" in text_of(await team.wang.send("/case"))
 
@@ -384,12 +390,7 @@ async def test_a_cohorts_own_deadlines_apply(team_factory, enrol, person, clock,
 
 async def test_a_failed_notification_is_retried_until_delivered(team_factory, enrol, clock, tick, db, bot, sender):
     team = await team_factory("zh-Hans", link=("wang",))
-    grandma = await enrol()
-    clock.set(SUNDAY_1905)
-    await tick()
-    for value in (0, 0, 0, 0, 0):
-        await grandma.answer(value)
-    await grandma.answer(1)
+    await answered_weekly(enrol, clock, tick, (0, 0, 0, 0, 0, 1))  # the alert is raised, not yet sent
     # Telegram is unreachable for more tries than an ordinary message gets.
     for _ in range(8):
         bot.session.raise_next(TelegramNetworkError(method=None, message="network down"))  # type: ignore[arg-type]
@@ -405,12 +406,7 @@ async def test_a_failed_notification_is_retried_until_delivered(team_factory, en
 
 async def test_a_director_who_blocked_the_bot_means_escalation_now(team_factory, enrol, clock, tick, db, bot, sender):
     team = await team_factory("zh-Hans", link=("wang", "supervisor"))
-    grandma = await enrol()
-    clock.set(SUNDAY_1905)
-    await tick()
-    for value in (0, 0, 0, 0, 0):
-        await grandma.answer(value)
-    await grandma.answer(1)
+    await answered_weekly(enrol, clock, tick, (0, 0, 0, 0, 0, 1))  # the alert is raised, not yet sent
     bot.session.fail_next(403, "Forbidden: bot was blocked by the user")
     await sender.drain_once()
     [wang] = await db.all(Staff, Staff.display_name == "王主任")
@@ -442,12 +438,7 @@ async def test_a_family_that_leaves_is_reported_and_its_case_kept(team_factory, 
 
 async def test_a_card_telegram_refuses_for_good_goes_up_at_once(team_factory, enrol, clock, tick, db, bot, sender):
     team = await team_factory("zh-Hans", link=("wang", "supervisor"))
-    grandma = await enrol()
-    clock.set(SUNDAY_1905)
-    await tick()
-    for value in (0, 0, 0, 0, 0):
-        await grandma.answer(value)
-    await grandma.answer(1)
+    await answered_weekly(enrol, clock, tick, (0, 0, 0, 0, 0, 1))  # the alert is raised, not yet sent
     bot.session.fail_next(400, "Bad Request: can't parse entities")
     await sender.drain_once()
     # The director's card failed for good; the supervisor's is queued at once, not in an hour.
