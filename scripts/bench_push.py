@@ -142,7 +142,7 @@ async def main() -> int:
     messenger = TelegramMessenger(bot, build_i18n(settings), media_root=PROJECT_ROOT / "content" / "media")
     results = {}
     for cap, window in ((30, args.window_30), (1000, None)):
-        config = SenderConfig(rate=cap, batch=max(50, cap // 10))
+        config = SenderConfig(rate=cap)  # the production defaults: batch ≈ 2 s of sending
         sender = Sender(sessionmaker, messenger, clock=clock, config=config, bucket=TokenBucket(cap))
         # The frozen clock stays at the slot: the sender's per-chat pacing uses it, real time paces the cap.
         remaining = planned - sum(api.received.values())
