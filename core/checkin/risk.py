@@ -15,8 +15,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
-from core.content.questionnaires import SEVERITY_RANK
-from core.content.risk import CATEGORIES, LexiconFile, expand_en, expand_zh
+from core.content.risk import CATEGORIES, HIT_SEVERITY, LexiconFile, expand_en, expand_zh
 
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|\S")
 _DASHES = re.compile(r"[-‐‑‒–—―_/]")
@@ -28,7 +27,6 @@ class RiskHit:
     term: str  # the pattern as written in the lexicon
     matched: str  # what it matched in the (normalised) message
     category: str
-    severity: str
     negated: bool = False
 
 
@@ -48,7 +46,7 @@ class ScanResult:
 
     @property
     def severity(self) -> str | None:
-        return max((h.severity for h in self.hits), key=SEVERITY_RANK.__getitem__, default=None)
+        return HIT_SEVERITY if self.hits else None
 
     @property
     def categories(self) -> list[str]:
@@ -64,7 +62,6 @@ class ScanResult:
 class _Term:
     pattern: str
     category: str
-    severity: str
     form: object  # str (zh) or tuple of word patterns (en)
 
 
@@ -106,8 +103,7 @@ class _Chinese:
 
     def __init__(self, lexicon: LexiconFile) -> None:
         lex = lexicon.locales[self.locale]
-        self.terms = [_Term(p, cat, sev, form)
-                      for cat, by_sev in lex.terms.items() for sev, patterns in by_sev.items()
+        self.terms = [_Term(p, cat, form) for cat, patterns in lex.terms.items()
                       for p in patterns for form in expand_zh(p)]
         self.hyperbole = [form for p in lex.hyperbole for form in expand_zh(p)]
         self.cues = sorted(set(lex.negation.cues), key=len, reverse=True)
@@ -157,7 +153,7 @@ class _Chinese:
                 if not any(masked[start:end]):
                     matches.append(_Match(start, end, term))
                 start = text.find(form, start + 1)
-        return [RiskHit(self.locale, m.term.pattern, text[m.start:m.end], m.term.category, m.term.severity,
+        return [RiskHit(self.locale, m.term.pattern, text[m.start:m.end], m.term.category,
                         negated=self._negated(text, m.start))
                 for m in _keep_outermost(matches)]
 
@@ -167,8 +163,7 @@ class _English:
 
     def __init__(self, lexicon: LexiconFile) -> None:
         lex = lexicon.locales[self.locale]
-        self.terms = [_Term(p, cat, sev, form)
-                      for cat, by_sev in lex.terms.items() for sev, patterns in by_sev.items()
+        self.terms = [_Term(p, cat, form) for cat, patterns in lex.terms.items()
                       for p in patterns for form in expand_en(p)]
         self.hyperbole = [form for p in lex.hyperbole for form in expand_en(p)]
         self.cues = [tuple(c.split()) for c in lex.negation.cues]
@@ -204,7 +199,7 @@ class _English:
                 if not any(masked[i:i + len(form)]):
                     matches.append(_Match(i, i + len(form), term))
         return [RiskHit(self.locale, m.term.pattern, " ".join(tokens[m.start:m.end]), m.term.category,
-                        m.term.severity, negated=self._negated(tokens, m.start))
+                        negated=self._negated(tokens, m.start))
                 for m in _keep_outermost(matches)]
 
 

@@ -1,6 +1,7 @@
 """The risk lexicon: the file format of content/risk/lexicon.yaml. See content/README.md.
 
-Terms are grouped by locale, category and severity. A term is a small pattern, nothing more:
+Terms are grouped by locale and category; every hit is red (issue #4: a risk word is a red alert,
+and the guardian gets the safety message). A term is a small pattern, nothing more:
 
 - zh-Hans: characters, matched anywhere (spaces in the message are ignored);
 - en: lowercase words, matched as whole words; a word may end in `*` (any ending: `hurt*` is
@@ -31,7 +32,7 @@ from core.content.localized import check_localized
 
 Category = Literal["self_harm", "suicide", "abuse", "violence", "running_away"]
 CATEGORIES: tuple[str, ...] = ("self_harm", "suicide", "abuse", "violence", "running_away")
-Severity = Literal["red", "orange", "yellow"]
+HIT_SEVERITY = "red"  # a lexicon hit is always a red alert: when in doubt, the scanner reports
 MAX_EXPANSIONS = 256
 
 _GROUP = re.compile(r"\(([^()]*)\)")
@@ -111,7 +112,7 @@ class Negation(_Strict):
 class LocaleLexicon(_Strict):
     negation: Negation
     hyperbole: list[str] = Field(min_length=1)
-    terms: dict[Category, dict[Severity, list[str]]]
+    terms: dict[Category, list[str]]
 
 
 class LexiconFile(_Strict):
@@ -160,22 +161,21 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
 
         seen: dict[str, str] = {}
         for category in CATEGORIES:
-            by_severity = lex.terms.get(category)  # type: ignore[call-overload]
-            if not by_severity or not any(by_severity.values()):
+            patterns = lex.terms.get(category)  # type: ignore[call-overload]
+            if not patterns:
                 problems.append((f"{base}.terms", f"no terms for {category}"))
                 continue
-            for severity, patterns in by_severity.items():
-                for k, pattern in enumerate(patterns):
-                    where = f"{base}.terms.{category}.{severity}.{k}"
-                    try:
-                        forms = expand_for(loc, pattern)
-                    except PatternError as exc:
-                        problems.append((where, str(exc)))
-                        continue
-                    for form in forms:
-                        key = form if isinstance(form, str) else " ".join(form)
-                        if key in seen:
-                            problems.append((where, f"{key!r} is already listed at {seen[key]}"))
-                        else:
-                            seen[key] = where
+            for k, pattern in enumerate(patterns):
+                where = f"{base}.terms.{category}.{k}"
+                try:
+                    forms = expand_for(loc, pattern)
+                except PatternError as exc:
+                    problems.append((where, str(exc)))
+                    continue
+                for form in forms:
+                    key = form if isinstance(form, str) else " ".join(form)
+                    if key in seen:
+                        problems.append((where, f"{key!r} is already listed at {seen[key]}"))
+                    else:
+                        seen[key] = where
     return problems

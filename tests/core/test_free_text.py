@@ -44,16 +44,16 @@ async def test_a_risk_word_is_kept_and_raises_a_household_alert_that_repeats_joi
 ) -> None:
     v = await seed_village(session, now=clock())
     first = await receive_text(session, guardian=v.grandma, text="孩子在学校被同学欺负了", scanner=SCANNER, now=clock())
-    assert first.hit and first.scan.severity == "orange"
+    assert first.hit and first.scan.severity == "red"  # every lexicon hit is red
     [alert] = await alerts(session)
     assert (alert.subject_key, alert.severity, alert.child_id, alert.household_id, alert.cohort_id) == (
-        f"household:{v.home_a.id}", "orange", None, v.home_a.id, v.cohort.id)
+        f"household:{v.home_a.id}", "red", None, v.home_a.id, v.cohort.id)
     assert alert.evidence["categories"] == ["violence"] and alert.evidence["free_text_ids"] == [first.stored.id]
     assert "欺负" not in alert.reason  # the director reads the words from free_texts, not from the alert
 
     clock.advance(hours=2)
     worse = await receive_text(session, guardian=v.father, text="他说不想活了", scanner=SCANNER, now=clock())
-    [alert] = await alerts(session)  # the same household's open alert, now red
+    [alert] = await alerts(session)  # the same household's open alert, not a second one
     assert (alert.severity, alert.occurrences, alert.evidence["free_text_ids"]) == (
         "red", 2, [first.stored.id, worse.stored.id])
     assert alert.evidence["first"]["categories"] == ["violence"]

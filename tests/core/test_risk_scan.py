@@ -36,13 +36,13 @@ SCANNER = load_scanner(LEXICON)
         ("想离家出走", "离家出走", "running_away", "red"),
         ("孩子不见了，到处找", "孩子不见了", "running_away", "red"),
         ("他用刀划自己的手", "划自己", "self_harm", "red"),
-        ("他在学校被欺负", "被欺负", "violence", "orange"),
-        ("他老被同学欺负", "被同学欺负", "violence", "orange"),
+        ("他在学校被欺负", "被欺负", "violence", "red"),
+        ("他老被同学欺负", "被同学欺负", "violence", "red"),
         ("他说想去死", "想去死", "suicide", "red"),
         ("他说活不下去了", "活不下去", "suicide", "red"),
         ("他不吃饭还说想死", "想死", "suicide", "red"),             # only fillers may stand between a cue and a term
         ("他是不是想死？", "想死", "suicide", "red"),               # a 是不是 question asks; it does not deny
-        ("有没有人打他？", "打他", "abuse", "orange"),
+        ("有没有人打他？", "打他", "abuse", "red"),
         ("没事，但是他说想死", "想死", "suicide", "red"),
         ("孩 子 说 想 死", "想死", "suicide", "red"),                # spaces do not hide a term
         # English
@@ -53,7 +53,7 @@ SCANNER = load_scanner(LEXICON)
         ("No, he said he wants to die", "wants to die", "suicide", "red"),
         ("He is not eating and wants to die", "wants to die", "suicide", "red"),
         ("She’s been cutting herself", "cutting herself", "self_harm", "red"),   # curly apostrophe
-        ("Her dad hits her when he drinks", "hits her", "abuse", "orange"),
+        ("Her dad hits her when he drinks", "hits her", "abuse", "red"),
         ("he has been talking about killing himself", "killing himself", "suicide", "red"),
         ("he wishes he was never born", "wishes he was never born", "suicide", "red"),
         ("he ran away from home last night", "ran away from home", "running_away", "red"),
@@ -147,8 +147,8 @@ def test_bad_patterns_are_refused(locale_expand, pattern: str, reason: str) -> N
 
 
 def good_lexicon() -> dict:  # type: ignore[type-arg]
-    terms = {c: {"red": [f"{c}词"]} for c in ("self_harm", "suicide", "abuse", "violence", "running_away")}
-    en_terms = {c: {"red": [f"{c.replace('_', '')} now"]} for c in terms}
+    terms = {c: [f"{c}词"] for c in ("self_harm", "suicide", "abuse", "violence", "running_away")}
+    en_terms = {c: [f"{c.replace('_', '')} now"] for c in terms}
     return {
         "id": "lexicon", "version": 1, "source": "written for the tests", "licence": "CC BY-NC-SA 4.0",
         "reasons": {"zh-Hans": "有风险词", "en": "risk words"},
@@ -197,14 +197,15 @@ def test_a_minimal_lexicon_is_valid(library: Path) -> None:
         (broken(lambda d: d.update(extra=1)), f"{L}: extra: Extra inputs are not permitted"),
         (broken(lambda d: d.update(id="words")), f"{L}: id: Input should be 'lexicon'"),
         (broken(lambda d: d["locales"]["en"]["terms"].pop("abuse")), f"{L}: locales.en.terms: no terms for abuse"),
-        (broken(lambda d: d["locales"]["en"]["terms"].update(bullying={"red": ["x y"]})),
+        (broken(lambda d: d["locales"]["en"]["terms"].update(bullying=["x y"])),
          f"{L}: locales.en.terms.bullying"),
-        (broken(lambda d: d["locales"]["zh-Hans"]["terms"]["abuse"].update(purple=["打人"])),
-         f"{L}: locales.zh-Hans.terms.abuse.purple"),
-        (broken(lambda d: d["locales"]["zh-Hans"]["terms"]["suicide"]["red"].append("(想|要)死(")),
-         f"{L}: locales.zh-Hans.terms.suicide.red.1: unbalanced or nested brackets"),
-        (broken(lambda d: d["locales"]["en"]["terms"]["suicide"].update(orange=["suicide now"])),
-         f"{L}: locales.en.terms.suicide.orange.0: 'suicide now' is already listed at locales.en.terms.suicide.red.0"),
+        # The old format's severity tiers are refused: every hit is red.
+        (broken(lambda d: d["locales"]["zh-Hans"]["terms"].update(abuse={"orange": ["打人"]})),
+         f"{L}: locales.zh-Hans.terms.abuse: Input should be a valid list"),
+        (broken(lambda d: d["locales"]["zh-Hans"]["terms"]["suicide"].append("(想|要)死(")),
+         f"{L}: locales.zh-Hans.terms.suicide.1: unbalanced or nested brackets"),
+        (broken(lambda d: d["locales"]["en"]["terms"]["abuse"].append("suicide now")),
+         f"{L}: locales.en.terms.abuse.1: 'suicide now' is already listed at locales.en.terms.suicide.0"),
         (broken(lambda d: d["locales"]["en"]["hyperbole"].append("Dying To")),
          f"{L}: locales.en.hyperbole.1: 'dying': words are lowercase".replace("'dying'", "'Dying'")),
         (broken(lambda d: d["locales"]["en"]["negation"].update(cues=[False])),
