@@ -40,15 +40,19 @@ async def list_alerts(
         int | None, Query(ge=0, le=MAX_MINUTES, description="opened at least this many minutes ago")] = None,
     child_age_min: ChildAge = None,
     child_age_max: ChildAge = None,
+    order: Annotated[Literal["urgent", "newest"], Query(
+        description="urgent: most severe first, then waiting longest (as /alerts on the phone); newest: newest first",
+    )] = "urgent",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[AlertRead]:
-    """Most severe first, then newest. A child-age filter never matches an alert with no child."""
+    """Most severe first, then the one waiting longest, unless `order=newest`. A child-age filter
+    never matches an alert with no child."""
     rows = await service.list_alerts(
         session, scope=scope, now=now, cohort_id=cohort_id, severities=severity, statuses=status, child_id=child_id,
         household_id=household_id, audience=audience, since=since,
         open_longer_than=None if open_longer_than_minutes is None else timedelta(minutes=open_longer_than_minutes),
-        child_age_min=child_age_min, child_age_max=child_age_max, limit=limit, offset=offset,
+        child_age_min=child_age_min, child_age_max=child_age_max, order=order, limit=limit, offset=offset,
     )
     return await service.alert_reads(session, alerts=rows, locale=staff.locale)
 

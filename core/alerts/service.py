@@ -21,6 +21,10 @@ from core.models import Alert, Case, Child, Cohort, Questionnaire
 
 UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
 _rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
+ORDERS = {
+    "urgent": (_rank.desc(), Alert.created_at, Alert.id),
+    "newest": (Alert.created_at.desc(), Alert.id.desc()),
+}
 
 
 async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -> None:
@@ -73,12 +77,14 @@ async def list_alerts(
     open_longer_than: timedelta | None = None,
     child_age_min: int | None = None,
     child_age_max: int | None = None,
+    order: str = "urgent",
     limit: int = 50,
     offset: int = 0,
 ) -> list[Alert]:
     """Unresolved alerts unless `statuses` says otherwise; `since` is when they were opened,
     `open_longer_than` their age (opened at least that long before now). A child-age filter
-    only ever matches alerts about a child."""
+    only ever matches alerts about a child. Order `urgent`: most severe first, then the one
+    waiting longest — the director's /alerts on the phone; `newest`: newest first, for history."""
     if child_age_min is not None and child_age_max is not None and child_age_min > child_age_max:
         raise Invalid("must not be more than child_age_max", field="child_age_min")
     query = select(Alert)
@@ -104,7 +110,7 @@ async def list_alerts(
         query = (query.join(Child, Child.id == Alert.child_id).join(Cohort, Cohort.id == Alert.cohort_id)
                  .where(await _child_age(session, scope, now, child_age_min, child_age_max)))
     rows = list((await session.scalars(
-        query.order_by(_rank.desc(), Alert.created_at.desc(), Alert.id.desc()).limit(limit).offset(offset)
+        query.order_by(*ORDERS[order]).limit(limit).offset(offset)
     )).all())
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", cohort_id=cohort_id, now=now,
                  ids=[a.id for a in rows])

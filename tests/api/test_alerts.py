@@ -70,42 +70,50 @@ async def listed(client: httpx.AsyncClient, auth: dict[str, str], **params: obje
     return [a["id"] for a in response.json()]
 
 
-async def test_most_severe_first_then_newest_and_scoped(
+async def test_most_severe_first_then_waiting_longest_and_scoped(
     client: httpx.AsyncClient, world: World, alerts: Alerts
 ) -> None:
     x = alerts
-    assert await listed(client, ADMIN) == [x.a_lexicon, x.a_red, x.a_orange, x.b_yellow, x.a_guardian]
+    # The same order as /alerts on the phone: what needs a person soonest comes first.
+    assert await listed(client, ADMIN) == [x.a_red, x.a_lexicon, x.a_orange, x.a_guardian, x.b_yellow]
     for auth in (world.a.director_auth, world.a.supervisor_auth):
-        assert await listed(client, auth) == [x.a_lexicon, x.a_red, x.a_orange, x.a_guardian]
+        assert await listed(client, auth) == [x.a_red, x.a_lexicon, x.a_orange, x.a_guardian]
     assert await listed(client, world.b.director_auth) == [x.b_yellow]
+    # History reads newest first, whatever the severity.
+    assert await listed(client, ADMIN, order="newest", status=["open", "acknowledged", "resolved"]) == [
+        x.b_yellow, x.a_resolved, x.a_lexicon, x.a_guardian, x.a_red, x.a_orange]
+    assert await listed(client, world.a.director_auth, order="newest") == [
+        x.a_lexicon, x.a_guardian, x.a_red, x.a_orange]
+    bad = await client.get(URL, params={"order": "oldest"}, headers=ADMIN)
+    assert bad.status_code == 422 and "order" in bad.text
     assert (await client.get(URL)).status_code == 401
 
 
 @pytest.mark.parametrize(
     ("params", "expected"),
     [
-        ({"severity": ["red", "orange"]}, ["a_lexicon", "a_red", "a_orange"]),
+        ({"severity": ["red", "orange"]}, ["a_red", "a_lexicon", "a_orange"]),
         ({"severity": "yellow"}, ["a_guardian"]),
         ({"status": "resolved"}, ["a_resolved"]),
-        ({"status": ["open", "resolved"]}, ["a_red", "a_orange", "a_resolved", "a_guardian"]),
+        ({"status": ["open", "resolved"]}, ["a_red", "a_orange", "a_guardian", "a_resolved"]),
         ({"status": "acknowledged"}, ["a_lexicon"]),
         ("child", ["a_red", "a_orange"]),
-        ("household", ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
+        ("household", ["a_red", "a_lexicon", "a_orange", "a_guardian"]),
         ({"audience": "guardian"}, ["a_guardian"]),
         ({"since": "2026-11-23T14:00:00+08:00"}, ["a_lexicon", "a_guardian"]),
-        ({"limit": 2, "offset": 1}, ["a_red", "a_orange"]),
+        ({"limit": 2, "offset": 1}, ["a_lexicon", "a_orange"]),
         # Raised 04:00 to 09:00; now is 10:00. The age of an alert: opened at least this long ago.
         ({"open_longer_than_minutes": 240}, ["a_red", "a_orange", "a_guardian"]),
         ({"open_longer_than_minutes": 300}, ["a_red", "a_orange"]),
         ({"open_longer_than_minutes": 301}, ["a_orange"]),
-        ({"open_longer_than_minutes": 0}, ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
+        ({"open_longer_than_minutes": 0}, ["a_red", "a_lexicon", "a_orange", "a_guardian"]),
         # The child (born March 2018) is 8; alerts about a guardian or a household never match.
         ({"child_age_min": 8}, ["a_red", "a_orange"]),
         ({"child_age_min": 8, "child_age_max": 8}, ["a_red", "a_orange"]),
         ({"child_age_max": 7}, []),
         ({"child_age_min": 9}, []),
         ({"child_age_min": 0, "status": ["open", "resolved"]}, ["a_red", "a_orange", "a_resolved"]),
-        ("cohort", ["a_lexicon", "a_red", "a_orange", "a_guardian"]),
+        ("cohort", ["a_red", "a_lexicon", "a_orange", "a_guardian"]),
         ("cohort+child+resolved", ["a_red", "a_orange", "a_resolved"]),
     ],
 )
@@ -182,7 +190,7 @@ async def test_every_read_is_audited(client: httpx.AsyncClient, world: World, al
         (world.a.supervisor["id"], "read", alerts.a_orange, world.a.cohort_id, {}),
         (world.b.supervisor["id"], "read", None, world.b.cohort_id, {"ids": []}),
         (world.a.director["id"], "read", None, None,
-         {"ids": [alerts.a_lexicon, alerts.a_red, alerts.a_orange, alerts.a_guardian]}),
+         {"ids": [alerts.a_red, alerts.a_lexicon, alerts.a_orange, alerts.a_guardian]}),
     ]
 
 
