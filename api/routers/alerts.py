@@ -40,7 +40,7 @@ async def list_alerts(
         int | None, Query(ge=0, le=MAX_MINUTES, description="opened at least this many minutes ago")] = None,
     child_age_min: ChildAge = None,
     child_age_max: ChildAge = None,
-    order: Annotated[Literal["urgent", "newest"], Query(
+    order: Annotated[service.AlertOrder, Query(
         description="urgent: most severe first, then waiting longest (as /alerts on the phone); newest: newest first",
     )] = "urgent",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,

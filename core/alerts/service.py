@@ -4,6 +4,7 @@ core.alerts.cases; the case history itself is core.alerts.queries.case_history."
 from __future__ import annotations
 
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, select
@@ -21,6 +22,7 @@ from core.models import Alert, Case, Child, Cohort, Questionnaire
 
 UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
 _rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
+AlertOrder = Literal["urgent", "newest"]
 ORDERS = {
     "urgent": (_rank.desc(), Alert.created_at, Alert.id),
     "newest": (Alert.created_at.desc(), Alert.id.desc()),
@@ -77,7 +79,7 @@ async def list_alerts(
     open_longer_than: timedelta | None = None,
     child_age_min: int | None = None,
     child_age_max: int | None = None,
-    order: str = "urgent",
+    order: AlertOrder = "urgent",
     limit: int = 50,
     offset: int = 0,
 ) -> list[Alert]:
