@@ -81,6 +81,7 @@ async def get_current_staff(
         raise Unauthorized("the API token is unknown or its staff member is deactivated")
     # For the access log and the audit of denied attempts (api.guard, api.errors).
     request.state.staff_id = staff.id
+    request.state.staff_role = staff.role
     return staff
 
 

@@ -20,6 +20,7 @@ from api.guard import client_address, route_template
 from api.schemas import ErrorBody
 from core import audit
 from core.errors import DomainError, InvalidFields
+from core.models.enums import StaffRole
 
 log = logging.getLogger(__name__)
 
@@ -80,10 +81,11 @@ ERROR_RESPONSES: dict[str, dict[int | str, dict[str, Any]]] = {
 async def _audit_denied(request: Request, exc: DomainError) -> None:
     """A staff member refused (403) or told "not found" (404, which is also what another
     cohort's things look like) leaves an audit row "denied": probing other cohorts shows up in
-    the log. Written in its own transaction, since the request's was rolled back."""
+    the log. Admins see every cohort, so their 404s are plain misses, not refusals. Written in
+    its own transaction, since the request's was rolled back."""
     staff_id = getattr(request.state, "staff_id", None)
     maker = getattr(request.app.state, "sessionmaker", None)
-    if staff_id is None or maker is None:
+    if staff_id is None or maker is None or getattr(request.state, "staff_role", None) == StaffRole.admin:
         return
     params = {k: v for k, v in request.path_params.items() if k.endswith("_id")}
     entity, entity_id = "request", None
