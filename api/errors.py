@@ -95,6 +95,9 @@ async def _audit_denied(request: Request, exc: DomainError) -> None:
     cohort_id = _as_id(params.get("cohort_id"))
     try:
         async with maker() as session:
+            if entity_id is not None:
+                # Where the thing really is: a cohort the staff member does not cover.
+                cohort_id = await audit.cohort_of(session, entity=entity, entity_id=entity_id) or cohort_id
             audit.record(session, staff_id=staff_id, action="denied", entity=entity[:32], entity_id=entity_id,
                          cohort_id=cohort_id, now=request.app.state.clock(), method=request.method,
                          route=route_template(request.scope), status=exc.status, code=exc.code)

@@ -84,3 +84,21 @@ async def count_entries(
     query = _filtered(select(func.count()).select_from(AuditLog), staff_id=staff_id, entity=entity, action=action,
                       since=since, until=until)
     return int(await session.scalar(query) or 0)
+
+
+async def cohort_of(session: AsyncSession, *, entity: str, entity_id: int) -> int | None:
+    """The cohort a thing named by a route (case 5, child 9 …) belongs to, if it exists: what
+    makes a refused request a cross-cohort attempt in the audit log."""
+    from core.models import Alert, Case, Child, Cohort, Guardian, Household, Invitation
+
+    direct = {"case": Case, "alert": Alert, "household": Household, "invitation": Invitation}
+    if entity == "cohort":
+        return entity_id if await session.get(Cohort, entity_id) is not None else None
+    if entity in direct:
+        model = direct[entity]
+        return await session.scalar(select(model.cohort_id).where(model.id == entity_id))
+    if entity in ("child", "guardian"):
+        model = Child if entity == "child" else Guardian
+        return await session.scalar(select(Household.cohort_id).join(model, model.household_id == Household.id)
+                                    .where(model.id == entity_id))
+    return None

@@ -117,6 +117,6 @@ async def test_denied_cross_cohort_attempts_are_audited(client: httpx.AsyncClien
     assert [(e["staff_id"], e["entity"], e["entity_id"], e["cohort_id"], e["detail"]) for e in entries] == [
         (world.a.supervisor["id"], "cohort", world.a.cohort_id, world.a.cohort_id,
          {"method": "PATCH", "route": "/api/v1/cohorts/{cohort_id}", "status": 403, "code": "forbidden"}),
-        (world.a.director["id"], "household", other, None,
+        (world.a.director["id"], "household", other, world.b.cohort_id,  # another cohort's: cross-scope
          {"method": "GET", "route": "/api/v1/households/{household_id}", "status": 404, "code": "not_found"}),
     ]
