@@ -62,6 +62,7 @@ _bearer = HTTPBearer(auto_error=False, description="A staff API token, or SHOUWA
 
 
 async def get_current_staff(
+    request: Request,
     session: SessionDep,
     settings: SettingsDep,
     now: Now,
@@ -78,6 +79,9 @@ async def get_current_staff(
         staff = await staff_service.ensure_bootstrap_admin(session, token=token, now=now)
     if staff is None:
         raise Unauthorized("the API token is unknown or its staff member is deactivated")
+    # For the access log and the audit of denied attempts (api.guard, api.errors).
+    request.state.staff_id = staff.id
+    request.state.staff_role = staff.role
     return staff
 
 

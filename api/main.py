@@ -7,12 +7,13 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.errors import install_error_handlers
+from api.errors import ERROR_RESPONSES, install_error_handlers
+from api.guard import AuthThrottle, RequestGuard
 from api.routers import health, v1_router
-from api.schemas import ErrorBody
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import make_engine, make_sessionmaker
+from core.staff import service as staff_service
 
 
 def create_app(
@@ -46,12 +47,27 @@ def create_app(
         lifespan=lifespan,
         docs_url="/docs",
         redoc_url=None,
-        responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.clock = clock
+    app.state.auth_throttle = AuthThrottle(limit=settings.auth_failures_max,
+                                           window_seconds=settings.auth_failures_window_seconds)
+
+    async def authenticate(token: str) -> int | None:
+        maker = app.state.sessionmaker
+        if maker is None:
+            return 0  # no database yet: the route itself answers 503
+        async with maker() as session:
+            staff = await staff_service.authenticate(session, token=token)
+            return None if staff is None else staff.id
+
+    app.add_middleware(
+        RequestGuard, max_body_bytes=settings.max_body_bytes, throttle=app.state.auth_throttle,
+        authenticate=authenticate, admin_token=settings.admin_token, clock=clock,
+    )
     install_error_handlers(app)
-    app.include_router(health.router)
-    app.include_router(v1_router, prefix="/api/v1")
+    app.include_router(health.router, responses=ERROR_RESPONSES["public"])
+    # Every operation documents the error answers it can give, each in the one error shape.
+    app.include_router(v1_router, prefix="/api/v1", responses=ERROR_RESPONSES["api"])
     return app

@@ -19,7 +19,10 @@ ADMIN_TOKEN_FILE = "admin_token"
 
 
 def ensure_var_dir(settings: Settings) -> Path:
-    settings.var_dir.mkdir(parents=True, exist_ok=True)
+    if not settings.var_dir.exists():
+        # The database, its backups and the admin token live here: the owner's only.
+        settings.var_dir.mkdir(parents=True, mode=0o700)
+        settings.var_dir.chmod(0o700)
     return settings.var_dir
 
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import AuditLog
@@ -34,20 +34,71 @@ def record(
     return row
 
 
+def _filtered(query: Select[Any], *, staff_id: int | None, entity: str | None, action: str | None,
+              since: datetime | None, until: datetime | None) -> Select[Any]:
+    if staff_id is not None:
+        query = query.where(AuditLog.staff_id == staff_id)
+    if entity is not None:
+        query = query.where(AuditLog.entity == entity)
+    if action is not None:
+        query = query.where(AuditLog.action == action)
+    if since is not None:
+        query = query.where(AuditLog.at >= since)
+    if until is not None:
+        query = query.where(AuditLog.at < until)
+    return query
+
+
 async def list_entries(
     session: AsyncSession,
     *,
     staff_id: int | None = None,
     entity: str | None = None,
+    action: str | None = None,
     since: datetime | None = None,
+    until: datetime | None = None,
+    before: tuple[datetime, int] | None = None,
     limit: int = 100,
 ) -> list[AuditLog]:
-    """Newest first. Callers check that the reader is an admin."""
-    query = select(AuditLog).order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
-    if staff_id is not None:
-        query = query.where(AuditLog.staff_id == staff_id)
-    if entity is not None:
-        query = query.where(AuditLog.entity == entity)
-    if since is not None:
-        query = query.where(AuditLog.at >= since)
+    """Newest first, in [since, until). `before` is a page's cursor: the (at, id) of the last
+    row of the previous page — keyset paging, so rows written meanwhile never shift a page.
+    Callers check that the reader is an admin."""
+    query = _filtered(select(AuditLog), staff_id=staff_id, entity=entity, action=action, since=since, until=until)
+    if before is not None:
+        at, row_id = before
+        query = query.where(or_(AuditLog.at < at, and_(AuditLog.at == at, AuditLog.id < row_id)))
+    query = query.order_by(AuditLog.at.desc(), AuditLog.id.desc()).limit(limit)
     return list((await session.scalars(query)).all())
+
+
+async def count_entries(
+    session: AsyncSession,
+    *,
+    staff_id: int | None = None,
+    entity: str | None = None,
+    action: str | None = None,
+    since: datetime | None = None,
+    until: datetime | None = None,
+) -> int:
+    """How many rows the same filters match over all pages."""
+    query = _filtered(select(func.count()).select_from(AuditLog), staff_id=staff_id, entity=entity, action=action,
+                      since=since, until=until)
+    return int(await session.scalar(query) or 0)
+
+
+async def cohort_of(session: AsyncSession, *, entity: str, entity_id: int) -> int | None:
+    """The cohort a thing named by a route (case 5, child 9 …) belongs to, if it exists: what
+    makes a refused request a cross-cohort attempt in the audit log."""
+    from core.models import Alert, Case, Child, Cohort, Guardian, Household, Invitation
+
+    direct = {"case": Case, "alert": Alert, "household": Household, "invitation": Invitation}
+    if entity == "cohort":
+        return entity_id if await session.get(Cohort, entity_id) is not None else None
+    if entity in direct:
+        model = direct[entity]
+        return await session.scalar(select(model.cohort_id).where(model.id == entity_id))
+    if entity in ("child", "guardian"):
+        model = Child if entity == "child" else Guardian
+        return await session.scalar(select(Household.cohort_id).join(model, model.household_id == Household.id)
+                                    .where(model.id == entity_id))
+    return None

@@ -29,6 +29,11 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # Request bodies larger than this are refused (413) before they are read.
+    max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
+    # This many failed sign-ins (401) from one address within the window → 429 until they age out.
+    auth_failures_max: int = Field(default=20, ge=1)
+    auth_failures_window_seconds: int = Field(default=60, ge=1)
 
     # Behaviour.
     default_locale: str = "zh-Hans"

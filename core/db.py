@@ -1,7 +1,9 @@
 """Database plumbing: the declarative Base, a UTC datetime type, and engine/session factories."""
 from __future__ import annotations
 
+import os
 from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
@@ -57,8 +59,28 @@ def dialect_insert(session: AsyncSession, model: type) -> Any:  # type: ignore[t
     return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
 
 
+def private_sqlite_file(url: str) -> None:
+    """The SQLite file (and so its -wal and -shm, which SQLite creates with the file's mode)
+    readable by its owner only: 0600, in a directory made 0700 when we create it."""
+    from sqlalchemy.engine import make_url
+
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return
+    path = Path(database)
+    if not path.parent.exists():
+        path.parent.mkdir(parents=True, mode=0o700)
+        os.chmod(path.parent, 0o700)
+    os.close(os.open(path, os.O_CREAT | os.O_RDWR, 0o600))
+    os.chmod(path, 0o600)
+
+
 def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    # A failing statement's message never carries its parameters (notes, nicknames, token
+    # hashes) into a log or an error response.
+    kwargs.setdefault("hide_parameters", True)
     if url.startswith("sqlite"):
+        private_sqlite_file(url)
         engine = create_async_engine(url, **kwargs)
         _configure_sqlite(engine)
         return engine

@@ -8,7 +8,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Alert, Case, CodeAttempt, Draft, Heartbeat, HouseholdInvite, ProcessedUpdate
+from core.idempotency import KEY_TTL
+from core.models import (
+    Alert, Case, CodeAttempt, Draft, Heartbeat, HouseholdInvite, IdempotencyKey, ProcessedUpdate,
+)
 
 PROCESSED_UPDATE_DAYS = 7  # Telegram redelivers for at most a day; a week is ample.
 USED_INVITE_DAYS = 30
@@ -21,6 +24,7 @@ class HousekeepingResult:
     processed_updates: int = 0
     household_invites: int = 0
     cases: int = 0
+    idempotency_keys: int = 0
 
 
 async def housekeep(
@@ -46,6 +50,9 @@ async def housekeep(
     # Expired or long-used household invites; a draft still pointing at one is dropped with it.
     stale = HouseholdInvite.expires_at < now - timedelta(days=USED_INVITE_DAYS)
     result.household_invites = (await session.execute(delete(HouseholdInvite).where(stale))).rowcount or 0
+    # Idempotency keys mean nothing after their 24 hours.
+    result.idempotency_keys = (await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - KEY_TTL))).rowcount or 0
     if case_retention_days is not None:
         # The child-protection record is kept for the retention period after a case closes, then
         # forgotten with its alerts and events. Open cases are never purged: they need a person.

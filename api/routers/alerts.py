@@ -7,11 +7,11 @@ from datetime import timedelta
 from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ScopeDep, SessionDep
 from core.alerts import cases, service
 from core.alerts.schemas import AlertRead, AlertResolve, AlertResolved
+from core.inputs import Timestamp
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
 
@@ -35,7 +35,7 @@ async def list_alerts(
     household_id: OptionalId = None,
     audience: Literal["child", "guardian"] | None = None,
     # Opened at or after; aware only, like every time the API takes.
-    since: AwareDatetime | None = None,
+    since: Timestamp | None = None,
     open_longer_than_minutes: Annotated[
         int | None, Query(ge=0, le=MAX_MINUTES, description="opened at least this many minutes ago")] = None,
     child_age_min: ChildAge = None,

@@ -5,10 +5,10 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import APIRouter, Query
-from pydantic import AwareDatetime
 
 from api.deps import IdPath, Now, ScopeDep, SessionDep
 from core.delivery.stats import DeliveryStats, delivery_stats
+from core.inputs import Timestamp
 
 router = APIRouter(tags=["deliveries"])
 
@@ -22,8 +22,8 @@ async def read_delivery_stats(
     scope: ScopeDep,
     now: Now,
     # Aware only, like every time the API takes: a naive time means a different instant per server.
-    since: Annotated[AwareDatetime | None, Query(description="default: 30 days before until")] = None,
-    until: Annotated[AwareDatetime | None, Query(description="default: now; the period excludes it")] = None,
+    since: Annotated[Timestamp | None, Query(description="default: 30 days before until")] = None,
+    until: Annotated[Timestamp | None, Query(description="default: now; the period excludes it")] = None,
     top: Annotated[int, Query(ge=1, le=100, description="how many lessons to list")] = 10,
 ) -> DeliveryStats:
     until = until or now

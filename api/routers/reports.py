@@ -1,7 +1,6 @@
 """Reports: aggregates only, scoped like the cohort (its directors and supervisors, and admins)."""
 from __future__ import annotations
 
-from datetime import date
 from typing import Annotated
 
 from fastapi import APIRouter, Query
@@ -9,6 +8,7 @@ from fastapi import APIRouter, Query
 from api.deps import IdPath, Now, ScopeDep, SessionDep
 from core.alerts.reports import funnel
 from core.alerts.schemas import FunnelReport
+from core.inputs import CalendarDate
 
 router = APIRouter(tags=["reports"])
 
@@ -19,9 +19,9 @@ async def read_funnel(
     session: SessionDep,
     scope: ScopeDep,
     now: Now,
-    date_from: Annotated[date | None, Query(alias="from", description="YYYY-MM-DD in the cohort's time zone; "
+    date_from: Annotated[CalendarDate | None, Query(alias="from", description="YYYY-MM-DD in the cohort's time zone; "
                                                                       "default: 29 days before to")] = None,
-    date_to: Annotated[date | None, Query(alias="to", description="YYYY-MM-DD, inclusive; default: today")] = None,
+    date_to: Annotated[CalendarDate | None, Query(alias="to", description="YYYY-MM-DD, inclusive; default: today")] = None,
 ) -> FunnelReport:
     """Screened → flagged → helped: check-ins sent and answered, alerts by severity and what was
     done about them, and how long acknowledging took. Definitions: core.alerts.reports."""

@@ -2,7 +2,7 @@
 when due (same lanes, rate limits and quiet hours as lessons)."""
 from __future__ import annotations
 
-from datetime import datetime, timezone
+from datetime import datetime
 from typing import Annotated, Any
 from zoneinfo import ZoneInfo
 
@@ -18,6 +18,7 @@ from core.delivery import outbox
 from core.delivery.outbox import LANE_LESSON, PENDING, _insert, plan_groups
 from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.inputs import Timestamp
 from core.models import Campaign, Cohort, Delivery, Guardian, Household
 from core.models.enums import GuardianStatus
 
@@ -30,16 +31,9 @@ class CampaignCreate(BaseModel):
     title: str = Field(min_length=1, max_length=200)
     # None: every cohort the staff member covers. Ids fit a 32-bit column: larger is bad input.
     cohort_ids: list[Annotated[int, Field(ge=1, le=2_147_483_647)]] | None = None
-    send_at: datetime
+    send_at: Timestamp  # aware ISO 8601, stored as UTC
     lesson_id: str | None = Field(default=None, max_length=64)
     texts: dict[str, str] | None = None
-
-    @field_validator("send_at")
-    @classmethod
-    def _aware(cls, value: datetime) -> datetime:
-        if value.tzinfo is None:
-            raise ValueError("give a time zone, e.g. 2027-05-25T10:00:00+08:00")
-        return value.astimezone(timezone.utc)  # stored as UTC; answer the same way before and after
 
     @field_validator("texts")
     @classmethod

@@ -3,7 +3,6 @@ from __future__ import annotations
 import re
 from datetime import datetime
 from typing import Annotated, Any, Literal
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from pydantic import (
     AfterValidator, BaseModel, BeforeValidator, ConfigDict, Field, PlainSerializer, field_validator, model_validator,
@@ -14,15 +13,12 @@ from core.checkin.schedule import DEFAULT_CHECKIN_SCHEDULE
 from core.config import SUPPORTED_LOCALES
 from core.content.localized import check_localized
 from core.content.questionnaires import ID_PATTERN
+from core.inputs import check_timezone
 from core.delivery.schedule import DAY_NAMES
 
 
 def _check_timezone(value: str) -> str:
-    try:
-        ZoneInfo(value)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ValueError(f"unknown time zone {value!r}; use an IANA name such as Asia/Shanghai") from None
-    return value
+    return check_timezone(value)  # canonical Area/Location zones and UTC (core.inputs)
 
 
 def _check_locale(value: str) -> str:

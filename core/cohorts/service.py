@@ -14,6 +14,7 @@ from core.catalog.service import latest_programmes
 from core.checkin import schedule as cal
 from core.checkin.authoring import latest_questionnaires
 from core.checkin.schemas import CheckinScheduleRead, CheckinSlotRead
+from core.cohorts import floor as safety_floor
 from core.cohorts.schemas import CheckinScheduleEntry, CheckinScheduleField, CohortCreate, CohortUpdate, ScheduleRead
 from core.delivery.schedule import WeeklySchedule, next_slot
 from core.errors import Invalid, InvalidFields, NotFound
@@ -56,6 +57,8 @@ async def create_cohort(session: AsyncSession, *, data: CohortCreate, now: datet
     # (the tick skips questionnaires that are not there yet).
     if "checkin_schedule" in data.model_fields_set:
         await _check_checkin_schedule(session, values["checkin_schedule"])
+    safety_floor.check_cohort(await safety_floor.get_floor(session), alert_policy=values["alert_policy"],
+                              checkin_schedule=values["checkin_schedule"])
     cohort = Cohort(**values, created_at=now)
     session.add(cohort)
     await session.flush()
@@ -81,8 +84,14 @@ async def update_cohort(
 ) -> Cohort:
     cohort = await get_cohort(session, scope=scope, cohort_id=cohort_id)
     scope.require_change(cohort_id)
+    changes = data.model_dump(exclude_unset=True)
+    policy, schedule = changes.get("alert_policy"), changes.get("checkin_schedule")
+    if policy is not None or schedule is not None:
+        safety_floor.check_cohort(await safety_floor.get_floor(session), alert_policy=policy,
+                                  checkin_schedule=schedule, check_policy=policy is not None,
+                                  check_schedule=schedule is not None)
     changed = []
-    for field, value in data.model_dump(exclude_unset=True).items():
+    for field, value in changes.items():
         if field == "programmes" and value is not None:
             value = await _check_programmes(session, value)
         if field == "checkin_schedule" and value is not None:
@@ -107,6 +116,7 @@ async def set_checkin_schedule(
     scope.require_change(cohort_id)
     spec = _schedule_json.dump_python(schedule)
     await _check_checkin_schedule(session, spec)
+    safety_floor.check_cohort(await safety_floor.get_floor(session), checkin_schedule=spec, check_policy=False)
     cohort.checkin_schedule = spec
     await session.flush()
     audit.record(session, staff_id=scope.staff_id, action="update", entity="cohort", entity_id=cohort.id,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import Scope
 from core.errors import Conflict, Invalid, NotFound
+from core.inputs import Timestamp
 from core.models import Invitation
 from core.security import new_code
 
@@ -20,7 +21,7 @@ class InvitationCreate(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     label: str = Field(default="", max_length=200)
-    expires_at: datetime | None = None
+    expires_at: Timestamp | None = None  # aware ISO 8601
     max_uses: int | None = Field(default=None, ge=1, le=1_000_000)
 
 

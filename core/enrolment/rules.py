@@ -3,9 +3,11 @@ Invalid code into a translated, kind reply."""
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import date
 
 from core.errors import Invalid
+from core.inputs import is_invisible
 
 NICKNAME_MAX = 20
 MAX_CHILDREN = 8
@@ -15,8 +17,10 @@ _LONG_NUMBER = re.compile(r"\d{6,}")
 
 
 def clean_nickname(text: str) -> str:
-    value = " ".join(text.split())
-    if not value:
+    # Control characters are dropped; a name made only of spaces, zero-width or other invisible
+    # characters is no name: a director could not read it on a card.
+    value = " ".join("".join(c for c in text if c.isspace() or unicodedata.category(c) != "Cc").split())
+    if not value or is_invisible(value):
         raise Invalid("nickname is empty", code="nickname_empty", field="nickname")
     if len(value) > NICKNAME_MAX:
         raise Invalid("nickname is too long", code="nickname_too_long", field="nickname")

@@ -10,7 +10,6 @@ import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
-from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.enrolment import rules
 from core.enrolment.invitations import invitation_problem
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
+from core.inputs import check_timezone
 from core.models import (
     Case,
     Child,
@@ -504,11 +504,9 @@ def set_timezone(guardian: Guardian, *, timezone: str | None, now: datetime) -> 
     """The guardian's own time zone (a parent working far away); None means the cohort's."""
     if timezone is not None:
         try:
-            ZoneInfo(timezone)
-        except (ZoneInfoNotFoundError, ValueError):
+            check_timezone(timezone)
+        except ValueError:
             raise Invalid("unknown time zone", field="timezone") from None
-        if len(timezone) > 64:
-            raise Invalid("unknown time zone", field="timezone")
     guardian.timezone = timezone
     guardian.updated_at = now
     return guardian

@@ -14,6 +14,7 @@ from core.models.enrolment import (
     Invitation,
 )
 from core.models.delivery import Delivery, LessonFeedback
+from core.models.guards import IdempotencyKey, SafetyFloorRow
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
 from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget, TextDocument
@@ -40,12 +41,14 @@ __all__ = [
     "Guardian",
     "Heartbeat",
     "Household",
+    "IdempotencyKey",
     "HouseholdInvite",
     "Invitation",
     "Lesson",
     "LessonFeedback",
     "ProcessedUpdate",
     "Programme",
+    "SafetyFloorRow",
     "SendBudget",
     "Staff",
     "StaffCohort",

@@ -184,9 +184,11 @@ async def test_every_read_is_audited(client: httpx.AsyncClient, world: World, al
     await client.get(URL, headers=world.a.director_auth)
     await client.get(URL, params={"cohort_id": world.b.cohort_id, "severity": "red"}, headers=world.b.supervisor_auth)
     await client.get(f"{URL}/{alerts.a_orange}", headers=world.a.supervisor_auth)
-    await client.get(f"{URL}/{alerts.b_yellow}", headers=world.a.supervisor_auth)  # 404: nothing read
+    await client.get(f"{URL}/{alerts.b_yellow}", headers=world.a.supervisor_auth)  # 404: nothing read, denied
     entries = (await client.get("/api/v1/audit", params={"entity": "alert"}, headers=ADMIN)).json()
     assert [(e["staff_id"], e["action"], e["entity_id"], e["cohort_id"], e["detail"]) for e in entries] == [
+        (world.a.supervisor["id"], "denied", alerts.b_yellow, world.b.cohort_id,
+         {"method": "GET", "route": "/api/v1/alerts/{alert_id}", "status": 404, "code": "not_found"}),
         (world.a.supervisor["id"], "read", alerts.a_orange, world.a.cohort_id, {}),
         (world.b.supervisor["id"], "read", None, world.b.cohort_id, {"ids": []}),
         (world.a.director["id"], "read", None, None,

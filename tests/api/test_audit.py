@@ -67,3 +67,56 @@ async def test_bad_audit_filters_are_422(client: httpx.AsyncClient) -> None:
         response = await client.get("/api/v1/audit", params=params, headers=ADMIN)
         assert response.status_code == 422, params
         assert [f["field"] for f in response.json()["error"]["fields"]] == [field]
+
+
+async def test_audit_pages_follow_the_link_with_a_total(client: httpx.AsyncClient, world: World,
+                                                        clock: FrozenClock) -> None:
+    for _ in range(5):
+        clock.advance(minutes=1)
+        await client.get(f"/api/v1/households/{world.a.household['id']}", headers=world.a.director_auth)
+    seen: list[int] = []
+    url: str | None = "/api/v1/audit?entity=household&limit=2"
+    pages = 0
+    while url:
+        response = await client.get(url, headers=ADMIN)
+        assert response.status_code == 200 and response.headers["X-Total-Count"] == str(5 + pages)
+        seen += [e["id"] for e in response.json()]
+        link = response.headers.get("Link")
+        url = link[1:link.index(">")] if link else None
+        assert link is None or link.endswith('>; rel="next"')
+        # A row written between pages never shifts the next page.
+        await client.get(f"/api/v1/households/{world.b.household['id']}", headers=world.b.director_auth)
+        pages += 1
+    # The five rows, newest first, each once; the rows written meanwhile are newer than the cursor.
+    assert pages == 3 and len(seen) == 5 and seen == sorted(seen, reverse=True)
+    assert len(set(seen)) == len(seen)
+
+
+async def test_audit_time_range(client: httpx.AsyncClient, world: World, clock: FrozenClock) -> None:
+    for _ in range(3):
+        clock.advance(hours=1)  # 05:00, 06:00, 07:00 UTC
+        await client.get(f"/api/v1/households/{world.a.household['id']}", headers=world.a.director_auth)
+    response = await client.get("/api/v1/audit", params={
+        "entity": "household", "since": "2026-11-23T14:00:00+08:00", "until": "2026-11-23T07:00:00Z"}, headers=ADMIN)
+    assert [e["at"] for e in response.json()] == ["2026-11-23T06:00:00Z"]
+    assert response.headers["X-Total-Count"] == "1" and "Link" not in response.headers
+    backwards = await client.get("/api/v1/audit", params={"since": "2026-11-23T07:00:00Z",
+                                                          "until": "2026-11-23T06:00:00Z"}, headers=ADMIN)
+    assert backwards.status_code == 422 and backwards.json()["error"]["field"] == "since"
+    bad_cursor = await client.get("/api/v1/audit", params={"cursor": "not-ours"}, headers=ADMIN)
+    assert bad_cursor.status_code == 422 and bad_cursor.json()["error"]["field"] == "cursor"
+
+
+async def test_denied_cross_cohort_attempts_are_audited(client: httpx.AsyncClient, world: World) -> None:
+    other = world.b.household["id"]
+    response = await client.get(f"/api/v1/households/{other}", headers=world.a.director_auth)
+    assert response.status_code == 404  # to them, another cohort's household does not exist …
+    await client.patch(f"/api/v1/cohorts/{world.a.cohort_id}", json={"region": "x"}, headers=world.a.supervisor_auth)
+    entries = (await client.get("/api/v1/audit", params={"action": "denied"}, headers=ADMIN)).json()
+    # … but the attempt is in the log, as is a supervisor trying to change a cohort (403).
+    assert [(e["staff_id"], e["entity"], e["entity_id"], e["cohort_id"], e["detail"]) for e in entries] == [
+        (world.a.supervisor["id"], "cohort", world.a.cohort_id, world.a.cohort_id,
+         {"method": "PATCH", "route": "/api/v1/cohorts/{cohort_id}", "status": 403, "code": "forbidden"}),
+        (world.a.director["id"], "household", other, world.b.cohort_id,  # another cohort's: cross-scope
+         {"method": "GET", "route": "/api/v1/households/{household_id}", "status": 404, "code": "not_found"}),
+    ]

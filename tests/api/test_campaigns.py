@@ -92,7 +92,7 @@ async def test_supervisors_only_read(client: httpx.AsyncClient, world: World) ->
     ("changes", "field", "reason"),
     [
         ({"send_at": "2026-12-01T10:00:00"}, "body.send_at", "give a time zone"),
-        ({"send_at": "soon"}, "body.send_at", "valid datetime"),
+        ({"send_at": "soon"}, "body.send_at", "ISO 8601 date-time"),
         ({"texts": {"zh-Hans": "只有中文"}}, "body.texts", "missing text for en"),
         ({"texts": {**TEXTS, "fr": "Bonjour"}}, "body.texts", "unknown locale fr"),
         ({"texts": None}, "body", "give either lesson_id or texts"),

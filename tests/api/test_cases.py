@@ -256,3 +256,47 @@ def test_the_choices_are_the_services_own() -> None:
 
     assert (get_args(Method), get_args(ReferralTarget), get_args(Outcome)) == (
         services.CONTACT_METHODS, services.REFERRAL_TARGETS, services.OUTCOMES)
+
+
+async def test_an_idempotency_key_makes_a_retried_post_harmless(
+    client: httpx.AsyncClient, world: World, cases: Cases, sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    a = world.a
+
+    async def count(kind: str) -> int:
+        async with sessionmaker() as session:
+            return len((await session.scalars(select(CaseEvent).where(CaseEvent.kind == kind))).all())
+
+    key = {**a.director_auth, "Idempotency-Key": "6f1c0a4e-note-1"}
+    first = await client.post(f"{URL}/{cases.a}/notes", json={"text": "见了班主任"}, headers=key)
+    clock.advance(minutes=1)
+    again = await client.post(f"{URL}/{cases.a}/notes", json={"text": "见了班主任"}, headers=key)
+    assert (first.status_code, again.status_code) == (201, 201)
+    assert again.json() == first.json() and again.headers["Idempotent-Replayed"] == "true"
+    assert "Idempotent-Replayed" not in first.headers
+    assert await count("note") == 1
+    # The same key for something else is refused; another staff member's keys are their own.
+    other = await client.post(f"{URL}/{cases.a}/notes", json={"text": "另一件事"}, headers=key)
+    assert other.status_code == 422 and other.json()["error"]["field"] == "Idempotency-Key"
+    mine = await client.post(f"{URL}/{cases.a}/notes", json={"text": "见了班主任"},
+                             headers={**a.supervisor_auth, "Idempotency-Key": "6f1c0a4e-note-1"})
+    assert mine.status_code == 201 and await count("note") == 2
+    # Contacts (case and household) and referrals too; without a key every POST adds one.
+    for url, body in ((f"{URL}/{cases.a}/contacts", {"method": "call"}),
+                      (f"/api/v1/households/{a.household['id']}/contacts", {"method": "visit"}),
+                      (f"{URL}/{cases.a}/referrals", {"to": "school_counsellor"})):
+        keyed = {**a.director_auth, "Idempotency-Key": f"key-{url}"}
+        ids = {(await client.post(url, json=body, headers=keyed)).json()["id"] for _ in range(3)}
+        assert len(ids) == 1, url
+    assert await count("contact") == 2 and await count("referral") == 1
+    for _ in range(2):
+        await client.post(f"{URL}/{cases.a}/contacts", json={"method": "call"}, headers=a.director_auth)
+    assert await count("contact") == 4
+    # A key lasts 24 hours; a bad key is 422.
+    clock.advance(hours=25)
+    later = await client.post(f"{URL}/{cases.a}/notes", json={"text": "见了班主任"}, headers=key)
+    assert later.status_code == 201 and later.json()["id"] != first.json()["id"]
+    bad = await client.post(f"{URL}/{cases.a}/notes", json={"text": "x"},
+                            headers={**a.director_auth, "Idempotency-Key": "has space"})
+    assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "header.Idempotency-Key"

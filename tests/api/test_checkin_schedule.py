@@ -65,7 +65,10 @@ async def test_director_replaces_the_calendar(client: httpx.AsyncClient, world: 
     # The other cohort keeps its own.
     assert len((await client.get(url(world.b), headers=ADMIN)).json()["entries"]) == 3
 
-    # {} stops the cohort's check-ins.
+    # {} stops the cohort's check-ins — beyond the default safety floor, until an admin allows it.
+    refused = await client.put(url(world.a), json={}, headers=ADMIN)
+    assert refused.status_code == 422 and refused.json()["error"]["code"] == "beyond_safety_floor"
+    assert (await client.put("/api/v1/safety-floor", json={"checkins_at_least": "none"}, headers=ADMIN)).status_code == 200
     stopped = await client.put(url(world.a), json={}, headers=ADMIN)
     assert stopped.status_code == 200 and stopped.json()["entries"] == []
     assert (await client.get(f"/api/v1/cohorts/{world.a.cohort_id}", headers=ADMIN)).json()["checkin_schedule"] == {}
@@ -153,6 +156,8 @@ async def test_the_tick_follows_the_calendar(
     # Monday 12:00 in Shanghai is now: cohort A's weekly check-in is due, cohort B's is on Sunday.
     body = {"weekly_checkin": {"every": "week", "day": "mon", "time": "12:00"}}
     assert (await client.put(url(world.a), json=body, headers=world.a.director_auth)).status_code == 200
+    allow_stopping = await client.put("/api/v1/safety-floor", json={"checkins_at_least": "none"}, headers=ADMIN)
+    assert allow_stopping.status_code == 200
     assert (await client.put(url(world.b), json={}, headers=world.b.director_auth)).status_code == 200
     result = await plan_due_checkins(sessionmaker, now=clock())
     assert (result.rounds, result.checkins, result.deliveries) == (1, 1, 1)

@@ -77,8 +77,9 @@ async def test_other_cohorts_households_and_children_are_404(
         response = await client.patch(f"/api/v1/children/{world.b.child_id}", json={"nickname": "Hi"}, headers=auth)
         assert response.status_code == 404
         assert response.json()["error"]["code"] == "not_found"
-    # A refused read leaves no trace of personal data read.
-    assert await _audit(sessionmaker) == []
+    # A refused read leaves no trace of personal data read — only of the attempt ("denied").
+    rows = await _audit(sessionmaker)
+    assert [(r.action, r.entity) for r in rows] == [("denied", "household"), ("denied", "child")] * 2
 
 
 async def test_unknown_ids_are_404(client: httpx.AsyncClient) -> None:

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FrozenClock
 from core.config import Settings
 from core.housekeeping import last_beat
-from core.models import CodeAttempt, Draft, ProcessedUpdate
+from core.models import CodeAttempt, Draft, IdempotencyKey, ProcessedUpdate, Staff
 from core.tick import run_tick
 
 
@@ -24,6 +24,12 @@ async def test_tick_forgets_stale_state_and_beats(
         session.add(CodeAttempt(chat_id=1, attempted_at=now - timedelta(minutes=1)))
         session.add(ProcessedUpdate(update_id=1, processed_at=now - timedelta(days=8)))
         session.add(ProcessedUpdate(update_id=2, processed_at=now))
+        staff = Staff(display_name="A", role="director", token_hash="h", locale="en", active=True, created_at=now)
+        session.add(staff)
+        await session.flush()
+        for key, age in (("old", timedelta(hours=25)), ("new", timedelta(hours=23))):
+            session.add(IdempotencyKey(staff_id=staff.id, key=key, action="case_note", fingerprint="f", entity_id=1,
+                                       created_at=now - age))
 
     await run_tick(sessionmaker, settings=settings, clock=clock)
     await run_tick(sessionmaker, settings=settings, clock=clock)  # twice is harmless
@@ -32,6 +38,7 @@ async def test_tick_forgets_stale_state_and_beats(
         assert (await session.scalars(select(Draft.chat_id))).all() == [2]
         assert await session.scalar(select(func.count()).select_from(CodeAttempt)) == 1
         assert (await session.scalars(select(ProcessedUpdate.update_id))).all() == [2]
+        assert (await session.scalars(select(IdempotencyKey.key))).all() == ["new"]
         assert await last_beat(session, name="tick") == now
 
 
