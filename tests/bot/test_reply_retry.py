@@ -1,0 +1,77 @@
+"""A reply Telegram rate-limits (429) is sent again after the pause, never dropped; the outbox
+sender's own requests are left to the sender, and bulk sending pauses a beat longer."""
+from __future__ import annotations
+
+from aiogram.methods import SendMessage
+from sqlalchemy import select
+
+from bot.factory import install_reply_retry, reply_retry_of
+from bot.retry import REPLY_HEAD_START
+from core.delivery.outbox import LANE_URGENT, enqueue
+from core.models import Delivery, ProcessedUpdate
+from harness import text_of
+
+
+class Sleeper:
+    def __init__(self) -> None:
+        self.waits: list[float] = []
+
+    async def __call__(self, seconds: float) -> None:
+        self.waits.append(seconds)
+
+
+async def test_a_reply_hit_by_429_arrives_after_the_pause(bot, settings, person, world, sessionmaker):
+    sleeper, pauses = Sleeper(), []
+    install_reply_retry(bot, settings=settings, sleep=sleeper, on_pause=pauses.append)
+    assert reply_retry_of(bot) is not None
+    stranger = person()
+    bot.session.fail_next(429, "Too Many Requests: retry after 7", retry_after=7)
+
+    sent = await stranger.send("/help")
+
+    assert sleeper.waits == [7.0]  # waited exactly what Telegram asked, without really sleeping
+    assert [type(m) for m in bot.session.refused] == [SendMessage]
+    assert [m.chat_id for m in sent if isinstance(m, SendMessage)] == [stranger.chat_id]
+    assert text_of(sent) == bot.session.refused[0].text  # the same reply, not an apology
+    assert pauses == [7.0 + REPLY_HEAD_START]  # the outbox holds bulk a beat longer: replies first
+    async with sessionmaker() as session:  # the update's transaction was committed before the wait
+        assert await session.scalar(select(ProcessedUpdate).limit(1)) is not None
+
+
+async def test_retries_are_bounded(bot, settings, person, world):
+    sleeper = Sleeper()
+    install_reply_retry(bot, settings=settings.model_copy(update={"reply_retry_attempts": 3}), sleep=sleeper)
+    stranger = person()
+    for _ in range(3):
+        bot.session.fail_next(429, "Too Many Requests: retry after 2", retry_after=2)
+
+    sent = await stranger.send("/help")
+
+    assert sleeper.waits == [2.0, 2.0]  # three tries in all, then the error handler: no apology into the limit
+    assert sent == [] and len(bot.session.refused) == 3
+
+
+async def test_a_wait_longer_than_the_limit_is_not_waited_out(bot, settings, person, world):
+    sleeper = Sleeper()
+    install_reply_retry(bot, settings=settings.model_copy(update={"reply_retry_max_wait_seconds": 60}),
+                        sleep=sleeper)
+    bot.session.fail_next(429, "Too Many Requests: retry after 3600", retry_after=3600)
+    await person().send("/help")
+    assert sleeper.waits == []
+
+
+async def test_the_outbox_senders_requests_are_not_retried_here(bot, settings, sender, sessionmaker, clock, world):
+    sleeper = Sleeper()
+    install_reply_retry(bot, settings=settings, sleep=sleeper)
+    async with sessionmaker() as session, session.begin():
+        await enqueue(session, chat_id=777, kind="campaign", ref="campaign:1", cycle="1", lane=LANE_URGENT,
+                      due_at=clock(), now=clock(), payload={"texts": {"zh-Hans": "你好"}, "locale": "zh-Hans"})
+    bot.session.fail_next(429, "Too Many Requests: retry after 5", retry_after=5)
+
+    stats = await sender.drain_once()
+
+    assert sleeper.waits == []  # the sender's answer to a 429: requeue the row and pause
+    assert stats.retried == 1
+    async with sessionmaker() as session:
+        row = await session.scalar(select(Delivery))
+    assert row is not None and row.state == "pending" and row.last_error == "rate_limited"
