@@ -13,6 +13,7 @@ from api.schemas import ErrorBody
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import make_engine, make_sessionmaker
+from core.health import BotStatus
 
 
 def create_app(
@@ -20,6 +21,7 @@ def create_app(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock = system_clock,
+    bot_status: BotStatus | None = None,
 ) -> FastAPI:
     """Without a sessionmaker the lifespan owns an engine built from settings.database_url.
 
@@ -51,6 +53,7 @@ def create_app(
     app.state.settings = settings
     app.state.sessionmaker = sessionmaker
     app.state.clock = clock
+    app.state.bot_status = bot_status  # None: no bot in this process (/healthz leaves it out)
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(v1_router, prefix="/api/v1")
