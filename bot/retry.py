@@ -32,12 +32,12 @@ import contextlib
 import logging
 from collections.abc import Awaitable, Callable, Iterator
 from contextvars import ContextVar
-from typing import Any
+from typing import Any, cast
 
 from aiogram import Bot
 from aiogram.client.session.middlewares.base import BaseRequestMiddleware, NextRequestMiddlewareType
 from aiogram.exceptions import TelegramRetryAfter
-from aiogram.methods import GetUpdates, Response, TelegramMethod
+from aiogram.methods import AnswerCallbackQuery, GetUpdates, Response, TelegramMethod
 from aiogram.methods.base import TelegramType
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -103,6 +103,11 @@ class ReplyRetry(BaseRequestMiddleware):
                 return await make_request(bot, method)
             except TelegramRetryAfter as exc:
                 wait = float(exc.retry_after)
+                if isinstance(method, AnswerCallbackQuery):
+                    # Only stops the button's spinner (Telegram stops it by itself), and a query
+                    # answered late is refused anyway: go on to the real reply, which does wait.
+                    log.info("answerCallbackQuery rate limited (retry_after=%ss); not answered", exc.retry_after)
+                    return cast(Response[TelegramType], True)
                 if attempt >= self.attempts or wait > self.max_wait:
                     log.warning("%s to chat %s: still rate limited after %s tries (retry_after=%ss); giving up",
                                 type(method).__name__, _chat(method), attempt, exc.retry_after)

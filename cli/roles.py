@@ -82,6 +82,13 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         ))
         server = "" if settings.telegram_api_base == DEFAULT_TELEGRAM_API_BASE else f" via {settings.telegram_api_base}"
         lines.append(f"  Telegram bot: ON (long polling{server}; connecting in the background, see /healthz)")
+        if not worker and not settings.is_sqlite:
+            # The senders are in worker processes: a reply's 429 pauses them through the database.
+            from bot.factory import reply_retry_of
+
+            retry = reply_retry_of(telegram)
+            if retry is not None:
+                retry.on_pause = _pause_senders(sessionmaker)
     elif bot:
         lines.append(BOT_OFF_HELP)
 
@@ -161,6 +168,32 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         await engine.dispose()
         print("Shouwang stopped.", flush=True)
     return 0
+
+
+class _pause_senders:  # noqa: N801 — used like a function: retry.on_pause = _pause_senders(sessionmaker)
+    """on_pause for a bot process without a sender: the shared send budget row holds every
+    worker's sender (core.delivery.budget) while replies wait out Telegram's 429."""
+
+    def __init__(self, sessionmaker, clock=system_clock) -> None:  # type: ignore[no-untyped-def]
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.pending: set[asyncio.Task[None]] = set()
+
+    def __call__(self, seconds: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._write(seconds))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _write(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        from core.delivery.budget import pause_all
+
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await pause_all(session, name="telegram", until=self.clock() + timedelta(seconds=seconds))
+        except Exception as exc:  # noqa: BLE001 — a missed pause only means bulk meets a 429 itself
+            log.warning("could not share a reply's rate-limit pause with the senders (%s)", type(exc).__name__)
 
 
 async def _bot_connected(telegram, me, settings: Settings) -> None:  # type: ignore[no-untyped-def]

@@ -75,3 +75,28 @@ async def test_the_outbox_senders_requests_are_not_retried_here(bot, settings, s
     async with sessionmaker() as session:
         row = await session.scalar(select(Delivery))
     assert row is not None and row.state == "pending" and row.last_error == "rate_limited"
+
+
+async def test_a_rate_limited_button_answer_does_not_hold_up_the_reply(bot, settings, enrol):
+    from datetime import datetime, timezone
+
+    from aiogram.methods import AnswerCallbackQuery
+    from aiogram.types import CallbackQuery, Message, Update
+
+    from harness import next_update_id
+
+    sleeper = Sleeper()
+    grandma = await enrol()
+    install_reply_retry(bot, settings=settings, sleep=sleeper)
+    await grandma.send("/stop")
+    data, message_id = grandma._find(lambda b: b.text == "不，返回")
+    query = CallbackQuery(id="cq-429", from_user=grandma.user, chat_instance="ci", data=data,
+                          message=Message(message_id=message_id, date=datetime.now(timezone.utc), chat=grandma.chat,
+                                          from_user=grandma.user, text="…"))
+    bot.session.fail_next(429, "Too Many Requests: retry after 20", retry_after=20)  # the button's answer
+
+    sent = await grandma.feed(Update(update_id=next_update_id(), callback_query=query))
+
+    assert [type(m) for m in bot.session.refused] == [AnswerCallbackQuery]
+    assert sleeper.waits == []  # nothing waited for a spinner, and the reply went out at once
+    assert [m.text for m in sent if isinstance(m, SendMessage)] == ["好的，什么都没有改。"]
