@@ -20,10 +20,14 @@ replies, ahead of bulk).
 
 Requests made by the outbox sender itself (inside `outbox_request()`) are not retried here: the
 sender has its own answer to a 429 — the row goes back to the queue and every sender pauses.
+Handlers whose send already has an outbox row as its safety net (the safety message, /lesson)
+use `outbox_request()` too and hand the row to the sender on a 429, rather than wait while the
+row is theirs.
 
 While a reply waits, the update's database transaction is committed first (`hold_session`), so
 a long pause never holds SQLite's write lock (every session there begins IMMEDIATE). Handlers
-commit what they did before they reply anyway; this only ends the transaction early.
+commit what they did before they reply anyway; this only ends the transaction early (the
+update then counts as handled even if the handler fails after the wait).
 """
 from __future__ import annotations
 

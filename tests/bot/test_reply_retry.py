@@ -100,3 +100,24 @@ async def test_a_rate_limited_button_answer_does_not_hold_up_the_reply(bot, sett
     assert [type(m) for m in bot.session.refused] == [AnswerCallbackQuery]
     assert sleeper.waits == []  # nothing waited for a spinner, and the reply went out at once
     assert [m.text for m in sent if isinstance(m, SendMessage)] == ["好的，什么都没有改。"]
+
+
+async def test_a_lesson_asked_for_and_hit_by_429_goes_out_through_the_outbox(bot, settings, enrol, sender, clock, db):
+    """/lesson keeps its row as a safety net: a 429 hands the row to the sender (no wait in the
+    handler, no dropped lesson); it goes out after the pause."""
+    from datetime import timedelta
+
+    sleeper = Sleeper()
+    grandma = await enrol()
+    install_reply_retry(bot, settings=settings, sleep=sleeper)
+    bot.session.fail_next(429, "Too Many Requests: retry after 6", retry_after=6)
+
+    assert await grandma.send("/lesson") == []
+    [row] = await db.all(Delivery, Delivery.kind == "lesson")
+    assert (row.state, row.due_at, row.last_error) == ("pending", clock() + timedelta(seconds=6), "rate_limited")
+    assert sleeper.waits == []
+
+    clock.advance(seconds=6)
+    await sender.drain_once()
+    [row] = await db.all(Delivery, Delivery.kind == "lesson")
+    assert row.state == "sent" and grandma.last().reply_markup is not None  # the lesson, with its buttons
