@@ -23,7 +23,7 @@ from sqlalchemy import select
 from core.db import make_engine, make_sessionmaker
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.models import Delivery
-from tests.cli.test_run import ROOT, free_port, stop, wait_until_serving
+from tests.cli.test_run import ROOT, free_port, stop
 
 TOKEN = "123456:TEST-TOKEN"
 CHAT = 777
@@ -76,7 +76,21 @@ class _Handler(BaseHTTPRequestHandler):
         self.wfile.write(data)
 
 
-def _poll(what: str, probe: Any, timeout: float = 30.0) -> Any:
+def _wait_until_serving(port: int, proc: subprocess.Popen[str], log_path: Path) -> None:
+    """Importing aiogram alone takes seconds (tens on a loaded machine): a generous bound."""
+    deadline = time.monotonic() + 180
+    while time.monotonic() < deadline:
+        if proc.poll() is not None:
+            pytest.fail(f"shouwang run exited early:\n{log_path.read_text()}")
+        try:
+            httpx.get(f"http://127.0.0.1:{port}/healthz", timeout=1)
+            return
+        except httpx.TransportError:
+            time.sleep(0.1)  # waiting for another process to bind its port
+    pytest.fail("shouwang run did not start serving within 180 s")
+
+
+def _poll(what: str, probe: Any, timeout: float = 60.0) -> Any:
     deadline = time.monotonic() + timeout
     last = None
     while time.monotonic() < deadline:
@@ -124,7 +138,7 @@ def test_run_keeps_serving_while_the_bot_api_is_down(tmp_path: Path) -> None:
                                 stdout=log, stderr=subprocess.STDOUT)
     fake: FakeBotAPI | None = None
     try:
-        wait_until_serving(port, proc)
+        _wait_until_serving(port, proc, log_path)
         # Nothing listens on the Bot API port: the bot is down, everything else serves.
         down = _poll("bot: down (unreachable)", lambda: (h := _health(port))["bot"] == "down"
                      and "cannot reach" in (h["bot_reason"] or "") and h)
