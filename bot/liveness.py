@@ -125,8 +125,18 @@ async def keep_polling(
         log.warning("Telegram bot: connected as @%s", me.username)
         backoff = BackoffConfig(min_delay=min_delay, max_delay=max(max_delay, min_delay * 1.5), factor=2.0,
                                 jitter=0.1)
-        await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False, backoff_config=backoff)
-        return
+        try:
+            await dispatcher.start_polling(bot, handle_signals=False, close_bot_session=False,
+                                           backoff_config=backoff)
+            return  # stopped on purpose (shutdown)
+        except asyncio.CancelledError:
+            raise
+        except Exception as exc:  # noqa: BLE001 — e.g. Telegram went away between getMe and polling
+            status.mark_down(why_down(exc, api_base="the Bot API"))
+            log.error("Telegram bot down: polling stopped (%s); connecting again in %g s", type(exc).__name__,
+                      min_delay)
+            delay = min_delay
+            await sleep(min_delay)
 
 
 class WhileBotUp:

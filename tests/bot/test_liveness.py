@@ -23,11 +23,15 @@ class Sleeper:
 
 
 class StubDispatcher:
-    def __init__(self) -> None:
+    def __init__(self, failures: int = 0) -> None:
         self.polled = 0
+        self.failures = failures
 
     async def start_polling(self, *bots: Any, **kwargs: Any) -> None:
         self.polled += 1
+        if self.failures:
+            self.failures -= 1
+            raise TelegramNetworkError(GetMe(), "Cannot connect to host")  # as aiogram's bot.me() inside it
 
 
 async def test_connects_with_back_off_then_polls() -> None:
@@ -49,6 +53,18 @@ async def test_connects_with_back_off_then_polls() -> None:
     assert sleeper.waits == [1, 2, 60, 4]
     assert connected == ["shouwang_test_bot"] and dp.polled == 1
     assert status.state == "up" and status.reason is None
+
+
+async def test_polling_that_fails_to_start_connects_again() -> None:
+    bot, status, sleeper, dp = MockedBot(), BotStatus(), Sleeper(), StubDispatcher(failures=1)
+
+    async def on_connected(me: Any) -> None:
+        pass
+
+    await keep_polling(bot, dp, status=status, min_delay=1, max_delay=60,  # type: ignore[arg-type]
+                       on_connected=on_connected, sleep=sleeper)
+
+    assert dp.polled == 2 and sleeper.waits == [1]  # never raised: it connected again and polled
 
 
 async def test_a_refused_token_is_a_clear_reason_and_polling_failures_show(caplog: pytest.LogCaptureFixture) -> None:
