@@ -40,6 +40,7 @@ log = logging.getLogger("shouwang.bot")
 
 Sleep = Callable[[float], Awaitable[None]]
 TOKEN_REFUSED = "the Bot API refused the token (401 Unauthorized): check SHOUWANG_TELEGRAM_TOKEN"
+CONNECTING = "connecting to the Bot API"
 
 
 def why_down(exc: BaseException, *, api_base: str, token: str | None = None) -> str:
@@ -105,7 +106,7 @@ async def keep_polling(
     max_delay = max(max_delay, min_delay)
     delay = min_delay
     if status.state == "off":
-        status.mark_down("connecting to the Bot API")
+        status.mark_down(CONNECTING)
     while True:
         try:
             me = await bot.get_me(request_timeout=int(max(1, connect_timeout)))
@@ -117,7 +118,10 @@ async def keep_polling(
                 wait = max_delay
             else:
                 wait, delay = delay, min(delay * 2, max_delay)
-            reason = status.reason if status.state == "down" else why_down(exc, api_base="the Bot API")
+            # BotWatch (when installed) has put the precise reason on the status already.
+            watched = status.state == "down" and status.reason not in (None, CONNECTING)
+            reason = status.reason if watched else why_down(exc, api_base="the Bot API")
+            status.mark_down(reason or CONNECTING)
             log.error("Telegram bot down: %s; the API, tick and outbox keep running; trying again in %g s",
                       reason, wait)
             await sleep(wait)

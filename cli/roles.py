@@ -67,10 +67,10 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
     if bot and settings.telegram_token:
         from bot.factory import build_bot, build_dispatcher
-        from bot.liveness import install_watch, keep_polling
+        from bot.liveness import CONNECTING, install_watch, keep_polling
 
         telegram = build_bot(settings)
-        bot_status.mark_down("connecting to the Bot API")
+        bot_status.mark_down(CONNECTING)
         install_watch(telegram, bot_status, api_base=settings.telegram_api_base, token=settings.telegram_token)
         dispatcher = build_dispatcher(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
         # Telegram unreachable or the token refused never stops the API, the tick or the outbox:
