@@ -13,6 +13,7 @@ from api.routers import health, v1_router
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import make_engine, make_sessionmaker
+from core.health import BotStatus
 from core.staff import service as staff_service
 
 
@@ -21,6 +22,7 @@ def create_app(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock = system_clock,
+    bot_status: BotStatus | None = None,
 ) -> FastAPI:
     """Without a sessionmaker the lifespan owns an engine built from settings.database_url.
 
@@ -66,6 +68,7 @@ def create_app(
         RequestGuard, max_body_bytes=settings.max_body_bytes, throttle=app.state.auth_throttle,
         authenticate=authenticate, admin_token=settings.admin_token, clock=clock,
     )
+    app.state.bot_status = bot_status  # None: no bot in this process (/healthz leaves it out)
     install_error_handlers(app)
     app.include_router(health.router, responses=ERROR_RESPONSES["public"])
     # Every operation documents the error answers it can give, each in the one error shape.

@@ -35,6 +35,10 @@ class HealthRead(BaseModel):
     # Deliveries due now per outbox lane ("0" urgent, "1" check-ins, "2" lessons and campaigns).
     backlog: dict[str, int] | None = None
     oldest_urgent_age_seconds: float | None = None  # the oldest unsent lane-0 delivery
+    # The Telegram bot of this process: up (polling), down (with the reason; it keeps trying), off
+    # (no token). None when this process runs no bot (`shouwang api`).
+    bot: Literal["up", "down", "off"] | None = None
+    bot_reason: str | None = None
 
 
 class FieldProblem(BaseModel):

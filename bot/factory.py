@@ -1,6 +1,9 @@
 """Building the bot and its dispatcher: the one factory used by production and by tests."""
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Callable
+
 from aiogram import Bot, Dispatcher
 from aiogram.client.default import DefaultBotProperties
 from aiogram.client.session.aiohttp import AiohttpSession
@@ -13,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.handlers import get_routers
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.middlewares import ContextMiddleware, SessionMiddleware
+from bot.retry import ReplyRetry, Sleep
 from bot.texts import N_
 from core.checkin.risk import RiskScanner, scanner_for
 from core.clock import Clock, system_clock
@@ -37,15 +41,33 @@ GUARDIAN_COMMANDS = (
 
 def build_bot(settings: Settings) -> Bot:
     """A Bot speaking to settings.telegram_api_base (Telegram, a self-hosted Bot API server or
-    a test server), with HTML as the parse mode: user text is always escaped before sending."""
+    a test server), with HTML as the parse mode: user text is always escaped before sending.
+    Replies to people wait out Telegram's 429s (bot.retry.ReplyRetry)."""
     if not settings.telegram_token:
         raise ValueError("SHOUWANG_TELEGRAM_TOKEN is not set")
     session = AiohttpSession(api=TelegramAPIServer.from_base(settings.telegram_api_base))
-    return Bot(
+    bot = Bot(
         token=settings.telegram_token,
         session=session,
         default=DefaultBotProperties(parse_mode=ParseMode.HTML),
     )
+    install_reply_retry(bot, settings=settings)
+    return bot
+
+
+def install_reply_retry(
+    bot: Bot, *, settings: Settings, sleep: Sleep = asyncio.sleep, on_pause: Callable[[float], None] | None = None,
+) -> ReplyRetry:
+    """The request middleware that retries rate-limited replies (tests pass a recording `sleep`)."""
+    retry = ReplyRetry(attempts=settings.reply_retry_attempts, max_wait=settings.reply_retry_max_wait_seconds,
+                       sleep=sleep, on_pause=on_pause)
+    bot.session.middleware(retry)
+    return retry
+
+
+def reply_retry_of(bot: Bot) -> ReplyRetry | None:
+    """The ReplyRetry installed on this bot, so the composition root can connect it to the sender."""
+    return next((m for m in bot.session.middleware[:] if isinstance(m, ReplyRetry)), None)
 
 
 def build_dispatcher(

@@ -23,9 +23,13 @@ from bot.checkin_render import closed_html, question_html, reminder_lead, safety
 from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
 from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
+from bot.notice_render import guardian_left_html, invite_used_html
+from bot.retry import outbox_request
+from core.alerts.notify import GUARDIAN_LEFT_KIND
 from core.alerts.views import AlertCard
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
+from core.enrolment.notices import INVITE_USED_KIND
 from core.locales import to_babel
 from core.ports import Outgoing, SendOutcome
 
@@ -45,7 +49,8 @@ class TelegramMessenger:
     async def deliver(self, item: Outgoing) -> SendOutcome:
         try:
             # Scheduled pushes have no incoming update: set the i18n context and the locale here.
-            with self.i18n.context(), self.i18n.use_locale(to_babel(item.locale)):
+            # outbox_request: a 429 comes back here as an outcome (the sender pauses and requeues).
+            with self.i18n.context(), self.i18n.use_locale(to_babel(item.locale)), outbox_request():
                 message = await self._send(item)
         except _UnknownKind as exc:  # a bug or a newer row kind: retrying cannot help
             return SendOutcome(status="permanent", error=f"no renderer for kind {exc.args[0]!r}")
@@ -109,6 +114,10 @@ class TelegramMessenger:
             return await self.bot.send_message(item.chat_id, followup_result_html(content))
         if item.kind == "household_left":
             return await self.bot.send_message(item.chat_id, household_left_html(content))
+        if item.kind == GUARDIAN_LEFT_KIND:
+            return await self.bot.send_message(item.chat_id, guardian_left_html(content))
+        if item.kind == INVITE_USED_KIND:
+            return await self.bot.send_message(item.chat_id, invite_used_html(content))
         if item.kind == "campaign":
             if content.get("lesson_id"):
                 return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,

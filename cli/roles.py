@@ -14,6 +14,7 @@ import uvicorn
 from core.clock import system_clock
 from core.config import DEFAULT_TELEGRAM_API_BASE, Settings
 from core.db import make_engine, make_sessionmaker
+from core.health import BotStatus
 
 log = logging.getLogger("shouwang")
 
@@ -60,25 +61,35 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
     scheduler = None
     dispatcher = None
     telegram = None
+    # Whether the bot is connected, for /healthz: `off` without a token (or in an api-only process).
+    bot_status = BotStatus()
     lines = ["", "Shouwang (守望) is starting", f"  database: {_safe_url(settings.database_url)}"]
 
     if bot and settings.telegram_token:
-        from bot.factory import build_bot, build_dispatcher, set_commands
+        from bot.factory import build_bot, build_dispatcher
+        from bot.liveness import CONNECTING, install_watch, keep_polling
 
         telegram = build_bot(settings)
-        me = await telegram.get_me()
-        if not settings.telegram_bot_username:
-            settings.telegram_bot_username = me.username
-        await set_commands(telegram, settings=settings)
+        bot_status.mark_down(CONNECTING)
+        install_watch(telegram, bot_status, api_base=settings.telegram_api_base, token=settings.telegram_token)
         dispatcher = build_dispatcher(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
-        tasks.append(
-            asyncio.create_task(
-                dispatcher.start_polling(telegram, handle_signals=False, close_bot_session=False),
-                name="bot-polling",
-            )
-        )
+        # Telegram unreachable or the token refused never stops the API, the tick or the outbox:
+        # the bot connects in the background and keeps trying (bot/liveness.py).
+        tasks.append(asyncio.create_task(
+            keep_polling(telegram, dispatcher, status=bot_status, min_delay=settings.bot_retry_min_seconds,
+                         max_delay=settings.bot_retry_max_seconds,
+                         on_connected=lambda me: _bot_connected(telegram, me, settings)),
+            name="bot-polling",
+        ))
         server = "" if settings.telegram_api_base == DEFAULT_TELEGRAM_API_BASE else f" via {settings.telegram_api_base}"
-        lines.append(f"  Telegram bot: ON as @{me.username} (long polling{server})")
+        lines.append(f"  Telegram bot: ON (long polling{server}; connecting in the background, see /healthz)")
+        if not worker and not settings.is_sqlite:
+            # The senders are in worker processes: a reply's 429 pauses them through the database.
+            from bot.factory import reply_retry_of
+
+            retry = reply_retry_of(telegram)
+            if retry is not None:
+                retry.on_pause = _pause_senders(sessionmaker)
     elif bot:
         lines.append(BOT_OFF_HELP)
 
@@ -88,11 +99,13 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         scheduler.start()
         lines.append(f"  scheduler: tick every {settings.tick_seconds} s")
         if settings.telegram_token:
-            from bot.factory import build_bot
+            from bot.factory import build_bot, reply_retry_of
             from bot.i18n import build_i18n
+            from bot.liveness import WhileBotUp
             from bot.messenger import TelegramMessenger
             from core.delivery.sender import Sender, SenderConfig
 
+            polling_here = telegram is not None
             if telegram is None:
                 telegram = build_bot(settings)
             messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
@@ -102,8 +115,12 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
                 from core.delivery.budget import SharedTokenBucket
 
                 bucket = SharedTokenBucket(sessionmaker, settings.send_rate, clock=system_clock)
-            sender = Sender(sessionmaker, messenger, clock=system_clock, bucket=bucket,
+            sender = Sender(sessionmaker, WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
+                            if polling_here else messenger, clock=system_clock, bucket=bucket,
                             config=SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts))
+            retry = reply_retry_of(telegram)
+            if retry is not None:  # a reply that met a 429 holds bulk sending a beat longer (bot/retry.py)
+                retry.on_pause = sender.bucket.pause
             tasks.append(asyncio.create_task(sender.run(stop_sender), name="outbox-sender"))
             lines.append(f"  outbox sender: up to {settings.send_rate:g} msg/s")
         else:
@@ -113,7 +130,8 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
     if api:
         from api.main import create_app
 
-        app = create_app(settings=settings, sessionmaker=sessionmaker, clock=system_clock)
+        app = create_app(settings=settings, sessionmaker=sessionmaker, clock=system_clock,
+                         bot_status=bot_status if bot else None)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         server_obj = _QuietServer(config)
         lines.append(f"  HTTP API: http://{settings.host}:{settings.port}/api/v1  (docs: http://{settings.host}:{settings.port}/docs)")
@@ -151,6 +169,44 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         await engine.dispose()
         print("Shouwang stopped.", flush=True)
     return 0
+
+
+class _pause_senders:  # noqa: N801 — used like a function: retry.on_pause = _pause_senders(sessionmaker)
+    """on_pause for a bot process without a sender: the shared send budget row holds every
+    worker's sender (core.delivery.budget) while replies wait out Telegram's 429."""
+
+    def __init__(self, sessionmaker, clock=system_clock) -> None:  # type: ignore[no-untyped-def]
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.pending: set[asyncio.Task[None]] = set()
+
+    def __call__(self, seconds: float) -> None:
+        task = asyncio.get_running_loop().create_task(self._write(seconds))
+        self.pending.add(task)
+        task.add_done_callback(self.pending.discard)
+
+    async def _write(self, seconds: float) -> None:
+        from datetime import timedelta
+
+        from core.delivery.budget import pause_all
+
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                await pause_all(session, name="telegram", until=self.clock() + timedelta(seconds=seconds))
+        except Exception as exc:  # noqa: BLE001 — a missed pause only means bulk meets a 429 itself
+            log.warning("could not share a reply's rate-limit pause with the senders (%s)", type(exc).__name__)
+
+
+async def _bot_connected(telegram, me, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+    """Once Telegram answers: learn the bot's username (invite links) and set the command menu."""
+    from bot.factory import set_commands
+
+    if not settings.telegram_bot_username:
+        settings.telegram_bot_username = me.username
+    try:
+        await set_commands(telegram, settings=settings)
+    except Exception as exc:  # noqa: BLE001 — the menu is a nicety; polling matters more
+        log.warning("Telegram bot: could not set the command menu (%s); continuing", type(exc).__name__)
 
 
 def _on_signal(callback) -> None:  # type: ignore[no-untyped-def]

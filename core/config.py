@@ -50,6 +50,14 @@ class Settings(BaseSettings):
     # left for interactive replies), and how often a network or 5xx failure is retried.
     send_rate: float = Field(default=25.0, gt=0, le=1000)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
+    # Replies to a person that Telegram rate-limits (429) wait `retry_after` and go again: this
+    # many tries in all, and never a single wait longer than this (seconds).
+    reply_retry_attempts: int = Field(default=5, ge=1, le=20)
+    reply_retry_max_wait_seconds: float = Field(default=300.0, ge=0)
+    # When Telegram cannot be reached (or refuses the token) the bot tries again after this
+    # many seconds, doubling up to the maximum; a refused token is retried at the maximum.
+    bot_retry_min_seconds: float = Field(default=5.0, gt=0)
+    bot_retry_max_seconds: float = Field(default=300.0, gt=0)
     # Closed cases (the pseudonymised child-protection record) are kept this long, then deleted.
     case_retention_days: int = Field(default=5 * 365, ge=30)
     log_level: str = "INFO"

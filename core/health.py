@@ -2,7 +2,9 @@
 much due work waits in each outbox lane, and how long the oldest urgent message has waited."""
 from __future__ import annotations
 
+from dataclasses import dataclass
 from datetime import datetime
+from typing import Literal
 
 from sqlalchemy import and_, func, or_, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -69,3 +71,31 @@ async def oldest_urgent_age_seconds(session: AsyncSession, *, now: datetime) -> 
 
 def urgent_is_stale(age_seconds: float | None) -> bool:
     return age_seconds is not None and age_seconds > URGENT_STALE_SECONDS
+
+
+BotState = Literal["up", "down", "off"]
+
+
+@dataclass
+class BotStatus:
+    """Whether this process's Telegram bot is connected: set by the bot adapter (every getMe and
+    getUpdates answer), read by /healthz. `off` without a token; `down` with the reason (not
+    reached yet, unreachable, token refused) while it keeps trying; `up` while polling works."""
+
+    state: BotState = "off"
+    reason: str | None = None
+
+    @property
+    def is_up(self) -> bool:
+        return self.state == "up"
+
+    def mark_up(self) -> bool:
+        """True when this changed the state (so the caller logs the transition once)."""
+        changed = self.state != "up"
+        self.state, self.reason = "up", None
+        return changed
+
+    def mark_down(self, reason: str) -> bool:
+        changed = self.state != "down" or self.reason != reason
+        self.state, self.reason = "down", reason
+        return changed

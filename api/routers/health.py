@@ -5,7 +5,7 @@ import asyncio
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -22,6 +22,7 @@ DB_TIMEOUT_SECONDS = 5.0
 
 @router.get("/healthz", response_model=HealthRead, responses={503: {"model": HealthRead}})
 async def healthz(
+    request: Request,
     settings: SettingsDep,
     now: Now,
     sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
@@ -35,15 +36,23 @@ async def healthz(
                 await health.oldest_urgent_age_seconds(session, now=now),
             )
 
+    bot: health.BotStatus | None = getattr(request.app.state, "bot_status", None)
     try:
         tick_age, backlog, urgent_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "unreachable"
         log.warning("healthz: database unreachable (%s)", type(exc).__name__)
-        body = HealthRead(status="degraded", database="unreachable", tick_age_seconds=None)
-        return JSONResponse(body.model_dump(), status_code=503)
+        body = HealthRead(status="degraded", database="unreachable", tick_age_seconds=None,
+                          bot=bot.state if bot else None, bot_reason=bot.reason if bot else None)
+        return JSONResponse(_dump(body, bot), status_code=503)
     stale = health.tick_is_stale(tick_age, tick_seconds=settings.tick_seconds) or health.urgent_is_stale(urgent_age)
     body = HealthRead(
-        status="degraded" if stale else "ok", database="ok", tick_age_seconds=tick_age,
-        backlog={str(lane): n for lane, n in backlog.items()}, oldest_urgent_age_seconds=urgent_age,
+        status="degraded" if stale or (bot is not None and bot.state == "down") else "ok", database="ok",
+        tick_age_seconds=tick_age, backlog={str(lane): n for lane, n in backlog.items()},
+        oldest_urgent_age_seconds=urgent_age, bot=bot.state if bot else None, bot_reason=bot.reason if bot else None,
     )
-    return JSONResponse(body.model_dump())
+    return JSONResponse(_dump(body, bot))
+
+
+def _dump(body: HealthRead, bot: health.BotStatus | None) -> dict[str, object]:
+    # A process without a bot (`shouwang api`) says nothing about one.
+    return body.model_dump(exclude={"bot", "bot_reason"} if bot is None else None)

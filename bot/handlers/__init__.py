@@ -6,6 +6,7 @@ from aiogram import F, Router
 
 from bot.handlers import (
     checkins,
+    checknow,
     children,
     director,
     errors,
@@ -28,7 +29,7 @@ def get_routers() -> list[Router]:
     """Fresh routers on each call: a router can belong to one dispatcher only, and tests
     build a dispatcher per test."""
     modules = (start, help, settings, preferences, lessons, checkins, children, invite, mydata, leaving, director,
-               newcomers, flow, free_text, fallback)
+               checknow, newcomers, flow, free_text, fallback)
     routers = [module.make_router() for module in modules]
     for router in routers:
         # Guardians talk to the bot one to one; group chats are not ours to answer.

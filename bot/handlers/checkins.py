@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.checkin_render import answered_by_other_html, being_answered_html, question_html, safety_html, thanks_html
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.checkins import AnswerCB, CheckinNavCB, note_keyboard, question_keyboard
+from bot.retry import outbox_request
 from core.checkin import conversation
 from core.checkin.free_text import skip_note
 from core.checkin.views import QuestionView
@@ -69,7 +70,10 @@ async def _refused(callback: CallbackQuery, bot: Bot, exc: DomainError) -> None:
 async def _send_safety(bot: Bot, session: AsyncSession, chat_id: int, reserved, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     delivery, message = reserved
     try:
-        sent = await bot.send_message(chat_id, safety_html(message))
+        # Not waited out here on a 429 (bot/retry.py): the reserved row's lease is short, and the
+        # outbox delivers it as soon as Telegram lets us.
+        with outbox_request():
+            sent = await bot.send_message(chat_id, safety_html(message))
     except TelegramAPIError as exc:
         # The outbox sends it as soon as Telegram lets us: a safety message is never dropped.
         retry_later(delivery, error=type(exc).__name__, now=clock())

@@ -310,6 +310,7 @@ STAFF_COMMANDS = (
     ("case", N_("A case's history: /case 12")),
     ("roster", N_("Your families")),
     ("visits", N_("Families due a visit")),
+    ("checknow", N_("Send a family the check-in now: /checknow 12 why")),
     ("help", N_("What you can do")),
 )
 

@@ -5,7 +5,7 @@ import logging
 import traceback
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.types import ErrorEvent
 from aiogram.utils.i18n import gettext as _
 
@@ -32,6 +32,10 @@ async def on_error(event: ErrorEvent, bot: Bot) -> bool:
             await callback.answer()
         except TelegramAPIError:
             pass
+    if isinstance(exc, TelegramRetryAfter):
+        # The reply already waited out Telegram's pauses (bot.retry) and was still refused: an
+        # apology now would meet the same limit.
+        return True
     if chat_id is not None:
         try:
             await bot.send_message(chat_id, _(

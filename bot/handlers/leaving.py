@@ -11,6 +11,7 @@ from bot.handlers.guards import is_guardian
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import LeaveCB
 from core.clock import Clock
+from core.enrolment import notices
 from core.enrolment import service as enrolment
 from core.models import Guardian
 from core.models.enums import GuardianStatus
@@ -45,6 +46,7 @@ async def on_leave_button(
         return
     if callback_data.action == "stop":
         enrolment.stop_guardian(guardian, now=clock())
+        await notices.guardian_left(session, guardian=guardian, how=notices.STOPPED, now=clock())
         await session.commit()
         await bot.send_message(chat_id, _(
             "Done. You will get no more messages from Shouwang.\n\n"

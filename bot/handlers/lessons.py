@@ -2,10 +2,11 @@
 from __future__ import annotations
 
 import logging
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError
+from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
@@ -15,11 +16,12 @@ from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.lessons import LessonCB, ReReadCB, history_keyboard
 from bot.lesson_render import lesson_html
 from bot.messenger import send_lesson
+from bot.retry import outbox_request
 from bot.texts import N_
 from core.clock import Clock
 from core.config import Settings
 from core.delivery import lessons as lesson_service
-from core.delivery.outbox import lesson_content
+from core.delivery.outbox import lesson_content, retry_later
 from core.enrolment import service as enrolment
 from core.errors import Conflict, DomainError
 from core.models import Guardian
@@ -42,8 +44,16 @@ async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian:
                                "New ones will come on the usual days."))
         return
     try:
-        sent = await send_lesson(bot, message.chat.id, todo.content, todo.delivery.id,
-                                 media_root=settings.content_dir / "media")
+        # The row is this send's safety net: a 429 hands it to the outbox at once (no waiting here
+        # while the row is 'sending' without a lease).
+        with outbox_request():
+            sent = await send_lesson(bot, message.chat.id, todo.content, todo.delivery.id,
+                                     media_root=settings.content_dir / "media")
+    except TelegramRetryAfter as exc:
+        retry_later(todo.delivery, error="rate_limited", now=now)
+        todo.delivery.due_at = now + timedelta(seconds=exc.retry_after)
+        log.info("on-request lesson delivery %s rate limited; the outbox sends it", todo.delivery.id)
+        return
     except TelegramAPIError as exc:
         lesson_service.mark_failed(todo.delivery, error=type(exc).__name__, now=now)
         log.warning("on-request lesson delivery %s failed: %s", todo.delivery.id, type(exc).__name__)

@@ -10,6 +10,7 @@ from aiogram.types import TelegramObject, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.retry import hold_session
 from core.clock import Clock
 from core.models import ProcessedUpdate
 
@@ -41,7 +42,8 @@ class SessionMiddleware(BaseMiddleware):
                 return None
             data["session"] = session
             try:
-                result = await handler(event, data)
+                with hold_session(session):  # a reply waiting out a 429 ends the transaction first
+                    result = await handler(event, data)
             except Exception:
                 # close() rolls the transaction back without expiring the rows already
                 # loaded, so the error handler can still read the person's language.

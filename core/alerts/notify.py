@@ -22,7 +22,8 @@ UPDATE_KIND = "alert_update"  # an edit of a card already sent: where the alert 
 REMINDER_KIND = "alert_reminder"
 FOLLOWUP_KIND = "followup_result"
 LEFT_KIND = "household_left"
-STAFF_KINDS = (ALERT_KIND, UPDATE_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND)
+GUARDIAN_LEFT_KIND = "guardian_left"  # one guardian stopped or erased; the household stays (core.enrolment.notices)
+STAFF_KINDS = (ALERT_KIND, UPDATE_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND, GUARDIAN_LEFT_KIND)
 LEVEL_ROLES = {0: StaffRole.director, 1: StaffRole.supervisor, 2: StaffRole.admin}
 TOP_LEVEL = 2
 

@@ -6,10 +6,10 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from pydantic import BaseModel
+from pydantic import BaseModel, Field
 
 from core.cohorts.schemas import CheckinScheduleEntry
-from core.content.questionnaires import QuestionnaireFile
+from core.content.questionnaires import ID_PATTERN, QuestionnaireFile
 from core.models import Questionnaire
 
 
@@ -130,3 +130,26 @@ class CheckinRecordRead(BaseModel):
     answers: list[AnswerRead]  # in the questionnaire's item order
     note: str | None  # the closing note for the director, if one was written
     alert_ids: list[int]  # alerts this check-in raised or added to
+
+
+class SendNowCreate(BaseModel):
+    """POST …/checkins/send-now: why (recorded on the round and in the audit log), and which
+    questionnaire (default: the weekly check-in)."""
+
+    model_config = {"extra": "forbid"}
+
+    reason: str = Field(min_length=1, max_length=500)
+    questionnaire_id: str = Field(default="weekly_checkin", pattern=ID_PATTERN, max_length=64)
+
+
+class SendNowRead(BaseModel):
+    target: str  # cohort | household | child
+    target_id: int
+    cohort_id: int
+    questionnaire_id: str
+    cycle: str  # adhoc:<local date>:<target>:<id>
+    round_id: int
+    checkins: int  # opened now
+    deliveries: int  # first messages queued now (they go out outside the family's quiet hours)
+    already_open: int  # children (or guardians) who already had this questionnaire open: not asked twice
+    already_sent: bool  # this target got this questionnaire earlier today: nothing new was sent

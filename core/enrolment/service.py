@@ -376,6 +376,9 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
         if household is None:
             raise CodeRejected("household is gone", code="unknown")
         children_data = []
+        from core.enrolment import notices  # here: core.alerts imports this module
+
+        await notices.invite_used(session, invite=invite, relationship=data["relationship"], now=now)
 
     guardian = Guardian(
         household_id=household.id,
@@ -566,6 +569,7 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
     guardian, and the cohort's directors are told the family left (their cases stay,
     pseudonymised). Returns True when the household was erased too."""
     from core.alerts.notify import LEFT_KIND, tell_directors
+    from core.enrolment import notices
 
     household_id = guardian.household_id
     chat_id = guardian.chat_id
@@ -586,6 +590,9 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
         if now is not None:
             await tell_directors(session, cohort_id=cohort_id, kind=LEFT_KIND, ref=f"household:{household_id}", now=now,
                                  payload={"household_id": household_id, "case_ids": case_ids})
+    elif now is not None:  # the others of the family stay: the directors hear that this one left
+        cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == household_id))
+        await notices.guardian_left(session, guardian=guardian, cohort_id=cohort_id, how=notices.ERASED, now=now)
     session.expunge(guardian)
     await session.flush()
     return household_gone

@@ -100,6 +100,9 @@ class CheckInRound(Base):
     planned_at: Mapped[datetime] = mapped_column(UTCDateTime)
     checkins: Mapped[int] = mapped_column(Integer, default=0)
     deliveries: Mapped[int] = mapped_column(Integer, default=0)
+    # A round staff sent now (cycle "adhoc:<local date>:<household|child|cohort>:<id>"): who and why.
+    requested_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    reason: Mapped[str | None] = mapped_column(String(500))
 
 
 class FreeText(Base):

@@ -121,3 +121,23 @@ async def test_urgent_message_waiting_over_five_minutes_is_degraded(
     assert body["status"] == "degraded"
     assert body["oldest_urgent_age_seconds"] == 301.0
     assert body["backlog"] == {"0": 0, "1": 0, "2": 0}  # leased: a sender is on it
+
+
+async def test_the_bot_of_this_process_is_shown(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    from core.health import BotStatus
+
+    status = BotStatus()
+    app = create_app(settings=settings, sessionmaker=sessionmaker, clock=clock, bot_status=status)
+    await _set_tick(sessionmaker, clock() - timedelta(seconds=5))
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        off = (await client.get("/healthz")).json()
+        status.mark_down("cannot reach the Bot API at http://127.0.0.1:1 (refused)")
+        down = (await client.get("/healthz")).json()
+        status.mark_up()
+        up = (await client.get("/healthz")).json()
+    assert (off["status"], off["bot"], off["bot_reason"]) == ("ok", "off", None)
+    assert (down["status"], down["bot"]) == ("degraded", "down")
+    assert down["bot_reason"].startswith("cannot reach the Bot API")
+    assert (up["status"], up["bot"], up["bot_reason"]) == ("ok", "up", None)

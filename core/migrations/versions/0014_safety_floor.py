@@ -13,7 +13,7 @@ import core.db
 
 
 revision = '0014f'
-down_revision = '0009'
+down_revision = '0013c'
 branch_labels = None
 depends_on = None
 
