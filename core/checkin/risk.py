@@ -138,7 +138,7 @@ class _LocaleScanner:
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
                             tuple(self._phrase(c) for c in rule.cleared_by))
                       for rule in lex.rules for p in rule.patterns]
-        self.frames = tuple(self._phrase(f) for f in lex.frames)
+        self.frames = tuple(sorted((self._phrase(f) for f in lex.frames), key=len, reverse=True))
         masks = [form for phrase in [*lex.hyperbole, *lex.everyday] for form in expand(phrase)]
         self.mask = self._mask_regex(masks) if masks else None
         self.negation = lex.negation
@@ -154,6 +154,14 @@ class _LocaleScanner:
 
     def _shown(self, text: str) -> str:
         return text
+
+    def _negated_match(self, text: str, m: re.Match[str], groups: int) -> bool:
+        """A cue right before the match ("没有想死"), or right before its last word inside it
+        ("身上没有伤": the body word, a gap, then the injury denied)."""
+        if self._negated(text, m.start()):
+            return True
+        last = next((m.start(f"g{i}") for i in range(groups - 1, 0, -1) if m.start(f"g{i}") > m.start()), None)
+        return last is not None and self._negated(text, last)
 
     def _phrase(self, phrase: str) -> str:
         """A plain phrase as it appears in the normalised text."""
@@ -197,7 +205,7 @@ class _LocaleScanner:
                     tier = "orange"
                 found.append((m.start(), m.end(), RiskHit(
                     self.locale, rule.id, rule.compiled.pattern, self._shown(m.group(0)), rule.category, tier,
-                    words, negated=self._negated(text, m.start()), framed=framed)))
+                    words, negated=self._negated_match(text, m, len(rule.compiled.slots)), framed=framed)))
                 if rule.overrides_inner:
                     overriding.append((m.start(), m.end(), rule.id))
                 pos = m.end()
