@@ -155,6 +155,10 @@ class _LocaleScanner:
     def _shown(self, text: str) -> str:
         return text
 
+    def _breaks(self, raw: str) -> set[int]:
+        """Positions in the normalised text where the writer had put a space."""
+        return set()
+
     def _negated_match(self, text: str, m: re.Match[str], groups: int) -> bool:
         """A cue right before the match ("没有想死"), or right before its last word inside it
         ("身上没有伤": the body word, a gap, then the injury denied)."""
@@ -181,7 +185,10 @@ class _LocaleScanner:
             return []
         masked = [False] * len(text)
         if self.mask is not None:
+            breaks = self._breaks(raw)
             for m in self.mask.finditer(text):
+                if any(m.start() < b < m.end() for b in breaks):
+                    continue  # "我想死 你们别管我" is no "想死你": a phrase does not run across a space
                 masked[m.start():m.end()] = [True] * (m.end() - m.start())
         found: list[tuple[int, int, RiskHit]] = []
         overriding: list[tuple[int, int, str]] = []
@@ -230,6 +237,13 @@ class _Chinese(_LocaleScanner):
 
     def _phrase(self, phrase: str) -> str:
         return normalise_zh(phrase)
+
+    def _breaks(self, raw: str) -> set[int]:
+        out, pos = set(), 0
+        for piece in re.split(r"\s+", unicodedata.normalize("NFKC", raw).lower().strip()):
+            pos += len(piece)
+            out.add(pos)
+        return out
 
     def _before(self, text: str, start: int) -> str:
         window = text[max(0, start - 12):start]

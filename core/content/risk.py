@@ -49,7 +49,7 @@ CATEGORIES: tuple[str, ...] = ("suicide", "self_harm", "physical_abuse", "sexual
                                "guardian_crisis")
 Tier = Literal["red", "orange"]
 TIERS: tuple[str, ...] = ("red", "orange")
-MAX_EXPANSIONS = 256  # plain forms of one hyperbole phrase
+MAX_EXPANSIONS = 1024  # plain forms of one hyperbole or everyday phrase
 MAX_GAP = 12
 
 _GROUP = re.compile(r"\(([^()]*)\)")
