@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
@@ -120,12 +120,21 @@ def tokens_en(text: str) -> list[str]:
 
 
 def _keep_outermost(hits: list[tuple[int, int, RiskHit]]) -> list[tuple[int, int, RiskHit]]:
-    """A match inside a longer one of the same tier ("自杀" in "想自杀") is the same signal."""
+    """One signal, one hit: a match inside a longer one of the same or a higher tier ("自杀" in
+    "想自杀") goes, and so does a wider, lower-tier reading around a higher-tier hit (the orange
+    "孩子…农药" around the red "喝了一口农药"). Negated hits are kept apart (for authors)."""
+    def same_or_higher(a: RiskHit, b: RiskHit) -> bool:
+        return TIER_RANK[a.tier] >= TIER_RANK[b.tier] and a.negated == b.negated
+
     kept: list[tuple[int, int, RiskHit]] = []
     for item in sorted(hits, key=lambda h: (-TIER_RANK[h[2].tier], h[0], -(h[1] - h[0]))):
         start, end, hit = item
-        if not any(k[0] <= start and end <= k[1] and TIER_RANK[k[2].tier] >= TIER_RANK[hit.tier] for k in kept):
-            kept.append(item)
+        if any(k[0] <= start and end <= k[1] and same_or_higher(k[2], hit) for k in kept):
+            continue
+        if any(start <= k[0] and k[1] <= end and TIER_RANK[k[2].tier] > TIER_RANK[hit.tier]
+               and k[2].negated == hit.negated for k in kept):
+            continue
+        kept.append(item)
     return sorted(kept, key=lambda h: h[0])
 
 
@@ -217,6 +226,11 @@ class _LocaleScanner:
                     overriding.append((m.start(), m.end(), rule.id))
                 pos = m.end()
         found = [f for f in found if not any(s <= f[0] and f[1] <= e and rid != f[2].rule for s, e, rid in overriding)]
+        # A wider reading around words that are denied is denied too ("他没说要喝农药": the child
+        # near the poison word is no sign once the drinking is negated).
+        denied = [(st, en) for st, en, h in found if h.negated]
+        found = [(st, en, replace(h, negated=True)) if not h.negated and any(st <= a and b <= en for a, b in denied)
+                 else (st, en, h) for st, en, h in found]
         return [h for _s, _e, h in _keep_outermost(found)]
 
 
