@@ -148,12 +148,39 @@ class _LocaleScanner:
                             tuple(self._phrase(c) for c in rule.cleared_by))
                       for rule in lex.rules for p in rule.patterns]
         self.frames = tuple(sorted((self._phrase(f) for f in lex.frames), key=len, reverse=True))
+        self.signals = lex.signals
+        self.signal_words: dict[str, str] = {}  # normalised word → category
+        if lex.signals is not None:
+            for category, entries in lex.signals.words.items():
+                for word in entries:
+                    self.signal_words.setdefault(self._phrase(word), category)
+        self.signal_regex = self._signal_regex(list(self.signal_words)) if self.signal_words else None
         masks = [form for phrase in [*lex.hyperbole, *lex.everyday] for form in expand(phrase)]
         self.mask = self._mask_regex(masks) if masks else None
         self.negation = lex.negation
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
         raise NotImplementedError
+
+    def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
+        raise NotImplementedError
+
+    def _signals(self, text: str, masked: list[bool]) -> RiskHit | None:
+        """The net: enough different danger words, none masked or denied → one orange hit."""
+        assert self.signals is not None and self.signal_regex is not None
+        seen: dict[str, str] = {}
+        for m in self.signal_regex.finditer(text):
+            word = m.group(0)
+            if any(masked[m.start():m.end()]) or self._negated(text, m.start()):
+                continue
+            seen.setdefault(word, self.signal_words.get(word) or self.signal_words[word + " "])
+        if len(seen) < self.signals.at_least:
+            return None
+        counts = {c: sum(1 for v in seen.values() if v == c) for c in CATEGORIES}
+        category = max(CATEGORIES, key=lambda c: (counts[c], -CATEGORIES.index(c)))
+        shown = tuple((cat, self._shown(word)) for word, cat in seen.items())
+        return RiskHit(self.locale, "signals", f"at least {self.signals.at_least} danger words",
+                       " · ".join(w for _c, w in shown), category, "orange", shown)
 
     def _text(self, raw: str) -> str:
         raise NotImplementedError
@@ -231,7 +258,12 @@ class _LocaleScanner:
         denied = [(st, en) for st, en, h in found if h.negated]
         found = [(st, en, replace(h, negated=True)) if not h.negated and any(st <= a and b <= en for a, b in denied)
                  else (st, en, h) for st, en, h in found]
-        return [h for _s, _e, h in _keep_outermost(found)]
+        hits = [h for _s, _e, h in _keep_outermost(found)]
+        if self.signal_regex is not None and not any(not h.negated for h in hits):
+            net = self._signals(text, masked)
+            if net is not None:
+                hits.append(net)
+        return hits
 
 
 class _Chinese(_LocaleScanner):
@@ -248,6 +280,9 @@ class _Chinese(_LocaleScanner):
 
     def _text(self, raw: str) -> str:
         return normalise_zh(raw)
+
+    def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
 
     def _phrase(self, phrase: str) -> str:
         return normalise_zh(phrase)
@@ -300,6 +335,10 @@ class _English(_LocaleScanner):
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
         body = "|".join(re.escape(" " + " ".join(f.split())) for f in sorted(forms, key=len, reverse=True))
+        return re.compile(f"(?:{body})(?= )")
+
+    def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
+        body = "|".join(re.escape(w.rstrip()) for w in sorted(words, key=len, reverse=True))
         return re.compile(f"(?:{body})(?= )")
 
     def _text(self, raw: str) -> str:

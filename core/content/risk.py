@@ -266,8 +266,18 @@ class Rule(_Strict):
     note: str | None = None  # for authors: why this rule, what it must not catch
 
 
+class Signals(_Strict):
+    """The net under the rules: this many different danger words in one message (none of them
+    denied, none inside hyperbole or everyday life) is an orange sign even when no rule matched.
+    Plain words per category; the category with the most of them names the hit."""
+
+    at_least: int = Field(ge=2, le=5)
+    words: dict[Category, list[str]]
+
+
 class LocaleLexicon(_Strict):
     words: dict[str, list[str]] = Field(default_factory=dict)
+    signals: Signals | None = None
     negation: Negation
     hyperbole: list[str] = Field(min_length=1)  # everyday exaggeration, masked before matching
     everyday: list[str] = Field(default_factory=list)  # farm, kitchen and medical life, masked too
@@ -345,6 +355,11 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
             for k, word in enumerate(getattr(lex.negation, kind)):
                 if not _plain_word_ok(loc, word):
                     problems.append((f"{base}.negation.{kind}.{k}", f"{word!r} is not a plain word"))
+        if lex.signals is not None:
+            for category, entries in lex.signals.words.items():
+                for k, word in enumerate(entries):
+                    if not _plain_word_ok(loc, word):
+                        problems.append((f"{base}.signals.words.{category}.{k}", f"{word!r} is not a plain word"))
         for k, word in enumerate(lex.frames):
             if not _plain_word_ok(loc, word):
                 problems.append((f"{base}.frames.{k}", f"{word!r} is not a plain word"))
