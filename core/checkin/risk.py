@@ -228,6 +228,7 @@ class _LocaleScanner:
                 masked[m.start():m.end()] = [True] * (m.end() - m.start())
         found: list[tuple[int, int, RiskHit]] = []
         overriding: list[tuple[int, int, str]] = []
+        cleared = False
         for rule in self.rules:
             regex = rule.compiled.regex
             pos = 0
@@ -239,6 +240,7 @@ class _LocaleScanner:
                     pos = m.start() + 1  # a later, unmasked match may still be there
                     continue
                 if any(c in text[m.end():] for c in rule.cleared_by):
+                    cleared = True
                     pos = m.end()
                     continue
                 words = tuple((name, self._shown(m.group(f"g{i}")))
@@ -259,7 +261,7 @@ class _LocaleScanner:
         found = [(st, en, replace(h, negated=True)) if not h.negated and any(st <= a and b <= en for a, b in denied)
                  else (st, en, h) for st, en, h in found]
         hits = [h for _s, _e, h in _keep_outermost(found)]
-        if self.signal_regex is not None and not any(not h.negated for h in hits):
+        if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
             net = self._signals(text, masked)
             if net is not None:
                 hits.append(net)
