@@ -132,6 +132,13 @@ def test_a_missing_child_found_in_the_same_message_is_cleared() -> None:
     assert tier_of("couldn't reach grandma, her phone was dead, all good now") == (None, None)
 
 
+def test_two_danger_words_are_an_orange_sign_even_without_a_rule() -> None:
+    result = SCANNER.scan("她很害怕 说有秘密")
+    assert (result.tier, [h.rule for h in result.hits]) == ("orange", ["signals"])
+    assert SCANNER.scan("她不害怕 也没有秘密").tier is None  # denied words do not count
+    assert SCANNER.scan("她很害怕").tier is None  # one is not enough
+
+
 def test_red_outranks_orange_and_every_category_is_listed() -> None:
     result = SCANNER.scan("他被同学欺负了，回家说不想活了, and someone hit him")
     assert result.tier == "red" and result.category == "suicide"
