@@ -33,6 +33,7 @@ not a hit. Whatever raises nothing still reaches the director's inbox; the tier 
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
 from dataclasses import dataclass
@@ -116,6 +117,13 @@ class Compiled:
     pattern: str
     regex: re.Pattern[str]
     slots: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=8192)
+def _compile_regex(regex: str) -> re.Pattern[str]:
+    """Compiling the lexicon costs ~3 s (big alternations; more patterns than `re`'s own cache
+    holds): once per process, shared by `content check` and the scanner."""
+    return re.compile(regex)
 
 
 class _Compiler:
@@ -231,7 +239,7 @@ class _Compiler:
         if not self.zh:
             regex = regex + "(?= )"
         try:
-            compiled = re.compile(regex)
+            compiled = _compile_regex(regex)
         except re.error as exc:  # pragma: no cover - the syntax above only builds valid expressions
             raise PatternError(f"not a valid pattern: {exc}") from exc
         if compiled.match(""):
