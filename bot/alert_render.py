@@ -34,9 +34,14 @@ OUTCOMES = {
     "false_alarm": __("A misunderstanding, no risk"),
     "other": __("Other"),
 }
-CATEGORIES = {
-    "self_harm": __("self-harm"),
+CATEGORIES = {  # the risk lexicon's categories (v4), and v3's for alerts raised before it
     "suicide": __("suicide"),
+    "self_harm": __("self-harm"),
+    "physical_abuse": __("physical abuse"),
+    "sexual_abuse": __("sexual abuse"),
+    "bullying": __("bullying"),
+    "missing": __("missing or run away"),
+    "guardian_crisis": __("the guardian's own crisis"),
     "abuse": __("harm by someone"),
     "violence": __("violence"),
     "running_away": __("running away"),

@@ -1,7 +1,8 @@
 """Whatever a guardian types or sends that no command or flow took. Typed words are scanned with
-the risk lexicon first: a hit is an alert for the child director at once, and the guardian gets
-the safety message. Words right after a check-in's last question are its note. Otherwise the
-guardian is steered back to a waiting question, or told what they can do — never silence."""
+the risk lexicon first: a red or orange hit is an alert for the child director at once; red gets
+the safety message, orange an honest word that the child director will read it today. Words
+right after a check-in's last question are its note. Otherwise the guardian is steered back to a
+waiting question, or told what they can do — never silence."""
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
@@ -12,11 +13,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.checkins import _send_safety, ask_current
 from bot.handlers.fallback import on_anything_else
 from bot.handlers.guards import is_guardian
+from bot.risk_reply import orange_reply_html
 from core.checkin import conversation
 from core.checkin.free_text import pending_note, receive_text
 from core.checkin.risk import RiskScanner
 from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
+from core.enrolment.service import primary_director_name
 from core.models import Guardian, Staff
 
 
@@ -39,12 +42,16 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
     now = clock()
     result = await receive_text(session, guardian=guardian, text=message.text or "", scanner=risk_scanner, now=now)
     reserved = None
-    if result.hit and result.stored is not None:
+    if result.tier == "red" and result.stored is not None:
         reserved = await reserve_safety_message(session, guardian=guardian, cohort_id=result.stored.cohort_id,
                                                 ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the note, the flagged words and the alert are stored before any reply
     if reserved is not None:
         await _send_safety(bot, session, message.chat.id, reserved, clock)
+    if result.tier == "orange" and result.stored is not None:  # the reply says the director will read it
+        director = await primary_director_name(session, cohort_id=result.stored.cohort_id)
+        await message.answer(orange_reply_html(director))
+        return
     if result.note_for is not None:
         await message.answer(_("Thank you. Your note is kept for the child director."))
         return

@@ -1,7 +1,8 @@
 """Words a guardian types: the optional closing note of a check-in ("anything you want the child
-director to know?"), and any other message. Everything is scanned with the risk lexicon; a hit
-becomes an alert at once (and the caller sends the safety message). Notes and flagged messages
-are kept for the child director; any other message is answered and not stored (least data)."""
+director to know?"), and any other message. Everything is scanned with the risk lexicon; a red or
+orange hit becomes an alert of that severity at once (for red the caller sends the safety message;
+for orange it tells the guardian the child director will read it today). Notes and flagged
+messages are kept for the child director; any other message is answered and not stored here."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,6 +34,10 @@ class TextResult:
     @property
     def hit(self) -> bool:
         return self.scan.hit
+
+    @property
+    def tier(self) -> str | None:  # "red", "orange" or None
+        return self.scan.tier
 
 
 def ask_for_note(checkin: CheckIn) -> None:
@@ -92,13 +97,13 @@ async def receive_text(session: AsyncSession, *, guardian: Guardian, text: str, 
                                    household_id=household.id)
         cohort = await session.get(Cohort, household.cohort_id)
         locale = cohort.default_locale if cohort else "zh-Hans"
-        assert scan.severity is not None
+        assert scan.tier is not None
         raised = await raising.raise_alert(
             session, subject=subject, source=LEXICON_SOURCE, source_version=scanner.lexicon.version, rule_id=RISK_RULE,
-            severity=scan.severity, audience="child", reason=scanner.lexicon.reasons.get(locale)
-            or scanner.lexicon.reasons["zh-Hans"],
-            evidence={"categories": scan.categories, "terms": scan.terms, "kind": stored.kind,
-                      "free_text_id": stored.id, "written_by_guardian_id": guardian.id},
+            severity=scan.tier, audience="child", reason=scanner.lexicon.reason(scan.tier, locale),
+            evidence={"tier": scan.tier, "category": scan.category, "categories": scan.categories,
+                      "terms": scan.terms, "rules": list(dict.fromkeys(h.rule for h in scan.hits)),
+                      "kind": stored.kind, "free_text_id": stored.id, "written_by_guardian_id": guardian.id},
             seen=("free_text_ids", stored.id), check_in_id=note_for.id if note_for else None, now=now,
         )
         alert = raised.alert

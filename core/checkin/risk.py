@@ -1,52 +1,92 @@
-"""Risk scan of free text: a guardian's note or any message → lexicon hits. Pure, no I/O
+"""Risk scan of free text: a guardian's note or any message → rule hits with a tier. Pure, no I/O
 (`load_scanner` reads the lexicon file once; scanning never touches the disk).
 
-Every message is scanned with both the Chinese and the English lexicon: guardians mix scripts,
-and a term of one language never matches the other's. The lexicon's format, negation and
-hyperbole rules are described in core.content.risk.
+Every message is scanned with both the Chinese and the English rules: guardians mix scripts.
+The lexicon's format (word lists, rules, negation, hyperbole) is described in core.content.risk;
+its patterns are compiled to regular expressions once per process. Python's own `re` is enough:
+a few hundred compiled expressions scan a message in well under a millisecond (`make eval-risk`
+prints the figure), so neither a segmenter (jieba: seconds to import, and its dictionary splits
+喝了农药 the same way our particles do) nor an Aho-Corasick automaton (our patterns are not plain
+strings) earns its place.
+
+Tiers: any red hit makes the message red (the red alert and the safety message at once); else
+any orange hit makes it orange (an orange alert a person reads today); else nothing is raised —
+the message still reaches a person (the tier decides urgency, never visibility).
 """
 from __future__ import annotations
 
 import re
 import unicodedata
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import yaml
 from pydantic import ValidationError
 
-from core.content.risk import CATEGORIES, HIT_SEVERITY, LexiconFile, expand_en, expand_zh
+from core.content.risk import CATEGORIES, Compiled, LexiconFile, compiler_for, expand
 
-_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|\S")
+_EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;]")
 _DASHES = re.compile(r"[-‐‑‒–—―_/]")
+_QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+TIER_RANK = {"red": 2, "orange": 1}
 
 
 @dataclass(frozen=True)
 class RiskHit:
     locale: str
-    term: str  # the pattern as written in the lexicon
+    rule: str  # the rule's id
+    pattern: str  # the pattern as written in the lexicon
     matched: str  # what it matched in the (normalised) message
     category: str
+    tier: str
+    words: tuple[tuple[str, str], ...] = ()  # (word list, the word it matched)
     negated: bool = False
+    framed: str | None = None  # the frame word that lowered it from red ("电视剧", "听说")
+
+    def explain(self) -> dict[str, object]:
+        out: dict[str, object] = {"rule": self.rule, "tier": self.tier, "category": self.category,
+                                  "pattern": self.pattern, "matched": self.matched,
+                                  "words": {name: word for name, word in self.words}}
+        if self.framed:
+            out["lowered_by"] = self.framed
+        return out
 
 
 @dataclass(frozen=True)
 class ScanResult:
     text: str
     hits: tuple[RiskHit, ...]  # not negated, not hyperbole
-    negated: tuple[RiskHit, ...]  # matched, but negated ("没有想死"): not a hit
+    negated: tuple[RiskHit, ...] = field(default=())  # matched, but negated ("没有想死"): not a hit
+
+    @property
+    def tier(self) -> str | None:
+        if not self.hits:
+            return None
+        return max((h.tier for h in self.hits), key=TIER_RANK.__getitem__)
 
     @property
     def hit(self) -> bool:
-        return bool(self.hits)
+        """Red or orange: an alert is raised."""
+        return self.tier is not None
+
+    @property
+    def severity(self) -> str | None:  # the alert's severity is the tier
+        return self.tier
+
+    @property
+    def top(self) -> tuple[RiskHit, ...]:
+        """The hits of the message's tier, most specific (longest match) first."""
+        return tuple(sorted((h for h in self.hits if h.tier == self.tier),
+                            key=lambda h: (-len(h.matched), CATEGORIES.index(h.category))))
+
+    @property
+    def category(self) -> str | None:
+        top = self.top
+        return top[0].category if top else None
 
     @property
     def terms(self) -> list[str]:
         return list(dict.fromkeys(h.matched for h in self.hits))
-
-    @property
-    def severity(self) -> str | None:
-        return HIT_SEVERITY if self.hits else None
 
     @property
     def categories(self) -> list[str]:
@@ -54,22 +94,20 @@ class ScanResult:
         return [c for c in CATEGORIES if c in found]
 
     def as_json(self) -> dict[str, object]:
-        return {"text": self.text, "hit": self.hit, "terms": self.terms, "severity": self.severity,
-                "categories": self.categories, "negated": list(dict.fromkeys(h.matched for h in self.negated))}
+        return {"text": self.text, "hit": self.hit, "tier": self.tier, "category": self.category,
+                "categories": self.categories, "terms": self.terms, "severity": self.severity,
+                "hits": [h.explain() for h in self.hits],
+                "negated": list(dict.fromkeys(h.matched for h in self.negated))}
 
 
 @dataclass(frozen=True)
-class _Term:
-    pattern: str
+class _Rule:
+    id: str
     category: str
-    form: object  # str (zh) or tuple of word patterns (en)
-
-
-@dataclass(frozen=True)
-class _Match:
-    start: int
-    end: int
-    term: _Term
+    tier: str
+    compiled: Compiled
+    overrides_inner: bool
+    cleared_by: tuple[str, ...]
 
 
 def normalise_zh(text: str) -> str:
@@ -77,39 +115,190 @@ def normalise_zh(text: str) -> str:
 
 
 def tokens_en(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower().replace("\u2019", "'").replace("\u2018", "'")
+    text = unicodedata.normalize("NFKC", text).lower().translate(_QUOTES)
     return _EN_TOKEN.findall(_DASHES.sub(" ", text))
 
 
-def _word_matches(pattern: str, token: str) -> bool:
-    if pattern == "*":
-        return token[:1].isalnum()
-    if pattern.endswith("*"):
-        return token.startswith(pattern[:-1])
-    return token == pattern
+def _keep_outermost(hits: list[tuple[int, int, RiskHit]]) -> list[tuple[int, int, RiskHit]]:
+    """One signal, one hit: a match inside a longer one of the same or a higher tier ("自杀" in
+    "想自杀") goes, and so does a wider, lower-tier reading around a higher-tier hit (the orange
+    "孩子…农药" around the red "喝了一口农药"). Negated hits are kept apart (for authors)."""
+    def same_or_higher(a: RiskHit, b: RiskHit) -> bool:
+        return TIER_RANK[a.tier] >= TIER_RANK[b.tier] and a.negated == b.negated
+
+    kept: list[tuple[int, int, RiskHit]] = []
+    for item in sorted(hits, key=lambda h: (-TIER_RANK[h[2].tier], h[0], -(h[1] - h[0]))):
+        start, end, hit = item
+        if any(k[0] <= start and end <= k[1] and same_or_higher(k[2], hit) for k in kept):
+            continue
+        if any(start <= k[0] and k[1] <= end and TIER_RANK[k[2].tier] > TIER_RANK[hit.tier]
+               and k[2].negated == hit.negated for k in kept):
+            continue
+        kept.append(item)
+    return sorted(kept, key=lambda h: h[0])
 
 
-def _keep_outermost(matches: list[_Match]) -> list[_Match]:
-    """A match inside a longer one ("自杀" in "想自杀") is the same signal: keep the longer."""
-    kept: list[_Match] = []
-    for m in sorted(matches, key=lambda m: (m.start, -(m.end - m.start))):
-        if not any(k.start <= m.start and m.end <= k.end for k in kept):
-            kept.append(m)
-    return sorted(kept, key=lambda m: m.start)
-
-
-class _Chinese:
-    locale = "zh-Hans"
+class _LocaleScanner:
+    locale = ""
 
     def __init__(self, lexicon: LexiconFile) -> None:
         lex = lexicon.locales[self.locale]
-        self.terms = [_Term(p, cat, form) for cat, patterns in lex.terms.items()
-                      for p in patterns for form in expand_zh(p)]
-        self.hyperbole = [form for p in lex.hyperbole for form in expand_zh(p)]
-        self.cues = sorted(set(lex.negation.cues), key=len, reverse=True)
-        self.fillers = set(lex.negation.fillers)
+        compiler = compiler_for(lexicon, self.locale)
+        self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
+                            tuple(self._phrase(c) for c in rule.cleared_by))
+                      for rule in lex.rules for p in rule.patterns]
+        self.frames = tuple(sorted((self._phrase(f) for f in lex.frames), key=len, reverse=True))
+        self.signals = lex.signals
+        self.signal_words: dict[str, str] = {}  # normalised word → category
+        if lex.signals is not None:
+            for category, entries in lex.signals.words.items():
+                for word in entries:
+                    self.signal_words.setdefault(self._phrase(word), category)
+        self.signal_regex = self._signal_regex(list(self.signal_words)) if self.signal_words else None
+        masks = [form for phrase in [*lex.hyperbole, *lex.everyday] for form in expand(phrase)]
+        self.mask = self._mask_regex(masks) if masks else None
+        self.negation = lex.negation
+
+    def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
+        raise NotImplementedError
+
+    def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
+        raise NotImplementedError
+
+    def _signals(self, text: str, masked: list[bool]) -> RiskHit | None:
+        """The net: enough different danger words, none masked or denied → one orange hit."""
+        assert self.signals is not None and self.signal_regex is not None
+        seen: dict[str, str] = {}
+        for m in self.signal_regex.finditer(text):
+            word = m.group(0)
+            if any(masked[m.start():m.end()]) or self._negated(text, m.start()):
+                continue
+            seen.setdefault(word, self.signal_words.get(word) or self.signal_words[word + " "])
+        if len(seen) < self.signals.at_least:
+            return None
+        counts = {c: sum(1 for v in seen.values() if v == c) for c in CATEGORIES}
+        category = max(CATEGORIES, key=lambda c: (counts[c], -CATEGORIES.index(c)))
+        shown = tuple((cat, self._shown(word)) for word, cat in seen.items())
+        return RiskHit(self.locale, "signals", f"at least {self.signals.at_least} danger words",
+                       " · ".join(w for _c, w in shown), category, "orange", shown)
+
+    def _text(self, raw: str) -> str:
+        raise NotImplementedError
+
+    def _negated(self, text: str, start: int) -> bool:
+        raise NotImplementedError
+
+    def _shown(self, text: str) -> str:
+        return text
+
+    def _breaks(self, raw: str) -> set[int]:
+        """Positions in the normalised text where the writer had put a space."""
+        return set()
+
+    def _negated_match(self, text: str, m: re.Match[str], groups: int) -> bool:
+        """A cue right before the match ("没有想死"), or right before its last word inside it
+        ("身上没有伤": the body word, a gap, then the injury denied)."""
+        if self._negated(text, m.start()):
+            return True
+        last = next((m.start(f"g{i}") for i in range(groups - 1, 0, -1) if m.start(f"g{i}") > m.start()), None)
+        return last is not None and self._negated(text, last)
+
+    def _phrase(self, phrase: str) -> str:
+        """A plain phrase as it appears in the normalised text."""
+        raise NotImplementedError
+
+    def _before(self, text: str, start: int) -> str:
+        """The stretch of the same sentence shortly before a hit, where a frame word counts."""
+        raise NotImplementedError
+
+    def _frame(self, text: str, start: int) -> str | None:
+        before = self._before(text, start)
+        return next((f.strip() for f in self.frames if f in before), None)
+
+    def scan(self, raw: str) -> list[RiskHit]:
+        text = self._text(raw)
+        if not text.strip():
+            return []
+        masked = [False] * len(text)
+        if self.mask is not None:
+            breaks = self._breaks(raw)
+            for m in self.mask.finditer(text):
+                if any(m.start() < b < m.end() for b in breaks):
+                    continue  # "我想死 你们别管我" is no "想死你": a phrase does not run across a space
+                masked[m.start():m.end()] = [True] * (m.end() - m.start())
+        found: list[tuple[int, int, RiskHit]] = []
+        overriding: list[tuple[int, int, str]] = []
+        cleared = False
+        for rule in self.rules:
+            regex = rule.compiled.regex
+            pos = 0
+            while pos < len(text):
+                m = regex.search(text, pos)
+                if m is None:
+                    break
+                if any(masked[m.start():m.end()]):
+                    pos = m.start() + 1  # a later, unmasked match may still be there
+                    continue
+                if any(c in text[m.end():] for c in rule.cleared_by):
+                    cleared = True
+                    pos = m.end()
+                    continue
+                words = tuple((name, self._shown(m.group(f"g{i}")))
+                              for i, name in enumerate(rule.compiled.slots) if m.group(f"g{i}"))
+                tier, framed = rule.tier, None
+                if tier == "red" and (framed := self._frame(text, m.start())):
+                    tier = "orange"
+                found.append((m.start(), m.end(), RiskHit(
+                    self.locale, rule.id, rule.compiled.pattern, self._shown(m.group(0)), rule.category, tier,
+                    words, negated=self._negated_match(text, m, len(rule.compiled.slots)), framed=framed)))
+                if rule.overrides_inner:
+                    overriding.append((m.start(), m.end(), rule.id))
+                pos = m.end()
+        found = [f for f in found if not any(s <= f[0] and f[1] <= e and rid != f[2].rule for s, e, rid in overriding)]
+        # A wider reading around words that are denied is denied too ("他没说要喝农药": the child
+        # near the poison word is no sign once the drinking is negated).
+        denied = [(st, en) for st, en, h in found if h.negated]
+        found = [(st, en, replace(h, negated=True)) if not h.negated and any(st <= a and b <= en for a, b in denied)
+                 else (st, en, h) for st, en, h in found]
+        hits = [h for _s, _e, h in _keep_outermost(found)]
+        if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
+            net = self._signals(text, masked)
+            if net is not None:
+                hits.append(net)
+        return hits
+
+
+class _Chinese(_LocaleScanner):
+    locale = "zh-Hans"
+
+    def __init__(self, lexicon: LexiconFile) -> None:
+        super().__init__(lexicon)
+        self.cues = sorted(set(self.negation.cues), key=len, reverse=True)
+        self.fillers = set(self.negation.fillers)
         self.max_filler = max((len(f) for f in self.fillers), default=0)
-        self.max_gap = lex.negation.max_gap
+
+    def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True)))
+
+    def _text(self, raw: str) -> str:
+        return normalise_zh(raw)
+
+    def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
+        return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
+
+    def _phrase(self, phrase: str) -> str:
+        return normalise_zh(phrase)
+
+    def _breaks(self, raw: str) -> set[int]:
+        out, pos = set(), 0
+        for piece in re.split(r"\s+", unicodedata.normalize("NFKC", raw).lower().strip()):
+            pos += len(piece)
+            out.add(pos)
+        return out
+
+    def _before(self, text: str, start: int) -> str:
+        window = text[max(0, start - 12):start]
+        return re.split(r"[。！？!?；;]", window)[-1]
 
     def _segmentable(self, gap: str) -> bool:
         ok = [True] + [False] * len(gap)
@@ -128,7 +317,7 @@ class _Chinese:
         return False
 
     def _negated(self, text: str, start: int) -> bool:
-        for gap in range(0, min(self.max_gap, start) + 1):
+        for gap in range(0, min(self.negation.max_gap, start) + 1):
             if gap and not self._segmentable(text[start - gap:start]):
                 continue
             end = start - gap
@@ -137,70 +326,50 @@ class _Chinese:
                     return True
         return False
 
-    def scan(self, raw: str) -> list[RiskHit]:
-        text = normalise_zh(raw)
-        masked = [False] * len(text)
-        for phrase in self.hyperbole:
-            for m in re.finditer(re.escape(phrase), text):
-                masked[m.start():m.end()] = [True] * (m.end() - m.start())
-        matches = []
-        for term in self.terms:
-            form = term.form
-            assert isinstance(form, str)
-            start = text.find(form)
-            while start != -1:
-                end = start + len(form)
-                if not any(masked[start:end]):
-                    matches.append(_Match(start, end, term))
-                start = text.find(form, start + 1)
-        return [RiskHit(self.locale, m.term.pattern, text[m.start:m.end], m.term.category,
-                        negated=self._negated(text, m.start))
-                for m in _keep_outermost(matches)]
 
-
-class _English:
+class _English(_LocaleScanner):
     locale = "en"
 
     def __init__(self, lexicon: LexiconFile) -> None:
-        lex = lexicon.locales[self.locale]
-        self.terms = [_Term(p, cat, form) for cat, patterns in lex.terms.items()
-                      for p in patterns for form in expand_en(p)]
-        self.hyperbole = [form for p in lex.hyperbole for form in expand_en(p)]
-        self.cues = [tuple(c.split()) for c in lex.negation.cues]
-        self.fillers = set(lex.negation.fillers)
-        self.max_gap = lex.negation.max_gap
+        super().__init__(lexicon)
+        self.cues = [tuple(c.split()) for c in self.negation.cues]
+        self.fillers = set(self.negation.fillers)
 
-    @staticmethod
-    def _find(tokens: list[str], form: tuple[str, ...]) -> list[int]:
-        n = len(form)
-        return [i for i in range(len(tokens) - n + 1)
-                if all(_word_matches(p, t) for p, t in zip(form, tokens[i:i + n]))]
+    def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
+        body = "|".join(re.escape(" " + " ".join(f.split())) for f in sorted(forms, key=len, reverse=True))
+        return re.compile(f"(?:{body})(?= )")
 
-    def _negated(self, tokens: list[str], start: int) -> bool:
-        for gap in range(0, min(self.max_gap, start) + 1):
-            if any(t not in self.fillers for t in tokens[start - gap:start]):
+    def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
+        body = "|".join(re.escape(w.rstrip()) for w in sorted(words, key=len, reverse=True))
+        return re.compile(f"(?:{body})(?= )")
+
+    def _text(self, raw: str) -> str:
+        tokens = tokens_en(raw)
+        return " " + " ".join(tokens) + " " if tokens else ""
+
+    def _shown(self, text: str) -> str:
+        return text.strip()
+
+    def _phrase(self, phrase: str) -> str:
+        return " " + " ".join(tokens_en(phrase)) + " "
+
+    def _before(self, text: str, start: int) -> str:
+        tokens = text[:start].split()[-10:]
+        for i in range(len(tokens) - 1, -1, -1):
+            if tokens[i] in ".!?;":
+                tokens = tokens[i + 1:]
+                break
+        return " " + " ".join(tokens) + " "
+
+    def _negated(self, text: str, start: int) -> bool:
+        tokens = text[:start].split()
+        for gap in range(0, min(self.negation.max_gap, len(tokens)) + 1):
+            if any(t not in self.fillers for t in tokens[len(tokens) - gap:]):
                 break  # a non-filler word stands between: no cue further back can reach the term
-            end = start - gap
+            end = len(tokens) - gap
             if any(end >= len(cue) and tuple(tokens[end - len(cue):end]) == cue for cue in self.cues):
                 return True
         return False
-
-    def scan(self, raw: str) -> list[RiskHit]:
-        tokens = tokens_en(raw)
-        masked = [False] * len(tokens)
-        for phrase in self.hyperbole:
-            for i in self._find(tokens, phrase):  # type: ignore[arg-type]
-                masked[i:i + len(phrase)] = [True] * len(phrase)  # type: ignore[arg-type]
-        matches = []
-        for term in self.terms:
-            form = term.form
-            assert isinstance(form, tuple)
-            for i in self._find(tokens, form):
-                if not any(masked[i:i + len(form)]):
-                    matches.append(_Match(i, i + len(form), term))
-        return [RiskHit(self.locale, m.term.pattern, " ".join(tokens[m.start:m.end]), m.term.category,
-                        negated=self._negated(tokens, m.start))
-                for m in _keep_outermost(matches)]
 
 
 class RiskScanner:

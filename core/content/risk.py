@@ -1,28 +1,42 @@
-"""The risk lexicon: the file format of content/risk/lexicon.yaml. See content/README.md.
+"""The risk lexicon: the file format of content/risk/lexicon.yaml (v4) and its compiler. See
+content/README.md for the author's view.
 
-Terms are grouped by locale and category; every hit is red (issue #4: a risk word is a red alert,
-and the guardian gets the safety message). A term is a small pattern, nothing more:
+A lexicon is data a content author can read: per locale, named **word lists** (acts, means,
+particles, amounts, intent words, people, body parts …) and **rules**, each with a category, a
+tier (red: unmistakable danger; orange: a possible sign a person should read today) and a few
+patterns built from the word lists. Patterns are compiled into regular expressions once, when
+the file is loaded; nothing is evaluated at run time but those expressions.
 
-- zh-Hans: characters, matched anywhere (spaces in the message are ignored);
-- en: lowercase words, matched as whole words; a word may end in `*` (any ending: `hurt*` is
-  hurt, hurts, hurting) and a lone `*` stands for any one word;
-- both: `(a|b|c)` offers alternatives at that place, an empty alternative makes it optional:
-  `(打|揍)(他|她|孩子)`, `kill* (myself|himself|herself)`.
+Pattern syntax (both locales):
 
-Negation: a term is not a hit when a negation cue stands right before it, with at most
-`max_gap` filler words between (zh: characters) — "没有想死", "他没说过不想活", "he never said he
-wanted to die". Only fillers may stand between, so "他不吃饭还说想死" stays a hit: when in doubt,
-the scanner reports.
+- plain text: zh-Hans characters (spaces are ignored, as they are in messages); en lowercase
+  words, matched as whole words;
+- `(a|b|)`: alternatives at that place; an empty one (or a `?` after the bracket) makes the part
+  optional;
+- `{name}`: any one word of the word list `name`; `{name?}` optional; `{name*}` none, one or two
+  in a row (particles: 喝下去了);
+- `!(a|b)`: not followed by any of them: `找不到(孩子|娃)!(的)` (找不到孩子的作业本 is no alarm);
+- `~N` (N from 1 to 12): a gap of at most N characters (zh) or words (en) of anything, within
+  one sentence: `{ingest}{aspect*}~4{poison}` is 喝了 + 半瓶 + 农药;
+- en words: `word*` is any ending (`suicid*`); `word+` the regular inflections (`cut+`: cut,
+  cuts, cutting; `hurt+`; `beat+`); irregular forms are alternatives (`(ran|run+)`).
 
-Hyperbole: everyday phrases ("热死了", "想死你了", "this homework is killing me") are masked
-before matching; a term that overlaps one is not a hit.
+Word-list entries are patterns themselves (alternatives and other word lists, no gaps), so an
+amount is `{number?}{measure}`. Chinese ASCII text (pinyin initials such as `zs`) only matches as a
+whole latin word, never inside another.
 
-The scanner itself is core.checkin.risk.
+Negation: a hit is cleared when a cue stands right before it, with at most `max_gap` fillers
+between ("没有想死", "他没说过不想活", "he never said he wanted to die"); an A-not-A question
+(是不是, 有没有) asks, it does not deny. Hyperbole and everyday phrases ("饿死了", "想死你了",
+"刀削面", "this heat is killing me") are masked before matching: a match that overlaps one is
+not a hit. Whatever raises nothing still reaches the director's inbox; the tier decides urgency.
 """
 from __future__ import annotations
 
+import functools
 import itertools
 import re
+from dataclasses import dataclass
 from typing import Annotated, Literal
 
 from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
@@ -30,22 +44,33 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from core.config import SUPPORTED_LOCALES
 from core.content.localized import check_localized
 
-Category = Literal["self_harm", "suicide", "abuse", "violence", "running_away"]
-CATEGORIES: tuple[str, ...] = ("self_harm", "suicide", "abuse", "violence", "running_away")
-HIT_SEVERITY = "red"  # a lexicon hit is always a red alert: when in doubt, the scanner reports
-MAX_EXPANSIONS = 256
+Category = Literal["suicide", "self_harm", "physical_abuse", "sexual_abuse", "bullying", "missing",
+                   "guardian_crisis"]
+CATEGORIES: tuple[str, ...] = ("suicide", "self_harm", "physical_abuse", "sexual_abuse", "bullying", "missing",
+                               "guardian_crisis")
+Tier = Literal["red", "orange"]
+TIERS: tuple[str, ...] = ("red", "orange")
+MAX_EXPANSIONS = 1024  # plain forms of one hyperbole or everyday phrase
+MAX_GAP = 12
 
 _GROUP = re.compile(r"\(([^()]*)\)")
-_EN_WORD = re.compile(r"^(?:[a-z0-9']+\*?|\*)$")
+_TOKEN = re.compile(r"\{([a-z_][a-z0-9_]*)([?*]?)\}|~(\d+)|(!?)\(([^()]*)\)(\??)|([^{}()~|!]+)")
+_NAME = re.compile(r"^[a-z_][a-z0-9_]*$")
+_EN_WORD = re.compile(r"^[a-z0-9']+[*+]?$")
 _EN_PLAIN_WORD = re.compile(r"^[a-z0-9']+$")
+_ZH_GAP_CHAR = r"[^。！？!?；;\n]"
+_EN_TOKEN_CHARS = "[a-z0-9']"
 
 
 class PatternError(ValueError):
     pass
 
 
+# -- hyperbole phrases: plain forms ---------------------------------------------------------------
+
+
 def expand(pattern: str) -> list[str]:
-    """All the plain forms of a pattern's `(a|b)` groups, in order, without duplicates."""
+    """All the plain forms of a phrase's `(a|b)` groups, in order, without duplicates."""
     rest = _GROUP.sub("", pattern)
     if "(" in rest or ")" in rest or "|" in rest:
         raise PatternError("unbalanced or nested brackets, or | outside brackets")
@@ -69,34 +94,160 @@ def expand(pattern: str) -> list[str]:
     return out
 
 
-def expand_zh(pattern: str) -> list[str]:
-    forms = expand(pattern)
-    for form in forms:
-        if len(form) < 2:
-            raise PatternError(f"{form!r} is shorter than two characters")
-        if re.search(r"[\s*]", form):
-            raise PatternError("Chinese patterns are characters only: no spaces or *")
-    return forms
+# -- patterns → regular expressions ---------------------------------------------------------------
 
 
-def expand_en(pattern: str) -> list[tuple[str, ...]]:
-    """Each form as a tuple of word patterns."""
-    out = []
-    for form in expand(pattern):
-        words = tuple(form.split())
-        if not words:
-            raise PatternError("an alternative leaves the pattern empty")
-        bad = [w for w in words if not _EN_WORD.match(w)]
-        if bad:
-            raise PatternError(f"{bad[0]!r}: words are lowercase letters, digits and ', with an optional * at the end")
-        if words[0] == "*" or words[-1] == "*":
-            raise PatternError("a pattern may not start or end with a lone *")
-        out.append(words)
-    return out
+def inflections(word: str) -> list[str]:
+    """The regular forms of an English verb or noun: hurt → hurts, hurting; cut → cutting;
+    hope → hoped, hoping; cry → cries, cried. Irregular forms are written as alternatives."""
+    forms = [word, word + "s", word + "es", word + "ed", word + "ing"]
+    if word.endswith("e"):
+        forms += [word + "d", word[:-1] + "ing"]
+    if word.endswith("y") and len(word) > 2 and word[-2] not in "aeiou":
+        forms += [word[:-1] + "ies", word[:-1] + "ied"]
+    if len(word) >= 3 and word[-1] not in "aeiouwxy" and word[-2] in "aeiou" and word[-3] not in "aeiou":
+        forms += [word + word[-1] + "ing", word + word[-1] + "ed"]
+    return list(dict.fromkeys(forms))
 
 
-def expand_for(locale: str, pattern: str) -> list:  # type: ignore[type-arg]
-    return expand_zh(pattern) if locale == "zh-Hans" else expand_en(pattern)
+@dataclass(frozen=True)
+class Compiled:
+    """One pattern as a regular expression; `slots` names its capture groups (g0, g1 …)."""
+
+    pattern: str
+    regex: re.Pattern[str]
+    slots: tuple[str, ...]
+
+
+@functools.lru_cache(maxsize=8192)
+def _compile_regex(regex: str) -> re.Pattern[str]:
+    """Compiling the lexicon costs ~3 s (big alternations; more patterns than `re`'s own cache
+    holds): once per process, shared by `content check` and the scanner."""
+    return re.compile(regex)
+
+
+class _Compiler:
+    def __init__(self, locale: str, words: dict[str, list[str]]) -> None:
+        self.locale = locale
+        self.words = words
+        self.zh = locale == "zh-Hans"
+        self._cache: dict[str, str] = {}
+
+    # zh literals: characters; ASCII letters only as a whole latin word
+    def _zh_literal(self, text: str) -> str:
+        text = "".join(text.split())
+        if not text:
+            return ""
+        out = re.escape(text)
+        if text[0].isascii() and text[0].isalnum():
+            out = r"(?<![a-z0-9])" + out
+        if text[-1].isascii() and text[-1].isalnum():
+            out = out + r"(?![a-z0-9])"
+        return out
+
+    # en literals: whole words, each consuming its leading space
+    def _en_words(self, text: str) -> str:
+        out = []
+        for word in text.split():
+            if not _EN_WORD.match(word):
+                raise PatternError(f"{word!r}: words are lowercase letters, digits and ', "
+                                   "with an optional * or + at the end")
+            if word.endswith("*"):
+                body = re.escape(word[:-1]) + _EN_TOKEN_CHARS + "*"
+            elif word.endswith("+"):
+                body = "(?:" + "|".join(re.escape(f) for f in sorted(inflections(word[:-1]), key=len, reverse=True)) + ")"
+            else:
+                body = re.escape(word)
+            out.append(" " + body)
+        return "".join(out)
+
+    def word_list(self, name: str, stack: tuple[str, ...] = ()) -> str:
+        if name in self._cache:
+            return self._cache[name]
+        if name not in self.words:
+            raise PatternError(f"unknown word list {{{name}}}")
+        if name in stack:
+            raise PatternError(f"word list {{{name}}} refers to itself")
+        alternatives = []
+        for entry in self.words[name]:
+            regex, _slots = self.sequence(entry, stack + (name,), in_list=True)
+            if not regex:
+                raise PatternError(f"{{{name}}} has an empty entry")
+            alternatives.append(regex)
+        # Longest first, so that 下去 is tried before 下.
+        self._cache[name] = "(?:" + "|".join(sorted(alternatives, key=len, reverse=True)) + ")"
+        return self._cache[name]
+
+    def sequence(self, pattern: str, stack: tuple[str, ...] = (), *, in_list: bool = False,
+                 capture: bool = True, groups: list[str] | None = None) -> tuple[str, list[str]]:
+        rest = _GROUP.sub("", pattern)
+        if "(" in rest or ")" in rest or "|" in rest:
+            raise PatternError("unbalanced or nested brackets, or | outside brackets")
+        if re.search(r"\{[^}]*$|^[^{]*\}", pattern) or pattern.count("{") != pattern.count("}"):
+            raise PatternError("unbalanced { }")
+        groups = [] if groups is None else groups
+        out: list[str] = []
+        pos = 0
+        while pos < len(pattern):
+            m = _TOKEN.match(pattern, pos)
+            if m is None:
+                raise PatternError(f"cannot read the pattern at {pattern[pos:]!r}")
+            pos = m.end()
+            name, mark, gap, bang, alternatives, optional, literal = m.groups()
+            if name is not None:
+                body = self.word_list(name, stack)
+                if capture and not in_list:
+                    body = f"(?P<g{len(groups)}>{body})"
+                    groups.append(name)
+                out.append(body + {"": "", "?": "?", "*": "{0,2}"}[mark] if mark else body)
+            elif gap is not None:
+                if in_list:
+                    raise PatternError("a word list entry may not have a gap ~N")
+                n = int(gap)
+                if not 1 <= n <= MAX_GAP:
+                    raise PatternError(f"a gap is ~1 to ~{MAX_GAP}")
+                out.append(f"{_ZH_GAP_CHAR}{{0,{n}}}?" if self.zh else f"(?: {_EN_TOKEN_CHARS}+){{0,{n}}}?")
+            elif alternatives is not None:
+                options = []
+                for option in alternatives.split("|"):
+                    regex, _ = self.sequence(option, stack, in_list=in_list, capture=False) if option.strip() else ("", [])
+                    options.append(regex)
+                body = "|".join(sorted(options, key=len, reverse=True))
+                if bang and optional:
+                    raise PatternError("!( ) cannot be optional")
+                if bang:  # !(a|b): not followed by any of them (刀削面 is no knife)
+                    if "" in options:
+                        raise PatternError("!( ) may not have an empty alternative")
+                    out.append(f"(?!{body})" if self.zh else f"(?!(?:{body})(?= ))")
+                else:
+                    out.append(f"(?:{body})" + optional)
+            else:
+                if "?" in literal:
+                    raise PatternError("? only follows a word list {name?} or a group (a|b)?")
+                if self.zh:
+                    if "*" in literal or "+" in literal:
+                        raise PatternError("Chinese patterns have no * or +")
+                    out.append(self._zh_literal(literal))
+                else:
+                    out.append(self._en_words(literal))
+        return "".join(out), groups
+
+    def compile(self, pattern: str) -> Compiled:
+        if not pattern.strip():
+            raise PatternError("an empty pattern")
+        regex, groups = self.sequence(pattern)
+        if not self.zh:
+            regex = regex + "(?= )"
+        try:
+            compiled = _compile_regex(regex)
+        except re.error as exc:  # pragma: no cover - the syntax above only builds valid expressions
+            raise PatternError(f"not a valid pattern: {exc}") from exc
+        if compiled.match(""):
+            raise PatternError("the pattern matches an empty text: make one part required")
+        return Compiled(pattern, compiled, tuple(groups))
+
+
+# -- the file --------------------------------------------------------------------------------------
 
 
 class _Strict(BaseModel):
@@ -109,21 +260,53 @@ class Negation(_Strict):
     fillers: list[str] = Field(default_factory=list)
 
 
+class Rule(_Strict):
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    category: Category
+    tier: Tier
+    patterns: list[str] = Field(min_length=1)
+    # A narrower reading of what it contains: where it matches around another rule's hit, this
+    # rule's tier counts ("想离家出走" is an intention, orange, around "离家出走", red).
+    overrides_inner: bool = False
+    # Plain phrases that, later in the same message, say it is over ("找到了", "all good now"):
+    # the hit is cleared (the message still reaches the inbox).
+    cleared_by: list[str] = Field(default_factory=list)
+    note: str | None = None  # for authors: why this rule, what it must not catch
+
+
+class Signals(_Strict):
+    """The net under the rules: this many different danger words in one message (none of them
+    denied, none inside hyperbole or everyday life) is an orange sign even when no rule matched.
+    Plain words per category; the category with the most of them names the hit."""
+
+    at_least: int = Field(ge=2, le=5)
+    words: dict[Category, list[str]]
+
+
 class LocaleLexicon(_Strict):
+    words: dict[str, list[str]] = Field(default_factory=dict)
+    signals: Signals | None = None
     negation: Negation
-    hyperbole: list[str] = Field(min_length=1)
-    terms: dict[Category, list[str]]
+    hyperbole: list[str] = Field(min_length=1)  # everyday exaggeration, masked before matching
+    everyday: list[str] = Field(default_factory=list)  # farm, kitchen and medical life, masked too
+    # Words that put a hit in a story, the news or someone else's past ("电视剧里", "听说", "a film"):
+    # shortly before a red hit in the same sentence, it counts as orange — lowered, never silenced.
+    frames: list[str] = Field(default_factory=list)
+    rules: list[Rule] = Field(min_length=1)
+
+
+Reasons = Annotated[dict[str, str], AfterValidator(lambda v: check_localized(v, max_chars=400))]
 
 
 class LexiconFile(_Strict):
     """content/risk/lexicon.yaml"""
 
     id: Literal["lexicon"]
-    version: int = Field(ge=1)
+    version: int = Field(ge=4)
     source: str = Field(min_length=10)
     licence: str = Field(min_length=3)
-    # What the child director reads on an alert raised by a risk word, per locale.
-    reasons: Annotated[dict[str, str], AfterValidator(lambda v: check_localized(v, max_chars=400))]
+    # What the child director reads on an alert raised by a risk word, per tier and locale.
+    reasons: dict[Tier, Reasons]
     locales: dict[str, LocaleLexicon]
 
     @model_validator(mode="after")
@@ -132,6 +315,20 @@ class LexiconFile(_Strict):
         if problems:
             raise ValueError("\n".join(f"{where}: {reason}" for where, reason in problems))
         return self
+
+    def reason(self, tier: str, locale: str) -> str:
+        texts = self.reasons[tier]  # type: ignore[index]
+        return texts.get(locale) or texts["zh-Hans"]
+
+
+def compiler_for(lexicon: LexiconFile, locale: str) -> _Compiler:
+    return _Compiler(locale, lexicon.locales[locale].words)
+
+
+def _plain_word_ok(locale: str, word: str) -> bool:
+    if locale == "zh-Hans":
+        return bool(word) and not re.search(r"[\s*()|{}~]", word)
+    return bool(word.split()) and all(_EN_PLAIN_WORD.match(w) for w in word.split())
 
 
 def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
@@ -142,40 +339,72 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
     unknown = sorted(set(lexicon.locales) - set(SUPPORTED_LOCALES))
     if unknown:
         problems.append(("locales", f"unknown locale {', '.join(unknown)}"))
+    absent_tiers = [t for t in TIERS if t not in lexicon.reasons]
+    if absent_tiers:
+        problems.append(("reasons", f"missing reasons for {', '.join(absent_tiers)}"))
 
     for loc, lex in lexicon.locales.items():
         if loc not in SUPPORTED_LOCALES:
             continue
         base = f"locales.{loc}"
+        compiler = _Compiler(loc, lex.words)
+        for name, entries in lex.words.items():
+            if not _NAME.match(name):
+                problems.append((f"{base}.words.{name}", "a word list's name is lowercase letters, digits and _"))
+                continue
+            if not entries:
+                problems.append((f"{base}.words.{name}", "an empty word list"))
+                continue
+            try:
+                compiler.word_list(name)
+            except PatternError as exc:
+                problems.append((f"{base}.words.{name}", str(exc)))
         for kind in ("cues", "fillers"):
             for k, word in enumerate(getattr(lex.negation, kind)):
-                ok = (bool(word) and not re.search(r"[\s*()|]", word)) if loc == "zh-Hans" else \
-                    all(_EN_PLAIN_WORD.match(w) for w in word.split()) and bool(word.split())
-                if not ok:
+                if not _plain_word_ok(loc, word):
                     problems.append((f"{base}.negation.{kind}.{k}", f"{word!r} is not a plain word"))
-        for k, pattern in enumerate(lex.hyperbole):
-            try:
-                expand_for(loc, pattern)
-            except PatternError as exc:
-                problems.append((f"{base}.hyperbole.{k}", str(exc)))
-
-        seen: dict[str, str] = {}
-        for category in CATEGORIES:
-            patterns = lex.terms.get(category)  # type: ignore[call-overload]
-            if not patterns:
-                problems.append((f"{base}.terms", f"no terms for {category}"))
-                continue
-            for k, pattern in enumerate(patterns):
-                where = f"{base}.terms.{category}.{k}"
+        if lex.signals is not None:
+            for category, entries in lex.signals.words.items():
+                for k, word in enumerate(entries):
+                    if not _plain_word_ok(loc, word):
+                        problems.append((f"{base}.signals.words.{category}.{k}", f"{word!r} is not a plain word"))
+        for k, word in enumerate(lex.frames):
+            if not _plain_word_ok(loc, word):
+                problems.append((f"{base}.frames.{k}", f"{word!r} is not a plain word"))
+        for kind in ("hyperbole", "everyday"):
+            for k, phrase in enumerate(getattr(lex, kind)):
                 try:
-                    forms = expand_for(loc, pattern)
+                    forms = expand(phrase)
                 except PatternError as exc:
-                    problems.append((where, str(exc)))
+                    problems.append((f"{base}.{kind}.{k}", str(exc)))
                     continue
-                for form in forms:
-                    key = form if isinstance(form, str) else " ".join(form)
-                    if key in seen:
-                        problems.append((where, f"{key!r} is already listed at {seen[key]}"))
-                    else:
-                        seen[key] = where
+                bad = [f for f in forms if not _plain_word_ok(loc, f)]
+                if bad:
+                    problems.append((f"{base}.{kind}.{k}", f"{bad[0]!r}: plain words only (no * + {{ }} ~)"))
+
+        seen_ids: dict[str, int] = {}
+        seen_patterns: dict[str, str] = {}
+        covered: set[str] = set()
+        for r, rule in enumerate(lex.rules):
+            where = f"{base}.rules.{r}"
+            if rule.id in seen_ids:
+                problems.append((f"{where}.id", f"{rule.id!r} is already the id of rules.{seen_ids[rule.id]}"))
+            seen_ids.setdefault(rule.id, r)
+            covered.add(rule.category)
+            for k, phrase in enumerate(rule.cleared_by):
+                if not _plain_word_ok(loc, phrase):
+                    problems.append((f"{where}.cleared_by.{k}", f"{phrase!r} is not a plain word"))
+            for k, pattern in enumerate(rule.patterns):
+                key = " ".join(pattern.split())
+                if key in seen_patterns:
+                    problems.append((f"{where}.patterns.{k}", f"{pattern!r} is already listed at {seen_patterns[key]}"))
+                    continue
+                seen_patterns[key] = f"{where}.patterns.{k}"
+                try:
+                    compiler.compile(pattern)
+                except PatternError as exc:
+                    problems.append((f"{where}.patterns.{k}", str(exc)))
+        for category in CATEGORIES:
+            if category not in covered:
+                problems.append((f"{base}.rules", f"no rule for {category}"))
     return problems

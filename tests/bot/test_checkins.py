@@ -453,7 +453,7 @@ async def test_a_red_answer_mid_questionnaire_does_not_wait_for_the_end(enrol, d
 
 @pytest.mark.parametrize(("text", "hit", "severity"), [
     ("他昨天说不想活了", True, "red"),
-    ("孩子身上有伤，青一块紫一块", True, "red"),
+    ("孩子被他爸打得青一块紫一块", True, "red"),
     ("She said she wants to die", True, "red"),
     ("他没有说过想死", False, None),  # negated
     ("今天热死了，作业烦死了", False, None),  # everyday hyperbole
@@ -483,7 +483,7 @@ async def test_the_note_after_the_last_question_is_kept_and_scanned(enrol, db, c
     await tick()
     for value in (0, 0, 0, 0, 0, 0):
         await grandma.answer(value)
-    sent = await grandma.send("他最近老说活着没意思")
+    sent = await grandma.send("他最近老说不想活了")
     [note] = await db.all(FreeText)
     checkin = await only_checkin(db)
     assert (note.kind, note.check_in_id, note.child_id, note.hit) == ("note", checkin.id, checkin.child_id, True)

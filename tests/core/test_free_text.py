@@ -44,19 +44,26 @@ async def test_a_risk_word_is_kept_and_raises_a_household_alert_that_repeats_joi
 ) -> None:
     v = await seed_village(session, now=clock())
     first = await receive_text(session, guardian=v.grandma, text="孩子在学校被同学欺负了", scanner=SCANNER, now=clock())
-    assert first.hit and first.scan.severity == "red"  # every lexicon hit is red
+    assert first.hit and first.tier == "orange"  # a possible sign: a person reads it today
     [alert] = await alerts(session)
     assert (alert.subject_key, alert.severity, alert.child_id, alert.household_id, alert.cohort_id) == (
-        f"household:{v.home_a.id}", "red", None, v.home_a.id, v.cohort.id)
-    assert alert.evidence["categories"] == ["violence"] and alert.evidence["free_text_ids"] == [first.stored.id]
+        f"household:{v.home_a.id}", "orange", None, v.home_a.id, v.cohort.id)
+    assert (alert.evidence["tier"], alert.evidence["category"], alert.evidence["categories"]) == (
+        "orange", "bullying", ["bullying"])
+    assert alert.evidence["rules"] == ["bullying_signs"] and alert.evidence["free_text_ids"] == [first.stored.id]
     assert "欺负" not in alert.reason  # the director reads the words from free_texts, not from the alert
+    assert alert.reason == SCANNER.lexicon.reason("orange", "zh-Hans")
+    [kept] = await texts(session)
+    assert (kept.hit, kept.severity, kept.categories) == (True, "orange", ["bullying"])
 
     clock.advance(hours=2)
     worse = await receive_text(session, guardian=v.father, text="他说不想活了", scanner=SCANNER, now=clock())
-    [alert] = await alerts(session)  # the same household's open alert, not a second one
+    assert worse.tier == "red"
+    [alert] = await alerts(session)  # the same household's open alert, not a second one, now red
     assert (alert.severity, alert.occurrences, alert.evidence["free_text_ids"]) == (
         "red", 2, [first.stored.id, worse.stored.id])
-    assert alert.evidence["first"]["categories"] == ["violence"]
+    assert alert.reason == SCANNER.lexicon.reason("red", "zh-Hans")
+    assert alert.evidence["first"]["categories"] == ["bullying"]
     assert [(t.kind, t.guardian_id, t.hit) for t in await texts(session)] == [
         ("message", v.grandma.id, True), ("message", v.father.id, True)]
 
@@ -96,7 +103,7 @@ async def test_a_note_with_a_risk_word_alerts_about_the_child(session: AsyncSess
     await receive_text(session, guardian=v.grandma, text="他最近总说活着没意思", scanner=SCANNER, now=clock())
     [alert] = await alerts(session)
     assert (alert.subject_key, alert.child_id, alert.check_in_id, alert.severity) == (
-        f"child:{v.older.id}", v.older.id, checkin.id, "red")
+        f"child:{v.older.id}", v.older.id, checkin.id, "orange")
 
 
 async def test_the_note_question_lapses_after_a_day_and_can_be_skipped(session: AsyncSession,

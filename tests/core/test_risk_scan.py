@@ -1,10 +1,13 @@
-"""The free-text risk scan: real signals are hits in both languages; negated ones and everyday
-hyperbole are not; the lexicon is checked like all content; `shouwang risk scan` prints JSON lines."""
+"""The free-text risk scan (lexicon v4): one table per phenomenon of how people really write — aspect
+particles, amounts, intent, a gap between an act and its means, inflections — in both languages;
+negation right before a term, hyperbole and everyday life raise nothing; two tiers; every hit
+explained; the lexicon is checked like all content; `shouwang risk scan` prints JSON lines."""
 from __future__ import annotations
 
 import copy
 import io
 import json
+import re
 import shutil
 from pathlib import Path
 
@@ -15,148 +18,235 @@ from cli.main import main as cli_main
 from core.checkin.risk import LexiconInvalid, RiskScanner, load_scanner
 from core.config import PROJECT_ROOT
 from core.content.loader import check_content
-from core.content.risk import PatternError, expand, expand_en, expand_zh
+from core.content.risk import CATEGORIES, PatternError, compiler_for, expand, inflections
 
 LEXICON = PROJECT_ROOT / "content" / "risk" / "lexicon.yaml"
 SCANNER = load_scanner(LEXICON)
 
 
-@pytest.mark.parametrize(
-    ("text", "term", "category", "severity"),
-    [
-        # Chinese
-        ("不想活了", "不想活", "suicide", "red"),
-        ("他说不想活了", "不想活", "suicide", "red"),
-        ("孩子说想自杀", "自杀", "suicide", "red"),
-        ("他说活着没意思，死了算了", "活着没意思", "suicide", "red"),
-        ("她说要喝农药", "喝农药", "suicide", "red"),
-        ("爸爸喝醉了打他", "喝醉了打", "violence", "red"),
-        ("身上有伤", "身上有伤", "abuse", "red"),
-        ("有个大人摸她下面", "摸她下面", "abuse", "red"),
-        ("想离家出走", "离家出走", "running_away", "red"),
-        ("孩子不见了，到处找", "孩子不见了", "running_away", "red"),
-        ("他用刀划自己的手", "划自己", "self_harm", "red"),
-        ("他在学校被欺负", "被欺负", "violence", "red"),
-        ("他老被同学欺负", "被同学欺负", "violence", "red"),
-        ("他说想去死", "想去死", "suicide", "red"),
-        ("他说活不下去了", "活不下去", "suicide", "red"),
-        ("他不吃饭还说想死", "想死", "suicide", "red"),             # only fillers may stand between a cue and a term
-        ("他是不是想死？", "想死", "suicide", "red"),               # a 是不是 question asks; it does not deny
-        ("有没有人打他？", "打他", "abuse", "red"),
-        ("没事，但是他说想死", "想死", "suicide", "red"),
-        ("孩 子 说 想 死", "想死", "suicide", "red"),                # spaces do not hide a term
-        # English
-        ("she said she wants to kill herself", "kill herself", "suicide", "red"),
-        ("he hurts himself", "hurts himself", "self_harm", "red"),
-        ("someone touched her private parts", "private parts", "abuse", "red"),
-        ("He says he doesn't want to live anymore", "doesn't want to live", "suicide", "red"),
-        ("No, he said he wants to die", "wants to die", "suicide", "red"),
-        ("He is not eating and wants to die", "wants to die", "suicide", "red"),
-        ("She’s been cutting herself", "cutting herself", "self_harm", "red"),   # curly apostrophe
-        ("Her dad hits her when he drinks", "hits her", "abuse", "red"),
-        ("he has been talking about killing himself", "killing himself", "suicide", "red"),
-        ("he wishes he was never born", "wishes he was never born", "suicide", "red"),
-        ("he ran away from home last night", "ran away from home", "running_away", "red"),
-        ("HE TALKS ABOUT SUICIDE", "suicide", "suicide", "red"),
-        ("she is self-harming again", "self harming", "self_harm", "red"),
-    ],
-)
-def test_real_signals_are_hits(text: str, term: str, category: str, severity: str) -> None:
+def tier_of(text: str) -> tuple[str | None, str | None]:
     result = SCANNER.scan(text)
-    assert result.hit, result
-    assert term in result.terms and category in result.categories
-    assert result.severity == severity
+    return result.tier, result.category
 
 
-@pytest.mark.parametrize(
-    "text",
-    [
-        # negated
-        "没有想死", "他没说过不想活", "他从来没有说过想死", "没有人打他", "身上没有伤", "他不想自杀",
-        "没听他说过想自杀", "He never said he wanted to die", "I don't think he is suicidal", "Nobody hurt him",
-        "she didn't say she wants to kill herself",
-        # everyday hyperbole and look-alikes
-        "热死了", "作业烦死了", "笑死我了", "累死了", "饿死了", "今天冷死了", "气死我了", "奶奶想死你了",
-        "给他打电话", "打他电话没人接", "他被打扰了", "跳楼价大甩卖", "他在划手机", "没人欺负他",
-        "I'm dying to see him", "this homework is killing me", "I was bored to death", "a cake to die for",
-        "I don't want to hurt her feelings",
-        # ordinary messages
-        "孩子今天很乖，作业写完了", "谢谢老师", "He had a good week at school", "",
-    ],
-)
-def test_negations_hyperbole_and_ordinary_messages_are_not_hits(text: str) -> None:
+# -- phenomena -----------------------------------------------------------------------------------
+
+PARTICLES = [  # an aspect particle or complement between the act and its object
+    ("孩子喝了农药", "red", "suicide"), ("他割了手腕", "red", "suicide"), ("娃跳了河", "red", "suicide"),
+    ("孙子吃了老鼠药", "red", "suicide"), ("她吞下去一瓶安眠药", "red", "suicide"), ("他喝过敌敌畏", "red", "suicide"),
+    ("孩子喝咗农药", "red", "suicide"), ("娃把农药喝掉了", "red", "suicide"), ("她划了自己", "red", "self_harm"),
+    ("he drank pesticide", "red", "suicide"), ("she has been cutting herself", "red", "self_harm"),
+    ("he hanged himself in the barn", "red", "suicide"), ("she burned herself on purpose", "red", "self_harm"),
+]
+QUANTITIES = [  # an amount or measure word between the act and the means
+    ("他喝了一口农药", "red", "suicide"), ("孩子喝了两口敌敌畏", "red", "suicide"), ("吃了好几十片药", "red", "suicide"),
+    ("她吃了大半瓶药", "red", "suicide"), ("娃吞了一整瓶安眠药", "red", "suicide"), ("吃了好几片降压药", "orange", "suicide"),
+    ("he took a handful of pills", "red", "suicide"), ("she swallowed a whole bottle of tablets", "red", "suicide"),
+    ("he took all of the sleeping pills", "red", "suicide"),
+]
+INTENT = [  # an intention: said, planned, kept saying
+    ("她说要喝农药", "red", "suicide"), ("他准备喝百草枯", "red", "suicide"), ("娃打算从楼上跳下去", "red", "suicide"),
+    ("孩子老说想死", "red", "suicide"), ("他闹着要去死", "red", "suicide"), ("孩子想离家出走", "orange", "missing"),
+    ("she keeps saying she wants to die", "red", "suicide"), ("he is planning to kill himself", "red", "suicide"),
+    ("he says he wants to run away", "orange", "missing"), ("i wanna unalive myself", "red", "suicide"),
+]
+GAPS = [  # a bounded gap between the act and its means (or the blow and its weapon)
+    ("他爸拿棍子使劲打娃", "red", "physical_abuse"), ("孙女拿刀片划自己胳膊", "red", "self_harm"),
+    ("把老鼠药拌在饭里吃了", "red", "suicide"), ("他后妈拿衣架狠狠地抽他", "red", "physical_abuse"),
+    ("his stepdad beat him badly with a belt", "red", "physical_abuse"),
+    ("she took way too many of her pills", "red", "suicide"),
+]
+SIGNS = [  # indirect signs: orange — a person reads it today
+    ("娃把玩具都送人了 还说以后用不着了", "orange", "suicide"), ("孩子说没有我你们会过得更好", "orange", "suicide"),
+    ("孙女胳膊上好多细细的印子", "orange", "self_harm"), ("大夏天也穿长袖", "orange", "self_harm"),
+    ("有个男的老给她钱 还叫她别告诉家里", "orange", "sexual_abuse"), ("孩子被同学欺负了", "orange", "bullying"),
+    ("天都黑了孙子还没回来", "orange", "missing"), ("我实在撑不下去了", "orange", "guardian_crisis"),
+    ("nobody would even notice if i was gone", "orange", "suicide"),
+    ("an older man keeps buying her presents and says don't tell", "orange", "sexual_abuse"),
+    ("older kids keep taking his lunch money", "orange", "bullying"), ("i can't cope anymore", "orange", "guardian_crisis"),
+]
+UNMISTAKABLE = [  # red in every category
+    ("孩子一晚上没回家 电话也打不通", "red", "missing"), ("有个男的摸她下面", "red", "sexual_abuse"),
+    ("他爸把娃胳膊打断了", "red", "physical_abuse"), ("不给钱就往死里打", "red", "bullying"),
+    ("我病倒了住院了 孩子一个人在家没人管", "red", "guardian_crisis"), ("孩子他后妈不给他饭吃", "red", "physical_abuse"),
+    ("he didn't come home last night", "red", "missing"), ("her uncle made her take her clothes off", "red", "sexual_abuse"),
+    ("i fell and can't get up, the kids are alone", "red", "guardian_crisis"),
+]
+SLANG_AND_DIALECT = [
+    ("我想zs", "red", "suicide"), ("想紫砂", "red", "suicide"), ("bxh了", "red", "suicide"),
+    ("俺孙子说他不想活嘞", "red", "suicide"), ("kms fr", "red", "suicide"), ("孩 子 说 想 死", "red", "suicide"),
+    ("HE TALKS ABOUT SUICIDE", "red", "suicide"), ("She’s been self-harming again", "red", "self_harm"),
+]
+
+
+@pytest.mark.parametrize(("text", "tier", "category"),
+                         PARTICLES + QUANTITIES + INTENT + GAPS + SIGNS + UNMISTAKABLE + SLANG_AND_DIALECT)
+def test_how_people_really_write_is_caught_with_its_tier_and_category(text: str, tier: str, category: str) -> None:
+    assert tier_of(text) == (tier, category), SCANNER.scan(text).as_json()
+
+
+NOTHING = [
+    # negation right before the term (fillers between)
+    "没有想死", "他没说过不想活", "他从来没有说过想死", "他没说要喝农药", "身上没有伤", "他不想自杀", "没人欺负他",
+    "他爸从来不打孩子", "He never said he wanted to die", "I don't think he is suicidal", "she didn't say she wants to kill herself",
+    "i don't want to die", "she knows nobody is allowed to touch her private parts",
+    # everyday hyperbole
+    "热死了", "饿死了", "困死了", "想死你了", "奶奶想死你们了", "作业烦死了", "笑死我了", "气死我了", "打死也不吃青菜",
+    "跳楼价大甩卖", "this heat is killing me", "I'm dying to see him", "this homework is killing me",
+    "I was bored to death", "a cake to die for", "my feet are killing me",
+    # farm, kitchen, school and medical life
+    "今天割草", "割了一上午麦子", "杀鱼", "杀了只鸡", "娃打针哭了", "吃了感冒药好多了", "给娃吃了半片退烧药", "跳高得了第一",
+    "中午吃的刀削面", "今天打了一上午农药", "农药都锁起来了", "给他打电话", "打他电话没人接", "娃在划手机", "孩子去打工了",
+    "he took some cold medicine", "she did the high jump", "we cut the grass", "we killed a pig for new year",
+    "he got his flu shot", "she cut her finger slicing apples",
+    # look-alikes
+    "找不到孩子的作业本了", "娃从楼梯上跳下来 摔了一跤", "紫砂壶", "the chickens ran away", "",
+    "孩子今天很乖，作业写完了", "谢谢老师", "He had a good week at school",
+]
+
+
+@pytest.mark.parametrize("text", NOTHING)
+def test_negation_hyperbole_and_everyday_life_raise_nothing(text: str) -> None:
     result = SCANNER.scan(text)
-    assert not result.hit, result
-    assert (result.terms, result.severity, result.categories) == ([], None, [])
+    assert (result.tier, result.hit, result.category) == (None, False, None), result.as_json()
 
 
-def test_a_negated_term_is_reported_as_negated_for_authors() -> None:
+def test_a_negated_hit_is_reported_as_negated_for_authors() -> None:
     assert SCANNER.scan("他没说过不想活").as_json()["negated"] == ["不想活"]
 
 
-def test_one_message_can_name_several_risks_and_takes_the_highest_severity() -> None:
-    result = SCANNER.scan("他被欺负了，回家说不想活了, and someone hit him")
-    assert result.categories == ["suicide", "abuse", "violence"]
-    assert result.severity == "red"
-    assert set(result.terms) == {"被欺负", "不想活", "hit him"}
+def test_a_question_is_not_a_negation() -> None:
+    assert tier_of("他是不是想死？") == ("red", "suicide")
+    assert SCANNER.scan("有没有人打他？").hit
 
 
-def test_a_term_inside_a_longer_term_counts_once() -> None:
-    result = SCANNER.scan("he ran away from home")
-    assert result.terms == ["ran away from home"] and len(result.hits) == 1
+def test_a_story_or_hearsay_lowers_red_to_orange_but_never_silences() -> None:
+    result = SCANNER.scan("电视剧里有人跳河")
+    assert result.tier == "orange"
+    assert result.as_json()["hits"][0]["lowered_by"] == "电视剧"
+    assert tier_of("we watched a film where someone jumped off a bridge") == ("orange", "suicide")
 
 
-def test_the_shipped_lexicon_passes_content_check_and_covers_every_category_in_both_languages() -> None:
-    bundle, problems = check_content(PROJECT_ROOT / "content")
-    assert problems == []
-    assert bundle.lexicon is not None
-    for locale in ("zh-Hans", "en"):
-        assert set(bundle.lexicon.locales[locale].terms) == {"self_harm", "suicide", "abuse", "violence",
-                                                             "running_away"}
+def test_a_missing_child_found_in_the_same_message_is_cleared() -> None:
+    assert tier_of("孩子一晚上没回家 后来找到了 在他舅家") == (None, None)
+    assert tier_of("couldn't reach grandma, her phone was dead, all good now") == (None, None)
+
+
+def test_two_danger_words_are_an_orange_sign_even_without_a_rule() -> None:
+    result = SCANNER.scan("她很害怕 说有秘密")
+    assert (result.tier, [h.rule for h in result.hits]) == ("orange", ["signals"])
+    assert SCANNER.scan("她不害怕 也没有秘密").tier is None  # denied words do not count
+    assert SCANNER.scan("她很害怕").tier is None  # one is not enough
+
+
+def test_red_outranks_orange_and_every_category_is_listed() -> None:
+    result = SCANNER.scan("他被同学欺负了，回家说不想活了, and someone hit him")
+    assert result.tier == "red" and result.category == "suicide"
+    assert result.categories == ["suicide", "bullying"]
+    assert {"不想活", "被同学欺负"} <= set(result.terms)
+
+
+def test_an_intention_around_a_red_term_is_orange() -> None:
+    """想离家出走 is an intention: orange, though 离家出走 alone is red."""
+    assert tier_of("他离家出走了") == ("red", "missing")
+    assert tier_of("他想离家出走") == ("orange", "missing")
+
+
+def test_every_hit_explains_its_rule_pattern_and_words() -> None:
+    [hit] = SCANNER.scan("孩子喝了一口农药").as_json()["hits"]  # type: ignore[misc]
+    assert hit["rule"] == "poison_taken" and hit["tier"] == "red" and hit["category"] == "suicide"
+    assert hit["pattern"] == "{ingest}{aspect*}~4{poison}"
+    assert hit["matched"] == "喝了一口农药"
+    assert hit["words"] == {"ingest": "喝", "aspect": "了", "poison": "农药"}
+
+
+def test_scanning_is_fast() -> None:
+    import time
+
+    texts = [t for t, *_ in PARTICLES + SIGNS] + NOTHING
+    started = time.perf_counter()
+    for _ in range(5):
+        for text in texts:
+            SCANNER.scan(text)
+    per_message = (time.perf_counter() - started) / (5 * len(texts))
+    assert per_message < 0.01  # ~0.5 ms on the CI machine; `make eval-risk` prints the figure
 
 
 # -- patterns ------------------------------------------------------------------------------------
 
 
-def test_patterns_expand_alternatives_and_optional_parts() -> None:
+def test_hyperbole_phrases_expand_alternatives() -> None:
     assert expand("(打|揍)(他|她)") == ["打他", "打她", "揍他", "揍她"]
-    assert expand_zh("结束(自己的|)生命") == ["结束自己的生命", "结束生命"]
-    assert expand_en("no point (in|) living") == [("no", "point", "in", "living"), ("no", "point", "living")]
-    assert expand_en("wish* * dead") == [("wish*", "*", "dead")]
+    assert expand("no point (in|) living") == ["no point in living", "no point living"]
+
+
+def test_english_inflections() -> None:
+    assert {"cut", "cuts", "cutting"} <= set(inflections("cut"))
+    assert {"hope", "hoped", "hoping", "hopes"} <= set(inflections("hope"))
+    assert {"cry", "cries", "cried", "crying"} <= set(inflections("cry"))
+
+
+def _compile(locale: str, pattern: str, words: dict[str, list[str]] | None = None):  # type: ignore[no-untyped-def]
+    lexicon = copy.deepcopy(SCANNER.lexicon)
+    if words:
+        lexicon.locales[locale].words.update(words)
+    return compiler_for(lexicon, locale).compile(pattern)
 
 
 @pytest.mark.parametrize(
-    ("locale_expand", "pattern", "reason"),
+    ("locale", "pattern", "matches", "misses"),
     [
-        (expand_zh, "(打|揍", "unbalanced or nested brackets"),
-        (expand_zh, "((打|揍)|踢)他", "unbalanced or nested brackets"),
-        (expand_zh, "打|揍", "| outside brackets"),
-        (expand_zh, "死", "shorter than two characters"),
-        (expand_zh, "想 死", "characters only"),
-        (expand_en, "Kill Myself", "words are lowercase"),
-        (expand_en, "* dead", "may not start or end with a lone *"),
-        (expand_en, "(a|b|c|d)(a|b|c|d)(a|b|c|d)(a|b|c|d)(a|b|c|d)", "expands to 1024 forms"),
+        ("zh-Hans", "{ingest}{aspect*}~4{poison}", ["喝了农药", "喝下去了半瓶农药", "吃耗子药"], ["喝水。农药", "农药"]),
+        ("zh-Hans", "找不到(孩子|娃)!(的)", ["找不到孩子了"], ["找不到孩子的书"]),
+        ("zh-Hans", "不想(再)?活", ["不想活", "不想再活"], ["不想干活了"]),
+        ("zh-Hans", "zs", ["我想zs"], ["zsb", "abzs"]),
+        ("en", "cut+ {self}", [" she cuts herself ", " cutting himself "], [" cute herself "]),
+        ("en", "want* to ~2 die", [" wants to just die "], [" wants to eat and then maybe die "]),
     ],
 )
-def test_bad_patterns_are_refused(locale_expand, pattern: str, reason: str) -> None:  # type: ignore[no-untyped-def]
-    with pytest.raises(PatternError, match=reason.replace("*", r"\*").replace("|", r"\|")):
-        locale_expand(pattern)
+def test_patterns_compile_to_what_they_say(locale: str, pattern: str, matches: list[str], misses: list[str]) -> None:
+    compiled = _compile(locale, pattern)
+    for text in matches:
+        assert compiled.regex.search(text), (pattern, text)
+    for text in misses:
+        assert not compiled.regex.search(text), (pattern, text)
+
+
+@pytest.mark.parametrize(
+    ("locale", "pattern", "reason"),
+    [
+        ("zh-Hans", "(打|揍", "unbalanced or nested brackets"),
+        ("zh-Hans", "((打|揍)|踢)他", "unbalanced or nested brackets"),
+        ("zh-Hans", "打|揍", "| outside brackets"),
+        ("zh-Hans", "{nowhere}打", "unknown word list {nowhere}"),
+        ("zh-Hans", "打~20他", "a gap is ~1 to ~12"),
+        ("zh-Hans", "~3", "matches an empty text"),
+        ("zh-Hans", "打他?", "? only follows"),
+        ("en", "Kill Myself", "words are lowercase"),
+    ],
+)
+def test_bad_patterns_are_refused(locale: str, pattern: str, reason: str) -> None:
+    with pytest.raises(PatternError, match=re.escape(reason)):
+        _compile(locale, pattern)
 
 
 # -- a broken lexicon ------------------------------------------------------------------------------
 
 
 def good_lexicon() -> dict:  # type: ignore[type-arg]
-    terms = {c: [f"{c}词"] for c in ("self_harm", "suicide", "abuse", "violence", "running_away")}
-    en_terms = {c: [f"{c.replace('_', '')} now"] for c in terms}
+    def rules(locale: str) -> list[dict]:  # type: ignore[type-arg]
+        return [{"id": c, "category": c, "tier": "red" if c != "bullying" else "orange",
+                 "patterns": [f"{c}词" if locale == "zh-Hans" else f"{c.replace('_', '')} now"]} for c in CATEGORIES]
+
+    reasons = {"zh-Hans": "有风险词", "en": "risk words"}
     return {
-        "id": "lexicon", "version": 1, "source": "written for the tests", "licence": "CC BY-NC-SA 4.0",
-        "reasons": {"zh-Hans": "有风险词", "en": "risk words"},
+        "id": "lexicon", "version": 4, "source": "written for the tests", "licence": "CC BY-NC-SA 4.0",
+        "reasons": {"red": reasons, "orange": reasons},
         "locales": {
-            "zh-Hans": {"negation": {"max_gap": 2, "cues": ["没"], "fillers": ["说"]}, "hyperbole": ["热死"],
-                        "terms": terms},
+            "zh-Hans": {"words": {"act": ["喝", "吃"]}, "negation": {"max_gap": 2, "cues": ["没"], "fillers": ["说"]},
+                        "hyperbole": ["热死"], "rules": rules("zh-Hans")},
             "en": {"negation": {"max_gap": 2, "cues": ["not"], "fillers": ["said"]}, "hyperbole": ["killing me"],
-                   "terms": en_terms},
+                   "rules": rules("en")},
         },
     }
 
@@ -187,7 +277,12 @@ def test_a_minimal_lexicon_is_valid(library: Path) -> None:
     write_lexicon(library, good_lexicon())
     bundle, problems = check_content(library)
     assert problems == [] and bundle.lexicon is not None
-    assert RiskScanner(bundle.lexicon).scan("他说suicide词").terms == ["suicide词"]
+    result = RiskScanner(bundle.lexicon).scan("他说suicide词, and bullying now")
+    assert (result.tier, result.terms) == ("red", ["suicide词", "bullying now"])
+
+
+def _rule(d: dict, locale: str, index: int) -> dict:  # type: ignore[type-arg]
+    return d["locales"][locale]["rules"][index]  # type: ignore[no-any-return]
 
 
 @pytest.mark.parametrize(
@@ -195,24 +290,32 @@ def test_a_minimal_lexicon_is_valid(library: Path) -> None:
     [
         (broken(lambda d: d["locales"].pop("en")), f"{L}: locales: missing locale en"),
         (broken(lambda d: d.update(extra=1)), f"{L}: extra: Extra inputs are not permitted"),
-        (broken(lambda d: d.update(id="words")), f"{L}: id: Input should be 'lexicon'"),
-        (broken(lambda d: d["locales"]["en"]["terms"].pop("abuse")), f"{L}: locales.en.terms: no terms for abuse"),
-        (broken(lambda d: d["locales"]["en"]["terms"].update(bullying=["x y"])),
-         f"{L}: locales.en.terms.bullying"),
-        # The old format's severity tiers are refused: every hit is red.
-        (broken(lambda d: d["locales"]["zh-Hans"]["terms"].update(abuse={"orange": ["打人"]})),
-         f"{L}: locales.zh-Hans.terms.abuse: Input should be a valid list"),
-        (broken(lambda d: d["locales"]["zh-Hans"]["terms"]["suicide"].append("(想|要)死(")),
-         f"{L}: locales.zh-Hans.terms.suicide.1: unbalanced or nested brackets"),
-        (broken(lambda d: d["locales"]["en"]["terms"]["abuse"].append("suicide now")),
-         f"{L}: locales.en.terms.abuse.1: 'suicide now' is already listed at locales.en.terms.suicide.0"),
+        (broken(lambda d: d.update(version=3)), f"{L}: version: Input should be greater than or equal to 4"),
+        (broken(lambda d: d["reasons"].pop("orange")), f"{L}: reasons: missing reasons for orange"),
+        (broken(lambda d: d["locales"]["en"]["rules"].pop(0)), f"{L}: locales.en.rules: no rule for suicide"),
+        (broken(lambda d: _rule(d, "en", 0).update(category="abuse")), f"{L}: locales.en.rules.0.category"),
+        (broken(lambda d: _rule(d, "en", 0).update(tier="yellow")), f"{L}: locales.en.rules.0.tier"),
+        (broken(lambda d: _rule(d, "en", 1).update(id="suicide")),
+         f"{L}: locales.en.rules.1.id: 'suicide' is already the id of rules.0"),
+        (broken(lambda d: _rule(d, "zh-Hans", 0)["patterns"].append("(想|要)死(")),
+         f"{L}: locales.zh-Hans.rules.0.patterns.1: unbalanced or nested brackets"),
+        (broken(lambda d: _rule(d, "zh-Hans", 0)["patterns"].append("{drink}农药")),
+         f"{L}: locales.zh-Hans.rules.0.patterns.1: unknown word list {{drink}}"),
+        (broken(lambda d: _rule(d, "en", 1)["patterns"].append("suicide now")),
+         f"{L}: locales.en.rules.1.patterns.1: 'suicide now' is already listed at locales.en.rules.0.patterns.0"),
+        (broken(lambda d: d["locales"]["zh-Hans"]["words"].update(loop=["{loop}x"])),
+         f"{L}: locales.zh-Hans.words.loop: word list {{loop}} refers to itself"),
+        (broken(lambda d: d["locales"]["zh-Hans"]["words"].update(gap=["喝~3"])),
+         f"{L}: locales.zh-Hans.words.gap: a word list entry may not have a gap ~N"),
         (broken(lambda d: d["locales"]["en"]["hyperbole"].append("Dying To")),
-         f"{L}: locales.en.hyperbole.1: 'dying': words are lowercase".replace("'dying'", "'Dying'")),
+         f"{L}: locales.en.hyperbole.1: 'Dying To': plain words only"),
         (broken(lambda d: d["locales"]["en"]["negation"].update(cues=[False])),
          f"{L}: locales.en.negation.cues.0: Input should be a valid string"),
+        (broken(lambda d: _rule(d, "en", 0).update(cleared_by=["All Good"])),
+         f"{L}: locales.en.rules.0.cleared_by.0: 'All Good' is not a plain word"),
     ],
 )
-def test_broken_lexicons_are_reported(library: Path, data: dict, expected: str) -> None:  # type: ignore[type-arg]
+def test_broken_lexicons_are_reported_with_file_field_and_reason(library: Path, data: dict, expected: str) -> None:  # type: ignore[type-arg]
     write_lexicon(library, data)
     problems = [str(p) for p in check_content(library)[1]]
     assert any(p.startswith(expected) for p in problems), problems
@@ -222,6 +325,15 @@ def test_a_lexicon_under_another_name_is_refused(library: Path) -> None:
     write_lexicon(library, good_lexicon(), "words.yaml")
     problems = [str(p) for p in check_content(library)[1]]
     assert "risk/words.yaml: id: must equal the file name ('words')" in problems
+
+
+def test_the_shipped_lexicon_passes_content_check_and_covers_every_category_in_both_languages() -> None:
+    bundle, problems = check_content(PROJECT_ROOT / "content")
+    assert problems == [] and bundle.lexicon is not None and bundle.lexicon.version == 4
+    for locale in ("zh-Hans", "en"):
+        rules = bundle.lexicon.locales[locale].rules
+        assert {r.category for r in rules} == set(CATEGORIES)
+        assert {r.tier for r in rules} == {"red", "orange"}
 
 
 # -- the CLI ---------------------------------------------------------------------------------------
@@ -235,18 +347,20 @@ def run_cli(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str],
     return code, [json.loads(line) for line in captured.out.splitlines()], captured.err
 
 
-def test_cli_prints_one_json_object_per_line(monkeypatch: pytest.MonkeyPatch,
-                                             capsys: pytest.CaptureFixture[str]) -> None:
-    code, rows, _ = run_cli(monkeypatch, capsys, "他说不想活了\n热死了\n\nshe said she wants to kill herself\r\n没有想死\n")
+def test_cli_prints_one_json_object_per_line_with_tier_category_and_explanations(
+    monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, rows, _ = run_cli(monkeypatch, capsys, "他说不想活了\n热死了\n\n孩子被同学欺负了\r\n没有想死\n")
     assert code == 0
-    assert rows == [
-        {"text": "他说不想活了", "hit": True, "terms": ["不想活"], "severity": "red", "categories": ["suicide"],
-         "negated": []},
-        {"text": "热死了", "hit": False, "terms": [], "severity": None, "categories": [], "negated": []},
-        {"text": "she said she wants to kill herself", "hit": True, "terms": ["kill herself"], "severity": "red",
-         "categories": ["suicide"], "negated": []},
-        {"text": "没有想死", "hit": False, "terms": [], "severity": None, "categories": [], "negated": ["想死"]},
+    assert [(r["text"], r["hit"], r["tier"], r["severity"], r["category"], r["terms"], r["negated"]) for r in rows] == [
+        ("他说不想活了", True, "red", "red", "suicide", ["不想活"], []),
+        ("热死了", False, None, None, None, [], []),
+        ("孩子被同学欺负了", True, "orange", "orange", "bullying", ["被同学欺负"], []),
+        ("没有想死", False, None, None, None, [], ["想死"]),
     ]
+    assert rows[0]["hits"] == [{"rule": "ideation", "tier": "red", "category": "suicide", "pattern": "不想{aspect?}(再)?活",
+                                "matched": "不想活", "words": {}}]
+    assert rows[0]["categories"] == ["suicide"]
 
 
 def test_cli_keeps_chinese_readable(monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]) -> None:
@@ -258,7 +372,7 @@ def test_cli_keeps_chinese_readable(monkeypatch: pytest.MonkeyPatch, capsys: pyt
 def test_cli_uses_another_lexicon_and_refuses_a_broken_one(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
                                                            capsys: pytest.CaptureFixture[str]) -> None:
     path = write_lexicon(tmp_path, good_lexicon())
-    code, rows, _ = run_cli(monkeypatch, capsys, "violence now\nnot violence now\n", "--lexicon", str(path))
+    code, rows, _ = run_cli(monkeypatch, capsys, "missing now\nnot missing now\n", "--lexicon", str(path))
     assert code == 0 and [r["hit"] for r in rows] == [True, False]
 
     path = write_lexicon(tmp_path, broken(lambda d: d["locales"].pop("en")))

@@ -1,0 +1,44 @@
+"""The risk scanner against the project's own labelled corpus (tests/data/risk/, `make eval-risk`):
+red+orange recall at least 0.95 and red false alarms at most 0.03, and the corpus keeps its shape
+(zh-Hans and en, ≥ 40 signals per category, ≥ 250 hard negatives, ≥ 600 messages)."""
+from __future__ import annotations
+
+import importlib.util
+import sys
+from collections import Counter
+
+from core.checkin.risk import scanner_for
+from core.config import PROJECT_ROOT
+from core.content.risk import CATEGORIES
+
+_spec = importlib.util.spec_from_file_location("eval_risk", PROJECT_ROOT / "scripts" / "eval_risk.py")
+assert _spec is not None and _spec.loader is not None
+eval_risk = importlib.util.module_from_spec(_spec)
+sys.modules.setdefault("eval_risk", eval_risk)  # dataclasses look their module up
+_spec.loader.exec_module(eval_risk)
+
+SCANNER = scanner_for(PROJECT_ROOT / "content" / "risk" / "lexicon.yaml")
+
+
+def test_the_corpus_has_its_shape() -> None:
+    examples = eval_risk.read_examples(eval_risk.CORPUS)
+    assert len(examples) >= 600
+    assert {e.lang for e in examples} == {"zh-Hans", "en"}
+    signals = Counter(e.category for e in examples if e.tier != "none")
+    assert all(signals[c] >= 40 for c in CATEGORIES), signals
+    assert sum(e.tier == "none" for e in examples) >= 250
+    assert {e.voice for e in examples} == {"grandparent", "parent", "child"}
+    assert len({e.text for e in examples}) == len(examples)  # no message twice
+
+
+def test_recall_and_false_red_on_the_corpus() -> None:
+    by, _results, _per_message = eval_risk.evaluate(SCANNER, eval_risk.read_examples(eval_risk.CORPUS))
+    figures = by["all"]
+    assert figures.recall >= eval_risk.RECALL_MIN, f"red+orange recall {figures.recall:.3f}"
+    assert figures.false_red_rate <= eval_risk.FALSE_RED_MAX, f"false red {figures.false_red_rate:.3f}"
+
+
+def test_the_holdout_is_separate_from_the_corpus() -> None:
+    corpus = {e.text for e in eval_risk.read_examples(eval_risk.CORPUS)}
+    holdout = eval_risk.read_examples(eval_risk.HOLDOUT)
+    assert len(holdout) >= 90 and not corpus & {e.text for e in holdout}
