@@ -275,9 +275,10 @@ def staff_help() -> str:
     return _(
         "What you can send me:\n\n"
         "/alerts — open alerts, most severe first\n"
+        "/inbox — messages from families, not yet done\n"
         "/case <number> — a case's history\n"
         "/roster — your families: last check-in, open cases, last visit\n"
         "/visits — families not visited or called for a while\n"
         "/help — show this list\n\n"
-        "New alerts come here by themselves, with buttons to acknowledge, log a call or visit, refer and resolve."
+        "New alerts and families' messages come here by themselves, with buttons to act on them."
     )

@@ -14,6 +14,7 @@ from core.models.enrolment import (
     Invitation,
 )
 from core.models.delivery import Delivery, LessonFeedback
+from core.models.inbox import InboxItem, InboxMessage
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
 from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget, TextDocument
@@ -41,6 +42,8 @@ __all__ = [
     "Heartbeat",
     "Household",
     "HouseholdInvite",
+    "InboxItem",
+    "InboxMessage",
     "Invitation",
     "Lesson",
     "LessonFeedback",
