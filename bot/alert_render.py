@@ -199,6 +199,12 @@ def _event_line(kind: str, detail: dict, name: str | None, note: str | None) -> 
         text = _("case reopened by {who}").format(who=who)
     elif kind == "escalated":
         text = _("escalated to the {role}").format(role=str(STAFF_ROLES.get(detail.get("to", ""), detail.get("to"))))
+    elif kind == "inbox_in":
+        text = _("a message from the family (inbox #{id}; /inbox)").format(id=detail.get("inbox_item_id"))
+    elif kind == "inbox_out":
+        text = _("reply to the family by {who} (inbox #{id})").format(who=who, id=detail.get("inbox_item_id"))
+    elif kind == "refiled":
+        text = _("moved here: the family said which child it is about")
     elif kind == "reminded":
         text = _("reminder sent to the directors")
     elif kind == "followup_scheduled":

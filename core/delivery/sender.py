@@ -17,7 +17,7 @@ from core.alerts.notify import ALERT_KIND, REMINDER_KIND, notification_failed, s
 from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
 from core.inbox.outgoing import resolve_inbox_messages
-from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_result, relay_result
+from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_elsewhere, forward_result, relay_result
 from core.delivery import outbox
 from core.delivery.outbox import (
     BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, lesson_content,
@@ -213,9 +213,10 @@ class Sender:
                     failed_alerts.append((d.payload or {}).get("alert_id"))
             updates.append(row)
             if d.kind in (FORWARD_KIND, RELAY_KIND) and row["state"] in (SENT, BLOCKED, FAILED):
-                # A card whose copy Telegram refused is sent with error "copy_refused".
-                inbox.append((d.kind, (d.payload or {}).get("message_id"),
-                              row["state"] == SENT and not outcome.error))
+                # A card whose copy Telegram refused is sent with error "copy_refused"; a card a
+                # director's chat refused (blocked) goes to whoever can still be reached.
+                inbox.append((d.kind if row["state"] == SENT or d.kind == RELAY_KIND else "inbox_unsent",
+                              (d.payload or {}).get("message_id"), row["state"] == SENT and not outcome.error))
         if len(self._last_sent) > 50_000:
             cutoff = now - PER_CHAT_INTERVAL
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
@@ -240,6 +241,8 @@ class Sender:
             for kind, message_id, worked in inbox:
                 if kind == FORWARD_KIND:
                     await forward_result(session, message_id=message_id, shown=worked, now=now)
+                elif kind == "inbox_unsent":
+                    await forward_elsewhere(session, message_id=message_id, now=now)
                 else:
                     await relay_result(session, message_id=message_id, delivered=worked, now=now)
 

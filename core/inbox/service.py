@@ -522,6 +522,25 @@ async def forward_result(session: AsyncSession, *, message_id: int | None, shown
             await cards_changed(session, item=item, now=now)
 
 
+async def forward_elsewhere(session: AsyncSession, *, message_id: int | None, now: datetime) -> int:
+    """A director's chat refused the card (blocked the bot) or it failed for good: the message
+    goes to whoever can be reached now — the other directors already have it (the same key), and
+    with no director left, the supervisors, then the admins."""
+    message = await session.get(InboxMessage, message_id) if message_id else None
+    item = await session.get(InboxItem, message.item_id) if message is not None else None
+    if message is None or item is None:
+        return 0
+    await session.flush()
+    queued = 0
+    for person in await _recipients(session, cohort_id=item.cohort_id):
+        assert person.telegram_chat_id is not None
+        if await enqueue(session, chat_id=person.telegram_chat_id, kind=FORWARD_KIND, ref=f"inbox:{item.id}",
+                         cycle=f"m{message.id}", lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
+                         staff_id=person.id, payload={"item_id": item.id, "message_id": message.id}):
+            queued += 1
+    return queued
+
+
 async def tell_not_shown(session: AsyncSession, *, message: InboxMessage, now: datetime) -> None:
     guardian = await session.get(Guardian, message.guardian_id) if message.guardian_id else None
     if guardian is None:

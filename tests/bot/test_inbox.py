@@ -301,3 +301,34 @@ async def test_a_second_occurrence_reaches_every_director_within_one_tick(team_f
         cards = [m for m in director.shown() if isinstance(m, EditMessageText) and m.text.startswith("<b>🔴")]
         assert cards and "已出现2次" in cards[-1].text
     assert {d.lane for d in await db.all(Delivery, Delivery.kind == "alert_news")} == {0}
+
+
+async def test_a_director_who_blocked_the_bot_the_supervisor_gets_the_message(team_factory, enrol, tick, db, bot):
+    team = await team_factory(link=("wang", "supervisor", "admin"))
+    grandma = await enrol()
+    await grandma.send("孩子发烧了，怎么办")
+    bot.session.fail_next(403, "Forbidden: bot was blocked by the user")
+    await tick()
+    assert not inbox_cards(team.wang)
+    assert "“孩子发烧了，怎么办”" in card(team.supervisor)
+    [message] = await db.all(InboxMessage)
+    assert message.status == "shown"  # never "could not be shown": it was the director's chat
+    assert not any("没法原样转过去" in m.text for m in grandma.sent())
+
+
+async def test_the_conversation_shows_in_the_childs_case(team_factory, enrol, tick, db, clock):
+    team = await team_factory()
+    grandma = await enrol()
+    await grandma.send("他昨天说不想活了")
+    await tick()
+    clock.advance(minutes=15)
+    await grandma.send("今天他好一点了，吃了饭")
+    await tick()
+    items = await db.all(InboxItem)
+    assert [(i.child_id, i.case_id) for i in items] == [(1, 1), (1, 1)]
+    await team.wang.press("ib1:2:reply")
+    await team.wang.send("好的奶奶，我晚上打电话给您")
+    events = await db.all(CaseEvent, CaseEvent.case_id == 1)
+    assert [e.kind for e in sorted(events, key=lambda e: e.id)] == ["alert", "inbox_in", "inbox_in", "inbox_out"]
+    text = text_of(await team.wang.send("/case 1"))
+    assert "家人发来的消息（消息 #2；/inbox）" in text and "王主任回复了家人（消息 #2）" in text
