@@ -85,9 +85,8 @@ def inbox_card_html(card: InboxCard) -> str:
     elif card.case_id:
         lines.append(_("case #{id}").format(id=card.case_id))
     lines.append("")
-    carried = len(card.thread) - 1
-    for number, line in enumerate(card.thread):
-        lines.append(_message_line(line, above=number == carried and card.carries_message_id is not None))
+    for line in card.thread:
+        lines.append(_message_line(line, above=line.id == card.carries_message_id))
     lines.append("")
     lines.append(status_line(card))
     return "\n".join(lines)

@@ -89,8 +89,9 @@ class TelegramMessenger:
                 if "chat not found" in exc.message.lower():
                     raise
                 log.info("inbox %s: message could not be copied: %s", card.item_id, exc.message[:60])
-                if card.thread:
-                    card.thread[-1].status = "not_shown"
+                for line in card.thread:
+                    if line.id == card.carries_message_id:
+                        line.status = "not_shown"
         sent = await self.bot.send_message(item.chat_id, inbox_card_html(card),
                                            reply_markup=inbox_card_keyboard(card.item_id, card.state),
                                            reply_to_message_id=copied_id)

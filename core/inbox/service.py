@@ -125,6 +125,10 @@ async def receive(session: AsyncSession, *, guardian: Guardian, incoming: Incomi
     household = await session.get(Household, guardian.household_id)
     assert household is not None
     item = await open_thread(session, guardian_id=guardian.id, now=now)
+    if item is not None and incoming.text:
+        named = await subject_child(session, household_id=household.id, text=incoming.text)
+        if named is not None and named != item.child_id:
+            item = None  # words about another child: their own item (and the alert in that child's case)
     new = item is None
     children = await _children(session, household.id) if new else []
     child_id = item.child_id if item is not None else None

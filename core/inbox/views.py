@@ -47,6 +47,7 @@ async def director_contact(session: AsyncSession, *, cohort_id: int) -> Director
 
 @dataclass
 class ThreadLine:
+    id: int
     direction: str  # in | out
     kind: str
     text: str | None
@@ -113,7 +114,7 @@ async def inbox_card(session: AsyncSession, *, item: InboxItem, now: datetime,
                                     .order_by(InboxMessage.at, InboxMessage.id))).all():
         if m.staff_id and m.staff_id not in names:
             names[m.staff_id] = await _name(session, m.staff_id)
-        card.thread.append(ThreadLine(direction=m.direction, kind=m.kind, text=m.text, local=_local(m.at, tz) or "",
+        card.thread.append(ThreadLine(id=m.id, direction=m.direction, kind=m.kind, text=m.text, local=_local(m.at, tz) or "",
                                       status=m.status, staff=names.get(m.staff_id or 0)))
     alert = await session.get(Alert, item.alert_id) if item.alert_id else None
     if alert is not None:

@@ -254,13 +254,17 @@ async def test_several_children_the_guardian_is_asked_which(team_factory, enrol,
     assert "已经转给儿童主任王主任" in text_of(sent)
     await tick()
     assert "说的是：小红（6岁）" in card(team.wang)
-    # Words that name a child need no question.
-    await grandma.send_sticker()  # (a sticker is not an item)
+    # Words that name a child need no question; words about the other child, even a minute
+    # later, are that child's own item (never joined to 小红's).
+    sent = await grandma.send("小明也不太吃东西")
+    assert "哪个孩子" not in text_of(sent)
+    await grandma.send("小明这两天还咳嗽")  # joins 小明's
     grandma2 = await enrol(children=TWO_CHILDREN)
     sent = await grandma2.send("小明最近老是发脾气")
     assert "哪个孩子" not in text_of(sent)
     items = await db.all(InboxItem)
-    assert [(i.child_id, i.state) for i in items] == [(2, "open"), (3, "open")]
+    assert [(i.child_id, i.state) for i in items] == [(2, "open"), (1, "open"), (3, "open")]
+    assert await db.count(InboxMessage, InboxMessage.item_id == 2) == 2
 
 
 async def test_several_children_a_red_alert_goes_at_once_and_is_refiled(team_factory, enrol, tick, db):
