@@ -74,7 +74,27 @@ def status_line(card: InboxCard) -> str:
     return text
 
 
+CARD_LIMIT = 3800  # Telegram's 4096 characters, with room for the frame
+SHOWN_MESSAGES = 8  # a long conversation shows its newest messages on the phone; /inbox and the API have all
+
+
 def inbox_card_html(card: InboxCard) -> str:
+    """The card, within Telegram's length: a long conversation shows its newest messages, each
+    shortened to its share of the card (never cut through the HTML)."""
+    text = _card_html(card)
+    if len(text) <= CARD_LIMIT:
+        return text
+    short = InboxCard.from_payload(card.as_payload())
+    earlier = max(len(short.thread) - SHOWN_MESSAGES, 0)
+    short.thread = short.thread[earlier:]
+    share = max(80, (CARD_LIMIT - 800) // max(len(short.thread), 1))
+    for line in short.thread:
+        if line.text and len(line.text) > share:
+            line.text = line.text[: share - 1] + "…"
+    return _card_html(short, earlier=earlier)
+
+
+def _card_html(card: InboxCard, *, earlier: int = 0) -> str:
     lines = ["<b>" + _("📨 A message from a family") + "</b> · " + _("inbox #{id}").format(id=card.item_id)]
     lines.append(family_line(card.family_label))
     lines.append(about_line(card))
@@ -85,6 +105,8 @@ def inbox_card_html(card: InboxCard) -> str:
     elif card.case_id:
         lines.append(_("case #{id}").format(id=card.case_id))
     lines.append("")
+    if earlier:
+        lines.append(_("… {n} earlier messages: send /inbox").format(n=earlier))
     for line in card.thread:
         lines.append(_message_line(line, above=line.id == card.carries_message_id))
     lines.append("")

@@ -68,7 +68,8 @@ async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: G
     now = clock()
     received = await inbox.receive(session, guardian=guardian, incoming=incoming, scanner=risk_scanner, now=now)
     reserved = None
-    if received.urgent and received.scan is not None and received.scan.stored is not None:
+    red = received.urgent and received.scan is not None and received.scan.scan.severity == "red"
+    if red and received.scan is not None and received.scan.stored is not None:
         reserved = await reserve_safety_message(session, guardian=guardian, cohort_id=received.item.cohort_id,
                                                 ref=f"text:{received.scan.stored.id}", now=now)
     contact = await director_contact(session, cohort_id=received.item.cohort_id)
@@ -79,8 +80,10 @@ async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: G
     if children:
         await message.answer(which_child_question(), reply_markup=which_child_keyboard(received.item.id, children))
         return
-    if received.urgent:
+    if red:
         return  # the safety message is the reply: it names the director and 110/120
+    # (orange: the alert is raised and the guardian told, as for any message, that the child
+    # director will read it and reply)
     if incoming.kind == "other":
         await message.answer(not_shown_reply(contact))
         return

@@ -336,3 +336,15 @@ async def test_the_conversation_shows_in_the_childs_case(team_factory, enrol, ti
     assert [e.kind for e in sorted(events, key=lambda e: e.id)] == ["alert", "inbox_in", "inbox_in", "inbox_out"]
     text = text_of(await team.wang.send("/case 1"))
     assert "家人发来的消息（消息 #2；/inbox）" in text and "王主任回复了家人（消息 #2）" in text
+
+
+async def test_a_long_conversation_still_fits_on_the_card(team_factory, enrol, tick, db, clock):
+    team = await team_factory()
+    grandma = await enrol()
+    for n in range(12):
+        await grandma.send(f"第{n}段：" + "孩子的事我想多说几句，" * 60)
+        clock.advance(minutes=1)
+    await tick()
+    assert await db.count(InboxItem) == 1 and await db.count(InboxMessage) == 12
+    text = card(team.li)
+    assert len(text) <= 4096 and "前面还有4条消息" in text and "第11段" in text and "第3段" not in text
