@@ -348,3 +348,34 @@ async def test_a_long_conversation_still_fits_on_the_card(team_factory, enrol, t
     assert await db.count(InboxItem) == 1 and await db.count(InboxMessage) == 12
     text = card(team.li)
     assert len(text) <= 4096 and "前面还有4条消息" in text and "第11段" in text and "第3段" not in text
+
+
+class _OrangeScanner:
+    """A scanner whose every verdict is the orange tier (what the red/orange matcher gives a
+    possible sign): only the attributes the inbox reads."""
+
+    class lexicon:  # noqa: N801
+        version = 99
+        reasons = {"zh-Hans": "可能的危险信号，请今天看一下。", "en": "A possible sign; please read it today."}
+
+    def scan(self, text: str):  # type: ignore[no-untyped-def]
+        from types import SimpleNamespace
+
+        return SimpleNamespace(text=text, hit=True, severity="orange", categories=["self_harm"], terms=["?"])
+
+
+async def test_an_orange_message_raises_an_orange_alert_and_an_honest_reply(team_factory, enrol, tick, db, bot,
+                                                                              settings, sessionmaker, clock):
+    from bot.factory import build_dispatcher
+
+    team = await team_factory()
+    grandma = await enrol()
+    orange = Person(build_dispatcher(settings=settings, sessionmaker=sessionmaker, clock=clock,
+                                     risk_scanner=_OrangeScanner()), bot, grandma.chat_id, "zh-hans")
+    sent = await orange.send("孩子手上有几道印子")
+    assert text_of(sent) == ACK  # no safety message for orange: the director will read it
+    [alert] = await db.all(Alert)
+    [item] = await db.all(InboxItem)
+    assert (alert.severity, alert.subject_key, item.alert_id) == ("orange", "child:1", alert.id)
+    await tick()
+    assert "🟠 橙色警报" in team.wang.last_shown().text and "“孩子手上有几道印子”" in team.wang.last_shown().text
