@@ -204,6 +204,12 @@ def _event_line(kind: str, detail: dict, name: str | None, note: str | None) -> 
         text = _("case reopened by {who}").format(who=who)
     elif kind == "escalated":
         text = _("escalated to the {role}").format(role=str(STAFF_ROLES.get(detail.get("to", ""), detail.get("to"))))
+    elif kind == "inbox_in":
+        text = _("a message from the family (inbox #{id}; /inbox)").format(id=detail.get("inbox_item_id"))
+    elif kind == "inbox_out":
+        text = _("reply to the family by {who} (inbox #{id})").format(who=who, id=detail.get("inbox_item_id"))
+    elif kind == "refiled":
+        text = _("moved here: the family said which child it is about")
     elif kind == "reminded":
         text = _("reminder sent to the directors")
     elif kind == "followup_scheduled":
@@ -280,9 +286,10 @@ def staff_help() -> str:
     return _(
         "What you can send me:\n\n"
         "/alerts — open alerts, most severe first\n"
+        "/inbox — messages from families, not yet done\n"
         "/case <number> — a case's history\n"
         "/roster — your families: last check-in, open cases, last visit\n"
         "/visits — families not visited or called for a while\n"
         "/help — show this list\n\n"
-        "New alerts come here by themselves, with buttons to acknowledge, log a call or visit, refer and resolve."
+        "New alerts and families' messages come here by themselves, with buttons to act on them."
     )

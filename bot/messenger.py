@@ -18,7 +18,9 @@ from aiogram.types import FSInputFile, Message
 from aiogram.utils.i18n import I18n
 
 from bot.alert_render import card_html, followup_result_html, household_left_html, reminder_html
+from bot.inbox_render import digest_html, inbox_card_html, news_html, not_shown_reply, relay_text
 from bot.keyboards.alerts import card_keyboard
+from bot.keyboards.inbox import inbox_card_keyboard, news_keyboard
 from bot.checkin_render import closed_html, question_html, reminder_lead, safety_html
 from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
@@ -30,6 +32,7 @@ from core.alerts.views import AlertCard
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
 from core.enrolment.notices import INVITE_USED_KIND
+from core.inbox.views import DirectorContact, InboxCard
 from core.locales import to_babel
 from core.ports import Outgoing, SendOutcome
 
@@ -51,7 +54,12 @@ class TelegramMessenger:
             # Scheduled pushes have no incoming update: set the i18n context and the locale here.
             # outbox_request: a 429 comes back here as an outcome (the sender pauses and requeues).
             with self.i18n.context(), self.i18n.use_locale(to_babel(item.locale)), outbox_request():
-                message = await self._send(item)
+                if item.kind == "inbox_forward":
+                    message, copied = await self._forward(item)
+                    if not copied:
+                        return SendOutcome(status="sent", message_id=message.message_id, error="copy_refused")
+                else:
+                    message = await self._send(item)
         except _UnknownKind as exc:  # a bug or a newer row kind: retrying cannot help
             return SendOutcome(status="permanent", error=f"no renderer for kind {exc.args[0]!r}")
         except TelegramRetryAfter as exc:
@@ -70,8 +78,64 @@ class TelegramMessenger:
             return SendOutcome(status="permanent", error=f"api_error: {exc.message[:120]}")
         return SendOutcome(status="sent", message_id=message.message_id)
 
+    async def _forward(self, item: Outgoing) -> tuple[Message, bool]:
+        """A guardian's message as it is (copyMessage: nothing is downloaded), then the card
+        under it. When Telegram will not copy it, the card alone says it could not be shown."""
+        content = item.content
+        card = InboxCard.from_payload(content["card"])
+        copied_id = None
+        copy = content.get("copy")
+        if copy:
+            try:
+                copied = await self.bot.copy_message(chat_id=item.chat_id, from_chat_id=copy["from_chat_id"],
+                                                     message_id=copy["message_id"])
+                copied_id = copied.message_id
+            except TelegramBadRequest as exc:
+                if "chat not found" in exc.message.lower():
+                    raise
+                log.info("inbox %s: message could not be copied: %s", card.item_id, exc.message[:60])
+                for line in card.thread:
+                    if line.id == card.carries_message_id:
+                        line.status = "not_shown"
+        sent = await self.bot.send_message(item.chat_id, inbox_card_html(card),
+                                           reply_markup=inbox_card_keyboard(card.item_id, card.state),
+                                           reply_to_message_id=copied_id)
+        return sent, copy is None or copied_id is not None
+
     async def _send(self, item: Outgoing) -> Message:
         content = item.content
+        if item.kind == "inbox_update":
+            card = InboxCard.from_payload(content["card"])
+            try:
+                edited = await self.bot.edit_message_text(
+                    text=inbox_card_html(card), chat_id=item.chat_id, message_id=content["message_id"],
+                    reply_markup=inbox_card_keyboard(card.item_id, card.state))
+            except TelegramBadRequest as exc:
+                if "not modified" not in exc.message.lower():
+                    raise
+                edited = None
+            return edited if isinstance(edited, Message) else Message.model_validate(
+                {"message_id": content["message_id"], "date": 0, "chat": {"id": item.chat_id, "type": "private"}})
+        if item.kind == "inbox_digest":
+            cards = [InboxCard.from_payload(c) for c in content["items"]]
+            return await self.bot.send_message(item.chat_id, digest_html(cards))
+        if item.kind == "inbox_relay":
+            if content.get("from_message_id"):
+                await self.bot.send_message(item.chat_id, relay_text(content.get("director"), None))
+                copied = await self.bot.copy_message(chat_id=item.chat_id, from_chat_id=content["from_chat_id"],
+                                                     message_id=content["from_message_id"])
+                return Message.model_validate({"message_id": copied.message_id, "date": 0,
+                                               "chat": {"id": item.chat_id, "type": "private"}})
+            return await self.bot.send_message(item.chat_id, relay_text(content.get("director"), content["text"]))
+        if item.kind == "inbox_notice":
+            return await self.bot.send_message(item.chat_id, not_shown_reply(
+                DirectorContact(name=content.get("director"), phone=content.get("director_phone"))))
+        if item.kind == "alert_news":
+            card = AlertCard.from_payload(content["card"])
+            return await self.bot.send_message(
+                item.chat_id, news_html(content.get("occurrences") or card.occurrences, content.get("words"),
+                                        card.severity, card.case_id),
+                reply_markup=news_keyboard(card.alert_id))
         if item.kind == "lesson":
             return await send_lesson(self.bot, item.chat_id, content, item.delivery_id, media_root=self.media_root)
         if item.kind == "lesson_followup":

@@ -13,6 +13,7 @@ from core.campaigns.service import plan_due_campaigns
 from core.checkin.planning import run_checkin_tick
 from core.delivery.planning import plan_due_lessons
 from core.housekeeping import beat, housekeep
+from core.inbox.service import run_inbox_tick
 
 log = logging.getLogger(__name__)
 
@@ -26,6 +27,10 @@ async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: 
     async with sessionmaker() as session, session.begin():
         escalated = await escalate_due(session, now=now)
         reminded = await remind_due(session, now=now)
+    async with sessionmaker() as session, session.begin():
+        inbox = await run_inbox_tick(session, now=now)
+    if any(inbox.values()):
+        log.info("inbox: %s", inbox)
     if escalated or reminded:
         log.info("alerts: %d escalated, %d reminders", escalated, reminded)
     planned += checkins.deliveries + checkins.reminders

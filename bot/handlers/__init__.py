@@ -14,6 +14,7 @@ from bot.handlers import (
     flow,
     free_text,
     help,
+    inbox,
     invite,
     leaving,
     lessons,
@@ -28,7 +29,7 @@ from bot.handlers import (
 def get_routers() -> list[Router]:
     """Fresh routers on each call: a router can belong to one dispatcher only, and tests
     build a dispatcher per test."""
-    modules = (start, help, settings, preferences, lessons, checkins, children, invite, mydata, leaving, director,
+    modules = (start, help, settings, preferences, lessons, checkins, children, invite, mydata, leaving, inbox, director,
                checknow, newcomers, flow, free_text, fallback)
     routers = [module.make_router() for module in modules]
     for router in routers:

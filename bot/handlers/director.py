@@ -307,6 +307,7 @@ async def on_visits(message: Message, session: AsyncSession, staff: Staff, clock
 
 STAFF_COMMANDS = (
     ("alerts", N_("Open alerts, most severe first")),
+    ("inbox", N_("Messages from families")),
     ("case", N_("A case's history: /case 12")),
     ("roster", N_("Your families")),
     ("visits", N_("Families due a visit")),

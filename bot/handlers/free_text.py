@@ -1,8 +1,8 @@
-"""Whatever a guardian types or sends that no command or flow took. Typed words are scanned with
-the risk lexicon first: a red or orange hit is an alert for the child director at once; red gets
-the safety message, orange an honest word that the child director will read it today. Words
-right after a check-in's last question are its note. Otherwise the guardian is steered back to a
-waiting question, or told what they can do — never silence."""
+"""Whatever a guardian types or sends that no command or flow took. Words right after a
+check-in's last question are its note (scanned with the risk lexicon: a red hit is an alert and the
+safety message, an orange one an alert and an honest word that the child director reads it today). In the middle of a check-in, the guardian is steered back to the waiting
+question (typed words are scanned first). Anything else — words, a voice note, a photo, a
+video, a file — goes to the directors' inbox (bot.handlers.inbox): never silence, never lost."""
 from __future__ import annotations
 
 from aiogram import Bot, F, Router
@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.checkins import _send_safety, ask_current
 from bot.handlers.fallback import on_anything_else
 from bot.handlers.guards import is_guardian
+from bot.handlers.inbox import take_in
 from bot.risk_reply import orange_reply_html
 from core.checkin import conversation
 from core.checkin.free_text import pending_note, receive_text
@@ -21,6 +22,7 @@ from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.enrolment.service import primary_director_name
 from core.models import Guardian, Staff
+from core.models.enums import GuardianStatus
 
 
 async def _steer_to_question(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
@@ -37,9 +39,22 @@ async def _steer_to_question(message: Message, bot: Bot, session: AsyncSession, 
     return False
 
 
+async def _in_checkin(session: AsyncSession, guardian: Guardian, clock: Clock) -> bool:
+    for checkin in await conversation.open_for(session, guardian=guardian, now=clock()):
+        if checkin.claimed_by_guardian_id == guardian.id and await conversation.current_question(
+                session, checkin=checkin, guardian=guardian) is not None:
+            return True
+    return False
+
+
 async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, staff: Staff | None,
                   clock: Clock, risk_scanner: RiskScanner) -> None:
     now = clock()
+    if guardian.status != GuardianStatus.stopped and await pending_note(session, guardian_id=guardian.id,
+                                                                         now=now) is None \
+            and not await _in_checkin(session, guardian, clock):
+        await take_in(message, bot, session, guardian, clock, risk_scanner)
+        return
     result = await receive_text(session, guardian=guardian, text=message.text or "", scanner=risk_scanner, now=now)
     reserved = None
     if result.tier == "red" and result.stored is not None:
@@ -62,9 +77,14 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
 
 
 async def on_other_content(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
-                           staff: Staff | None, clock: Clock) -> None:
-    """A sticker, a voice note, a photo… during a check-in or its note: say how to go on."""
-    if await pending_note(session, guardian_id=guardian.id, now=clock()) is not None:
+                           staff: Staff | None, clock: Clock, risk_scanner: RiskScanner) -> None:
+    """A sticker, a voice note, a photo…: during a check-in or its note, say how to go on;
+    otherwise it goes to the inbox."""
+    in_note = await pending_note(session, guardian_id=guardian.id, now=clock()) is not None
+    if not in_note and guardian.status != GuardianStatus.stopped and not await _in_checkin(session, guardian, clock):
+        await take_in(message, bot, session, guardian, clock, risk_scanner)
+        return
+    if in_note:
         await message.answer(_("I can only read typed words. Please type your note, or tap “No, that's all”."))
         return
     if not await _steer_to_question(message, bot, session, guardian, clock):

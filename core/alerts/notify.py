@@ -23,7 +23,8 @@ REMINDER_KIND = "alert_reminder"
 FOLLOWUP_KIND = "followup_result"
 LEFT_KIND = "household_left"
 GUARDIAN_LEFT_KIND = "guardian_left"  # one guardian stopped or erased; the household stays (core.enrolment.notices)
-STAFF_KINDS = (ALERT_KIND, UPDATE_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND, GUARDIAN_LEFT_KIND)
+NEWS_KIND = "alert_news"  # a new occurrence joined an open alert: "新情况：…" to whoever holds its card
+STAFF_KINDS = (ALERT_KIND, UPDATE_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND, GUARDIAN_LEFT_KIND, NEWS_KIND)
 LEVEL_ROLES = {0: StaffRole.director, 1: StaffRole.supervisor, 2: StaffRole.admin}
 TOP_LEVEL = 2
 
@@ -164,3 +165,49 @@ async def tell_directors(session: AsyncSession, *, cohort_id: int | None, kind: 
                          due_at=now, now=now, cohort_id=cohort_id, staff_id=person.id, payload=payload):
             sent += 1
     return sent
+
+
+async def _card_holders(session: AsyncSession, *, alert_id: int) -> list[tuple[int, int, int | None, int]]:
+    """(chat id, card message id, staff id, level) of every card of this alert sent to staff."""
+    rows = await session.execute(
+        select(Delivery.chat_id, Delivery.telegram_message_id, Delivery.staff_id, Delivery.payload)
+        .where(Delivery.kind == ALERT_KIND, Delivery.ref == f"alert:{alert_id}", Delivery.staff_id.is_not(None),
+               Delivery.telegram_message_id.is_not(None))
+        .order_by(Delivery.id)
+    )
+    return [(chat_id, message_id, staff_id, int((payload or {}).get("level", 0)))
+            for chat_id, message_id, staff_id, payload in rows]
+
+
+async def cards_redrawn(session: AsyncSession, *, alert: Alert, now: datetime, why: str) -> int:
+    """Every card of this alert is edited to show it as it stands now (lane 0). `why` keys the
+    edit ("n3": the third occurrence, "refiled"), so the same change is queued once."""
+    queued = 0
+    for chat_id, message_id, staff_id, level in await _card_holders(session, alert_id=alert.id):
+        if await enqueue(session, chat_id=chat_id, kind=UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+                         cycle=f"{alert.status}-{why}", lane=LANE_URGENT, due_at=now, now=now,
+                         cohort_id=alert.cohort_id, staff_id=staff_id,
+                         payload={"alert_id": alert.id, "message_id": message_id, "level": level}):
+            queued += 1
+    return queued
+
+
+async def tell_news(session: AsyncSession, *, alert: Alert, now: datetime) -> int:
+    """A new occurrence joined an open alert: everyone holding its card gets a short new message
+    at once (lane 0: "新情况：…", the new words, a button to the card) and the card is edited to
+    show the count. The deadlines stay as they were: news does not restart the clock."""
+    await session.flush()
+    told = 0
+    seen: set[int] = set()
+    for chat_id, _message_id, staff_id, _level in await _card_holders(session, alert_id=alert.id):
+        if chat_id in seen:
+            continue
+        seen.add(chat_id)
+        if await enqueue(session, chat_id=chat_id, kind=NEWS_KIND, ref=f"alert:{alert.id}",
+                         cycle=f"n{alert.occurrences}", lane=LANE_URGENT, due_at=now, now=now,
+                         cohort_id=alert.cohort_id, staff_id=staff_id,
+                         payload={"alert_id": alert.id, "occurrences": alert.occurrences,
+                                  "free_text_id": (alert.evidence or {}).get("free_text_id")}):
+            told += 1
+    await cards_redrawn(session, alert=alert, now=now, why=f"n{alert.occurrences}")
+    return told

@@ -11,10 +11,12 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.alerts.notify import ALERT_KIND, FOLLOWUP_KIND, LEFT_KIND, REMINDER_KIND, STAFF_KINDS, UPDATE_KIND
+from core.alerts.notify import (
+    ALERT_KIND, FOLLOWUP_KIND, LEFT_KIND, NEWS_KIND, REMINDER_KIND, STAFF_KINDS, UPDATE_KIND,
+)
 from core.alerts.raising import ALERT_OPEN, ALERT_RESOLVED
 from core.alerts.views import alert_card
-from core.models import Alert, Case, CheckIn, Child, Cohort, Delivery, Staff
+from core.models import Alert, Case, CheckIn, Child, Cohort, Delivery, FreeText, Staff
 
 SKIPPED = "skipped"
 
@@ -63,6 +65,16 @@ async def resolve_staff_messages(session: AsyncSession, *, items: list[_Claimed]
                 if d.kind == REMINDER_KIND and alert.escalate_at is not None:
                     tz = await _tz(session, alert.cohort_id)
                     content["escalate_local"] = alert.escalate_at.astimezone(tz).strftime("%H:%M")
+        elif problem is None and d.kind == NEWS_KIND:
+            alert = await session.get(Alert, d.payload.get("alert_id"))
+            if alert is None or alert.status == ALERT_RESOLVED:
+                problem = "alert_handled"
+            else:
+                assert person is not None
+                card = await alert_card(session, alert=alert, locale=person.locale, now=now)
+                kept = await session.get(FreeText, d.payload["free_text_id"]) if d.payload.get("free_text_id") else None
+                content = {"card": card.as_payload(), "occurrences": int(d.payload.get("occurrences") or 0),
+                           "words": kept.text if kept else None}
         elif problem is None and d.kind == FOLLOWUP_KIND:
             content = dict(d.payload)
             checkin = await session.get(CheckIn, d.payload.get("check_in_id"))

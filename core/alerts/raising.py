@@ -116,6 +116,8 @@ async def raise_alert(
         await attach_to_case(session, alert=alert, new=False, now=now)
     if worse and alert.status == ALERT_OPEN and alert.escalation_level == 0:
         await notify.announce(session, alert=alert, now=now, again=True)  # shorter deadline, told again
+    elif repeat:
+        await notify.tell_news(session, alert=alert, now=now)  # the new words reach every card at once
     await session.flush()
     return Raised(alert, False)
 

@@ -17,7 +17,9 @@ from core.alerts.raising import LEXICON_SOURCE
 from core.checkin.service import questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
 from core.enrolment.rules import age_in_years
-from core.models import Alert, CheckIn, Child, Cohort, FreeText, Guardian, Questionnaire, Staff
+from core.models import Alert, CheckIn, Child, Cohort, FreeText, Guardian, InboxMessage, Questionnaire, Staff
+
+INBOX_SOURCE = "inbox"  # core.inbox: a family's message nobody dealt with in time
 
 
 @dataclass
@@ -119,6 +121,12 @@ async def alert_card(session: AsyncSession, *, alert: Alert, locale: str, now: d
         text_id = evidence.get("free_text_id")
         kept = await session.get(FreeText, text_id) if text_id else None
         card.words = kept.text if kept else None
+    elif alert.questionnaire_id == INBOX_SOURCE:
+        first = await session.scalar(select(InboxMessage).where(
+            InboxMessage.item_id == evidence.get("inbox_item_id"), InboxMessage.direction == "in")
+            .order_by(InboxMessage.id).limit(1))
+        if first is not None:
+            card.words, respondent_id = first.text, first.guardian_id
     elif alert.questionnaire_id is not None:
         row = await session.get(Questionnaire, (alert.questionnaire_id, alert.questionnaire_version))
         if row is not None:

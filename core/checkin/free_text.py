@@ -16,7 +16,7 @@ from core.alerts.raising import LEXICON_SOURCE, AlertSubject
 from core.checkin.risk import RiskScanner, ScanResult
 from core.checkin.service import COMPLETED, alert_subject
 from core.errors import Conflict, NotFound
-from core.models import Alert, CheckIn, Cohort, FreeText, Guardian, Household
+from core.models import Alert, CheckIn, Child, Cohort, FreeText, Guardian, Household
 
 NOTE_WINDOW = timedelta(days=1)  # after this, a message is a message again, not the note
 NOTE_MAX = 1000  # characters kept of a note (Telegram allows 4096; a note is a few lines)
@@ -67,11 +67,30 @@ async def skip_note(session: AsyncSession, *, checkin_id: int, guardian_id: int)
     await session.flush()
 
 
+async def subject_child(session: AsyncSession, *, household_id: int, text: str) -> int | None:
+    """The child a message is about, when it can be told: the only child of the household, or
+    the one child whose nickname the words name. None: the household has no child, or several
+    and the words name none (or more than one) of them."""
+    children = list((await session.scalars(select(Child).where(Child.household_id == household_id)
+                                           .order_by(Child.id))).all())
+    if len(children) == 1:
+        return children[0].id
+    named = [c for c in children if c.nickname and c.nickname in text]
+    return named[0].id if len(named) == 1 else None
+
+
+def child_subject(household: Household, child_id: int) -> AlertSubject:
+    return AlertSubject(subject_key=f"child:{child_id}", cohort_id=household.cohort_id, household_id=household.id,
+                        child_id=child_id)
+
+
 async def receive_text(session: AsyncSession, *, guardian: Guardian, text: str, scanner: RiskScanner,
-                       now: datetime) -> TextResult:
+                       now: datetime, child_id: int | None = None) -> TextResult:
     """Scan and, where it is a note or a risk, keep the text; a hit raises (or adds to) an
-    alert for the cohort's director: about the child when it is a note on a check-in about a
-    child, else about the household (a message may name no child)."""
+    alert for the cohort's director, joining the child's case (一人一案): the check-in's child
+    for a note, else `child_id` when the caller knows it, else the household's only child or the
+    one child the words name; only when none can be told is it about the household (the
+    caller may ask the guardian and re-file it)."""
     scan = scanner.scan(text)
     note_for = await pending_note(session, guardian_id=guardian.id, now=now)
     household = await session.get(Household, guardian.household_id)
@@ -90,8 +109,13 @@ async def receive_text(session: AsyncSession, *, guardian: Guardian, text: str, 
         await session.flush()
     alert = None
     if scan.hit and stored is not None:
+        if child_id is None and note_for is None:
+            child_id = await subject_child(session, household_id=household.id, text=text)
         if note_for is not None and note_for.child_id is not None:
             subject = alert_subject(note_for)
+        elif child_id is not None:
+            subject = child_subject(household, child_id)
+            stored.child_id = child_id
         else:
             subject = AlertSubject(subject_key=f"household:{household.id}", cohort_id=household.cohort_id,
                                    household_id=household.id)

@@ -146,8 +146,11 @@ class CohortCreate(BaseModel):
     safety_lines: list[SafetyLine] = Field(default_factory=list, max_length=5)
     # Minutes to acknowledge per severity before escalation, follow-up and visit intervals.
     alert_policy: AlertPolicy = Field(default_factory=AlertPolicy)
+    # When the daily digest of unread inbox items goes to the directors ("HH:MM", local).
+    inbox_digest: str = "18:00"
 
     _tz = field_validator("timezone")(_check_timezone)
+    _digest = field_validator("inbox_digest")(_check_hhmm)
     _locale = field_validator("default_locale")(_check_locale)
 
     @field_validator("name")
@@ -170,6 +173,12 @@ class CohortUpdate(BaseModel):
     checkin_schedule: CheckinScheduleField | None = None  # {} stops the cohort's check-ins
     safety_lines: list[SafetyLine] | None = Field(default=None, max_length=5)  # [] = national lines only
     alert_policy: AlertPolicy | None = None
+    inbox_digest: str | None = None
+
+    @field_validator("inbox_digest")
+    @classmethod
+    def _digest(cls, value: str | None) -> str | None:
+        return None if value is None else _check_hhmm(value)
 
     @field_validator("name")
     @classmethod
@@ -204,6 +213,7 @@ class CohortRead(BaseModel):
     checkin_schedule: dict[str, Any]
     safety_lines: list[dict[str, Any]]
     alert_policy: AlertPolicy
+    inbox_digest: str
     created_at: datetime
 
     @field_validator("alert_policy", mode="before")

@@ -16,6 +16,8 @@ from core.clock import Clock
 from core.alerts.notify import ALERT_KIND, REMINDER_KIND, notification_failed, staff_unreachable
 from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
+from core.inbox.outgoing import resolve_inbox_messages
+from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_elsewhere, forward_result, relay_result
 from core.delivery import outbox
 from core.delivery.outbox import (
     BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, lesson_content,
@@ -29,7 +31,7 @@ log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = timedelta(seconds=1)
 # Kinds that must reach a person: retried on network and server errors for as long as it takes.
-PERSISTENT = ("safety", ALERT_KIND, REMINDER_KIND)
+PERSISTENT = ("safety", ALERT_KIND, REMINDER_KIND, FORWARD_KIND, RELAY_KIND)
 PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 
@@ -124,6 +126,7 @@ class Sender:
             library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
             checkins = await resolve_checkins(session, items=live, now=now)
             staff_messages = await resolve_staff_messages(session, items=live, now=now)
+            staff_messages.update(await resolve_inbox_messages(session, items=live, now=now))
             for item in live:
                 d = item.delivery
                 if d.state != outbox.SENDING:
@@ -174,12 +177,13 @@ class Sender:
         blocked_staff: list[tuple[int, int | None]] = []
         failed_alerts: list[int | None] = []
         followups: list[Delivery] = []
+        inbox: list[tuple[str, int | None, bool]] = []  # (kind, inbox message id, it worked)
         for item, outcome in results:
             d = item.delivery
             row: dict[str, Any] = {"id": d.id, "lease_until": None}
             if outcome.status == "sent":
                 row.update(state=SENT, sent_at=now, finished_at=now, telegram_message_id=outcome.message_id,
-                           last_error=None)
+                           last_error=outcome.error)
                 self._last_sent[d.chat_id] = now
                 stats.sent += 1
                 if d.kind == "lesson":
@@ -208,6 +212,11 @@ class Sender:
                 if d.kind == ALERT_KIND:
                     failed_alerts.append((d.payload or {}).get("alert_id"))
             updates.append(row)
+            if d.kind in (FORWARD_KIND, RELAY_KIND) and row["state"] in (SENT, BLOCKED, FAILED):
+                # A card whose copy Telegram refused is sent with error "copy_refused"; a card a
+                # director's chat refused (blocked) goes to whoever can still be reached.
+                inbox.append((d.kind if row["state"] == SENT or d.kind == RELAY_KIND else "inbox_unsent",
+                              (d.payload or {}).get("message_id"), row["state"] == SENT and not outcome.error))
         if len(self._last_sent) > 50_000:
             cutoff = now - PER_CHAT_INTERVAL
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
@@ -229,6 +238,13 @@ class Sender:
                 await staff_unreachable(session, staff_id=staff_id, alert_id=alert_id, now=now)
             for alert_id in failed_alerts:
                 await notification_failed(session, alert_id=alert_id, now=now)
+            for kind, message_id, worked in inbox:
+                if kind == FORWARD_KIND:
+                    await forward_result(session, message_id=message_id, shown=worked, now=now)
+                elif kind == "inbox_unsent":
+                    await forward_elsewhere(session, message_id=message_id, now=now)
+                else:
+                    await relay_result(session, message_id=message_id, delivered=worked, now=now)
 
     # -------------------------------------------------------------- forever
 

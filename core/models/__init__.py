@@ -15,6 +15,7 @@ from core.models.enrolment import (
 )
 from core.models.delivery import Delivery, LessonFeedback
 from core.models.guards import IdempotencyKey, SafetyFloorRow
+from core.models.inbox import InboxItem, InboxMessage
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
 from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget, TextDocument
@@ -43,6 +44,8 @@ __all__ = [
     "Household",
     "IdempotencyKey",
     "HouseholdInvite",
+    "InboxItem",
+    "InboxMessage",
     "Invitation",
     "Lesson",
     "LessonFeedback",

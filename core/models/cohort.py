@@ -31,4 +31,6 @@ class Cohort(Base):
     # How alerts are handled: minutes to acknowledge per severity, follow-up and visit intervals
     # (core.alerts.policy.AlertPolicy; {} means the defaults).
     alert_policy: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict, server_default="{}")
+    # When the day's digest of unread inbox items goes to the directors ("HH:MM", local time).
+    inbox_digest: Mapped[str] = mapped_column(String(5), default="18:00", server_default="18:00")
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -16,6 +16,7 @@ from aiogram.methods import (
     TelegramMethod,
 )
 from aiogram.types import (
+    Audio,
     CallbackQuery,
     Chat,
     Document,
@@ -26,6 +27,7 @@ from aiogram.types import (
     Update,
     User,
     Video,
+    VideoNote,
     Voice,
 )
 
@@ -82,6 +84,14 @@ class Person:
     async def send_video(self) -> list[TelegramMethod[Any]]:
         return await self.feed(self.message_update(video=Video(file_id="vi", file_unique_id="vi",
                                                                width=1, height=1, duration=1)))
+
+    async def send_video_note(self) -> list[TelegramMethod[Any]]:
+        return await self.feed(self.message_update(video_note=VideoNote(file_id="vn", file_unique_id="vn", length=240,
+                                                                        duration=2)))
+
+    async def send_audio(self) -> list[TelegramMethod[Any]]:
+        return await self.feed(self.message_update(audio=Audio(file_id="a", file_unique_id="a", duration=5,
+                                                               mime_type="audio/mpeg")))
 
     async def send_document(self) -> list[TelegramMethod[Any]]:
         return await self.feed(self.message_update(document=Document(file_id="d", file_unique_id="d")))

@@ -17,6 +17,7 @@ from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
     AnswerCallbackQuery,
+    CopyMessage,
     DeleteMessage,
     EditMessageReplyMarkup,
     EditMessageText,
@@ -27,7 +28,7 @@ from aiogram.methods import (
     SetMyCommands,
     TelegramMethod,
 )
-from aiogram.types import Chat, InlineKeyboardMarkup, Message, PhotoSize, User, Voice
+from aiogram.types import Chat, InlineKeyboardMarkup, Message, MessageId, PhotoSize, User, Voice
 
 BOT_USER = User(id=42, is_bot=True, first_name="Shouwang", username="shouwang_test_bot")
 
@@ -107,6 +108,9 @@ class MockedSession(BaseSession):
                 reply_markup=method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None,
                 **media,
             )
+        if isinstance(method, CopyMessage):
+            self._message_id += 1
+            return MessageId(message_id=self._message_id)
         if isinstance(method, GetMe):
             return BOT_USER
         if isinstance(method, (AnswerCallbackQuery, SetMyCommands, DeleteMessage, EditMessageReplyMarkup)):

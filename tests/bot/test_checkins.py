@@ -13,7 +13,7 @@ from aiogram.methods import AnswerCallbackQuery, EditMessageText, SendMessage
 from bot.factory import build_dispatcher
 from bot.keyboards.checkins import CheckinNavCB
 from core.checkin.planning import run_checkin_tick
-from core.models import Alert, Answer, CheckIn, CheckInScore, Delivery, FreeText, Guardian
+from core.models import Alert, Answer, CheckIn, CheckInScore, Delivery, FreeText, Guardian, InboxItem, InboxMessage
 from aiogram.types import CallbackQuery, Message, Update
 
 from harness import Person, answered, next_update_id, text_of
@@ -466,14 +466,19 @@ async def test_free_text_is_scanned_and_a_hit_is_an_alert(enrol, db, text, hit, 
     if hit:
         [alert] = alerts
         assert (alert.severity, alert.rule_id, alert.questionnaire_id) == (severity, "risk_words", "lexicon")
-        assert alert.subject_key.startswith("household:") and alert.child_id is None
+        # One child in the household: the alert joins that child's case (一人一案).
+        assert (alert.subject_key, alert.child_id) == ("child:1", 1)
         assert text not in str(alert.evidence) and text not in alert.reason  # the words stay in free_texts
         [kept] = await db.all(FreeText)
         assert (kept.kind, kept.text, kept.hit) == ("message", text, True)
         assert "110" in text_of(sent)
     else:
-        assert alerts == [] and await db.count(FreeText) == 0  # least data: not kept
-        assert WORDS["zh-Hans"]["not_understood"] in text_of(sent)
+        assert alerts == [] and await db.count(FreeText) == 0
+        assert "已经转给儿童主任王主任" in text_of(sent) and "110" in text_of(sent)
+    # Either way the words are in the directors' inbox: the scan decides urgency, not visibility.
+    [item] = await db.all(InboxItem)
+    [message] = await db.all(InboxMessage)
+    assert (item.child_id, item.alert_id, message.text) == (1, alerts[0].id if hit else None, text)
 
 
 async def test_the_note_after_the_last_question_is_kept_and_scanned(enrol, db, clock, tick):

@@ -107,3 +107,67 @@ async def test_from_enrolment_to_follow_up(settings, sessionmaker, clock, person
     audit = (await api.get("/api/v1/audit", headers=ADMIN)).json()
     assert any(e["entity"] == "case" and e["action"] == "read" for e in audit)
     await api.aclose()
+
+
+async def test_every_word_reaches_the_director_and_the_reply_comes_back(settings, sessionmaker, clock, person, sender,  # type: ignore[no-untyped-def]
+                                                                         loaded_content):
+    """A grandmother's plain worry, a voice note and a danger message the risk words miss all
+    reach the child director's inbox; the director replies from the phone and she reads it."""
+    app = create_app(settings=settings, sessionmaker=sessionmaker, clock=clock)
+    api = httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test")
+
+    async def tick() -> None:
+        await run_tick(sessionmaker, settings=settings, clock=clock)
+        while (stats := await sender.drain_once()).claimed:
+            if stats.deferred:
+                clock.advance(seconds=1)
+
+    cohort = (await api.post("/api/v1/cohorts", json={"name": "东岭村"}, headers=ADMIN)).json()
+    created = (await api.post("/api/v1/staff", headers=ADMIN, json={
+        "display_name": "王主任", "role": "director", "cohort_ids": [cohort["id"]],
+        "primary_cohort_ids": [cohort["id"]]})).json()
+    director_token = {"Authorization": f"Bearer {created['credentials']['api_token']}"}
+    invitation = (await api.post(f"/api/v1/cohorts/{cohort['id']}/invitations", json={"label": "海报"},
+                                 headers=ADMIN)).json()
+    director = person()
+    await director.send(f"/start {created['credentials']['telegram_link_code']}")
+    grandma = person()
+    await grandma.send(f"/start {invitation['code']}")
+    for value in ("zh-Hans",):
+        await grandma.choose(value)
+    await grandma.consent(True)
+    for value in ("grandmother", "with"):
+        await grandma.choose(value)
+    await grandma.send("小明")
+    for value in ("2018", "5", "boy", "done", "yes"):
+        await grandma.choose(value)
+
+    worry = "孩子最近不爱写作业，说他也不听，我不知道怎么办"
+    sent = await grandma.send(worry)
+    assert "您的话已经转给儿童主任王主任了" in text_of(sent) and "110" in text_of(sent)
+    await tick()
+    assert f"“{worry}”" in director.last().text and "说的是：小明（8岁）" in director.last().text
+    clock.advance(minutes=15)
+    await grandma.send_voice()
+    await tick()
+    assert "🎤 一段语音（在上面）" in director.last().text
+    clock.advance(minutes=15)
+    danger = "孩子喝了农药"  # the risk words of lexicon v3 miss it; a person reads it anyway
+    sent = await grandma.send(danger)
+    assert "110" in text_of(sent)
+    await tick()
+    assert any(danger in (m.text or "") for m in director.shown())
+    items = (await api.get("/api/v1/inbox", headers=director_token)).json()
+    assert len(items) == 3
+    kinds = [[m["kind"] for m in (await api.get(f"/api/v1/inbox/{i['id']}", headers=director_token)).json()["messages"]]
+             for i in items]
+    assert kinds == [["text"], ["voice"], ["text"]]
+
+    # The director answers the first one from the phone; she reads it.
+    await director.press(f"ib1:{items[0]['id']}:reply")
+    await director.send("奶奶别着急，我今天下午就过来看小明")
+    await tick()
+    assert grandma.last().text == "王主任回复您：奶奶别着急，我今天下午就过来看小明"
+    thread = (await api.get(f"/api/v1/inbox/{items[0]['id']}", headers=director_token)).json()["messages"]
+    assert [(m["direction"], m["status"]) for m in thread] == [("in", "shown"), ("out", "delivered")]
+    await api.aclose()

@@ -1,0 +1,1 @@
+"""The directors 'inbox: every word a guardian sends reaches a person."""
