@@ -28,7 +28,7 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, exists, literal_column, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
@@ -41,6 +41,7 @@ from core.models import Alert, CaseEvent, CheckIn, Cohort, Delivery
 
 DEFAULT_DAYS = 30  # the last 30 days, today included
 MAX_DAYS = 366
+FIRED_CHUNK = 500  # check-in ids per IN list (SQLite caps bound parameters)
 
 
 # ---------------------------------------------------------------- pure statistics
@@ -99,17 +100,17 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     date_from, date_to = resolve_period(date_from, date_to, today=now.astimezone(ZoneInfo(cohort.timezone)).date())
     start, end = period_bounds(date_from, date_to, cohort.timezone)
 
-    # Check-ins of the period whose first message reached a guardian.
-    reached = (select(Delivery.ref)
-               .where(Delivery.cohort_id == cohort_id, Delivery.kind == CHECKIN_KIND, Delivery.state == SENT,
-                      Delivery.guardian_id.is_not(None)))
-    ref = literal_column("'checkin:'", String).concat(cast(CheckIn.id, String))
-    checkins = (await session.execute(
-        select(CheckIn.id, CheckIn.state)
-        .where(CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end,
-               ref.in_(reached))
-    )).all()
-    completed = {checkin_id for checkin_id, state in checkins if state == COMPLETED}
+    # Check-ins of the period whose first message reached a guardian, counted by the database:
+    # the period through ix_check_ins_cohort_created, each one's deliveries through
+    # ix_deliveries_ref (the typed reference; never a string built per row).
+    reached = exists().where(Delivery.ref_kind == "checkin", Delivery.ref_id == CheckIn.id,
+                             Delivery.kind == CHECKIN_KIND, Delivery.state == SENT, Delivery.guardian_id.is_not(None))
+    of_period = (CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end, reached)
+    sent, completed, expired = (await session.execute(
+        select(func.count(), func.count(case((CheckIn.state == COMPLETED, 1))),
+               func.count(case((CheckIn.state == EXPIRED, 1))))
+        .where(*of_period)
+    )).one()
 
     # Which check-ins fired an alert: any alert seen since the period began may name one.
     fired: set[int] = set()
@@ -119,6 +120,13 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
         fired.update(int(i) for i in (evidence or {}).get("check_in_ids", []))
         if check_in_id is not None:
             fired.add(check_in_id)
+    flagged_checkins = 0
+    ordered = sorted(fired)
+    for at in range(0, len(ordered), FIRED_CHUNK):
+        flagged_checkins += await session.scalar(
+            select(func.count()).where(*of_period, CheckIn.state == COMPLETED,
+                                       CheckIn.id.in_(ordered[at:at + FIRED_CHUNK]))
+        ) or 0
 
     referred = exists().where(CaseEvent.case_id == Alert.case_id, CaseEvent.kind == "referral",
                               CaseEvent.at >= Alert.created_at)
@@ -135,10 +143,10 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     return FunnelReport(
         cohort_id=cohort_id,
         period=FunnelPeriod(from_=date_from, to=date_to, timezone=cohort.timezone),
-        checkins_sent=len(checkins),
-        checkins_completed=len(completed),
-        checkins_expired=sum(1 for _, state in checkins if state == EXPIRED),
-        checkins_flagged=len(completed & fired),
+        checkins_sent=sent,
+        checkins_completed=completed,
+        checkins_expired=expired,
+        checkins_flagged=flagged_checkins,
         flagged=FlaggedCounts(**flagged),
         acknowledged=len(waits),
         referred=sum(1 for row in alerts if row.referred),

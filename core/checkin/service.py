@@ -212,7 +212,7 @@ async def open_checkins_for_cohort(
     result.checkins = len(created)
     deliveries = [
         {"chat_id": g.chat_id, "guardian_id": g.id, "cohort_id": cohort_id, "kind": CHECKIN_KIND,
-         "ref": f"checkin:{checkin_id}", "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
+         "ref": f"checkin:{checkin_id}", "ref_kind": "checkin", "ref_id": checkin_id, "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
          "due_at": due, "attempts": 0, "payload": {"checkin_id": checkin_id}, "created_at": now}
         for checkin_id, key in created for g in respondents[key]
     ]

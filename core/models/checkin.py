@@ -57,6 +57,7 @@ class CheckIn(Base):
         UniqueConstraint("questionnaire_id", "subject_key", "cycle", name="uq_check_ins_subject_cycle"),
         Index("ix_check_ins_state_expires", "state", "expires_at"),
         Index("ix_check_ins_subject_created", "subject_key", "questionnaire_id", "created_at"),
+        Index("ix_check_ins_cohort_created", "cohort_id", "created_at"),  # the funnel's period; also by cohort
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,7 +69,7 @@ class CheckIn(Base):
         ForeignKey("guardians.id", ondelete="CASCADE"), index=True
     )
     subject_key: Mapped[str] = mapped_column(String(32))
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     cycle: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|in_progress|completed|expired
     claimed_by_guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="SET NULL"))
