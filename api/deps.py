@@ -2,6 +2,7 @@
 the transaction), the authenticated staff member and their scope."""
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from datetime import datetime
 from typing import Annotated
@@ -13,10 +14,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.errors import Unauthorized, Unavailable
 from core.access import Scope, scope_for
 from core.config import Settings
+from core.db import is_busy
 from core.content.lessons import ID_PATTERN
 from core.models import Staff
 from core.security import same_secret
 from core.staff import service as staff_service
+
+log = logging.getLogger(__name__)
 
 # Row ids are 32-bit INTEGER columns on PostgreSQL: anything larger is bad input (422), not a
 # database error.
@@ -32,6 +36,17 @@ def get_now(request: Request) -> datetime:
     return request.app.state.clock()
 
 
+class DatabaseBusy(Unavailable):
+    """A statement ran over the API's statement timeout, or no pooled connection was free in
+    time (core.db.is_busy): 503, and the connection is already back in the pool."""
+
+    code = "database_busy"
+
+
+# Methods that only read: their session begins DEFERRED on SQLite (core.db.read_only_sessionmaker).
+READ_METHODS = frozenset({"GET", "HEAD"})
+
+
 def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     sessionmaker = request.app.state.sessionmaker
     if sessionmaker is None:
@@ -39,19 +54,34 @@ def get_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
     return sessionmaker
 
 
+def get_read_sessionmaker(request: Request) -> async_sessionmaker[AsyncSession]:
+    get_sessionmaker(request)
+    return request.app.state.read_sessionmaker
+
+
 async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
     """One transaction per request: committed when the route succeeds, rolled back otherwise.
 
     Used with scope="function", so the commit happens before the response is sent: a client
-    never sees a 2xx for a change that then failed to commit.
+    never sees a 2xx for a change that then failed to commit. GET and HEAD get a read-only
+    session (on SQLite: no write lock while reading; their audit rows are written at the end).
+    A database too busy to answer in time is a 503 JSON, not a 500.
     """
-    async with get_sessionmaker(request)() as session:
+    maker = get_read_sessionmaker(request) if request.method in READ_METHODS else get_sessionmaker(request)
+    async with maker() as session:
         try:
-            yield session
-        except BaseException:
-            await session.rollback()
+            try:
+                yield session
+            except BaseException:
+                await session.rollback()
+                raise
+            await session.commit()
+        except Exception as exc:
+            if is_busy(exc):
+                log.warning("database busy: %s on %s %s", type(exc).__name__, request.method,
+                            request.scope.get("route").path if request.scope.get("route") else "?")
+                raise DatabaseBusy("the database is busy; try again in a moment") from None
             raise
-        await session.commit()
 
 
 SettingsDep = Annotated[Settings, Depends(get_settings)]

@@ -12,7 +12,7 @@ from api.routers import health, v1_router
 from api.schemas import ErrorBody
 from core.clock import Clock, system_clock
 from core.config import Settings
-from core.db import make_engine, make_sessionmaker
+from core.db import API_POOL, HEALTH_POOL, make_engine, make_sessionmaker, read_only_sessionmaker
 
 
 def create_app(
@@ -20,8 +20,12 @@ def create_app(
     settings: Settings,
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock = system_clock,
+    health_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> FastAPI:
-    """Without a sessionmaker the lifespan owns an engine built from settings.database_url.
+    """Without a sessionmaker the lifespan owns the engines built from settings.database_url:
+    the API's pool and /healthz's own (core.db.API_POOL, HEALTH_POOL). GET requests use a
+    read-only session over the same engine; /healthz uses `health_sessionmaker` when given (the
+    CLI passes one on a pool of its own), else the API's.
 
     Nothing else depends on the lifespan having run (httpx's ASGITransport does not run it).
     """
@@ -31,13 +35,15 @@ def create_app(
         if sessionmaker is not None:
             yield
             return
-        engine = make_engine(settings.database_url)
-        app.state.sessionmaker = make_sessionmaker(engine)
+        engine = make_engine(settings.database_url, role=API_POOL)
+        health_engine = make_engine(settings.database_url, role=HEALTH_POOL)
+        _use(app, make_sessionmaker(engine), make_sessionmaker(health_engine))
         try:
             yield
         finally:
-            app.state.sessionmaker = None
+            app.state.sessionmaker = app.state.read_sessionmaker = app.state.health_sessionmaker = None
             await engine.dispose()
+            await health_engine.dispose()
 
     app = FastAPI(
         title="Shouwang API",
@@ -49,9 +55,18 @@ def create_app(
         responses={401: {"model": ErrorBody}, 422: {"model": ErrorBody}},
     )
     app.state.settings = settings
-    app.state.sessionmaker = sessionmaker
+    _use(app, sessionmaker, health_sessionmaker)
     app.state.clock = clock
     install_error_handlers(app)
     app.include_router(health.router)
     app.include_router(v1_router, prefix="/api/v1")
     return app
+
+
+def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,
+         health_sessionmaker: async_sessionmaker[AsyncSession] | None) -> None:
+    app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = read_only_sessionmaker(sessionmaker.kw["bind"]) if sessionmaker else None
+    health = health_sessionmaker or sessionmaker
+    # /healthz only reads: on SQLite it must not queue for the write lock behind a long writer.
+    app.state.health_sessionmaker = read_only_sessionmaker(health.kw["bind"]) if health else None

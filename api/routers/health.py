@@ -5,13 +5,14 @@ import asyncio
 import logging
 from typing import Annotated
 
-from fastapi import APIRouter, Depends
+from fastapi import APIRouter, Depends, Request
 from fastapi.responses import JSONResponse
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import Now, SettingsDep, get_sessionmaker
 from api.schemas import HealthRead
 from core import health
+from core.db import is_busy
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -24,8 +25,13 @@ DB_TIMEOUT_SECONDS = 5.0
 async def healthz(
     settings: SettingsDep,
     now: Now,
-    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+    api_sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+    request: Request,
 ) -> JSONResponse:
+    # A pool of its own (core.db.HEALTH_POOL) when the CLI gives one: a busy API pool must not
+    # read as "database unreachable".
+    sessionmaker = request.app.state.health_sessionmaker or api_sessionmaker
+
     async def probe() -> tuple[float | None, dict[int, int], float | None]:
         async with sessionmaker() as session:
             await health.ping(session)
@@ -37,9 +43,10 @@ async def healthz(
 
     try:
         tick_age, backlog, urgent_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "unreachable"
-        log.warning("healthz: database unreachable (%s)", type(exc).__name__)
-        body = HealthRead(status="degraded", database="unreachable", tick_age_seconds=None)
+    except Exception as exc:  # noqa: BLE001 - any other failure to reach the database is "unreachable"
+        state = "busy" if is_busy(exc) else "unreachable"
+        log.warning("healthz: database %s (%s)", state, type(exc).__name__)
+        body = HealthRead(status="degraded", database=state, tick_age_seconds=None)
         return JSONResponse(body.model_dump(), status_code=503)
     stale = health.tick_is_stale(tick_age, tick_seconds=settings.tick_seconds) or health.urgent_is_stale(urgent_age)
     body = HealthRead(

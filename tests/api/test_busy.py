@@ -1,0 +1,55 @@
+"""Issue #16: a database too busy to answer in time is a clean 503 JSON (never a 500, never a
+held connection), and /healthz, on its own pool, still reports the database reachable."""
+from __future__ import annotations
+
+import httpx
+from sqlalchemy import text
+
+from api.main import create_app
+from core.clock import FrozenClock
+from core.config import Settings
+from core.db import HEALTH_POOL, PoolRole, make_engine, make_sessionmaker
+
+ADMIN = {"Authorization": "Bearer test-admin-token"}
+
+
+async def test_an_exhausted_api_pool_is_503_busy_and_health_still_ok(db_url: str, settings: Settings,
+                                                                      clock: FrozenClock) -> None:
+    api_engine = make_engine(db_url, role=PoolRole("api", pool_size=1, max_overflow=0, pool_timeout=0.2,
+                                                   statement_timeout=5.0))
+    health_engine = make_engine(db_url, role=HEALTH_POOL)
+    app = create_app(settings=settings, sessionmaker=make_sessionmaker(api_engine), clock=clock,
+                     health_sessionmaker=make_sessionmaker(health_engine))
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            held = await api_engine.connect()  # every API connection busy (e.g. on a slow report)
+            try:
+                await held.execute(text("SELECT 1"))
+                busy = await client.get("/api/v1/cohorts", headers=ADMIN)
+                health = await client.get("/healthz")
+            finally:
+                await held.close()
+            assert busy.status_code == 503
+            assert busy.json()["error"]["code"] == "database_busy"
+            assert health.json()["database"] == "ok"
+            # Once a connection is free again, the same request is served.
+            assert (await client.get("/api/v1/cohorts", headers=ADMIN)).status_code == 200
+    finally:
+        await api_engine.dispose()
+        await health_engine.dispose()
+
+
+async def test_health_without_a_pool_of_its_own_says_busy_not_unreachable(db_url: str, settings: Settings,
+                                                                           clock: FrozenClock) -> None:
+    engine = make_engine(db_url, role=PoolRole("api", pool_size=1, max_overflow=0, pool_timeout=0.2,
+                                               statement_timeout=5.0))
+    app = create_app(settings=settings, sessionmaker=make_sessionmaker(engine), clock=clock)
+    try:
+        async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+            async with engine.connect() as held:
+                await held.execute(text("SELECT 1"))
+                response = await client.get("/healthz")
+    finally:
+        await engine.dispose()
+    assert response.status_code == 503
+    assert response.json()["database"] == "busy"
