@@ -7,7 +7,8 @@ and each as it stands now (a check-in of the period completed the day after stil
 completed; an alert acknowledged next month still counts as acknowledged):
 
 - **check-ins of the period**: check-ins of the cohort created in it (follow-up check-ins too)
-  whose first message ("checkin" delivery) reached at least one guardian (state sent).
+  whose first message ("checkin" delivery) reached at least one guardian (state sent; recorded
+  on the check-in as `sent_at`, which stays when that guardian later erases their data).
   `checkins_sent` counts them; `checkins_completed` and `checkins_expired` those of them that
   are completed or expired now; `checkins_flagged` the completed ones that fired at least one
   alert (named in an alert's evidence, or the check-in whose closing note raised a risk-word
@@ -34,10 +35,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.access import Scope
 from core.alerts.raising import ALERT_RESOLVED
 from core.alerts.schemas import FlaggedCounts, FunnelPeriod, FunnelReport
-from core.checkin.service import CHECKIN_KIND, COMPLETED, EXPIRED
-from core.delivery.outbox import SENT
+from core.checkin.service import COMPLETED, EXPIRED
 from core.errors import Invalid, NotFound
-from core.models import Alert, CaseEvent, CheckIn, Cohort, Delivery
+from core.models import Alert, CaseEvent, CheckIn, Cohort
 
 DEFAULT_DAYS = 30  # the last 30 days, today included
 MAX_DAYS = 366
@@ -100,12 +100,11 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     date_from, date_to = resolve_period(date_from, date_to, today=now.astimezone(ZoneInfo(cohort.timezone)).date())
     start, end = period_bounds(date_from, date_to, cohort.timezone)
 
-    # Check-ins of the period whose first message reached a guardian, counted by the database:
-    # the period through ix_check_ins_cohort_created, each one's deliveries through
-    # ix_deliveries_ref (the typed reference; never a string built per row).
-    reached = exists().where(Delivery.ref_kind == "checkin", Delivery.ref_id == CheckIn.id,
-                             Delivery.kind == CHECKIN_KIND, Delivery.state == SENT, Delivery.guardian_id.is_not(None))
-    of_period = (CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end, reached)
+    # Check-ins of the period whose first message reached a guardian (sent_at, which the
+    # database sets when such a delivery is sent), counted by the database from one covering
+    # index (ix_check_ins_cohort_created): no row of deliveries is read.
+    of_period = (CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end,
+                 CheckIn.sent_at.is_not(None))
     sent, completed, expired = (await session.execute(
         select(func.count(), func.count(case((CheckIn.state == COMPLETED, 1))),
                func.count(case((CheckIn.state == EXPIRED, 1))))

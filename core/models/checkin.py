@@ -57,7 +57,8 @@ class CheckIn(Base):
         UniqueConstraint("questionnaire_id", "subject_key", "cycle", name="uq_check_ins_subject_cycle"),
         Index("ix_check_ins_state_expires", "state", "expires_at"),
         Index("ix_check_ins_subject_created", "subject_key", "questionnaire_id", "created_at"),
-        Index("ix_check_ins_cohort_created", "cohort_id", "created_at"),  # the funnel's period; also by cohort
+        # The funnel counts a cohort's check-ins of a period from this index alone (covering).
+        Index("ix_check_ins_cohort_created", "cohort_id", "created_at", "state", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -79,6 +80,11 @@ class CheckIn(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reminded_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its first message ("checkin" delivery) first reached a guardian; None while none has.
+    # Kept by the database itself: a trigger on deliveries (migration 0015) sets it when such a
+    # delivery becomes (or is written) sent, whichever code path does it. The funnel report
+    # counts check-ins "sent" by it instead of probing deliveries for each one.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The optional closing note for the child director: asked → given | skipped.
     note_state: Mapped[str | None] = mapped_column(String(8))
     # A follow-up check-in (随访) scheduled when this case was resolved.

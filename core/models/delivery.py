@@ -37,7 +37,8 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "kind", "ref", "cycle", name="uq_deliveries_key"),
         Index("ix_deliveries_due", "state", "lane", "due_at"),
         Index("ix_deliveries_guardian_kind", "guardian_id", "kind"),
-        Index("ix_deliveries_cohort_created", "cohort_id", "created_at"),  # per-cohort statistics
+        # Per-cohort statistics, counted from the index alone (covering).
+        Index("ix_deliveries_cohort_created", "cohort_id", "created_at", "kind", "state", "lesson_id"),
         # What a delivery is about, as typed columns an index can serve ("checkin:12" → checkin,
         # 12): the funnel report joins check-ins to their deliveries, alert cards are found by
         # their alert, a campaign's rows by their campaign — never by building a string.
