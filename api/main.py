@@ -1,6 +1,7 @@
 """The HTTP API's factory: production (`shouwang api`, `shouwang run`) and tests build it the same way."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
@@ -67,6 +68,9 @@ def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,
          health_sessionmaker: async_sessionmaker[AsyncSession] | None) -> None:
     app.state.sessionmaker = sessionmaker
     app.state.read_sessionmaker = read_only_sessionmaker(sessionmaker.kw["bind"]) if sessionmaker else None
+    # SQLite: this process's writers queue here in order (api.deps.get_session).
+    sqlite = sessionmaker is not None and sessionmaker.kw["bind"].dialect.name == "sqlite"
+    app.state.write_lock = asyncio.Lock() if sqlite else None
     health = health_sessionmaker or sessionmaker
     # /healthz only reads: on SQLite it must not queue for the write lock behind a long writer.
     app.state.health_sessionmaker = read_only_sessionmaker(health.kw["bind"]) if health else None

@@ -230,5 +230,6 @@ def read_only_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSessi
     the audit rows such a path adds are written after its reads, in a short write transaction
     of their own. On PostgreSQL readers never block writers anyway: the sessions are ordinary.
     """
+    # No autoflush: what such a path adds (audit rows) is written once, at commit, after its reads.
     return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False,
-                              sync_session_class=ReadOnlySession)
+                              sync_session_class=ReadOnlySession, autoflush=False)

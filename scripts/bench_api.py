@@ -167,6 +167,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
                 deliveries.append({"id": did, "chat_id": chat, "guardian_id": g, "cohort_id": cohort_id, "kind": "checkin",
                                    "ref": f"checkin:{k}", "ref_kind": "checkin", "ref_id": k, "cycle": f"bench-{week}",
                                    "lane": 1, "state": "sent", "due_at": at, "attempts": 1, "payload": {"checkin_id": k},
+                                   "lesson_id": None, "lesson_version": None,
                                    "created_at": at, "sent_at": at, "finished_at": at})
                 if done and child not in alerted and rnd.random() < 0.03:
                     alerted.add(child)
@@ -221,9 +222,15 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
                     await conn.execute(text(f"SELECT setval(pg_get_serial_sequence('{name}', 'id'), "
                                             f"(SELECT max(id) FROM {name}))"))
             await conn.execute(update(Cohort).where(Cohort.id == cohort_id).values(created_at=start))
-        if engine.dialect.name == "postgresql":
-            async with make_engine(url, isolation_level="AUTOCOMMIT").connect() as conn:
+        # A database in its steady state: statistics gathered, the bulk load out of SQLite's WAL.
+        async with engine.connect() as conn:
+            if engine.dialect.name == "postgresql":
+                await conn.execute(text("COMMIT"))
                 await conn.execute(text("ANALYZE"))
+            else:
+                await conn.execute(text("COMMIT"))
+                await conn.exec_driver_sql("ANALYZE")
+                await conn.exec_driver_sql("PRAGMA wal_checkpoint(TRUNCATE)")
         return Seeded(cohort_id=cohort_id, director_token=director["credentials"]["api_token"],
                       child_ids=list(child_household), open_case_ids=open_cases,
                       rows={"households": len(hh), "guardians": len(gu), "children": len(ch),

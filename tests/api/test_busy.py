@@ -2,13 +2,19 @@
 held connection), and /healthz, on its own pool, still reports the database reachable."""
 from __future__ import annotations
 
+import asyncio
+
 import httpx
+import pytest
 from sqlalchemy import text
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.main import create_app
 from core.clock import FrozenClock
 from core.config import Settings
 from core.db import HEALTH_POOL, PoolRole, make_engine, make_sessionmaker
+from core.models import Heartbeat
+from tests.api.helpers import World
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
@@ -53,3 +59,20 @@ async def test_health_without_a_pool_of_its_own_says_busy_not_unreachable(db_url
         await engine.dispose()
     assert response.status_code == 503
     assert response.json()["database"] == "busy"
+
+
+async def test_on_sqlite_a_get_reads_beside_a_held_write_transaction(
+    db_url: str, client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """GET routes read in a deferred transaction: a writer holding the lock (another process, a
+    long tick) does not hold them up. (Their audit rows wait for the writer, like any write.)"""
+    if not db_url.startswith("sqlite"):
+        pytest.skip("SQLite's locking: PostgreSQL readers never take a write lock")
+    async with sessionmaker() as holding:
+        holding.add(Heartbeat(name="held", at=clock()))
+        await holding.flush()  # BEGIN IMMEDIATE: the write lock is held until the end of this block
+        me = await asyncio.wait_for(client.get("/api/v1/me", headers=world.a.director_auth), timeout=5)
+        health = await asyncio.wait_for(client.get("/healthz"), timeout=5)
+        await holding.rollback()
+    assert me.status_code == 200 and health.json()["database"] == "ok"
