@@ -82,9 +82,13 @@ class PoolRole:
 # The API (and the bot's handlers): a report that needs more than 5 s is stopped and answered
 # 503, and a request waits at most 5 s for a connection.
 API_POOL = PoolRole("api", pool_size=10, max_overflow=10, pool_timeout=5.0, statement_timeout=5.0)
-# The tick and the sender: few connections of their own; their statements are short by design
-# (planning is chunked: a 20,000-guardian chunk takes well under a second), so a shorter limit.
-WORKER_POOL = PoolRole("worker", pool_size=3, max_overflow=2, pool_timeout=10.0, statement_timeout=3.0)
+# The tick and the sender: few connections of their own. Their statements are short by design
+# (planning is chunked: a 20,000-guardian chunk takes about a second on SQLite), but their limit
+# is deliberately not shorter than the API's: a planning statement stopped by it would be retried
+# and stopped again every tick on a slow, loaded machine, and lessons would never go out. The
+# limit is a backstop against a stuck statement (on PostgreSQL it counts lock waits too); the
+# tick runs its steps independently, so one failing never keeps escalations from running.
+WORKER_POOL = PoolRole("worker", pool_size=3, max_overflow=2, pool_timeout=10.0, statement_timeout=10.0)
 # /healthz: one connection of its own, so a busy API pool never reads as "database unreachable".
 HEALTH_POOL = PoolRole("health", pool_size=1, max_overflow=1, pool_timeout=2.0, statement_timeout=2.0)
 
