@@ -2,6 +2,7 @@
 the transaction), the authenticated staff member and their scope."""
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 from collections.abc import AsyncIterator
@@ -137,3 +138,28 @@ ScopeDep = Annotated[Scope, Depends(get_scope)]
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]
 # A lesson or programme id, as content files spell them.
 ContentIdPath = Annotated[str, Path(pattern=ID_PATTERN, max_length=64)]
+
+
+# Aggregate reports (the funnel, delivery statistics) count tens of thousands of rows each. At
+# most REPORT_SLOTS of them run at once in a process; the others wait up to REPORT_WAIT seconds,
+# then get a 503. Sixteen clients on a report then cost the database two queries' worth of CPU
+# at a time, and lists, /healthz and the tick keep theirs.
+REPORT_SLOTS = 2
+REPORT_WAIT = 10.0
+
+
+async def report_slot(request: Request) -> AsyncIterator[None]:
+    slots: asyncio.Semaphore = request.app.state.report_slots
+    try:
+        await asyncio.wait_for(slots.acquire(), REPORT_WAIT)
+    except TimeoutError:
+        log.warning("report slots busy on %s", request.url.path)
+        raise DatabaseBusy("too many reports are being prepared; try again in a moment") from None
+    try:
+        yield
+    finally:
+        slots.release()
+
+
+# Declare it before the session in a report route, so that a waiting report holds no connection.
+ReportSlot = Annotated[None, Depends(report_slot)]

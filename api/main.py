@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.deps import REPORT_SLOTS
 from api.errors import install_error_handlers
 from api.routers import health, v1_router
 from api.schemas import ErrorBody
@@ -71,6 +72,7 @@ def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,
     # SQLite: this process's writers queue here in order (api.deps.get_session).
     sqlite = sessionmaker is not None and sessionmaker.kw["bind"].dialect.name == "sqlite"
     app.state.write_lock = asyncio.Lock() if sqlite else None
+    app.state.report_slots = asyncio.Semaphore(REPORT_SLOTS)
     health = health_sessionmaker or sessionmaker
     # /healthz only reads: on SQLite it must not queue for the write lock behind a long writer.
     app.state.health_sessionmaker = read_only_sessionmaker(health.kw["bind"]) if health else None

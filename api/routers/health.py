@@ -32,9 +32,13 @@ async def healthz(
     # read as "database unreachable".
     sessionmaker = request.app.state.health_sessionmaker or api_sessionmaker
 
+    reached = False
+
     async def probe() -> tuple[float | None, dict[int, int], float | None]:
+        nonlocal reached
         async with sessionmaker() as session:
             await health.ping(session)
+            reached = True  # it answers: from here on, slowness is load, not an outage
             return (
                 await health.heartbeat_age_seconds(session, now=now),
                 await health.lane_backlog(session, now=now),
@@ -44,7 +48,7 @@ async def healthz(
     try:
         tick_age, backlog, urgent_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
     except Exception as exc:  # noqa: BLE001 - any other failure to reach the database is "unreachable"
-        state = "busy" if is_busy(exc) else "unreachable"
+        state = "busy" if reached or is_busy(exc) else "unreachable"
         log.warning("healthz: database %s (%s)", state, type(exc).__name__)
         body = HealthRead(status="degraded", database=state, tick_age_seconds=None)
         return JSONResponse(body.model_dump(), status_code=503)

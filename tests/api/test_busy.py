@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import httpx
+from fastapi import FastAPI
 import pytest
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -76,3 +77,18 @@ async def test_on_sqlite_a_get_reads_beside_a_held_write_transaction(
         health = await asyncio.wait_for(client.get("/healthz"), timeout=5)
         await holding.rollback()
     assert me.status_code == 200 and health.json()["database"] == "ok"
+
+
+async def test_a_report_waits_for_a_slot_then_is_503(app: FastAPI, client: httpx.AsyncClient, world: World,
+                                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """At most REPORT_SLOTS aggregate reports run at once; one that cannot get a slot in time is
+    a 503, having held no database connection meanwhile."""
+    import api.deps
+
+    monkeypatch.setattr(api.deps, "REPORT_WAIT", 0.05)
+    app.state.report_slots = asyncio.Semaphore(0)  # every slot taken
+    url = f"/api/v1/cohorts/{world.a.cohort_id}/reports/funnel"
+    busy = await client.get(url, headers=world.a.director_auth)
+    assert busy.status_code == 503 and busy.json()["error"]["code"] == "database_busy"
+    app.state.report_slots.release()
+    assert (await client.get(url, headers=world.a.director_auth)).status_code == 200
