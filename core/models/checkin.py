@@ -183,7 +183,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # "child:<id>", "guardian:<id>" or "household:<id>": ids only, meaningless once erased.
-    subject_key: Mapped[str] = mapped_column(String(32))
+    # Indexed (also resolved alerts): a child's check-in history lists every alert about them.
+    subject_key: Mapped[str] = mapped_column(String(32), index=True)
     child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="SET NULL"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"), index=True)
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="SET NULL"), index=True)
@@ -194,7 +195,7 @@ class Alert(Base):
     # The content that fired it: a questionnaire id, or "lexicon" for a risk word in free text.
     questionnaire_id: Mapped[str | None] = mapped_column(String(64))
     questionnaire_version: Mapped[int | None] = mapped_column(Integer)
-    check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="SET NULL"))
+    check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="SET NULL"), index=True)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reason: Mapped[str] = mapped_column(Text)  # the rule's reason in the cohort's language
     status: Mapped[str] = mapped_column(String(14), default="open")  # open | acknowledged | resolved

@@ -102,6 +102,10 @@ def upgrade() -> None:
         batch_op.create_index('ix_check_ins_cohort_created', ['cohort_id', 'created_at', 'state', 'sent_at'],
                               unique=False)
     op.execute(_BACKFILL_SENT_AT)
+    # A check-in history lists every alert about the child or naming one of its check-ins.
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_alerts_subject_key'), ['subject_key'], unique=False)
+        batch_op.create_index(batch_op.f('ix_alerts_check_in_id'), ['check_in_id'], unique=False)
     # After every batch_alter_table of deliveries: SQLite's batch mode rebuilds the table, which
     # would drop triggers created before it.
     for statement in (_TRIGGERS_POSTGRESQL if bind.dialect.name == 'postgresql' else _TRIGGERS_SQLITE):
@@ -109,6 +113,9 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('alerts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_alerts_check_in_id'))
+        batch_op.drop_index(batch_op.f('ix_alerts_subject_key'))
     if op.get_bind().dialect.name == 'postgresql':
         op.execute("DROP TRIGGER trg_deliveries_checkin_sent ON deliveries")
         op.execute("DROP FUNCTION check_in_sent()")
