@@ -119,13 +119,17 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
         fired.update(int(i) for i in (evidence or {}).get("check_in_ids", []))
         if check_in_id is not None:
             fired.add(check_in_id)
+    # Of those, the completed check-ins of the period: looked up by primary key alone (with the
+    # period's conditions in the same WHERE, PostgreSQL scans the period and tests every row
+    # against the whole id list instead), and filtered here.
     flagged_checkins = 0
     ordered = sorted(fired)
     for at in range(0, len(ordered), FIRED_CHUNK):
-        flagged_checkins += await session.scalar(
-            select(func.count()).where(*of_period, CheckIn.state == COMPLETED,
-                                       CheckIn.id.in_(ordered[at:at + FIRED_CHUNK]))
-        ) or 0
+        for of_cohort, created_at, state, sent_at in (await session.execute(
+                select(CheckIn.cohort_id, CheckIn.created_at, CheckIn.state, CheckIn.sent_at)
+                .where(CheckIn.id.in_(ordered[at:at + FIRED_CHUNK])))).all():
+            flagged_checkins += (of_cohort == cohort_id and start <= created_at < end and sent_at is not None
+                                 and state == COMPLETED)
 
     referred = exists().where(CaseEvent.case_id == Alert.case_id, CaseEvent.kind == "referral",
                               CaseEvent.at >= Alert.created_at)
