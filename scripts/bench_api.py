@@ -9,8 +9,8 @@ HTTP. Reports p50/p99 per endpoint, the count of 5xx answers, the tick's runs an
 each endpoint was under load, what /healthz said (polled once a second throughout), and the time
 to close a case (which plans its follow-up) at that size.
 
-Targets: p99 < 300 ms for the lists, < 1 s for the funnel, no 500, the tick never skipped, a case
-closed in < 50 ms.
+Targets: p99 < 300 ms for the lists, < 1 s for the reports (the funnel, delivery statistics), no
+500, the tick never skipped, a case closed in < 50 ms.
 
     .venv/bin/python scripts/bench_api.py [--db URL] [--households N] [--clients N] [--seconds S] [--quick]
 
@@ -400,7 +400,7 @@ async def main(args: argparse.Namespace) -> int:
             ("households", LIST_TARGET_MS,
              lambda r: f"/api/v1/cohorts/{c}/households?offset={r.randint(0, max(0, args.households - 100))}", director),
             ("audit", LIST_TARGET_MS, lambda r: "/api/v1/audit?limit=100", ADMIN),
-            ("deliveries stats", LIST_TARGET_MS,
+            ("deliveries stats", FUNNEL_TARGET_MS,  # a report like the funnel: counts a month of rows
              lambda r: f"/api/v1/cohorts/{c}/deliveries/stats?since={(now - timedelta(days=30)).isoformat()}"
                        f"&until={until.isoformat()}".replace("+", "%2B"), director),
             ("checkins history", LIST_TARGET_MS,
