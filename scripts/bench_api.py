@@ -24,6 +24,7 @@ import asyncio
 import json
 import os
 import random
+import shutil
 import signal
 import socket
 import statistics
@@ -432,6 +433,8 @@ async def main(args: argparse.Namespace) -> int:
             proc.kill()
         if engine_name == "PostgreSQL" and not args.keep:
             await drop_database(url)
+        if not args.keep:
+            shutil.rmtree(tmp, ignore_errors=True)
 
     load_avg = os.getloadavg()
     print()
@@ -472,7 +475,7 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--tick-seconds", type=int, default=5, help="the tick's interval while measuring")
     parser.add_argument("--closes", type=int, default=20, help="cases to close, one after another")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 households, 3 s per endpoint")
-    parser.add_argument("--keep", action="store_true", help="keep the PostgreSQL database afterwards")
+    parser.add_argument("--keep", action="store_true", help="keep the database (and the temporary directory) afterwards")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--events", type=Path, help=argparse.SUPPRESS)
