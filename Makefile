@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-pg i18n locales check eval-risk bench-push bench-alert bench clean
+.PHONY: install run test test-pg i18n locales check eval-risk bench-push bench-alert bench-api bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -54,7 +54,12 @@ bench-push: install
 bench-alert: install
 	$(BIN)/python scripts/bench_alert_latency.py
 
-bench: bench-push bench-alert
+# 10,000 households, 16 clients x 20 s per list and report over HTTP, with the tick running
+# beside them (issue #16). BENCH_API_ARGS='--db postgresql+asyncpg://postgres@127.0.0.1:5432/shouwang_bench'
+bench-api: install
+	$(BIN)/python scripts/bench_api.py $(BENCH_API_ARGS)
+
+bench: bench-push bench-alert bench-api
 
 clean:
 	rm -rf $(VENV) .pytest_cache

@@ -1,18 +1,20 @@
 """The HTTP API's factory: production (`shouwang api`, `shouwang run`) and tests build it the same way."""
 from __future__ import annotations
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.deps import REPORT_SLOTS
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.guard import AuthThrottle, RequestGuard
 from api.routers import health, v1_router
 from core.clock import Clock, system_clock
 from core.config import Settings
-from core.db import make_engine, make_sessionmaker
+from core.db import API_POOL, HEALTH_POOL, make_engine, make_sessionmaker, read_only_sessionmaker
 from core.health import BotStatus
 from core.staff import service as staff_service
 
@@ -23,8 +25,12 @@ def create_app(
     sessionmaker: async_sessionmaker[AsyncSession] | None = None,
     clock: Clock = system_clock,
     bot_status: BotStatus | None = None,
+    health_sessionmaker: async_sessionmaker[AsyncSession] | None = None,
 ) -> FastAPI:
-    """Without a sessionmaker the lifespan owns an engine built from settings.database_url.
+    """Without a sessionmaker the lifespan owns the engines built from settings.database_url:
+    the API's pool and /healthz's own (core.db.API_POOL, HEALTH_POOL). GET requests use a
+    read-only session over the same engine; /healthz uses `health_sessionmaker` when given (the
+    CLI passes one on a pool of its own), else the API's.
 
     Nothing else depends on the lifespan having run (httpx's ASGITransport does not run it).
     """
@@ -34,13 +40,15 @@ def create_app(
         if sessionmaker is not None:
             yield
             return
-        engine = make_engine(settings.database_url)
-        app.state.sessionmaker = make_sessionmaker(engine)
+        engine = make_engine(settings.database_url, role=API_POOL)
+        health_engine = make_engine(settings.database_url, role=HEALTH_POOL)
+        _use(app, make_sessionmaker(engine), make_sessionmaker(health_engine))
         try:
             yield
         finally:
-            app.state.sessionmaker = None
+            app.state.sessionmaker = app.state.read_sessionmaker = app.state.health_sessionmaker = None
             await engine.dispose()
+            await health_engine.dispose()
 
     app = FastAPI(
         title="Shouwang API",
@@ -51,7 +59,7 @@ def create_app(
         redoc_url=None,
     )
     app.state.settings = settings
-    app.state.sessionmaker = sessionmaker
+    _use(app, sessionmaker, health_sessionmaker)
     app.state.clock = clock
     app.state.auth_throttle = AuthThrottle(limit=settings.auth_failures_max,
                                            window_seconds=settings.auth_failures_window_seconds)
@@ -74,3 +82,16 @@ def create_app(
     # Every operation documents the error answers it can give, each in the one error shape.
     app.include_router(v1_router, prefix="/api/v1", responses=ERROR_RESPONSES["api"])
     return app
+
+
+def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,
+         health_sessionmaker: async_sessionmaker[AsyncSession] | None) -> None:
+    app.state.sessionmaker = sessionmaker
+    app.state.read_sessionmaker = read_only_sessionmaker(sessionmaker.kw["bind"]) if sessionmaker else None
+    # SQLite: this process's writers queue here in order (api.deps.get_session).
+    sqlite = sessionmaker is not None and sessionmaker.kw["bind"].dialect.name == "sqlite"
+    app.state.write_lock = asyncio.Lock() if sqlite else None
+    app.state.report_slots = asyncio.Semaphore(REPORT_SLOTS)
+    health = health_sessionmaker or sessionmaker
+    # /healthz only reads: on SQLite it must not queue for the write lock behind a long writer.
+    app.state.health_sessionmaker = read_only_sessionmaker(health.kw["bind"]) if health else None

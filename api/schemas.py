@@ -30,7 +30,9 @@ class AuditEntryRead(BaseModel):
 
 class HealthRead(BaseModel):
     status: Literal["ok", "degraded"]
-    database: Literal["ok", "unreachable"]
+    # busy: reachable, but no pooled connection or answer within the probe's time (load, not
+    # an outage); unreachable: the database cannot be reached at all.
+    database: Literal["ok", "busy", "unreachable"]
     tick_age_seconds: float | None
     # Deliveries due now per outbox lane ("0" urgent, "1" check-ins, "2" lessons and campaigns).
     backlog: dict[str, int] | None = None

@@ -13,7 +13,7 @@ import uvicorn
 
 from core.clock import system_clock
 from core.config import DEFAULT_TELEGRAM_API_BASE, Settings
-from core.db import make_engine, make_sessionmaker
+from core.db import API_POOL, HEALTH_POOL, WORKER_POOL, make_engine, make_sessionmaker
 from core.health import BotStatus
 
 log = logging.getLogger("shouwang")
@@ -53,9 +53,26 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
     ensure_var_dir(settings)
     admin_token, generated = resolve_admin_token(settings)
-    engine = make_engine(settings.database_url)
-    await prepare_database(engine, settings, admin_token=admin_token)
+    # One engine (one pool) per role, so no role can starve another (core.db, issue #16): the
+    # API and the bot's handlers on API_POOL; the tick and the sender on WORKER_POOL, which no
+    # request can exhaust; /healthz on HEALTH_POOL. Migrations run without a statement timeout.
+    setup = make_engine(settings.database_url)
+    try:
+        await prepare_database(setup, settings, admin_token=admin_token)
+    finally:
+        await setup.dispose()
+    engine = make_engine(settings.database_url, role=API_POOL)
     sessionmaker = make_sessionmaker(engine)
+    engines = [engine]
+    worker_sessionmaker = health_sessionmaker = None
+    if worker:
+        worker_engine = make_engine(settings.database_url, role=WORKER_POOL)
+        engines.append(worker_engine)
+        worker_sessionmaker = make_sessionmaker(worker_engine)
+    if api:
+        health_engine = make_engine(settings.database_url, role=HEALTH_POOL)
+        engines.append(health_engine)
+        health_sessionmaker = make_sessionmaker(health_engine)
 
     tasks: list[asyncio.Task[object]] = []
     scheduler = None
@@ -95,7 +112,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
     stop_sender = asyncio.Event()
     if worker:
-        scheduler = build_scheduler(sessionmaker, settings)
+        scheduler = build_scheduler(worker_sessionmaker, settings)
         scheduler.start()
         lines.append(f"  scheduler: tick every {settings.tick_seconds} s")
         if settings.telegram_token:
@@ -114,8 +131,8 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
                 # Several worker processes may send: they share one rate through the database.
                 from core.delivery.budget import SharedTokenBucket
 
-                bucket = SharedTokenBucket(sessionmaker, settings.send_rate, clock=system_clock)
-            sender = Sender(sessionmaker, WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
+                bucket = SharedTokenBucket(worker_sessionmaker, settings.send_rate, clock=system_clock)
+            sender = Sender(worker_sessionmaker, WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
                             if polling_here else messenger, clock=system_clock, bucket=bucket,
                             config=SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts))
             retry = reply_retry_of(telegram)
@@ -131,7 +148,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         from api.main import create_app
 
         app = create_app(settings=settings, sessionmaker=sessionmaker, clock=system_clock,
-                         bot_status=bot_status if bot else None)
+                         bot_status=bot_status if bot else None, health_sessionmaker=health_sessionmaker)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         server_obj = _QuietServer(config)
         lines.append(f"  HTTP API: http://{settings.host}:{settings.port}/api/v1  (docs: http://{settings.host}:{settings.port}/docs)")
@@ -166,7 +183,8 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
             await telegram.session.close()
         if scheduler is not None:
             scheduler.shutdown(wait=False)
-        await engine.dispose()
+        for each in engines:
+            await each.dispose()
         print("Shouwang stopped.", flush=True)
     return 0
 

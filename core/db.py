@@ -2,13 +2,14 @@
 from __future__ import annotations
 
 import os
+from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any
 
 from sqlalchemy import DateTime, MetaData, event
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
-from sqlalchemy.orm import DeclarativeBase
+from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
 
 NAMING_CONVENTION = {
@@ -75,29 +76,116 @@ def private_sqlite_file(url: str) -> None:
     os.chmod(path, 0o600)
 
 
-def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+# ---------------------------------------------------------------- pools per role (issue #16)
+#
+# Each process role gets its own engine, hence its own connection pool, sized and limited for
+# what it does, so that load on one can never starve another: sixteen clients on a slow report
+# fill the API's pool, never the worker's (the tick sends alert cards and escalations; the
+# sender delivers them) nor the one /healthz probes with. A statement timeout per role bounds
+# how long any one statement may hold a connection (PostgreSQL: the server's own
+# statement_timeout, which cancels the query; SQLite: a progress handler that interrupts it).
+# A statement over its limit or a pool with no free connection in time raises an error that
+# `is_busy` recognises; the API answers it with a 503 JSON, never a 500.
+
+
+@dataclass(frozen=True)
+class PoolRole:
+    name: str
+    pool_size: int  # connections kept open
+    max_overflow: int  # extra connections under load
+    pool_timeout: float  # seconds to wait for a free connection before giving up
+    statement_timeout: float | None  # seconds one statement may run; None: no limit
+
+
+# The API (and the bot's handlers): a report that needs more than 5 s is stopped and answered
+# 503, and a request waits at most 5 s for a connection.
+API_POOL = PoolRole("api", pool_size=10, max_overflow=10, pool_timeout=5.0, statement_timeout=5.0)
+# The tick and the sender: few connections of their own. Their statements are short by design
+# (planning is chunked: a 20,000-guardian chunk takes about a second on SQLite), but their limit
+# is deliberately not shorter than the API's: a planning statement stopped by it would be retried
+# and stopped again every tick on a slow, loaded machine, and lessons would never go out. The
+# limit is a backstop against a stuck statement (on PostgreSQL it counts lock waits too); the
+# tick runs its steps independently, so one failing never keeps escalations from running.
+WORKER_POOL = PoolRole("worker", pool_size=3, max_overflow=2, pool_timeout=10.0, statement_timeout=10.0)
+# /healthz: one connection of its own, so a busy API pool never reads as "database unreachable".
+HEALTH_POOL = PoolRole("health", pool_size=1, max_overflow=1, pool_timeout=2.0, statement_timeout=2.0)
+
+
+def make_engine(url: str, *, role: PoolRole | None = None, **kwargs: Any) -> AsyncEngine:
+    """An engine for `url`; with a `role`, its pool sizes and timeouts (without one: the
+    driver's defaults and no statement timeout — migrations, the CLI, tests)."""
+    timeout = role.statement_timeout if role else None
     # A failing statement's message never carries its parameters (notes, nicknames, token
     # hashes) into a log or an error response.
     kwargs.setdefault("hide_parameters", True)
+    if role is not None:
+        kwargs.setdefault("pool_size", role.pool_size)
+        kwargs.setdefault("max_overflow", role.max_overflow)
+        kwargs.setdefault("pool_timeout", role.pool_timeout)
     if url.startswith("sqlite"):
         private_sqlite_file(url)
+        if ":memory:" in url or url.rstrip("/").endswith(":"):
+            for key in ("pool_size", "max_overflow", "pool_timeout"):  # a single-connection pool
+                kwargs.pop(key, None)
         engine = create_async_engine(url, **kwargs)
-        _configure_sqlite(engine)
+        _configure_sqlite(engine, statement_timeout=timeout)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
+    if timeout is not None and url.startswith("postgresql+asyncpg"):
+        connect_args = kwargs.setdefault("connect_args", {})
+        settings = connect_args.setdefault("server_settings", {})
+        settings.setdefault("statement_timeout", str(int(timeout * 1000)))
+        settings.setdefault("application_name", f"shouwang-{role.name}" if role else "shouwang")
     return create_async_engine(url, **kwargs)
 
 
-def _configure_sqlite(engine: AsyncEngine) -> None:
-    """WAL, a busy timeout and BEGIN IMMEDIATE.
+def is_busy(exc: BaseException) -> bool:
+    """True for "the database is too busy right now", not "it is broken": a statement stopped by
+    its timeout, no free pooled connection in time, or SQLite's write lock not obtained within
+    the busy timeout. The caller may answer 503 and the client try again."""
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout):
+        return True
+    if isinstance(exc, DBAPIError):
+        orig = exc.orig
+        if getattr(orig, "sqlstate", None) in ("57014", "55P03"):  # query_canceled, lock_not_available
+            return True
+        message = str(orig).lower()
+        return type(orig).__name__ == "OperationalError" and (
+            "interrupted" in message or "database is locked" in message
+        )
+    return False
+
+
+# ---------------------------------------------------------------- SQLite
+
+# Execution option that marks a read-only session's connections (see read_only_sessionmaker).
+READ_ONLY = "shouwang_read_only"
+
+
+def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = None) -> None:
+    """WAL, a busy timeout, BEGIN IMMEDIATE for writers and BEGIN DEFERRED for readers.
 
     WAL lets readers run beside the writer. BEGIN IMMEDIATE takes the write lock when a
     transaction starts, so a transaction never fails half-way trying to upgrade a read lock
-    (SQLITE_BUSY without waiting); writers queue on the busy timeout instead.
+    (SQLITE_BUSY without waiting); writers queue on the busy timeout instead. Read-only
+    sessions (connections with the READ_ONLY execution option) begin DEFERRED: they take no
+    write lock, so GET requests and reports never queue behind writers, nor writers behind
+    them. Should a read-only session write after all (a GET's audit row), it first ends its
+    read and begins IMMEDIATE (see _upgrade_before_flush).
+
+    With a statement timeout, a progress handler interrupts any statement that runs longer
+    ("interrupted", which is_busy recognises): SQLite has no statement timeout of its own, and
+    cancelling the awaiting coroutine would leave the query running in the driver's thread.
     """
+    import time
+
+    from sqlalchemy.util.concurrency import await_
 
     @event.listens_for(engine.sync_engine, "connect")
-    def _on_connect(dbapi_connection: Any, _record: Any) -> None:
+    def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
@@ -105,11 +193,69 @@ def _configure_sqlite(engine: AsyncEngine) -> None:
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
+        if statement_timeout is not None:
+            deadline = record.info["deadline"] = [0.0]  # monotonic; 0 = no statement running
+
+            def _interrupt_if_late() -> int:  # runs in the driver's thread, every 10,000 VM steps
+                return 1 if deadline[0] and time.monotonic() > deadline[0] else 0
+
+            await_(record.driver_connection.set_progress_handler(_interrupt_if_late, 10_000))
+
+    if statement_timeout is not None:
+        @event.listens_for(engine.sync_engine, "before_cursor_execute")
+        def _start_clock(conn: Any, *_args: Any) -> None:
+            if "deadline" in conn.info:
+                conn.info["deadline"][0] = time.monotonic() + statement_timeout
+
+        @event.listens_for(engine.sync_engine, "after_cursor_execute")
+        def _stop_clock(conn: Any, *_args: Any) -> None:
+            if "deadline" in conn.info:
+                conn.info["deadline"][0] = 0.0
+
+        @event.listens_for(engine.sync_engine, "handle_error")
+        def _stop_clock_on_error(context: Any) -> None:
+            # Never leave a past deadline armed: it would interrupt the ROLLBACK that follows.
+            if context.connection is not None and "deadline" in context.connection.info:
+                context.connection.info["deadline"][0] = 0.0
 
     @event.listens_for(engine.sync_engine, "begin")
     def _on_begin(conn: Any) -> None:
+        read_only = bool(conn.get_execution_options().get(READ_ONLY))
+        conn.info["deferred_read"] = read_only
+        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+
+
+def _upgrade_before_flush(session: Session, _context: Any, _instances: Any) -> None:
+    """A read-only session is about to write (an audit row of a GET): on SQLite, end its
+    deferred read and begin IMMEDIATE, queueing for the write lock like any writer. Upgrading
+    the deferred transaction in place would fail at once (SQLITE_BUSY_SNAPSHOT) whenever
+    another writer committed since its read began. What was read before stays read; the writes
+    commit together in the new transaction."""
+    conn = session.connection()
+    if conn.info.get("deferred_read"):
+        conn.exec_driver_sql("COMMIT")
         conn.exec_driver_sql("BEGIN IMMEDIATE")
+        conn.info["deferred_read"] = False
+
+
+class ReadOnlySession(Session):
+    """The session of read-only request paths (see read_only_sessionmaker)."""
+
+
+event.listen(ReadOnlySession, "before_flush", _upgrade_before_flush)
 
 
 def make_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
     return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def read_only_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    """Sessions for paths that only read (GET routes, reports), over the same engine and pool.
+
+    On SQLite they begin DEFERRED (a WAL reader: it neither waits for nor blocks the writer);
+    the audit rows such a path adds are written after its reads, in a short write transaction
+    of their own. On PostgreSQL readers never block writers anyway: the sessions are ordinary.
+    """
+    # No autoflush: what such a path adds (audit rows) is written once, at commit, after its reads.
+    return async_sessionmaker(engine.execution_options(**{READ_ONLY: True}), expire_on_commit=False,
+                              sync_session_class=ReadOnlySession, autoflush=False)

@@ -6,7 +6,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import IdPath, Now, ScopeDep, SessionDep
+from api.deps import IdPath, Now, ReportSlot, ScopeDep, SessionDep
 from core.delivery.stats import DeliveryStats, delivery_stats
 from core.inputs import Timestamp
 
@@ -18,6 +18,7 @@ DEFAULT_PERIOD = timedelta(days=30)
 @router.get("/cohorts/{cohort_id}/deliveries/stats", response_model=DeliveryStats)
 async def read_delivery_stats(
     cohort_id: IdPath,
+    _slot: ReportSlot,
     session: SessionDep,
     scope: ScopeDep,
     now: Now,

@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.deps import Now, SettingsDep, get_sessionmaker
 from api.schemas import HealthRead
 from core import health
+from core.db import is_busy
 
 log = logging.getLogger(__name__)
 router = APIRouter(tags=["health"])
@@ -22,14 +23,22 @@ DB_TIMEOUT_SECONDS = 5.0
 
 @router.get("/healthz", response_model=HealthRead, responses={503: {"model": HealthRead}})
 async def healthz(
-    request: Request,
     settings: SettingsDep,
     now: Now,
-    sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+    api_sessionmaker: Annotated[async_sessionmaker[AsyncSession], Depends(get_sessionmaker)],
+    request: Request,
 ) -> JSONResponse:
+    # A pool of its own (core.db.HEALTH_POOL) when the CLI gives one: a busy API pool must not
+    # read as "database unreachable".
+    sessionmaker = request.app.state.health_sessionmaker or api_sessionmaker
+
+    reached = False
+
     async def probe() -> tuple[float | None, dict[int, int], float | None]:
+        nonlocal reached
         async with sessionmaker() as session:
             await health.ping(session)
+            reached = True  # it answers: from here on, slowness is load, not an outage
             return (
                 await health.heartbeat_age_seconds(session, now=now),
                 await health.lane_backlog(session, now=now),
@@ -39,9 +48,10 @@ async def healthz(
     bot: health.BotStatus | None = getattr(request.app.state, "bot_status", None)
     try:
         tick_age, backlog, urgent_age = await asyncio.wait_for(probe(), DB_TIMEOUT_SECONDS)
-    except Exception as exc:  # noqa: BLE001 - any failure to reach the database is "unreachable"
-        log.warning("healthz: database unreachable (%s)", type(exc).__name__)
-        body = HealthRead(status="degraded", database="unreachable", tick_age_seconds=None,
+    except Exception as exc:  # noqa: BLE001 - any other failure to reach the database is "unreachable"
+        state = "busy" if reached or is_busy(exc) else "unreachable"
+        log.warning("healthz: database %s (%s)", state, type(exc).__name__)
+        body = HealthRead(status="degraded", database=state, tick_age_seconds=None,
                           bot=bot.state if bot else None, bot_reason=bot.reason if bot else None)
         return JSONResponse(_dump(body, bot), status_code=503)
     stale = health.tick_is_stale(tick_age, tick_seconds=settings.tick_seconds) or health.urgent_is_stale(urgent_age)

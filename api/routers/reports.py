@@ -5,7 +5,7 @@ from typing import Annotated
 
 from fastapi import APIRouter, Query
 
-from api.deps import IdPath, Now, ScopeDep, SessionDep
+from api.deps import IdPath, Now, ReportSlot, ScopeDep, SessionDep
 from core.alerts.reports import funnel
 from core.alerts.schemas import FunnelReport
 from core.inputs import CalendarDate
@@ -16,6 +16,7 @@ router = APIRouter(tags=["reports"])
 @router.get("/cohorts/{cohort_id}/reports/funnel", response_model=FunnelReport)
 async def read_funnel(
     cohort_id: IdPath,
+    _slot: ReportSlot,
     session: SessionDep,
     scope: ScopeDep,
     now: Now,

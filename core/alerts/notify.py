@@ -148,7 +148,7 @@ async def notification_failed(session: AsyncSession, *, alert_id: int | None, no
     if alert is None or alert.status != "open" or alert.escalation_level > 0:
         return
     delivered = await session.scalar(
-        select(Delivery.id).where(Delivery.kind == ALERT_KIND, Delivery.ref == f"alert:{alert.id}",
+        select(Delivery.id).where(Delivery.kind == ALERT_KIND, Delivery.about("alert", alert.id),
                                   Delivery.state.in_(["sent", "pending", "sending"])).limit(1)
     )
     if delivered is None:

@@ -182,7 +182,7 @@ async def alert_messages(session: AsyncSession, *, alert_id: int) -> list[tuple[
     rows = await session.execute(
         select(Delivery.chat_id, Delivery.telegram_message_id, Staff.locale, Delivery.payload)
         .join(Staff, Staff.id == Delivery.staff_id)
-        .where(Delivery.kind == "alert", Delivery.ref == f"alert:{alert_id}", Delivery.telegram_message_id.is_not(None))
+        .where(Delivery.kind == "alert", Delivery.about("alert", alert_id), Delivery.telegram_message_id.is_not(None))
         .order_by(Delivery.id)
     )
     return [(chat_id, message_id, locale, int((payload or {}).get("level", 0)))

@@ -7,7 +7,8 @@ and each as it stands now (a check-in of the period completed the day after stil
 completed; an alert acknowledged next month still counts as acknowledged):
 
 - **check-ins of the period**: check-ins of the cohort created in it (follow-up check-ins too)
-  whose first message ("checkin" delivery) reached at least one guardian (state sent).
+  whose first message ("checkin" delivery) reached at least one guardian (state sent; recorded
+  on the check-in as `sent_at`, which stays when that guardian later erases their data).
   `checkins_sent` counts them; `checkins_completed` and `checkins_expired` those of them that
   are completed or expired now; `checkins_flagged` the completed ones that fired at least one
   alert (named in an alert's evidence, or the check-in whose closing note raised a risk-word
@@ -28,19 +29,19 @@ from collections.abc import Sequence
 from datetime import date, datetime, time, timedelta, timezone
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, cast, exists, literal_column, select
+from sqlalchemy import case, exists, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
 from core.alerts.raising import ALERT_RESOLVED
 from core.alerts.schemas import FlaggedCounts, FunnelPeriod, FunnelReport
-from core.checkin.service import CHECKIN_KIND, COMPLETED, EXPIRED
-from core.delivery.outbox import SENT
+from core.checkin.service import COMPLETED, EXPIRED
 from core.errors import Invalid, NotFound
-from core.models import Alert, CaseEvent, CheckIn, Cohort, Delivery
+from core.models import Alert, CaseEvent, CheckIn, Cohort
 
 DEFAULT_DAYS = 30  # the last 30 days, today included
 MAX_DAYS = 366
+FIRED_CHUNK = 500  # check-in ids per IN list (SQLite caps bound parameters)
 
 
 # ---------------------------------------------------------------- pure statistics
@@ -99,17 +100,16 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     date_from, date_to = resolve_period(date_from, date_to, today=now.astimezone(ZoneInfo(cohort.timezone)).date())
     start, end = period_bounds(date_from, date_to, cohort.timezone)
 
-    # Check-ins of the period whose first message reached a guardian.
-    reached = (select(Delivery.ref)
-               .where(Delivery.cohort_id == cohort_id, Delivery.kind == CHECKIN_KIND, Delivery.state == SENT,
-                      Delivery.guardian_id.is_not(None)))
-    ref = literal_column("'checkin:'", String).concat(cast(CheckIn.id, String))
-    checkins = (await session.execute(
-        select(CheckIn.id, CheckIn.state)
-        .where(CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end,
-               ref.in_(reached))
-    )).all()
-    completed = {checkin_id for checkin_id, state in checkins if state == COMPLETED}
+    # Check-ins of the period whose first message reached a guardian (sent_at, which the
+    # database sets when such a delivery is sent), counted by the database from one covering
+    # index (ix_check_ins_cohort_created): no row of deliveries is read.
+    of_period = (CheckIn.cohort_id == cohort_id, CheckIn.created_at >= start, CheckIn.created_at < end,
+                 CheckIn.sent_at.is_not(None))
+    sent, completed, expired = (await session.execute(
+        select(func.count(), func.count(case((CheckIn.state == COMPLETED, 1))),
+               func.count(case((CheckIn.state == EXPIRED, 1))))
+        .where(*of_period)
+    )).one()
 
     # Which check-ins fired an alert: any alert seen since the period began may name one.
     fired: set[int] = set()
@@ -119,6 +119,17 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
         fired.update(int(i) for i in (evidence or {}).get("check_in_ids", []))
         if check_in_id is not None:
             fired.add(check_in_id)
+    # Of those, the completed check-ins of the period: looked up by primary key alone (with the
+    # period's conditions in the same WHERE, PostgreSQL scans the period and tests every row
+    # against the whole id list instead), and filtered here.
+    flagged_checkins = 0
+    ordered = sorted(fired)
+    for at in range(0, len(ordered), FIRED_CHUNK):
+        for of_cohort, created_at, state, sent_at in (await session.execute(
+                select(CheckIn.cohort_id, CheckIn.created_at, CheckIn.state, CheckIn.sent_at)
+                .where(CheckIn.id.in_(ordered[at:at + FIRED_CHUNK])))).all():
+            flagged_checkins += (of_cohort == cohort_id and start <= created_at < end and sent_at is not None
+                                 and state == COMPLETED)
 
     referred = exists().where(CaseEvent.case_id == Alert.case_id, CaseEvent.kind == "referral",
                               CaseEvent.at >= Alert.created_at)
@@ -135,10 +146,10 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     return FunnelReport(
         cohort_id=cohort_id,
         period=FunnelPeriod(from_=date_from, to=date_to, timezone=cohort.timezone),
-        checkins_sent=len(checkins),
-        checkins_completed=len(completed),
-        checkins_expired=sum(1 for _, state in checkins if state == EXPIRED),
-        checkins_flagged=len(completed & fired),
+        checkins_sent=sent,
+        checkins_completed=completed,
+        checkins_expired=expired,
+        checkins_flagged=flagged_checkins,
         flagged=FlaggedCounts(**flagged),
         acknowledged=len(waits),
         referred=sum(1 for row in alerts if row.referred),

@@ -101,7 +101,7 @@ async def delivery_counts(session: AsyncSession, *, scope: Scope, campaign: Camp
     """The campaign's messages by state, counting only the cohorts the reader covers."""
     counts = dict.fromkeys(outbox.STATES, 0)
     query = select(Delivery.state, func.count()).where(
-        Delivery.kind == "campaign", Delivery.ref == f"campaign:{campaign.id}"
+        Delivery.kind == "campaign", Delivery.about("campaign", campaign.id)
     ).group_by(Delivery.state)
     if scope.cohort_ids is not None:
         query = query.where(Delivery.cohort_id.in_(scope.cohort_ids))
@@ -124,7 +124,7 @@ async def cancel_campaign(session: AsyncSession, *, scope: Scope, campaign_id: i
         raise Conflict("campaign already cancelled", code="already_cancelled")
     withdrawn = (await session.execute(
         update(Delivery)
-        .where(Delivery.kind == "campaign", Delivery.ref == f"campaign:{campaign.id}", Delivery.state == PENDING)
+        .where(Delivery.kind == "campaign", Delivery.about("campaign", campaign.id), Delivery.state == PENDING)
         .values(state=outbox.CANCELLED, finished_at=now, last_error="campaign_cancelled")
     )).rowcount or 0
     if campaign.state == "planned" and not withdrawn:
@@ -157,7 +157,7 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
                 tz_col = func.coalesce(Guardian.timezone, literal(cohort.timezone))
                 source = select(
                     Guardian.chat_id, Guardian.id, literal(cohort.id), literal("campaign"),
-                    literal(f"campaign:{campaign.id}"), literal("1"), literal(LANE_LESSON), literal(PENDING),
+                    literal(f"campaign:{campaign.id}"), literal("campaign"), literal(campaign.id), literal("1"), literal(LANE_LESSON), literal(PENDING),
                     literal(due_at, Delivery.due_at.type), literal(0), literal(payload, Delivery.payload.type),
                     literal(campaign.lesson_id, Delivery.lesson_id.type),
                     literal(campaign.lesson_version, Delivery.lesson_version.type),
@@ -169,8 +169,8 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
                 )
                 result = await session.execute(
                     _insert(session).from_select(
-                        ["chat_id", "guardian_id", "cohort_id", "kind", "ref", "cycle", "lane", "state", "due_at",
-                         "attempts", "payload", "lesson_id", "lesson_version", "created_at"], source,
+                        ["chat_id", "guardian_id", "cohort_id", "kind", "ref", "ref_kind", "ref_id", "cycle", "lane",
+                         "state", "due_at", "attempts", "payload", "lesson_id", "lesson_version", "created_at"], source,
                     ).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
                 )
                 added += max(result.rowcount or 0, 0)

@@ -74,7 +74,7 @@ async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id
     rows = await session.execute(
         select(Delivery.chat_id, Delivery.telegram_message_id, Guardian.locale)
         .join(Guardian, Guardian.id == Delivery.guardian_id)
-        .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.ref == f"checkin:{checkin.id}",
+        .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.about("checkin", checkin.id),
                Delivery.guardian_id != guardian_id, Delivery.telegram_message_id.is_not(None))
     )
     return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows]

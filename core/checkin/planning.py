@@ -97,13 +97,13 @@ async def plan_round(session: AsyncSession, *, cohort_id: int, questionnaire_id:
 async def _sent_to(session: AsyncSession, checkin_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
     """check-in id → (chat id, guardian id) of everyone its first message reached."""
     rows = await session.execute(
-        select(Delivery.ref, Delivery.chat_id, Delivery.guardian_id)
-        .where(Delivery.kind == CHECKIN_KIND, Delivery.ref.in_([f"checkin:{i}" for i in checkin_ids]),
+        select(Delivery.ref_id, Delivery.chat_id, Delivery.guardian_id)
+        .where(Delivery.ref_kind == "checkin", Delivery.ref_id.in_(checkin_ids), Delivery.kind == CHECKIN_KIND,
                Delivery.state == SENT, Delivery.guardian_id.is_not(None))
     )
     out: dict[int, list[tuple[int, int]]] = {}
-    for ref, chat_id, guardian_id in rows:
-        out.setdefault(int(ref.split(":")[1]), []).append((chat_id, guardian_id))
+    for checkin_id, chat_id, guardian_id in rows:
+        out.setdefault(checkin_id, []).append((chat_id, guardian_id))
     return out
 
 

@@ -125,6 +125,17 @@ class PlanResult:
     deliveries: int = 0  # deliveries enqueued now
 
 
+def _subject_ids(subject_keys: set[str]) -> tuple[list[int], list[int]]:
+    """The child ids and guardian ids named by subject keys ("child:3", "guardian:8")."""
+    children: list[int] = []
+    guardians: list[int] = []
+    for key in subject_keys:
+        kind, _, number = key.partition(":")
+        if number.isascii() and number.isdigit():
+            (children if kind == "child" else guardians if kind == "guardian" else []).append(int(number))
+    return children, guardians
+
+
 async def open_checkins_for_cohort(
     session: AsyncSession,
     *,
@@ -149,9 +160,19 @@ async def open_checkins_for_cohort(
     expires = due + expires_after
     today = now.astimezone(ZoneInfo(cohort.timezone)).date()
 
+    # Whose households to look at: the whole cohort, or (a case's follow-up) only the subjects'
+    # own households — found by index, so closing a case costs the same in a village of 10 or
+    # of 10,000 households.
+    in_scope = Household.cohort_id == cohort_id
+    if subject_keys is not None:
+        child_ids, guardian_ids = _subject_ids(subject_keys)
+        in_scope = in_scope & Household.id.in_(
+            select(Child.household_id).where(Child.id.in_(child_ids))
+            .union(select(Guardian.household_id).where(Guardian.id.in_(guardian_ids)))
+        )
     guardians = list((await session.scalars(
         select(Guardian).join(Household, Household.id == Guardian.household_id)
-        .where(Household.cohort_id == cohort_id).order_by(Guardian.id)
+        .where(in_scope).order_by(Guardian.id)
     )).all())
     by_household: dict[int, list[Guardian]] = {}
     for g in guardians:
@@ -163,7 +184,7 @@ async def open_checkins_for_cohort(
         assert q.child_age is not None
         children = (await session.scalars(
             select(Child).join(Household, Household.id == Child.household_id)
-            .where(Household.cohort_id == cohort_id).order_by(Child.id)
+            .where(in_scope).order_by(Child.id)
         )).all()
         for child in children:
             if not q.child_age.min <= age_in_years(child.birth_year, child.birth_month, today) <= q.child_age.max:
@@ -212,7 +233,7 @@ async def open_checkins_for_cohort(
     result.checkins = len(created)
     deliveries = [
         {"chat_id": g.chat_id, "guardian_id": g.id, "cohort_id": cohort_id, "kind": CHECKIN_KIND,
-         "ref": f"checkin:{checkin_id}", "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
+         "ref": f"checkin:{checkin_id}", "ref_kind": "checkin", "ref_id": checkin_id, "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
          "due_at": due, "attempts": 0, "payload": {"checkin_id": checkin_id}, "created_at": now}
         for checkin_id, key in created for g in respondents[key]
     ]

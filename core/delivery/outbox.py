@@ -14,6 +14,7 @@ from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest_slot, next_allowed, parse_hhmm
 from core.db import dialect_insert
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
+from core.models.delivery import ref_columns
 from core.models.enums import GuardianStatus
 
 LANE_URGENT, LANE_CHECKIN, LANE_LESSON = 0, 1, 2
@@ -138,7 +139,7 @@ async def plan_lesson_chunk(
 async def _insert_once(session: AsyncSession, **values: Any) -> Delivery | None:
     """One delivery unless its key (chat, kind, ref, cycle) exists: the new row, or None."""
     new_id = (await session.execute(
-        _insert(session).values(**values)
+        _insert(session).values(**values, **ref_columns(values["ref"]))
         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
         .returning(Delivery.id)
     )).scalar()
@@ -213,7 +214,7 @@ async def plan_followups(session: AsyncSession, *, lessons: list[Delivery], now:
     """A gentle 'did you try it?' a few days after each sent lesson (one per lesson delivery)."""
     rows = [
         {"chat_id": d.chat_id, "guardian_id": d.guardian_id, "cohort_id": d.cohort_id, "kind": "lesson_followup",
-         "ref": f"delivery:{d.id}", "cycle": "1", "lane": LANE_LESSON, "state": PENDING,
+         "ref": f"delivery:{d.id}", "ref_kind": "delivery", "ref_id": d.id, "cycle": "1", "lane": LANE_LESSON, "state": PENDING,
          "due_at": now + FOLLOWUP_AFTER, "attempts": 0, "payload": {"lesson_delivery_id": d.id},
          "lesson_id": d.lesson_id, "lesson_version": d.lesson_version, "created_at": now}
         for d in lessons

@@ -59,10 +59,17 @@ async def delivery_stats(
 
     deliveries = {kind: dict.fromkeys(STATES, 0) for kind in KINDS}
     in_period = (Delivery.cohort_id == cohort_id, Delivery.created_at >= since, Delivery.created_at < until)
-    for kind, state, n in await session.execute(
-        select(Delivery.kind, Delivery.state, func.count()).where(*in_period).group_by(Delivery.kind, Delivery.state)
+    # One pass over the covering index ix_deliveries_cohort_created: counts by kind, state and
+    # lesson, summed here into the per-kind table and the lessons sent.
+    sent: dict[str, int] = {}
+    for kind, state, lesson_id, n in await session.execute(
+        select(Delivery.kind, Delivery.state, Delivery.lesson_id, func.count()).where(*in_period)
+        .group_by(Delivery.kind, Delivery.state, Delivery.lesson_id)
     ):
-        deliveries.setdefault(kind, dict.fromkeys(STATES, 0))[state] = n
+        by_state = deliveries.setdefault(kind, dict.fromkeys(STATES, 0))
+        by_state[state] = by_state.get(state, 0) + n
+        if kind == "lesson" and state == SENT and lesson_id is not None:
+            sent[lesson_id] = sent.get(lesson_id, 0) + n
     totals = dict.fromkeys(STATES, 0)
     for by_state in deliveries.values():
         for state, n in by_state.items():
@@ -89,14 +96,6 @@ async def delivery_stats(
             by_answer = counts.setdefault(question, {})
             by_answer[answer] = by_answer.get(answer, 0) + n
 
-    sent: dict[str, int] = {
-        lesson_id: n
-        for lesson_id, n in await session.execute(
-            select(Delivery.lesson_id, func.count())
-            .where(*in_period, Delivery.kind == "lesson", Delivery.state == SENT, Delivery.lesson_id.is_not(None))
-            .group_by(Delivery.lesson_id)
-        )
-    }
     ranked = sorted(
         set(sent) | set(per_lesson),
         key=lambda lid: (-sent.get(lid, 0), -sum(sum(a.values()) for a in per_lesson.get(lid, {}).values()), lid),

@@ -57,6 +57,8 @@ class CheckIn(Base):
         UniqueConstraint("questionnaire_id", "subject_key", "cycle", name="uq_check_ins_subject_cycle"),
         Index("ix_check_ins_state_expires", "state", "expires_at"),
         Index("ix_check_ins_subject_created", "subject_key", "questionnaire_id", "created_at"),
+        # The funnel counts a cohort's check-ins of a period from this index alone (covering).
+        Index("ix_check_ins_cohort_created", "cohort_id", "created_at", "state", "sent_at"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -68,7 +70,7 @@ class CheckIn(Base):
         ForeignKey("guardians.id", ondelete="CASCADE"), index=True
     )
     subject_key: Mapped[str] = mapped_column(String(32))
-    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"), index=True)
+    cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     cycle: Mapped[str] = mapped_column(String(40))
     state: Mapped[str] = mapped_column(String(12), default="open")  # open|in_progress|completed|expired
     claimed_by_guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="SET NULL"))
@@ -78,6 +80,11 @@ class CheckIn(Base):
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
     reminded_count: Mapped[int] = mapped_column(Integer, default=0)
     completed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # When its first message ("checkin" delivery) first reached a guardian; None while none has.
+    # Kept by the database itself: a trigger on deliveries (migration 0015) sets it when such a
+    # delivery becomes (or is written) sent, whichever code path does it. The funnel report
+    # counts check-ins "sent" by it instead of probing deliveries for each one.
+    sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     # The optional closing note for the child director: asked → given | skipped.
     note_state: Mapped[str | None] = mapped_column(String(8))
     # A follow-up check-in (随访) scheduled when this case was resolved.
@@ -179,7 +186,8 @@ class Alert(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
     # "child:<id>", "guardian:<id>" or "household:<id>": ids only, meaningless once erased.
-    subject_key: Mapped[str] = mapped_column(String(32))
+    # Indexed (also resolved alerts): a child's check-in history lists every alert about them.
+    subject_key: Mapped[str] = mapped_column(String(32), index=True)
     child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="SET NULL"), index=True)
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="SET NULL"), index=True)
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="SET NULL"), index=True)
@@ -190,7 +198,7 @@ class Alert(Base):
     # The content that fired it: a questionnaire id, or "lexicon" for a risk word in free text.
     questionnaire_id: Mapped[str | None] = mapped_column(String(64))
     questionnaire_version: Mapped[int | None] = mapped_column(Integer)
-    check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="SET NULL"))
+    check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="SET NULL"), index=True)
     evidence: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     reason: Mapped[str] = mapped_column(Text)  # the rule's reason in the cohort's language
     status: Mapped[str] = mapped_column(String(14), default="open")  # open | acknowledged | resolved

@@ -1,12 +1,27 @@
 from __future__ import annotations
 
+import re
+
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, and_, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.db import Base, UTCDateTime
+
+_REF = re.compile(r"([a-z_]{1,24}):([0-9]{1,9})(?::|$)")
+
+
+def ref_columns(ref: str) -> dict[str, Any]:
+    """The typed columns of a delivery reference: "checkin:12" → {"ref_kind": "checkin",
+    "ref_id": 12}; "alert:5:901" → alert 5; "schedule" or "request" → both None. Every insert
+    into deliveries passes these with the ref (migration 0015 backfilled older rows by the
+    same rule)."""
+    match = _REF.match(ref)
+    if match is None:
+        return {"ref_kind": None, "ref_id": None}
+    return {"ref_kind": match.group(1), "ref_id": int(match.group(2))}
 
 
 class Delivery(Base):
@@ -22,7 +37,12 @@ class Delivery(Base):
         UniqueConstraint("chat_id", "kind", "ref", "cycle", name="uq_deliveries_key"),
         Index("ix_deliveries_due", "state", "lane", "due_at"),
         Index("ix_deliveries_guardian_kind", "guardian_id", "kind"),
-        Index("ix_deliveries_cohort_created", "cohort_id", "created_at"),  # per-cohort statistics
+        # Per-cohort statistics, counted from the index alone (covering).
+        Index("ix_deliveries_cohort_created", "cohort_id", "created_at", "kind", "state", "lesson_id"),
+        # What a delivery is about, as typed columns an index can serve ("checkin:12" → checkin,
+        # 12): the funnel report joins check-ins to their deliveries, alert cards are found by
+        # their alert, a campaign's rows by their campaign — never by building a string.
+        Index("ix_deliveries_ref", "ref_kind", "ref_id"),
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
@@ -32,6 +52,10 @@ class Delivery(Base):
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(24))  # lesson | lesson_followup | campaign | …
     ref: Mapped[str] = mapped_column(String(100))  # what it is about: "schedule", "campaign:5", …
+    # The same reference typed, for "<kind>:<id>[:…]" refs (core.delivery.outbox.ref_columns):
+    # "campaign:5" → ("campaign", 5), "checkin:7:q3" → ("checkin", 7); None for "schedule".
+    ref_kind: Mapped[str | None] = mapped_column(String(24))
+    ref_id: Mapped[int | None] = mapped_column(Integer)
     cycle: Mapped[str] = mapped_column(String(40))  # which occurrence: "2026-11-23T20:00", …
     lane: Mapped[int] = mapped_column(Integer)  # 0 safety/alerts, 1 check-ins, 2 lessons/campaigns
     state: Mapped[str] = mapped_column(String(12), default="pending")
@@ -49,6 +73,18 @@ class Delivery(Base):
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     sent_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     finished_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+
+    @classmethod
+    def about(cls, ref_kind: str, ref_id: int) -> Any:
+        """Rows whose ref is exactly "<ref_kind>:<ref_id>", found through ix_deliveries_ref."""
+        return and_(cls.ref_kind == ref_kind, cls.ref_id == ref_id, cls.ref == f"{ref_kind}:{ref_id}")
+
+    @validates("ref")
+    def _type_ref(self, _key: str, ref: str) -> str:
+        # Rows built through the ORM get their typed reference with the ref itself.
+        for column, value in ref_columns(ref).items():
+            setattr(self, column, value)
+        return ref
 
 
 class LessonFeedback(Base):

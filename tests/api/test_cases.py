@@ -8,11 +8,11 @@ from dataclasses import dataclass
 
 import httpx
 import pytest
-from sqlalchemy import select
+from sqlalchemy import event, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FrozenClock
-from core.models import Alert, CaseEvent
+from core.models import Alert, CaseEvent, Child, Guardian, Household
 from tests.api.checkin_data import link_telegram, load_shipped_questionnaires, weekly_alerts
 from tests.api.helpers import ADMIN, World, add_household
 
@@ -300,3 +300,29 @@ async def test_an_idempotency_key_makes_a_retried_post_harmless(
     bad = await client.post(f"{URL}/{cases.a}/notes", json={"text": "x"},
                             headers={**a.director_auth, "Idempotency-Key": "has space"})
     assert bad.status_code == 422 and bad.json()["error"]["fields"][0]["field"] == "header.Idempotency-Key"
+
+
+async def test_closing_a_case_reads_only_its_own_household(
+    client: httpx.AsyncClient, world: World, cases: Cases, sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """The follow-up is planned for the case's child from its household alone: closing costs
+    the same in a village of 10 households or 10,000 (issue #16; `make bench-api` times it)."""
+    for _ in range(20):
+        await add_household(sessionmaker, clock, world.a.cohort_id)
+    loaded: list[str] = []
+
+    def count(target: object, _context: object) -> None:
+        loaded.append(type(target).__name__)
+
+    for model in (Guardian, Child, Household):
+        event.listen(model, "load", count)
+    try:
+        response = await client.post(f"{URL}/{cases.a}/close", json={"outcome": "safe_now"},
+                                     headers=world.a.director_auth)
+    finally:
+        for model in (Guardian, Child, Household):
+            event.remove(model, "load", count)
+    assert response.status_code == 200, response.text
+    assert len(response.json()["followup_check_in_ids"]) == 1
+    assert sorted(loaded) == ["Child", "Guardian"]  # the child and their guardian, nobody else's

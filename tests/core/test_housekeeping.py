@@ -2,6 +2,7 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -65,3 +66,30 @@ async def test_closed_cases_are_forgotten_after_the_retention_period(
         assert sorted((await session.scalars(select(Case.subject_key))).all()) == ["child:1", "child:2"]
         assert sorted((await session.scalars(select(Alert.subject_key))).all()) == ["child:1", "child:2"]
         assert await session.scalar(select(func.count()).select_from(CaseEvent)) == 2
+
+
+async def test_a_failing_planner_never_keeps_escalations_from_running(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, settings: Settings,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """Issue #16: a planning statement stopped by the worker's statement timeout (here: any
+    error) fails its step only; escalations and reminders still run, the heartbeat stays old
+    (so /healthz shows it), and the error is raised for the scheduler to log."""
+    import core.tick
+
+    ran: list[str] = []
+
+    async def broken(*_args: object, **_kwargs: object) -> int:
+        raise TimeoutError("planning took too long")
+
+    async def escalate(_session: AsyncSession, *, now: object) -> int:
+        ran.append("escalate")
+        return 0
+
+    monkeypatch.setattr(core.tick, "plan_due_lessons", broken)
+    monkeypatch.setattr(core.tick, "escalate_due", escalate)
+    with pytest.raises(TimeoutError):
+        await run_tick(sessionmaker, settings=settings, clock=clock)
+    assert ran == ["escalate"]
+    async with sessionmaker() as session:
+        assert await last_beat(session, name="tick") is None

@@ -1,13 +1,22 @@
 """`alembic upgrade head` on an empty database works, and the models and migrations agree."""
 from __future__ import annotations
 
+import os
+from collections.abc import AsyncIterator
+from datetime import datetime, timezone
+from pathlib import Path
 from typing import Any
+
+import pytest
+from sqlalchemy import text
 
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from core.db import Base
+from core.db import Base, make_engine
+from core.migrate import upgrade
+from core.models.delivery import ref_columns
 from core.migrate import current_revision
 from core.migrate import alembic_config
 from alembic.script import ScriptDirectory
@@ -26,3 +35,118 @@ async def test_models_and_migrations_agree(engine: AsyncEngine) -> None:
     async with engine.connect() as conn:
         differences = await conn.run_sync(diff)
     assert differences == []
+
+
+# ---------------------------------------------------------------- 0015: typed delivery references
+
+REFS = {
+    # ref → (ref_kind, ref_id) the backfill must give it (the rule of ref_columns)
+    "checkin:12": ("checkin", 12),
+    "checkin:7:q3": ("checkin", 7),
+    "alert:5:901": ("alert", 5),
+    "campaign:3": ("campaign", 3),
+    "lesson_followup:44": ("lesson_followup", 44),
+    "household:123456789": ("household", 123456789),
+    "schedule": (None, None),
+    "request": (None, None),
+    "checkin:": (None, None),
+    "checkin:x1": (None, None),
+    "checkin:1234567890": (None, None),  # not an INTEGER id
+    ":5": (None, None),
+    "Alert:5": (None, None),
+}
+
+
+async def downgrade(engine: AsyncEngine, revision: str) -> None:
+    from alembic import command
+
+    cfg = alembic_config()
+
+    def _run(connection: Any) -> None:
+        cfg.attributes["connection"] = connection
+        command.downgrade(cfg, revision)
+
+    async with engine.begin() as conn:
+        await conn.run_sync(_run)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+async def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[str]:
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
+        return
+    from tests.conftest import PG_URL, _create_private_database, _drop_private_database
+
+    if not PG_URL:
+        pytest.skip("PostgreSQL path: set SHOUWANG_TEST_DATABASE_URL to run it")
+    name = f"shouwang_test_backfill_{os.getpid()}"
+    yield await _create_private_database(PG_URL, name)
+    await _drop_private_database(PG_URL, name)
+
+
+async def _insert(conn: Any, table: str, **values: Any) -> None:
+    await conn.execute(text(f"INSERT INTO {table} ({', '.join(values)}) VALUES ({', '.join(':' + k for k in values)})"),
+                       values)
+
+
+async def test_typed_refs_and_sent_check_ins_are_backfilled_from_existing_rows(empty_url: str) -> None:
+    """A database with deliveries and check-ins from before 0015 (at 0014f): (ref_kind, ref_id) are filled
+    by the same rule new rows get from ref_columns, a check-in whose first message reached a
+    guardian gets its sent_at, and from then on the database keeps sent_at itself, on insert
+    and on update of a delivery. It downgrades again."""
+    engine = make_engine(empty_url)
+    sqlite = empty_url.startswith("sqlite")
+    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    stamp = at.replace(tzinfo=None) if sqlite else at  # raw SQL: SQLite stores UTC naive
+    try:
+        await upgrade(engine, "0014f")
+        async with engine.begin() as conn:
+            await _insert(conn, "cohorts", id=1, name="c", region="", timezone="Asia/Shanghai", default_locale="zh-Hans",
+                          lesson_schedule="{}", checkin_schedule="{}", programmes="[]", safety_lines="[]",
+                          alert_policy="{}", created_at=stamp)
+            await _insert(conn, "households", id=1, cohort_id=1, created_at=stamp)
+            await _insert(conn, "guardians", id=1, household_id=1, chat_id=1, locale="zh-Hans", relationship="mother",
+                          lives_with_children=True, status="active", consent_version=1, consented_at=stamp,
+                          quiet_start="21:30", quiet_end="08:00", created_at=stamp, updated_at=stamp)
+            await _insert(conn, "questionnaires", id="q", version=1, subject="self", doc="{}", sha256="0" * 64,
+                          loaded_at=stamp)
+            for checkin_id in (1, 2, 3):
+                await _insert(conn, "check_ins", id=checkin_id, questionnaire_id="q", questionnaire_version=1,
+                              household_id=1, subject_key=f"guardian:{checkin_id}", cohort_id=1, cycle="1",
+                              state="open", cursor=0, created_at=stamp, due_at=stamp, expires_at=stamp, reminded_count=0)
+            deliveries = [(ref, "checkin", "sent", 1) for ref in REFS] + [
+                ("checkin:1", "checkin", "sent", 1), ("checkin:2", "checkin", "failed", 1),
+                ("checkin:3", "checkin", "sent", None), ("checkin:3", "checkin_reminder", "sent", 1)]
+            for n, (ref, kind, state, guardian_id) in enumerate(deliveries):
+                await _insert(conn, "deliveries", chat_id=1000 + n, guardian_id=guardian_id, kind=kind, ref=ref,
+                              cycle="1", lane=1, state=state, due_at=stamp, attempts=1, payload="{}",
+                              created_at=stamp, sent_at=stamp if state == "sent" else None)
+        await upgrade(engine)
+        async with engine.connect() as conn:
+            got = {ref: (kind, ref_id) for ref, kind, ref_id in
+                   await conn.execute(text("SELECT ref, ref_kind, ref_id FROM deliveries"))}
+            sent = dict((await conn.execute(text("SELECT id, sent_at IS NOT NULL FROM check_ins"))).all())
+        assert got == {**REFS, "checkin:1": ("checkin", 1), "checkin:2": ("checkin", 2), "checkin:3": ("checkin", 3)}
+        assert {ref: tuple(ref_columns(ref).values()) for ref in REFS} == REFS  # one rule, two places
+        assert sent == {1: True, 2: False, 3: False}  # 2 failed; 3 reached nobody (no guardian), a reminder is no first message
+
+        # From now on the database keeps it: a sent first message written as such (insert) ...
+        async with engine.begin() as conn:
+            await _insert(conn, "deliveries", chat_id=5000, guardian_id=1, kind="checkin", ref="checkin:2",
+                          ref_kind="checkin", ref_id=2, cycle="2", lane=1, state="sent", due_at=stamp, attempts=1,
+                          payload="{}", created_at=stamp, sent_at=stamp)
+            # ... or one that becomes sent (update); a pending one changes nothing.
+            await _insert(conn, "deliveries", chat_id=5001, guardian_id=1, kind="checkin", ref="checkin:3",
+                          ref_kind="checkin", ref_id=3, cycle="2", lane=1, state="pending", due_at=stamp, attempts=0,
+                          payload="{}", created_at=stamp)
+            assert (await conn.scalar(text("SELECT sent_at FROM check_ins WHERE id = 3"))) is None
+            await conn.execute(text("UPDATE deliveries SET state = 'sent', sent_at = :at WHERE chat_id = 5001"),
+                               {"at": stamp})
+            sent = dict((await conn.execute(text("SELECT id, sent_at IS NOT NULL FROM check_ins"))).all())
+        assert sent == {1: True, 2: True, 3: True}
+
+        await downgrade(engine, "0014f")
+        async with engine.connect() as conn:
+            assert await conn.scalar(text("SELECT count(*) FROM deliveries")) == len(deliveries) + 2
+    finally:
+        await engine.dispose()
