@@ -17,7 +17,8 @@ from core.alerts.raising import LEXICON_SOURCE
 from core.checkin.service import questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
 from core.enrolment.rules import age_in_years
-from core.models import Alert, CheckIn, Child, Cohort, FreeText, Guardian, Questionnaire, Staff
+from core.households.identity import Identity, family_label, family_label_of
+from core.models import Alert, CheckIn, Child, Cohort, Draft, FreeText, Guardian, Questionnaire, Staff
 
 
 @dataclass
@@ -39,8 +40,9 @@ class AlertCard:
     status: str
     escalation_level: int
     opened_local: str  # "11-29 19:12" in the cohort's time zone
-    subject: str  # child | guardian | household
+    subject: str  # child | guardian | household | pending (a family still enrolling)
     household_id: int | None
+    family: str | None = None  # whom to call: core.households.identity.family_label
     nickname: str | None = None
     age: int | None = None
     relationship: str | None = None  # of the guardian who answered or wrote
@@ -112,6 +114,14 @@ async def alert_card(session: AsyncSession, *, alert: Alert, locale: str, now: d
         age=age_in_years(child.birth_year, child.birth_month, now.astimezone(tz).date()) if child else None,
     )
     evidence = alert.evidence or {}
+    if alert.household_id is not None:
+        card.family = await family_label_of(session, alert.household_id)
+    elif subject == "pending" and evidence.get("draft_id"):
+        draft = await session.get(Draft, evidence["draft_id"])
+        if draft is not None:
+            card.family = family_label([Identity.of_draft(draft)])
+            card.relationship = (draft.data or {}).get("relationship")
+            card.lives_with_children = (draft.data or {}).get("lives_with_children")
     respondent_id: int | None = None
     if alert.questionnaire_id == LEXICON_SOURCE:
         card.categories = list(evidence.get("categories") or [])

@@ -47,6 +47,7 @@ async def test_from_enrolment_to_follow_up(settings, sessionmaker, clock, person
     await grandma.consent(True)
     await grandma.choose("grandmother")
     await grandma.choose("with")
+    await grandma.identity()
     await grandma.send("小明")
     await grandma.choose("2018")
     await grandma.choose("5")

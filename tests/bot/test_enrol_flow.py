@@ -32,6 +32,7 @@ async def test_whole_enrolment_in_chinese(person, world, db):
     await grandma.tap("奶奶 / 外婆")
     assert [t for t, _ in grandma.last_buttons()] == ["我和孩子住在一起", "我在外地，不和孩子住"]
     await grandma.tap("我和孩子住在一起")
+    await grandma.identity()
     assert "只要小名，不要全名，也不要身份证号" in grandma.last().text
 
     await grandma.send("小明")
@@ -76,6 +77,7 @@ async def test_whole_enrolment_in_english_with_two_children(person, world, db):
     assert dad.last().text == "How are you related to the children you look after?"
     await dad.tap("Father")
     await dad.tap("I work away from them")
+    await dad.identity("Dad Wang", "+44 7700 900123", "Shenzhen, Longhua")
     await dad.send("Ming")
     await dad.send("2019")  # typed instead of tapped
     await dad.tap("Mar")
@@ -110,6 +112,7 @@ async def test_start_children_again_at_the_summary(person, world, db):
     await p.send(f"/start {world.invitation_code}")
     for step in ("English", "I agree", "Mother", "I live with the children"):
         await p.tap(step)
+    await p.identity()
     await p.send("Wrong")
     for step in ("2020", "Jan", "Boy", "That's all", "Enter the children again"):
         await p.tap(step)
@@ -146,6 +149,7 @@ async def test_second_start_mid_flow_resumes_without_duplicating(person, world, 
     [draft] = await db.all(Draft)
     assert draft.step == "residence" and draft.data["relationship"] == "mother"
     await p.tap("我和孩子住在一起")
+    await p.identity()
     await p.send("小红")
     assert (await db.all(Draft))[0].data["child"] == {"nickname": "小红"}
     assert await db.count(Guardian) == 0
@@ -179,6 +183,7 @@ async def test_enrolment_ends_kindly_if_the_invitation_ran_out_meanwhile(person,
         await p.send(f"/start {code}")
         for step in ("English", "I agree", "Mother", "I live with the children"):
             await p.tap(step)
+        await p.identity()
         await p.send("Kid")
         for step in ("2020", "Jan", "Boy", "That's all"):
             await p.tap(step)
