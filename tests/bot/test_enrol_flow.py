@@ -23,7 +23,7 @@ async def test_whole_enrolment_in_chinese(person, world, db):
     assert isinstance(sent[0], AnswerCallbackQuery)
     assert "守望是帮助照顾留守儿童" in grandma.last().text
     # The consent version shown travels in the button, so the one agreed to is the one stored.
-    assert grandma.last_buttons() == [("同意", f"c1:{draft.id}:1:1"), ("不同意", f"c1:{draft.id}:0:1")]
+    assert grandma.last_buttons() == [("同意", f"c1:{draft.id}:1:2"), ("不同意", f"c1:{draft.id}:0:2")]
 
     await grandma.tap("同意")
     assert grandma.last().text == "您是孩子的什么人？"
@@ -60,7 +60,7 @@ async def test_whole_enrolment_in_chinese(person, world, db):
     [guardian] = await db.all(Guardian)
     assert (guardian.chat_id, guardian.locale, guardian.relationship, guardian.lives_with_children,
             guardian.status, guardian.consent_version) == (grandma.chat_id, "zh-Hans", "grandmother", True,
-                                                           "active", 1)
+                                                           "active", 2)
     [household] = await db.all(Household)
     assert household.cohort_id == world.cohort_id and guardian.household_id == household.id
     [child] = await db.all(Child)
@@ -131,7 +131,7 @@ async def test_saying_no_to_consent_keeps_only_an_anonymous_count(person, world,
     assert answered(sent)
     assert "我们没有保存您的任何信息" in p.last().text and "再打开一次邀请链接" in p.last().text
     [decline] = await db.all(ConsentDecline)
-    assert (decline.cohort_id, decline.consent_version) == (world.cohort_id, 1)
+    assert (decline.cohort_id, decline.consent_version) == (world.cohort_id, 2)
     assert await db.count(Draft) == 0 and await db.count(Guardian) == 0
 
 
