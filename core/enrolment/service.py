@@ -624,10 +624,17 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
     """Erase a guardian's personal data; the household and its children go with the last
     guardian, and the cohort's directors are told the family left (their cases stay,
     pseudonymised). Returns True when the household was erased too."""
+    from core.alerts import erasure
     from core.alerts.notify import LEFT_KIND, tell_directors
 
     household_id = guardian.household_id
     chat_id = guardian.chat_id
+    last = not await session.scalar(select(func.count()).select_from(Guardian).where(
+        Guardian.household_id == household_id, Guardian.id != guardian.id))
+    # Staff notes, alert evidence and the cards on staff phones lose the family's names, numbers
+    # and words first (core/alerts/erasure.py says what stays and why).
+    await erasure.redact(session, erasing=await erasure.gather(session, guardian=guardian, household_gone=last),
+                         now=now or guardian.updated_at)
     await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
     await session.execute(delete(CodeAttempt).where(CodeAttempt.chat_id == chat_id))
     await session.execute(delete(Guardian).where(Guardian.id == guardian.id))
