@@ -696,6 +696,14 @@ async def primary_director_contact(session: AsyncSession, *, cohort_id: int) -> 
     return staff.display_name, phone
 
 
+async def director_phone_for(session: AsyncSession, *, guardian: Guardian) -> tuple[str | None, str | None]:
+    """The guardian's cohort's primary director: name, and phone when they show it to families."""
+    cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
+    if cohort_id is None:
+        return None, None
+    return await primary_director_contact(session, cohort_id=cohort_id)
+
+
 async def primary_director_id(session: AsyncSession, *, cohort_id: int) -> int | None:
     return await _primary_director(session, cohort_id=cohort_id, column=Staff.id)
 

@@ -65,7 +65,7 @@ async def test_from_enrolment_to_follow_up(settings, sessionmaker, clock, person
     await tick()
 
     card = director.last().text
-    assert card.startswith("<b>🔴 红色警报</b> · 个案 #1\n小明（8岁） · 家庭 #1")
+    assert card.startswith("<b>🔴 红色警报</b> · 个案 #1\n小明（8岁）\n王奶奶 · 13812345678 · 三组 村口小卖部旁 (家庭 #1)")
     alerts = (await api.get("/api/v1/alerts", headers=director_token)).json()
     assert [(a["severity"], a["status"], a["rule_id"]) for a in alerts] == [("red", "open", "safety_harmed_by_someone")]
     alert_id, case_id = alerts[0]["id"], alerts[0]["case_id"]
