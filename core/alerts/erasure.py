@@ -5,10 +5,11 @@ record keeps about their family is redacted in the same transaction:
   left), every note is replaced by a marker — a note is free text about a family and may name
   anyone; while other guardians stay, the leaving guardian's own name, phone numbers and home
   are replaced by the marker inside the notes;
-- alert evidence: the guardian's words and the lexicon terms matched in them, the answers item by
-  item, and every id that pointed at a person are dropped; what stays are the structured facts of
-  the pseudonymised case — severity, rule, scores against their cut-offs, the risk categories,
-  how often and when;
+- alert evidence: the guardian's words and the lexicon terms matched in them (the exact words
+  typed), and every id that pointed at a person are dropped; what stays are the structured facts
+  of the pseudonymised case — severity, rule, the chosen answer of each item (an item id and a
+  choice number, e.g. safety: 2 "someone hurt the child"), scores against their cut-offs, the risk
+  categories, how often and when;
 - the cards already on staff phones are edited (outbox lane 0, the same `alert_update` rows that
   show "acknowledged by …") to the redacted form: rendered at send time from the database, after
   the erasure, they carry no name, number, place or words;
@@ -33,7 +34,7 @@ from core.models import Alert, Case, CaseEvent, Child, Delivery, FreeText, Guard
 
 REDACTED = "[…]"  # the marker where a name, a number, a place or someone's words were
 # Evidence keys that hold what a person said or point at a person; everything else is structure.
-_PERSONAL_KEYS = {"terms", "answers", "written_by_guardian_id", "free_text_id", "draft_id", "step"}
+_PERSONAL_KEYS = {"terms", "written_by_guardian_id", "free_text_id", "draft_id", "step"}
 _PHONE_LIKE = re.compile(r"(?:\+?\d[\d\s\-]{5,}\d)")
 
 
