@@ -116,10 +116,12 @@ async def redact(session: AsyncSession, *, erasing: Erasing, now: datetime) -> N
                                                  Delivery.staff_id.is_(None)))
     await session.flush()
     for alert in alerts:
-        await _edit_cards(session, alert=alert, cycle=f"erased-{erasing.guardian_id}", now=now)
+        await edit_cards(session, alert=alert, cycle=f"erased-{erasing.guardian_id}", now=now)
 
 
-async def _edit_cards(session: AsyncSession, *, alert: Alert, cycle: str, now: datetime) -> None:
+async def edit_cards(session: AsyncSession, *, alert: Alert, cycle: str, now: datetime) -> None:
+    """Redraw every card of this alert already on a staff phone (an `alert_update` row per
+    message, rendered at send time); `cycle` names the occasion, so each redraws once."""
     for chat_id, message_id, _locale, level in await alert_messages(session, alert_id=alert.id):
         staff_id = await session.scalar(select(Staff.id).where(Staff.telegram_chat_id == chat_id))
         await enqueue(session, chat_id=chat_id, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",

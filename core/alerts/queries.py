@@ -51,7 +51,7 @@ async def open_alerts(session: AsyncSession, *, scope: Scope, now: datetime, lim
     children = await _children(session, {a.child_id for a in alerts if a.child_id})
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", now=now, ids=[a.id for a in alerts])
     today = now.date()
-    families = await family_labels(session, [a.household_id for a in alerts])
+    families = await family_labels(session, household_ids=[a.household_id for a in alerts])
     return [AlertLine(a, children[a.child_id].nickname if a.child_id in children else None,
                       age_in_years(children[a.child_id].birth_year, children[a.child_id].birth_month, today)
                       if a.child_id in children else None, families.get(a.household_id or 0)) for a in alerts]
@@ -86,7 +86,7 @@ async def case_history(session: AsyncSession, *, scope: Scope, case_id: int, now
     return CaseHistory(case=case, nickname=child.nickname if child else None,
                        age=age_in_years(child.birth_year, child.birth_month, today) if child else None,
                        responsible=responsible, alerts=alerts, events=[(e, name) for e, name in rows],
-                       family=await family_label_of(session, case.household_id))
+                       family=await family_label_of(session, household_id=case.household_id))
 
 
 @dataclass
@@ -165,7 +165,7 @@ async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_i
         lines[household_id].open_cases.append(case_id)
     for household_id, at in (await _last_contacts(session, ids)).items():
         lines[household_id].last_contact = at
-    for household_id, label in (await family_labels(session, ids)).items():
+    for household_id, label in (await family_labels(session, household_ids=ids)).items():
         lines[household_id].family = label
     audit.record(session, staff_id=scope.staff_id, action="read", entity="household", cohort_id=cohort_id, now=now,
                  ids=ids, view="roster")

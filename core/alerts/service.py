@@ -139,14 +139,14 @@ async def alert_reads(session: AsyncSession, *, alerts: list[Alert], locale: str
             continue
         row = await session.get(Questionnaire, key)
         reasons[key] = {rule.id: dict(rule.reasons) for rule in questionnaire_file(row).rules} if row else {}
-    families = await family_labels(session, [a.household_id for a in alerts])
+    families = await family_labels(session, household_ids=[a.household_id for a in alerts])
     return [AlertRead.of(a, rule_reason=reasons.get((a.questionnaire_id, a.questionnaire_version), {})
                          .get(a.rule_id, {}).get(locale), family=families.get(a.household_id or 0))
             for a in alerts]
 
 
 async def case_reads(session: AsyncSession, *, cases: list[Case]) -> list[CaseRead]:
-    families = await family_labels(session, [c.household_id for c in cases])
+    families = await family_labels(session, household_ids=[c.household_id for c in cases])
     return [CaseRead.model_validate(c).model_copy(update={"family": families.get(c.household_id or 0)})
             for c in cases]
 

@@ -115,7 +115,7 @@ async def alert_card(session: AsyncSession, *, alert: Alert, locale: str, now: d
     )
     evidence = alert.evidence or {}
     if alert.household_id is not None:
-        card.family = await family_label_of(session, alert.household_id)
+        card.family = await family_label_of(session, household_id=alert.household_id)
     elif subject == "pending" and evidence.get("draft_id"):
         draft = await session.get(Draft, evidence["draft_id"])
         if draft is not None:

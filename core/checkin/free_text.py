@@ -216,11 +216,15 @@ async def adopt_enrolment_texts(session: AsyncSession, *, draft_data: dict, guar
     if not key:
         return
     new_key = f"household:{household.id}"
+    from core.alerts.erasure import edit_cards
+
     for alert in (await session.scalars(select(Alert).where(Alert.subject_key == key))).all():
         evidence = {k: v for k, v in (alert.evidence or {}).items() if k != "draft_id"}
         evidence["written_by_guardian_id"] = guardian.id
         alert.evidence = evidence
         alert.subject_key, alert.household_id = new_key, household.id
+        # The directors' cards said "a family that has not finished joining": now they name it.
+        await edit_cards(session, alert=alert, cycle="enrolled", now=now)
     for case in (await session.scalars(select(Case).where(Case.subject_key == key))).all():
         case.subject_key, case.household_id = new_key, household.id
     await session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(

@@ -47,7 +47,7 @@ def family_label(people: Iterable[Identity]) -> str | None:
     return SEP.join(parts) or None
 
 
-async def household_identities(session: AsyncSession, household_ids: Iterable[int]) -> dict[int, list[Identity]]:
+async def household_identities(session: AsyncSession, *, household_ids: Iterable[int]) -> dict[int, list[Identity]]:
     ids = sorted({i for i in household_ids if i is not None})
     if not ids:
         return {}
@@ -59,14 +59,14 @@ async def household_identities(session: AsyncSession, household_ids: Iterable[in
     return out
 
 
-async def family_labels(session: AsyncSession, household_ids: Iterable[int | None]) -> dict[int, str]:
+async def family_labels(session: AsyncSession, *, household_ids: Iterable[int | None]) -> dict[int, str]:
     """household id → label, for the households whose guardians told us anything."""
-    found = await household_identities(session, [i for i in household_ids if i is not None])
+    found = await household_identities(session, household_ids=[i for i in household_ids if i is not None])
     labels = {hid: family_label(people) for hid, people in found.items()}
     return {hid: label for hid, label in labels.items() if label}
 
 
-async def family_label_of(session: AsyncSession, household_id: int | None) -> str | None:
+async def family_label_of(session: AsyncSession, *, household_id: int | None) -> str | None:
     if household_id is None:
         return None
-    return (await family_labels(session, [household_id])).get(household_id)
+    return (await family_labels(session, household_ids=[household_id])).get(household_id)

@@ -165,6 +165,10 @@ async def test_risk_words_at_each_enrolment_step_raise_the_alert(team_factory, p
     assert alert.evidence["written_by_guardian_id"] == guardian.id and "draft_id" not in alert.evidence
     [words] = await db.all(FreeText)
     assert (words.household_id, words.guardian_id) == (guardian.household_id, guardian.id)
+    # The card on the director's phone is redrawn to name the family.
+    await tick()
+    assert "柳奶奶 · 13987654321 · 七组 老槐树下 (家庭 #1)" in team.wang.last_shown().text
+    assert isinstance(team.wang.last_shown(), EditMessageText)
 
 
 async def test_a_second_hit_while_enrolling_joins_the_same_alert(person, world, db):
