@@ -334,3 +334,17 @@ async def test_delete_leaves_no_name_number_place_or_words_anywhere(team_factory
     assert lexicon.evidence["categories"] and "terms" not in lexicon.evidence
     assert {c.household_id for c in await db.all(Case)} == {None}
     assert await db.count(Guardian) == 0
+
+
+async def test_a_director_sets_their_number_for_families_on_the_phone(team_factory, enrol, db):
+    team = await team_factory("zh-Hans", link=("wang",))
+    assert "/myphone 13812345678" in text_of(await team.wang.send("/myphone"))
+    assert "对不起，这好像不是电话号码" in text_of(await team.wang.send("/myphone 12345"))
+    kept = text_of(await team.wang.send("/myphone 137 0000 1111"))
+    assert "13700001111" in kept and "/myphone show" in kept
+    grandma = await enrol()
+    assert "13700001111" not in text_of(await grandma.send(RISK))  # not shown until they say so
+    assert "/myphone hide" in text_of(await team.wang.send("/myphone show"))
+    [wang] = await db.all(Staff, Staff.display_name == "王主任")
+    assert (wang.phone, wang.phone_visible) == ("+8613700001111", True)
+    assert "13700001111" in text_of(await grandma.send("孩子说想死"))
