@@ -75,6 +75,7 @@ def _local(at: datetime | None, tz: ZoneInfo) -> str | None:
     return at.astimezone(tz).strftime("%m-%d %H:%M") if at else None
 
 
+NO_NICKNAME = {"zh-Hans": "孩子", "en": "the child"}
 LONG_SCALE = 6  # above this many answers, a phone screen shows only the ones that scored
 
 
@@ -82,7 +83,9 @@ def _answers(q: QuestionnaireFile, values: dict[str, int], locale: str, nickname
     shown = {i: v for i, v in values.items() if i in q.items_by_id and v is not None}
     if len(shown) > LONG_SCALE:  # PSC-17's 17 answers: the "never"s say little
         shown = {i: v for i, v in shown.items() if v != q.choice_range(i)[0]}
-    return [(q.items_by_id[i].text(locale, nickname=nickname), q.choice_label(i, v, locale)) for i, v in shown.items()]
+    # Once the family has erased its data the child has no nickname: a neutral word, never "{nickname}".
+    name = nickname if nickname is not None else NO_NICKNAME.get(locale, NO_NICKNAME["zh-Hans"])
+    return [(q.items_by_id[i].text(locale, nickname=name), q.choice_label(i, v, locale)) for i, v in shown.items()]
 
 
 def _scores(q: QuestionnaireFile, evidence: dict[str, Any], locale: str) -> list[ScoreLine]:

@@ -317,7 +317,7 @@ async def test_delete_leaves_no_name_number_place_or_words_anywhere(team_factory
     assert len(edits) == 2
     for edit in edits:
         assert not any(s in edit.text for s in SECRETS), edit.text
-        assert edit.text.startswith("<b>🔴")
+        assert edit.text.startswith("<b>🔴") and "{nickname}" not in edit.text
     # Every table, every outbox payload.
     async with sessionmaker() as session:
         dump = []
