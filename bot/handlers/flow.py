@@ -79,14 +79,20 @@ async def on_consent(
         await callback.answer()
         await send_step(bot, session, draft, chat_id=callback.from_user.id, today=now.date(), i18n=i18n)
         return
+    flagged = bool((draft.data or {}).get("flagged_text_ids"))
     await enrolment.decline_consent(session, draft=draft, version=callback_data.version, now=now)
     await session.commit()
     await callback.answer()
     with draft_locale(i18n, draft):
-        await bot.send_message(callback.from_user.id, _(
-            "Thank you for your time. We have not kept anything about you.\n\n"
-            "If you change your mind, just open the invitation link again. Take care!"
-        ))
+        if flagged:
+            # Words that worried us were passed to the child director before they said no: be honest.
+            text = _("Thank you for your time. We keep nothing about you, except the words you wrote "
+                     "that worried us: they went to the child director, who may look in on the children.\n\n"
+                     "If you change your mind, just open the invitation link again. Take care!")
+        else:
+            text = _("Thank you for your time. We have not kept anything about you.\n\n"
+                     "If you change your mind, just open the invitation link again. Take care!")
+        await bot.send_message(callback.from_user.id, text)
 
 
 async def on_step_button(

@@ -348,3 +348,14 @@ async def test_a_director_sets_their_number_for_families_on_the_phone(team_facto
     [wang] = await db.all(Staff, Staff.display_name == "王主任")
     assert (wang.phone, wang.phone_visible) == ("+8613700001111", True)
     assert "13700001111" in text_of(await grandma.send("孩子说想死"))
+
+
+async def test_risk_words_before_consent_are_passed_on_and_saying_no_is_honest(person, world, db):
+    p = person("zh-hans")
+    await p.send(f"/start {world.invitation_code}")
+    await p.choose("zh-Hans")
+    assert "110" in text_of(await p.send(RISK))  # typed instead of tapping at the consent step
+    await p.consent(False)
+    assert "只有您写的、让我们担心的那几句话，已经交给了儿童主任" in p.last().text
+    [alert] = await db.all(Alert)
+    assert alert.subject_key.startswith("pending:") and await db.count(Draft) == 0
