@@ -57,6 +57,18 @@ def _label(table: dict, key: str | None) -> str:  # type: ignore[type-arg]
     return str(value) if value is not None else (key or "")
 
 
+def family_html(household_id: int | None, label: str | None) -> str:
+    """The family as staff read it everywhere (cards, /roster, /visits, /case, inbox items): the
+    label from core.households.identity.family_label — what the family calls the guardian, the
+    number to call, where the house is — with the household's number; just the number when the
+    family told us nothing. The phone is plain text: Telegram shows it as a tappable number
+    (it does not accept tel: links in messages)."""
+    number = _("household #{id}").format(id=household_id) if household_id else ""
+    if label:
+        return f"{escape(label)} ({number})" if number else escape(label)
+    return number
+
+
 def who_line(card: AlertCard) -> str:
     if card.subject == "child" and card.nickname:
         who = _("{nickname} ({age} years old)").format(nickname=escape(card.nickname), age=card.age)
@@ -64,12 +76,12 @@ def who_line(card: AlertCard) -> str:
         who = _("The guardian themself (their own wellbeing)")
     elif card.subject == "child":
         who = _("A child whose family has left")
+    elif card.subject == "pending":
+        who = _("A family that has not finished joining yet")
     else:
         who = _("A household (no child named)")
-    parts = [who]
-    if card.household_id:
-        parts.append(_("household #{id}").format(id=card.household_id))
-    return " · ".join(parts)
+    family = family_html(card.household_id, card.family)
+    return f"{who}\n{family}" if family else who
 
 
 def respondent_line(card: AlertCard) -> str | None:
@@ -175,7 +187,10 @@ def alert_list_html(lines: list[AlertLine], tz: ZoneInfo) -> str:
         a = line.alert
         who = (_("{nickname} ({age} years old)").format(nickname=escape(line.nickname), age=line.age)
                if line.nickname else who_line(AlertCard(a.id, a.case_id, a.severity, a.status, 0, "",
-                                                        a.subject_key.split(":")[0], a.household_id)))
+                                                        a.subject_key.split(":")[0], None)))
+        family = family_html(a.household_id, line.family)
+        if family:
+            who += " · " + family
         state = _("acknowledged") if a.status == "acknowledged" else _("not acknowledged")
         out.append(f"{SEVERITY_DOT[a.severity]} " + _("case #{id}").format(id=a.case_id) + f" · {who} · "
                    + a.created_at.astimezone(tz).strftime("%m-%d %H:%M") + f" · {state}")
@@ -232,9 +247,16 @@ def _event_line(kind: str, detail: dict, name: str | None, note: str | None) -> 
 def case_html(history: CaseHistory, tz: ZoneInfo) -> str:
     case = history.case
     state = _("open") if case.status == "open" else _("closed")
-    who = (_("{nickname} ({age} years old)").format(nickname=escape(history.nickname), age=history.age)
-           if history.nickname else _("no name kept"))
+    family = family_html(case.household_id, history.family)
+    if history.nickname:
+        who = _("{nickname} ({age} years old)").format(nickname=escape(history.nickname), age=history.age)
+    elif case.household_id is not None:
+        who = _("the family")  # a household's or a guardian's case: the family line below says who
+    else:
+        who = _("no name kept")  # the family erased its data; the record stays pseudonymised
     lines = ["<b>" + _("Case #{id}").format(id=case.id) + f"</b> · {who} · {state}"]
+    if family:
+        lines.append(family)
     if history.responsible:
         lines.append(_("Responsible: {name}").format(name=escape(history.responsible)))
     lines.append("")
@@ -254,7 +276,7 @@ def roster_html(lines: list[RosterLine], tz: ZoneInfo) -> str:
     out = [_("Your families ({n}):").format(n=len(lines)), ""]
     for line in lines:
         kids = _sep().join(f"{escape(c.nickname)} {c.age}" for c in line.children) or _("no children")
-        parts = [_("household #{id}").format(id=line.household_id), kids]
+        parts = [family_html(line.household_id, line.family), kids]
         checkins = [c for c in line.children if c.last_checkin]
         if checkins:
             last = max(checkins, key=lambda c: c.last_checkin)  # type: ignore[arg-type, return-value]
@@ -275,7 +297,7 @@ def visits_html(lines: list[RosterLine], tz: ZoneInfo) -> str:
     out = [_("These families have not been visited or called for a while:"), ""]
     for line in lines:
         kids = _sep().join(escape(c.nickname) for c in line.children) or _("no children")
-        out.append("• " + _("household #{id}").format(id=line.household_id) + f" · {kids} · "
+        out.append("• " + family_html(line.household_id, line.family) + f" · {kids} · "
                    + _("last visit or call {date}").format(date=_ago(line.last_contact, tz)))
     out.append("")
     out.append(_("Tap a family below to log a visit or a call."))

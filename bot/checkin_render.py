@@ -73,7 +73,10 @@ def safety_html(message: SafetyMessage) -> str:
     """The versioned safety text with the cohort's local lines and the child director where
     {lines} stands."""
     lines = [f"• {number} {label}".rstrip() for number, label in message.lines]
-    if message.director:
+    if message.director and message.director_phone:
+        lines.append(_("• Your child director: {name}, phone {phone}").format(name=message.director,
+                                                                           phone=message.director_phone))
+    elif message.director:
         lines.append(_("• Your child director: {name}").format(name=message.director))
     else:
         lines.append(_("• Your village's child director"))

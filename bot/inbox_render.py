@@ -6,7 +6,7 @@ from __future__ import annotations
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 
-from bot.alert_render import SEVERITY
+from bot.alert_render import SEVERITY, family_html
 from bot.texts import escape_text as escape
 from bot.texts import relationship_label
 from core.inbox.views import DirectorContact, Family, InboxCard, ThreadLine
@@ -25,7 +25,7 @@ MEDIA = {
 def family_line(family: Family) -> str:
     """The family as staff see it on every inbox card and digest: one function, so a richer
     label (name, phone, village group) is added in one place."""
-    parts = [_("household #{id}").format(id=family.household_id)] if family.household_id else []
+    parts = [family_html(family.household_id, family.label)] if family.household_id else []
     if family.relationship:
         where = _("lives with the child") if family.lives_with_children else _("works away")
         parts.append(_("{relationship} ({where})").format(relationship=relationship_label(family.relationship),

@@ -9,7 +9,7 @@ from datetime import date
 from html import escape
 
 from aiogram import Bot
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, ReplyKeyboardMarkup
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -20,6 +20,7 @@ from bot.texts import (
     both,
     child_line,
     child_lines,
+    identity_lines,
     join_names,
     relationship_label,
     residence_sentence,
@@ -38,7 +39,7 @@ CHOOSE_LANGUAGE = N_("Please choose your language.")
 @dataclass
 class Prompt:
     text: str
-    markup: InlineKeyboardMarkup | None = None
+    markup: InlineKeyboardMarkup | ReplyKeyboardMarkup | None = None
 
 
 class ContentMissing(RuntimeError):
@@ -69,6 +70,19 @@ async def step_prompt(session: AsyncSession, draft: Draft, *, today: date) -> Pr
         return Prompt(_("How are you related to the children you look after?"), kb.relationship(draft))
     if step == enrolment.RESIDENCE:
         return Prompt(_("Do you live with the children?"), kb.residence(draft))
+    if step == enrolment.CALL_NAME:
+        text = _("What does the family call you? For example 王奶奶 or 小明妈妈.\n\n"
+                 "The child director uses it to ask for you when they call or visit. Please type it.")
+        return Prompt(text, kb.cancel_only(draft) if draft.flow == "edit_identity" else None)
+    if step == enrolment.PHONE:
+        text = _("What is your phone number? The child director calls it only to help you and the children.\n\n"
+                 "Tap “📱 Share my number” below, or type it (for example 138 1234 5678). "
+                 "If you would rather not give it, tap “Skip”.")
+        return Prompt(text, kb.share_phone())
+    if step == enrolment.VILLAGE:
+        text = _("Where is your home? Please type your village group and something that helps find the house, "
+                 "for example 三组 村口小卖部旁. The child director uses it to visit you.")
+        return Prompt(text, kb.skip(draft))
     if step == enrolment.CHILD_NICKNAME:
         return _nickname_prompt(draft)
     if step == enrolment.CHILD_BIRTH_YEAR:
@@ -110,6 +124,9 @@ def _nickname_prompt(draft: Draft) -> Prompt:
 
 async def _summary(session: AsyncSession, draft: Draft) -> str:
     data = draft.data or {}
+    if draft.flow == "edit_identity":
+        return _("Please check:") + "\n\n" + identity_lines(data.get("call_name"), data.get("phone"),
+                                                            data.get("village")) + "\n\n" + _("Is this right?")
     if draft.flow in ("add_child", "edit_child"):
         child = data.get("child") or {}
         line = child_line(1, child["nickname"], child["birth_year"], child["birth_month"], child.get("sex"))
@@ -119,6 +136,7 @@ async def _summary(session: AsyncSession, draft: Draft) -> str:
         _("You are the children's: {relationship}").format(
             relationship=relationship_label(data.get("relationship", ""))
         ) + "\n" + residence_sentence(bool(data.get("lives_with_children"))),
+        identity_lines(data.get("call_name"), data.get("phone"), data.get("village")),
     ]
     if draft.flow == "join":
         children = await enrolment.draft_household_children(session, draft=draft)

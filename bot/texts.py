@@ -114,6 +114,15 @@ INVALID_REASONS = {
         "Shouwang is for children under 18. Please check the year and month of birth."
     ),
     "too_many_children": __("You can tell us about at most {max} children."),
+    "call_name_empty": __("Please type in words what the family calls you, for example 王奶奶."),
+    "call_name_too_long": __("That is a bit long. Please type a short name (at most {max} characters)."),
+    "call_name_has_number": __("Please type only what the family calls you, without numbers. "
+                               "You can give your phone number in the next step."),
+    "village_empty": __("Please type in words where your home is, for example 三组 村口小卖部旁."),
+    "village_too_long": __("That is a bit long. Please keep it short (at most {max} characters)."),
+    "phone_invalid": __("Sorry, that does not look like a phone number. Please type an 11-digit mobile number "
+                        "such as 138 1234 5678, or a number with its country code such as +44 7700 900123. "
+                        "You can also tap “Skip”."),
 }
 
 
@@ -180,6 +189,18 @@ def child_lines(children: list[Child] | list[dict]) -> str:
         else:
             lines.append(child_line(number, child.nickname, child.birth_year, child.birth_month, child.sex))
     return "\n".join(lines)
+
+
+def identity_lines(call_name: str | None, phone: str | None, village: str | None) -> str:
+    """What the guardian told us about whom to call, as they read it back (escaped)."""
+    from core.enrolment.rules import display_phone
+
+    none = _("not given")
+    return "\n".join([
+        _("What the family calls you: {name}").format(name=escape(call_name) if call_name else none),
+        _("Your phone number: {phone}").format(phone=escape(display_phone(phone) or "") or none),
+        _("Where your home is: {village}").format(village=escape(village) if village else none),
+    ])
 
 
 def residence_sentence(lives_with_children: bool) -> str:

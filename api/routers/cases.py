@@ -70,7 +70,7 @@ async def list_cases(
     """Open cases first, then the most recently opened; every status unless filtered."""
     rows = await service.list_cases(session, scope=scope, now=now, cohort_id=cohort_id, status=status,
                                     child_id=child_id, limit=limit, offset=offset)
-    return [CaseRead.model_validate(c) for c in rows]
+    return await service.case_reads(session, cases=rows)
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)

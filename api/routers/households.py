@@ -26,10 +26,10 @@ async def list_households(
     rows = await service.list_households(
         session, scope=scope, cohort_id=cohort_id, now=now, limit=limit, offset=offset
     )
-    return [HouseholdRead.model_validate(h) for h in rows]
+    return [HouseholdRead.of(h) for h in rows]
 
 
 @router.get("/households/{household_id}", response_model=HouseholdRead)
 async def read_household(household_id: IdPath, session: SessionDep, scope: ScopeDep, now: Now) -> HouseholdRead:
     household = await service.get_household(session, scope=scope, household_id=household_id, now=now)
-    return HouseholdRead.model_validate(household)
+    return HouseholdRead.of(household)

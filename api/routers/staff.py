@@ -53,7 +53,10 @@ async def read_staff(staff_id: IdPath, session: SessionDep, scope: ScopeDep) -> 
 async def update_staff(
     staff_id: IdPath, data: StaffUpdate, session: SessionDep, scope: ScopeDep, now: Now
 ) -> StaffRead:
-    scope.require_admin()
+    # Staff may set their own phone number and whether families see it; everything else is an admin's.
+    own_phone_only = staff_id == scope.staff_id and data.model_fields_set <= {"phone", "phone_visible"}
+    if not own_phone_only:
+        scope.require_admin()
     staff = await service.update_staff(session, staff_id=staff_id, data=data, actor_id=scope.staff_id, now=now)
     return StaffRead.model_validate(staff)
 

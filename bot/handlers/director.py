@@ -22,15 +22,18 @@ from bot.keyboards.alerts import (
     AlertCB, CaseCB, ContactCB, OutcomeCB, PromptCB, ReferCB, card_keyboard, case_keyboard, methods_keyboard,
     note_keyboard, open_alerts_keyboard, outcomes_keyboard, referrals_keyboard, visits_keyboard,
 )
-from bot.texts import N_
+from bot.texts import N_, invalid_reason
 from core.access import Scope, scope_for
 from core.alerts import cases, queries
 from core.alerts.prompts import clear_prompt, pending_prompt, set_prompt
 from core.alerts.views import alert_card
 from core.clock import Clock
+from core.enrolment.rules import display_phone
 from core.errors import DomainError, Invalid
 from core.locales import to_babel
 from core.models import Alert, StaffPrompt, Staff
+from core.staff import service as staff_service
+from core.staff.schemas import StaffUpdate
 
 log = logging.getLogger(__name__)
 
@@ -312,12 +315,45 @@ STAFF_COMMANDS = (
     ("roster", N_("Your families")),
     ("visits", N_("Families due a visit")),
     ("checknow", N_("Send a family the check-in now: /checknow 12 why")),
+    ("myphone", N_("Your phone number for families")),
     ("help", N_("What you can do")),
 )
 
 
 def staff_commands() -> list[BotCommand]:
     return [BotCommand(command=name, description=_(description)) for name, description in STAFF_COMMANDS]
+
+
+async def on_myphone(message: Message, command: CommandObject, session: AsyncSession, staff: Staff,
+                     clock: Clock) -> None:
+    """/myphone 13812345678 sets the number; /myphone show | hide says whether the families of
+    their groups see it (in the safety message and replies); /myphone alone says where it stands.
+    Audited like any staff change."""
+    arg = (command.args or "").strip()
+    try:
+        if arg.lower() in ("show", "hide", "显示", "隐藏"):
+            show = arg.lower() in ("show", "显示")
+            if show and not staff.phone:
+                await message.answer(_("First send your number, for example: /myphone 13812345678"))
+                return
+            await staff_service.update_staff(session, staff_id=staff.id, data=StaffUpdate(phone_visible=show),
+                                             actor_id=staff.id, now=clock())
+        elif arg:
+            await staff_service.update_staff(session, staff_id=staff.id, data=StaffUpdate(phone=arg),
+                                             actor_id=staff.id, now=clock())
+    except (Invalid, ValueError):  # ValueError: pydantic's, for a far too long number
+        await message.answer(invalid_reason("phone_invalid"))
+        return
+    await session.commit()
+    if not staff.phone:
+        text = _("You have not given a phone number. Send it like this: /myphone 13812345678")
+    elif staff.phone_visible:
+        text = _("Your number {phone} is shown to the families of your groups, in the safety message and in "
+                 "replies. Send /myphone hide to stop.").format(phone=display_phone(staff.phone))
+    else:
+        text = _("Your number {phone} is kept, but families do not see it. Send /myphone show to let the "
+                 "families of your groups see it.").format(phone=display_phone(staff.phone))
+    await message.answer(text)
 
 
 async def on_staff_help(message: Message) -> None:
@@ -333,6 +369,7 @@ def make_router() -> Router:
     router.message.register(on_roster, Command("roster"))
     router.message.register(on_visits, Command("visits"))
     router.message.register(on_staff_help, Command("help"))
+    router.message.register(on_myphone, Command("myphone"))
     router.message.register(on_prompt_text, has_prompt, ~F.text.startswith("/"))
     router.callback_query.register(on_alert_button, AlertCB.filter())
     router.callback_query.register(on_contact_method, ContactCB.filter())

@@ -12,9 +12,14 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.keyboards import flow as kb
 from bot.keyboards.callbacks import ConsentCB, StepCB
+from bot.handlers.checkins import _send_safety as send_safety
 from bot.prompts import draft_locale, send_step
 from bot.texts import PLEASE_TAP, both, help_text, invalid_reason
+from core.checkin.free_text import receive_draft_text
+from core.checkin.risk import RiskScanner
+from core.checkin.safety import reserve_safety_for_chat
 from core.clock import Clock
 from core.enrolment import rules
 from core.enrolment import service as enrolment
@@ -23,7 +28,8 @@ from core.models import Draft, Guardian
 
 log = logging.getLogger(__name__)
 
-TEXT_STEPS = (enrolment.CHILD_NICKNAME, enrolment.CHILD_BIRTH_YEAR, enrolment.CHILD_BIRTH_MONTH)
+TEXT_STEPS = (enrolment.CALL_NAME, enrolment.PHONE, enrolment.VILLAGE, enrolment.CHILD_NICKNAME,
+              enrolment.CHILD_BIRTH_YEAR, enrolment.CHILD_BIRTH_MONTH)
 
 
 def has_draft(_event: object, draft: Draft | None) -> bool:
@@ -35,6 +41,10 @@ def _reason(exc: Invalid) -> str:
 
 
 def _limit(code: str) -> int:
+    if code.startswith("call_name"):
+        return rules.CALL_NAME_MAX
+    if code.startswith("village"):
+        return rules.VILLAGE_MAX
     return rules.NICKNAME_MAX if code.startswith("nickname") else rules.MAX_CHILDREN
 
 
@@ -69,14 +79,20 @@ async def on_consent(
         await callback.answer()
         await send_step(bot, session, draft, chat_id=callback.from_user.id, today=now.date(), i18n=i18n)
         return
+    flagged = bool((draft.data or {}).get("flagged_text_ids"))
     await enrolment.decline_consent(session, draft=draft, version=callback_data.version, now=now)
     await session.commit()
     await callback.answer()
     with draft_locale(i18n, draft):
-        await bot.send_message(callback.from_user.id, _(
-            "Thank you for your time. We have not kept anything about you.\n\n"
-            "If you change your mind, just open the invitation link again. Take care!"
-        ))
+        if flagged:
+            # Words that worried us were passed to the child director before they said no: be honest.
+            text = _("Thank you for your time. We keep nothing about you, except the words you wrote "
+                     "that worried us: they went to the child director, who may look in on the children.\n\n"
+                     "If you change your mind, just open the invitation link again. Take care!")
+        else:
+            text = _("Thank you for your time. We have not kept anything about you.\n\n"
+                     "If you change your mind, just open the invitation link again. Take care!")
+        await bot.send_message(callback.from_user.id, text)
 
 
 async def on_step_button(
@@ -92,7 +108,7 @@ async def on_step_button(
     now = clock()
     value = callback_data.value
     try:
-        if value == "cancel" and draft.flow in ("add_child", "edit_child"):
+        if value == "cancel" and draft.flow in ("add_child", "edit_child", "edit_identity"):
             await enrolment.cancel_draft(session, chat_id=chat_id)
             await session.commit()
             await bot.send_message(chat_id, _("All right, nothing was changed.") + "\n\n" + help_text())
@@ -123,6 +139,10 @@ def _apply_button(draft: Draft, value: str, now: datetime) -> None:
         enrolment.choose_relationship(draft, relationship=value, now=now)
     elif step == enrolment.RESIDENCE:
         enrolment.choose_residence(draft, lives_with_children=value == "with", now=now)
+    elif step == enrolment.PHONE and value == "skip":
+        enrolment.enter_phone(draft, text=None, now=now)
+    elif step == enrolment.VILLAGE and value == "skip":
+        enrolment.enter_village(draft, text=None, now=now)
     elif step == enrolment.CHILD_BIRTH_YEAR:
         enrolment.enter_birth_year(draft, year=rules.parse_year(value), today=today, now=now)
     elif step == enrolment.CHILD_BIRTH_MONTH:
@@ -142,6 +162,14 @@ async def _complete(bot: Bot, session: AsyncSession, draft: Draft, guardian: Gua
     """The last 'yes': store everything, commit, and only then say it is done."""
     now = clock()
     with draft_locale(i18n, draft):
+        if draft.flow == "edit_identity":
+            if guardian is None:
+                raise Conflict("identity flow without a guardian", code="stale_step")
+            await enrolment.complete_identity_edit(session, draft=draft, guardian=guardian, now=now)
+            await session.commit()
+            await bot.send_message(chat_id, _("Saved. Thank you!") + "\n\n"
+                                   + _("Send /mydata to see everything we keep about you."))
+            return
         if draft.flow in ("add_child", "edit_child"):
             if guardian is None:
                 raise Conflict("child flow without a guardian", code="stale_step")
@@ -203,34 +231,85 @@ def _welcome(flow: str, director: str | None) -> str:
 
 async def on_draft_message(
     message: Message, bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock, draft: Draft,
+    guardian: Guardian | None, risk_scanner: RiskScanner,
 ) -> None:
     now = clock()
     chat_id = message.chat.id
     step = draft.step
     text = message.text
+    if text is not None and await _risk_words(bot, session, i18n, clock, draft, guardian, risk_scanner, chat_id, text):
+        return
     if step not in TEXT_STEPS:
         hint = both(PLEASE_TAP) if step == enrolment.LANGUAGE else _(PLEASE_TAP)
         await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=hint)
         return
+    if step == enrolment.PHONE and message.contact is not None:
+        text = message.contact.phone_number
     if text is None:
         await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n,
                         hint=_type_hint(step))
         return
     try:
-        if step == enrolment.CHILD_NICKNAME:
+        if step == enrolment.CALL_NAME:
+            enrolment.enter_call_name(draft, text=text, now=now)
+        elif step == enrolment.PHONE:
+            with draft_locale(i18n, draft):
+                skipped = text.strip() == kb.skip_word()
+            enrolment.enter_phone(draft, text=None if skipped else text, now=now)
+        elif step == enrolment.VILLAGE:
+            enrolment.enter_village(draft, text=text, now=now)
+        elif step == enrolment.CHILD_NICKNAME:
             enrolment.enter_nickname(draft, text=text, now=now)
         elif step == enrolment.CHILD_BIRTH_YEAR:
             enrolment.enter_birth_year(draft, year=rules.parse_year(text), today=now.date(), now=now)
         else:
             enrolment.enter_birth_month(draft, month=rules.parse_month(text), today=now.date(), now=now)
     except Invalid as exc:
-        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=_reason(exc))
+        with draft_locale(i18n, draft):
+            hint = _reason(exc)
+        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=hint)
         return
     await session.commit()
+    if step == enrolment.PHONE:
+        # The share-contact keyboard goes away with a short thank-you (a message has one keyboard).
+        with draft_locale(i18n, draft):
+            await bot.send_message(chat_id, _("Thank you."), reply_markup=kb.no_reply_keyboard())
     await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n)
 
 
+async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock, draft: Draft,
+                      guardian: Guardian | None, scanner: RiskScanner, chat_id: int, text: str) -> bool:
+    """Every word typed in a flow is scanned before it is taken as an answer. A hit is not an
+    answer: it is kept, the cohort's directors get the alert at once (core decides whose), the
+    person gets the safety message, and the question is asked again. Returns whether it hit."""
+    now = clock()
+    result = await receive_draft_text(session, draft=draft, guardian=guardian, text=text, scanner=scanner, now=now)
+    if not result.hit:
+        return False
+    reserved = None
+    if result.stored is not None and result.cohort_id is not None:
+        reserved = await reserve_safety_for_chat(
+            session, chat_id=chat_id, locale=guardian.locale if guardian else (draft.locale or "zh-Hans"),
+            guardian_id=guardian.id if guardian else None, cohort_id=result.cohort_id,
+            ref=f"text:{result.stored.id}", now=now)
+    await session.commit()  # the words and the alert are stored before any reply
+    log.info("draft_id=%s risk words at step %s: alert %s", draft.id, draft.step,
+             result.alert.id if result.alert else None)
+    with draft_locale(i18n, draft):
+        if reserved is not None:
+            await send_safety(bot, session, chat_id, reserved, clock)
+        again = _("When you are ready, we can go on.")
+    await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=again)
+    return True
+
+
 def _type_hint(step: str) -> str:
+    if step == enrolment.CALL_NAME:
+        return _("Please type what the family calls you.")
+    if step == enrolment.PHONE:
+        return _("Please tap “📱 Share my number”, type your number, or tap “Skip”.")
+    if step == enrolment.VILLAGE:
+        return _("Please type where your home is, or tap “Skip”.")
     if step == enrolment.CHILD_NICKNAME:
         return _("Please type the child's nickname.")
     if step == enrolment.CHILD_BIRTH_YEAR:

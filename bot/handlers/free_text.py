@@ -73,7 +73,7 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
     if result.hit:
         return  # the safety message is the reply
     if not await _steer_to_question(message, bot, session, guardian, clock):
-        await on_anything_else(message, guardian, staff)
+        await on_anything_else(message, guardian, staff, session)
 
 
 async def on_other_content(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,

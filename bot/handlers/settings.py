@@ -13,7 +13,8 @@ from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import SettingsCB
 from bot.keyboards.flow import LANGUAGE_NAMES
-from bot.texts import guardian_timezone_label, quiet_hours_label
+from bot.prompts import send_step
+from bot.texts import guardian_timezone_label, identity_lines, quiet_hours_label
 from core.clock import Clock
 from core.enrolment import service as enrolment
 from core.errors import Conflict
@@ -24,7 +25,7 @@ from core.models.enums import GuardianStatus
 
 def _settings_text(guardian: Guardian, home_timezone: str) -> str:
     lessons = _("paused") if guardian.status == GuardianStatus.paused else _("on")
-    return _(
+    return identity_lines(guardian.call_name, guardian.phone, guardian.village) + "\n\n" + _(
         "Your settings:\nLanguage: {language}\nLessons: {lessons}\nTime zone: {timezone}\n"
         "Quiet hours: {quiet}\n\nWhat would you like to change?"
     ).format(
@@ -51,6 +52,12 @@ async def on_settings_button(
     action = callback_data.action
     if action == "language":
         await bot.send_message(chat_id, _("Please choose your language."), reply_markup=kb.languages())
+        return
+    if action == "identity":
+        # The same three questions as at enrolment, then a summary to confirm (a Draft row).
+        flow = await enrolment.begin_identity_edit(session, guardian=guardian, now=now)
+        await session.commit()
+        await send_step(bot, session, flow, chat_id=chat_id, today=now.date(), i18n=i18n)
         return
     try:
         if action == "set_language":

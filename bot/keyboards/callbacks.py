@@ -43,3 +43,10 @@ class ChildCB(CallbackData, prefix="k1"):
 class LeaveCB(CallbackData, prefix="q1"):
     action: str  # stop | delete
     confirm: bool
+
+
+class MyDataCB(CallbackData, prefix="md1"):
+    """/mydata's "show everything": answers and words in full, asked for on purpose (a shared
+    phone must not show them unasked)."""
+
+    action: str  # full

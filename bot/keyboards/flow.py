@@ -1,7 +1,7 @@
 """Keyboards for the steps of a flow (enrolment, joining, adding or correcting a child)."""
 from __future__ import annotations
 
-from aiogram.types import InlineKeyboardMarkup
+from aiogram.types import InlineKeyboardMarkup, KeyboardButton, ReplyKeyboardMarkup, ReplyKeyboardRemove
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.keyboard import InlineKeyboardBuilder
 
@@ -97,6 +97,34 @@ def confirm(draft: Draft) -> InlineKeyboardMarkup:
         kb.button(text=_("Change my answers"), callback_data=_step(draft, "restart"))
     else:
         kb.button(text=_("Start again"), callback_data=_step(draft, "restart"))
+        kb.button(text=_("Cancel"), callback_data=_step(draft, "cancel"))
+    kb.adjust(1)
+    return kb.as_markup()
+
+
+def skip_word() -> str:
+    """The reply-keyboard button that skips the phone number (it arrives as typed text)."""
+    return _("Skip")
+
+
+def share_phone() -> ReplyKeyboardMarkup:
+    """Telegram's own share-contact button (request_contact) — a reply keyboard, the only kind
+    that can ask for the number — and a skip button. Removed again once they answer."""
+    return ReplyKeyboardMarkup(
+        keyboard=[[KeyboardButton(text=_("📱 Share my number"), request_contact=True)],
+                  [KeyboardButton(text=skip_word())]],
+        resize_keyboard=True, one_time_keyboard=True,
+    )
+
+
+def no_reply_keyboard() -> ReplyKeyboardRemove:
+    return ReplyKeyboardRemove()
+
+
+def skip(draft: Draft) -> InlineKeyboardMarkup:
+    kb = InlineKeyboardBuilder()
+    kb.button(text=_("Skip"), callback_data=_step(draft, "skip"))
+    if draft.flow == "edit_identity":
         kb.button(text=_("Cancel"), callback_data=_step(draft, "cancel"))
     kb.adjust(1)
     return kb.as_markup()

@@ -18,6 +18,7 @@ from core.models.enums import GuardianStatus
 def settings(guardian: Guardian) -> InlineKeyboardMarkup:
     kb = InlineKeyboardBuilder()
     kb.button(text=_("Change language"), callback_data=SettingsCB(action="language"))
+    kb.button(text=_("My name, phone and home"), callback_data=SettingsCB(action="identity"))
     if guardian.status == GuardianStatus.paused:
         kb.button(text=_("Resume lessons"), callback_data=SettingsCB(action="resume"))
     else:

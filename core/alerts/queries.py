@@ -17,6 +17,7 @@ from core.alerts.raising import ALERT_RESOLVED
 from core.content.questionnaires import SEVERITY_RANK
 from core.enrolment.rules import age_in_years
 from core.errors import NotFound
+from core.households.identity import family_label_of, family_labels
 from core.models import Alert, Case, CaseEvent, CheckIn, Child, Cohort, Delivery, Guardian, Household, Staff
 
 
@@ -29,6 +30,7 @@ class AlertLine:
     alert: Alert
     nickname: str | None
     age: int | None
+    family: str | None = None  # whom to call (core.households.identity)
 
 
 async def _children(session: AsyncSession, child_ids: set[int]) -> dict[int, Child]:
@@ -49,9 +51,10 @@ async def open_alerts(session: AsyncSession, *, scope: Scope, now: datetime, lim
     children = await _children(session, {a.child_id for a in alerts if a.child_id})
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", now=now, ids=[a.id for a in alerts])
     today = now.date()
+    families = await family_labels(session, household_ids=[a.household_id for a in alerts])
     return [AlertLine(a, children[a.child_id].nickname if a.child_id in children else None,
                       age_in_years(children[a.child_id].birth_year, children[a.child_id].birth_month, today)
-                      if a.child_id in children else None) for a in alerts]
+                      if a.child_id in children else None, families.get(a.household_id or 0)) for a in alerts]
 
 
 @dataclass
@@ -62,6 +65,7 @@ class CaseHistory:
     responsible: str | None
     alerts: list[Alert]
     events: list[tuple[CaseEvent, str | None]]  # each with the staff member's name
+    family: str | None = None  # whom to call, while the family is enrolled
 
 
 async def case_history(session: AsyncSession, *, scope: Scope, case_id: int, now: datetime) -> CaseHistory:
@@ -81,7 +85,8 @@ async def case_history(session: AsyncSession, *, scope: Scope, case_id: int, now
     today = now.astimezone(ZoneInfo(await cohort_timezone(session, case.cohort_id))).date()
     return CaseHistory(case=case, nickname=child.nickname if child else None,
                        age=age_in_years(child.birth_year, child.birth_month, today) if child else None,
-                       responsible=responsible, alerts=alerts, events=[(e, name) for e, name in rows])
+                       responsible=responsible, alerts=alerts, events=[(e, name) for e, name in rows],
+                       family=await family_label_of(session, household_id=case.household_id))
 
 
 @dataclass
@@ -100,6 +105,7 @@ class RosterLine:
     guardians: list[tuple[str, bool]] = field(default_factory=list)  # (relationship, lives with the children)
     open_cases: list[int] = field(default_factory=list)
     last_contact: datetime | None = None  # the last call or home visit
+    family: str | None = None  # whom to call (core.households.identity)
 
 
 async def _last_contacts(session: AsyncSession, household_ids: list[int]) -> dict[int, datetime]:
@@ -159,6 +165,8 @@ async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_i
         lines[household_id].open_cases.append(case_id)
     for household_id, at in (await _last_contacts(session, ids)).items():
         lines[household_id].last_contact = at
+    for household_id, label in (await family_labels(session, household_ids=ids)).items():
+        lines[household_id].family = label
     audit.record(session, staff_id=scope.staff_id, action="read", entity="household", cohort_id=cohort_id, now=now,
                  ids=ids, view="roster")
     return list(lines.values())

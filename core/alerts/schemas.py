@@ -53,9 +53,11 @@ class AlertRead(BaseModel):
     outcome: str | None
     escalation_level: int  # 0 the directors, 1 the supervisors, 2 the admins
     escalate_at: datetime | None  # the next step's deadline while nobody has acknowledged
+    # Whom to call: "王奶奶 · 13812345678 · 三组 村口" (core.households.identity); None once erased
+    family: str | None = None
 
     @classmethod
-    def of(cls, alert: Alert, *, rule_reason: str | None) -> AlertRead:
+    def of(cls, alert: Alert, *, rule_reason: str | None, family: str | None = None) -> AlertRead:
         return cls(
             id=alert.id, cohort_id=alert.cohort_id, subject_key=alert.subject_key, child_id=alert.child_id,
             household_id=alert.household_id, guardian_id=alert.guardian_id, severity=alert.severity,
@@ -65,7 +67,7 @@ class AlertRead(BaseModel):
             last_seen_at=alert.last_seen_at, check_in_id=alert.check_in_id, case_id=alert.case_id,
             acknowledged_at=alert.acknowledged_at, acknowledged_by_staff_id=alert.acknowledged_by_staff_id,
             resolved_at=alert.resolved_at, resolved_by_staff_id=alert.resolved_by_staff_id, outcome=alert.outcome,
-            escalation_level=alert.escalation_level, escalate_at=alert.escalate_at,
+            escalation_level=alert.escalation_level, escalate_at=alert.escalate_at, family=family,
         )
 
 
@@ -99,6 +101,7 @@ class CaseRead(BaseModel):
     closed_by_staff_id: int | None
     outcome: str | None
     followup_due_at: datetime | None
+    family: str | None = None  # whom to call, while the family is enrolled (core.households.identity)
 
 
 class CaseEventRead(BaseModel):

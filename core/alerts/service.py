@@ -18,6 +18,7 @@ from core.alerts.schemas import AlertRead, CaseDetail, CaseEventRead, CaseRead
 from core.checkin.service import questionnaire_file
 from core.content.questionnaires import SEVERITY_RANK
 from core.errors import Invalid, NotFound
+from core.households.identity import family_labels
 from core.models import Alert, Case, Child, Cohort, Questionnaire
 
 UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
@@ -138,9 +139,16 @@ async def alert_reads(session: AsyncSession, *, alerts: list[Alert], locale: str
             continue
         row = await session.get(Questionnaire, key)
         reasons[key] = {rule.id: dict(rule.reasons) for rule in questionnaire_file(row).rules} if row else {}
+    families = await family_labels(session, household_ids=[a.household_id for a in alerts])
     return [AlertRead.of(a, rule_reason=reasons.get((a.questionnaire_id, a.questionnaire_version), {})
-                         .get(a.rule_id, {}).get(locale))
+                         .get(a.rule_id, {}).get(locale), family=families.get(a.household_id or 0))
             for a in alerts]
+
+
+async def case_reads(session: AsyncSession, *, cases: list[Case]) -> list[CaseRead]:
+    families = await family_labels(session, household_ids=[c.household_id for c in cases])
+    return [CaseRead.model_validate(c).model_copy(update={"family": families.get(c.household_id or 0)})
+            for c in cases]
 
 
 # ---------------------------------------------------------------- cases
@@ -182,7 +190,8 @@ async def case_detail(session: AsyncSession, *, scope: Scope, case_id: int, loca
     """The case, its alerts and its events in order; the read is audited by case_history."""
     history = await queries.case_history(session, scope=scope, case_id=case_id, now=now)
     return CaseDetail(
-        case=CaseRead.model_validate(history.case), nickname=history.nickname, age=history.age,
+        case=CaseRead.model_validate(history.case).model_copy(update={"family": history.family}),
+        nickname=history.nickname, age=history.age,
         responsible_name=history.responsible,
         alerts=await alert_reads(session, alerts=history.alerts, locale=locale),
         events=[CaseEventRead.of(event, staff_name=name) for event, name in history.events],

@@ -17,7 +17,8 @@ from core.alerts.raising import LEXICON_SOURCE
 from core.checkin.service import questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
 from core.enrolment.rules import age_in_years
-from core.models import Alert, CheckIn, Child, Cohort, FreeText, Guardian, InboxMessage, Questionnaire, Staff
+from core.households.identity import Identity, family_label, family_label_of
+from core.models import Alert, CheckIn, Child, Cohort, Draft, FreeText, Guardian, InboxMessage, Questionnaire, Staff
 
 INBOX_SOURCE = "inbox"  # core.inbox: a family's message nobody dealt with in time
 
@@ -41,8 +42,9 @@ class AlertCard:
     status: str
     escalation_level: int
     opened_local: str  # "11-29 19:12" in the cohort's time zone
-    subject: str  # child | guardian | household
+    subject: str  # child | guardian | household | pending (a family still enrolling)
     household_id: int | None
+    family: str | None = None  # whom to call: core.households.identity.family_label
     nickname: str | None = None
     age: int | None = None
     relationship: str | None = None  # of the guardian who answered or wrote
@@ -75,6 +77,7 @@ def _local(at: datetime | None, tz: ZoneInfo) -> str | None:
     return at.astimezone(tz).strftime("%m-%d %H:%M") if at else None
 
 
+NO_NICKNAME = {"zh-Hans": "孩子", "en": "the child"}
 LONG_SCALE = 6  # above this many answers, a phone screen shows only the ones that scored
 
 
@@ -82,7 +85,9 @@ def _answers(q: QuestionnaireFile, values: dict[str, int], locale: str, nickname
     shown = {i: v for i, v in values.items() if i in q.items_by_id and v is not None}
     if len(shown) > LONG_SCALE:  # PSC-17's 17 answers: the "never"s say little
         shown = {i: v for i, v in shown.items() if v != q.choice_range(i)[0]}
-    return [(q.items_by_id[i].text(locale, nickname=nickname), q.choice_label(i, v, locale)) for i, v in shown.items()]
+    # Once the family has erased its data the child has no nickname: a neutral word, never "{nickname}".
+    name = nickname if nickname is not None else NO_NICKNAME.get(locale, NO_NICKNAME["zh-Hans"])
+    return [(q.items_by_id[i].text(locale, nickname=name), q.choice_label(i, v, locale)) for i, v in shown.items()]
 
 
 def _scores(q: QuestionnaireFile, evidence: dict[str, Any], locale: str) -> list[ScoreLine]:
@@ -114,6 +119,14 @@ async def alert_card(session: AsyncSession, *, alert: Alert, locale: str, now: d
         age=age_in_years(child.birth_year, child.birth_month, now.astimezone(tz).date()) if child else None,
     )
     evidence = alert.evidence or {}
+    if alert.household_id is not None:
+        card.family = await family_label_of(session, household_id=alert.household_id)
+    elif subject == "pending" and evidence.get("draft_id"):
+        draft = await session.get(Draft, evidence["draft_id"])
+        if draft is not None:
+            card.family = family_label([Identity.of_draft(draft)])
+            card.relationship = (draft.data or {}).get("relationship")
+            card.lives_with_children = (draft.data or {}).get("lives_with_children")
     respondent_id: int | None = None
     if alert.questionnaire_id == LEXICON_SOURCE:
         card.categories = list(evidence.get("categories") or [])

@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts import raising
@@ -16,7 +16,20 @@ from core.alerts.raising import LEXICON_SOURCE, AlertSubject
 from core.checkin.risk import RiskScanner, ScanResult
 from core.checkin.service import COMPLETED, alert_subject
 from core.errors import Conflict, NotFound
-from core.models import Alert, CheckIn, Child, Cohort, FreeText, Guardian, Household
+from core.models import (
+    Alert,
+    Case,
+    CaseEvent,
+    CheckIn,
+    Child,
+    Cohort,
+    Draft,
+    FreeText,
+    Guardian,
+    Household,
+    HouseholdInvite,
+    Invitation,
+)
 
 NOTE_WINDOW = timedelta(days=1)  # after this, a message is a message again, not the note
 NOTE_MAX = 1000  # characters kept of a note (Telegram allows 4096; a note is a few lines)
@@ -133,3 +146,118 @@ async def receive_text(session: AsyncSession, *, guardian: Guardian, text: str, 
         alert = raised.alert
     return TextResult(scan=scan, note_for=note_for, stored=stored, alert=alert)
 
+
+
+# ---------------------------------------------------------------- words typed during a flow
+
+PENDING_PREFIX = "pending:"  # subject of an alert about someone still enrolling: "pending:<free text id>"
+
+
+@dataclass
+class DraftTextResult:
+    scan: ScanResult
+    stored: FreeText | None
+    alert: Alert | None
+    cohort_id: int | None  # whose safety lines and director the safety message names
+
+    @property
+    def hit(self) -> bool:
+        return self.scan.hit
+
+
+async def receive_draft_text(session: AsyncSession, *, draft: Draft, guardian: Guardian | None, text: str,
+                             scanner: RiskScanner, now: datetime) -> DraftTextResult:
+    """Every word typed in a flow (enrolment, joining, a child's nickname, what to call them) is
+    scanned before it is taken as an answer. A hit is never taken as an answer: the words are kept
+    and raise (or join) an alert for the cohort's directors at once, and the caller sends the
+    safety message.
+
+    Who the alert is about: an enrolled guardian's household; a guardian joining a household
+    through its invite, that household; someone enrolling through a cohort invitation has no
+    household yet, so the alert is about a *pending* household of that cohort (subject
+    "pending:<id of the first flagged text>", kept in the draft so later hits join it). It is
+    announced at once like any alert — a red one never waits for the enrolment to finish — and
+    shows what they have told us so far (what to call them, phone, village) so the director can
+    reach them. When enrolment completes, `adopt_enrolment_texts` moves it to the new household."""
+    scan = scanner.scan(text)
+    cohort_id = await _flow_cohort_id(session, draft=draft, guardian=guardian)
+    if not scan.hit or cohort_id is None:
+        return DraftTextResult(scan=scan, stored=None, alert=None, cohort_id=cohort_id)
+    household_id = guardian.household_id if guardian is not None else await _joining_household(session, draft)
+    data = dict(draft.data or {})
+    stored = FreeText(household_id=household_id, guardian_id=guardian.id if guardian else None, cohort_id=cohort_id,
+                      kind="message" if guardian is not None else "enrolment", text=text[:NOTE_MAX], hit=True,
+                      severity=scan.severity, categories=scan.categories, terms=scan.terms, received_at=now)
+    session.add(stored)
+    await session.flush()
+    if household_id is not None:
+        subject = AlertSubject(subject_key=f"household:{household_id}", cohort_id=cohort_id, household_id=household_id)
+    else:
+        key = data.get("pending_subject") or f"{PENDING_PREFIX}{stored.id}"
+        subject = AlertSubject(subject_key=key, cohort_id=cohort_id, household_id=None)
+        data["pending_subject"] = key
+    if guardian is None:
+        data["flagged_text_ids"] = [*(data.get("flagged_text_ids") or []), stored.id]
+        draft.data = data  # reassign so the JSON column is marked dirty
+    cohort = await session.get(Cohort, cohort_id)
+    locale = cohort.default_locale if cohort else "zh-Hans"
+    assert scan.tier is not None
+    evidence: dict = {"tier": scan.tier, "category": scan.category, "categories": scan.categories,
+                      "terms": scan.terms, "rules": list(dict.fromkeys(h.rule for h in scan.hits)),
+                      "kind": stored.kind, "free_text_id": stored.id, "step": draft.step}
+    if guardian is not None:
+        evidence["written_by_guardian_id"] = guardian.id
+    else:
+        evidence["draft_id"] = draft.id
+    raised = await raising.raise_alert(
+        session, subject=subject, source=LEXICON_SOURCE, source_version=scanner.lexicon.version, rule_id=RISK_RULE,
+        severity=scan.tier, audience="child", reason=scanner.lexicon.reason(scan.tier, locale),
+        evidence=evidence, seen=("free_text_ids", stored.id), check_in_id=None, now=now,
+    )
+    return DraftTextResult(scan=scan, stored=stored, alert=raised.alert, cohort_id=cohort_id)
+
+
+async def _flow_cohort_id(session: AsyncSession, *, draft: Draft, guardian: Guardian | None) -> int | None:
+    if guardian is not None:
+        return await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
+    if draft.invitation_id is not None:
+        return await session.scalar(select(Invitation.cohort_id).where(Invitation.id == draft.invitation_id))
+    household_id = await _joining_household(session, draft)
+    if household_id is None:
+        return None
+    return await session.scalar(select(Household.cohort_id).where(Household.id == household_id))
+
+
+async def _joining_household(session: AsyncSession, draft: Draft) -> int | None:
+    if draft.household_invite_id is None:
+        return None
+    return await session.scalar(select(HouseholdInvite.household_id).where(HouseholdInvite.id == draft.household_invite_id))
+
+
+async def adopt_enrolment_texts(session: AsyncSession, *, draft_data: dict, guardian: Guardian, household: Household,
+                                now: datetime) -> None:
+    """Enrolment finished: the words flagged on the way are this guardian's, and the pending
+    alert and its case become the new household's (the card, rendered at send time, then names
+    the family like any other)."""
+    ids = [int(i) for i in draft_data.get("flagged_text_ids") or []]
+    for text in (await session.scalars(select(FreeText).where(FreeText.id.in_(ids)))).all():
+        text.household_id, text.guardian_id = household.id, guardian.id
+    key = draft_data.get("pending_subject")
+    if not key:
+        return
+    new_key = f"household:{household.id}"
+    from core.alerts.erasure import edit_cards
+
+    for alert in (await session.scalars(select(Alert).where(Alert.subject_key == key))).all():
+        evidence = {k: v for k, v in (alert.evidence or {}).items() if k != "draft_id"}
+        evidence["written_by_guardian_id"] = guardian.id
+        alert.evidence = evidence
+        alert.subject_key, alert.household_id = new_key, household.id
+        # The directors' cards said "a family that has not finished joining": now they name it.
+        await edit_cards(session, alert=alert, cycle="enrolled", now=now)
+    for case in (await session.scalars(select(Case).where(Case.subject_key == key))).all():
+        case.subject_key, case.household_id = new_key, household.id
+    await session.execute(update(CaseEvent).where(CaseEvent.case_id.in_(
+        select(Case.id).where(Case.subject_key == new_key, Case.household_id == household.id)),
+        CaseEvent.household_id.is_(None)).values(household_id=household.id))
+    await session.flush()

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.texts import current_text
 from core.delivery.outbox import LANE_URGENT, send_now
-from core.enrolment.service import primary_director_name
+from core.enrolment.service import primary_director_contact
 from core.models import Cohort, Delivery, Guardian
 
 SAFETY_KIND = "safety"
@@ -26,15 +26,17 @@ class SafetyMessage:
     body: str  # the text in the guardian's language, with {lines} still in it
     director: str | None  # the cohort's primary child director's name, if there is one
     lines: list[tuple[str, str]]  # the cohort's local lines: (number, label in the guardian's language)
+    director_phone: str | None = None  # only when that director chose to show it to families
 
     def as_payload(self) -> dict[str, Any]:
         return {"version": self.version, "body": self.body, "director": self.director,
-                "lines": [list(line) for line in self.lines]}
+                "director_phone": self.director_phone, "lines": [list(line) for line in self.lines]}
 
     @classmethod
     def from_payload(cls, data: dict[str, Any]) -> SafetyMessage:
         return cls(version=data["version"], body=data["body"], director=data.get("director"),
-                   lines=[(n, label) for n, label in data.get("lines", [])])
+                   lines=[(n, label) for n, label in data.get("lines", [])],
+                   director_phone=data.get("director_phone"))
 
 
 async def safety_message(session: AsyncSession, *, cohort_id: int, locale: str) -> SafetyMessage:
@@ -46,8 +48,9 @@ async def safety_message(session: AsyncSession, *, cohort_id: int, locale: str) 
     for line in (cohort.safety_lines if cohort else []) or []:
         labels = line.get("labels") or {}
         lines.append((str(line["number"]), labels.get(locale) or labels.get("zh-Hans") or ""))
+    director, phone = await primary_director_contact(session, cohort_id=cohort_id)
     return SafetyMessage(version=doc.version, body=doc.texts.get(locale) or doc.texts["zh-Hans"],
-                         director=await primary_director_name(session, cohort_id=cohort_id), lines=lines)
+                         director=director, lines=lines, director_phone=phone)
 
 
 async def reserve_safety_message(session: AsyncSession, *, guardian: Guardian, cohort_id: int, ref: str,
@@ -55,8 +58,15 @@ async def reserve_safety_message(session: AsyncSession, *, guardian: Guardian, c
     """The outbox row for one safety message (once per guardian and occasion, e.g. ref
     "checkin:12:safety" or "text:5"), born 'sending' so the caller sends it now. None when it
     was already sent for this occasion."""
-    message = await safety_message(session, cohort_id=cohort_id, locale=guardian.locale)
-    delivery = await send_now(session, chat_id=guardian.chat_id, kind=SAFETY_KIND, ref=ref, cycle="1",
-                              lane=LANE_URGENT, now=now, guardian_id=guardian.id, cohort_id=cohort_id,
+    return await reserve_safety_for_chat(session, chat_id=guardian.chat_id, locale=guardian.locale,
+                                         guardian_id=guardian.id, cohort_id=cohort_id, ref=ref, now=now)
+
+
+async def reserve_safety_for_chat(session: AsyncSession, *, chat_id: int, locale: str, guardian_id: int | None,
+                                  cohort_id: int, ref: str, now: datetime) -> tuple[Delivery, SafetyMessage] | None:
+    """The same for someone who is not enrolled yet (a risk word typed during enrolment)."""
+    message = await safety_message(session, cohort_id=cohort_id, locale=locale)
+    delivery = await send_now(session, chat_id=chat_id, kind=SAFETY_KIND, ref=ref, cycle="1",
+                              lane=LANE_URGENT, now=now, guardian_id=guardian_id, cohort_id=cohort_id,
                               payload={"safety": message.as_payload()})
     return None if delivery is None else (delivery, message)

@@ -75,3 +75,70 @@ def check_birth(year: int, month: int, today: date) -> tuple[int, int]:
     if age_in_years(year, month, today) >= ADULT_AGE:
         raise Invalid("child is 18 or older", code="child_too_old", field="birth_month")
     return year, month
+
+
+# ---------------------------------------------------------------- whom to call
+
+CALL_NAME_MAX = 20
+VILLAGE_MAX = 60
+# Mainland mobile numbers: 11 digits starting 13–19. International: E.164, "+" then up to 15 digits.
+_MAINLAND_MOBILE = re.compile(r"1[3-9]\d{9}")
+_E164 = re.compile(r"\+[1-9]\d{6,14}")
+_PHONE_SEPARATORS = re.compile(r"[\s\-().·/]")
+_FULLWIDTH = str.maketrans("０１２３４５６７８９＋（）－", "0123456789+()-")
+
+
+def _one_line(text: str) -> str:
+    return " ".join(text.split())
+
+
+def clean_call_name(text: str) -> str:
+    """What the family calls the guardian (王奶奶, 小明妈妈): short, no number, not a command."""
+    value = _one_line(text)
+    if not value or value.startswith("/"):
+        raise Invalid("call name is empty", code="call_name_empty", field="call_name")
+    if len(value) > CALL_NAME_MAX:
+        raise Invalid("call name is too long", code="call_name_too_long", field="call_name")
+    if _LONG_NUMBER.search(value):
+        raise Invalid("call name contains a long number", code="call_name_has_number", field="call_name")
+    return value
+
+
+def clean_village(text: str) -> str:
+    """Where the house is, in the family's words (三组 村口小卖部旁)."""
+    value = _one_line(text)
+    if not value or value.startswith("/"):
+        raise Invalid("village is empty", code="village_empty", field="village")
+    if len(value) > VILLAGE_MAX:
+        raise Invalid("village is too long", code="village_too_long", field="village")
+    return value
+
+
+def clean_phone(text: str) -> str:
+    """A phone number as E.164 (+8613812345678). Accepts a mainland mobile number as people
+    write it (138 1234 5678, 138-1234-5678, +86 138…, 0086 138…, full-width digits) and any
+    international number with its country code. Raises Invalid("phone_invalid") otherwise."""
+    value = _PHONE_SEPARATORS.sub("", text.translate(_FULLWIDTH).strip())
+    if value.startswith("00"):
+        value = "+" + value[2:]
+    if _MAINLAND_MOBILE.fullmatch(value):
+        return "+86" + value
+    if value.startswith("86") and _MAINLAND_MOBILE.fullmatch(value[2:]):  # Telegram's contacts drop the "+"
+        return "+" + value
+    if value.startswith("+86"):
+        if _MAINLAND_MOBILE.fullmatch(value[3:]):
+            return value
+        raise Invalid("not a mainland mobile number", code="phone_invalid", field="phone")
+    if _E164.fullmatch(value):
+        return value
+    raise Invalid("not a phone number", code="phone_invalid", field="phone")
+
+
+def display_phone(phone: str | None) -> str | None:
+    """How a stored number is shown: a mainland mobile as people dial it at home (13812345678),
+    anything else in E.164. Plain digits, so that Telegram makes it a tappable number."""
+    if not phone:
+        return None
+    if phone.startswith("+86") and _MAINLAND_MOBILE.fullmatch(phone[3:]):
+        return phone[3:]
+    return phone

@@ -40,6 +40,9 @@ LANGUAGE = "language"
 CONSENT = "consent"
 RELATIONSHIP = "relationship"
 RESIDENCE = "residence"
+CALL_NAME = "call_name"
+PHONE = "phone"
+VILLAGE = "village"
 CHILD_NICKNAME = "child_nickname"
 CHILD_BIRTH_YEAR = "child_birth_year"
 CHILD_BIRTH_MONTH = "child_birth_month"
@@ -149,6 +152,8 @@ async def begin_flow(
     first = LANGUAGE if flow in (DraftFlow.enrol, DraftFlow.join) and locale is None else None
     if first is None:
         first = CONSENT if flow in (DraftFlow.enrol, DraftFlow.join) else CHILD_NICKNAME
+    if flow == DraftFlow.edit_identity:
+        first = CALL_NAME
     draft = Draft(
         chat_id=chat_id,
         flow=flow,
@@ -221,8 +226,49 @@ def choose_relationship(draft: Draft, *, relationship: str, now: datetime) -> Dr
 
 def choose_residence(draft: Draft, *, lives_with_children: bool, now: datetime) -> Draft:
     _expect(draft, RESIDENCE)
+    return _save(draft, step=CALL_NAME, now=now, lives_with_children=bool(lives_with_children))
+
+
+def enter_call_name(draft: Draft, *, text: str, now: datetime) -> Draft:
+    """What the family calls them (王奶奶): the name the director asks for at the door."""
+    _expect(draft, CALL_NAME)
+    return _save(draft, step=PHONE, now=now, call_name=rules.clean_call_name(text))
+
+
+def enter_phone(draft: Draft, *, text: str | None, now: datetime) -> Draft:
+    """A number the director can call, shared with Telegram's button or typed; None skips it."""
+    _expect(draft, PHONE)
+    phone = None if text is None else rules.clean_phone(text)
+    return _save(draft, step=VILLAGE, now=now, phone=phone)
+
+
+def enter_village(draft: Draft, *, text: str | None, now: datetime) -> Draft:
+    """Where the house is (三组 村口小卖部旁); None skips it."""
+    _expect(draft, VILLAGE)
+    village = None if text is None else rules.clean_village(text)
     step = CHILD_NICKNAME if draft.flow == DraftFlow.enrol else CONFIRM
-    return _save(draft, step=step, now=now, lives_with_children=bool(lives_with_children))
+    return _save(draft, step=step, now=now, village=village)
+
+
+async def begin_identity_edit(session: AsyncSession, *, guardian: Guardian, now: datetime) -> Draft:
+    """/settings → "What to call me, phone, where I live": the same three steps, then a summary."""
+    return await begin_flow(session, chat_id=guardian.chat_id, flow=DraftFlow.edit_identity, now=now,
+                            locale=guardian.locale,
+                            data={"call_name": guardian.call_name, "phone": guardian.phone,
+                                  "village": guardian.village})
+
+
+async def complete_identity_edit(session: AsyncSession, *, draft: Draft, guardian: Guardian,
+                                 now: datetime) -> Guardian:
+    _expect(draft, CONFIRM)
+    if draft.flow != DraftFlow.edit_identity:
+        raise Conflict("not an identity draft", code="stale_step")
+    data = draft.data or {}
+    guardian.call_name, guardian.phone, guardian.village = data.get("call_name"), data.get("phone"), data.get("village")
+    guardian.updated_at = now
+    await session.delete(draft)
+    await session.flush()
+    return guardian
 
 
 def enter_nickname(draft: Draft, *, text: str, now: datetime) -> Draft:
@@ -277,6 +323,8 @@ def restart_children(draft: Draft, *, now: datetime) -> Draft:
     _expect(draft, CONFIRM, MORE_CHILDREN)
     if draft.flow in (DraftFlow.enrol, DraftFlow.add_child, DraftFlow.edit_child):
         return _save(draft, step=CHILD_NICKNAME, now=now, children=[], child=None)
+    if draft.flow == DraftFlow.edit_identity:
+        return _save(draft, step=CALL_NAME, now=now)
     return _save(draft, step=RELATIONSHIP, now=now)
 
 
@@ -389,6 +437,9 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
         status=GuardianStatus.active,
         consent_version=int(data["consent_version"]),
         consented_at=now,
+        call_name=data.get("call_name"),
+        phone=data.get("phone"),
+        village=data.get("village"),
         created_at=now,
         updated_at=now,
     )
@@ -406,6 +457,12 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
                 updated_at=now,
             )
         )
+    await session.flush()
+    if data.get("flagged_text_ids"):
+        # Words flagged while they were enrolling: theirs now, and the pending alert is the household's.
+        from core.checkin.free_text import adopt_enrolment_texts
+
+        await adopt_enrolment_texts(session, draft_data=data, guardian=guardian, household=household, now=now)
     await session.delete(draft)
     await session.flush()
     children = await list_children(session, household_id=household.id)
@@ -568,11 +625,18 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
     """Erase a guardian's personal data; the household and its children go with the last
     guardian, and the cohort's directors are told the family left (their cases stay,
     pseudonymised). Returns True when the household was erased too."""
+    from core.alerts import erasure
     from core.alerts.notify import LEFT_KIND, tell_directors
     from core.enrolment import notices
 
     household_id = guardian.household_id
     chat_id = guardian.chat_id
+    last = not await session.scalar(select(func.count()).select_from(Guardian).where(
+        Guardian.household_id == household_id, Guardian.id != guardian.id))
+    # Staff notes, alert evidence and the cards on staff phones lose the family's names, numbers
+    # and words first (core/alerts/erasure.py says what stays and why).
+    await erasure.redact(session, erasing=await erasure.gather(session, guardian=guardian, household_gone=last),
+                         now=now or guardian.updated_at)
     await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
     await session.execute(delete(CodeAttempt).where(CodeAttempt.chat_id == chat_id))
     await session.execute(delete(Guardian).where(Guardian.id == guardian.id))
@@ -623,6 +687,26 @@ async def guardian_data(session: AsyncSession, *, guardian: Guardian) -> Guardia
 
 async def primary_director_name(session: AsyncSession, *, cohort_id: int) -> str | None:
     return await _primary_director(session, cohort_id=cohort_id, column=Staff.display_name)
+
+
+async def primary_director_contact(session: AsyncSession, *, cohort_id: int) -> tuple[str | None, str | None]:
+    """The name guardians see and, when that director chose to show it to families, their phone
+    number (as dialled: 13812345678 for a mainland mobile)."""
+    row = await _primary_director(session, cohort_id=cohort_id, column=Staff.id)
+    if row is None:
+        return None, None
+    staff = await session.get(Staff, row)
+    assert staff is not None
+    phone = rules.display_phone(staff.phone) if staff.phone_visible else None
+    return staff.display_name, phone
+
+
+async def director_phone_for(session: AsyncSession, *, guardian: Guardian) -> tuple[str | None, str | None]:
+    """The guardian's cohort's primary director: name, and phone when they show it to families."""
+    cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
+    if cohort_id is None:
+        return None, None
+    return await primary_director_contact(session, cohort_id=cohort_id)
 
 
 async def primary_director_id(session: AsyncSession, *, cohort_id: int) -> int | None:

@@ -32,6 +32,10 @@ class GuardianRead(BaseModel):
     consent_version: int
     consented_at: datetime
     created_at: datetime
+    # Whom to call (what the family calls them, E.164 phone, where the house is); None when not given.
+    call_name: str | None = None
+    phone: str | None = None
+    village: str | None = None
 
 
 class HouseholdRead(BaseModel):
@@ -42,6 +46,15 @@ class HouseholdRead(BaseModel):
     created_at: datetime
     guardians: list[GuardianRead]
     children: list[ChildRead]
+    family: str | None = None  # the label staff see on every card (core.households.identity.family_label)
+
+    @classmethod
+    def of(cls, household: object) -> HouseholdRead:
+        from core.households.identity import Identity, family_label
+
+        read = cls.model_validate(household)
+        read.family = family_label(Identity.of(g) for g in household.guardians)  # type: ignore[attr-defined]
+        return read
 
 
 class ChildUpdate(BaseModel):

@@ -12,7 +12,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.enrolment.rules import age_in_years
-from core.enrolment.service import primary_director_name
+from core.enrolment.service import primary_director_contact
+from core.households.identity import family_label_of
 from core.models import Alert, Child, Cohort, Guardian, InboxItem, InboxMessage, Staff
 
 
@@ -24,12 +25,14 @@ class Family:
     household_id: int | None
     relationship: str | None = None
     lives_with_children: bool | None = None
+    label: str | None = None  # core.households.identity.family_label: names, numbers, where the house is
 
 
 async def family_of(session: AsyncSession, *, household_id: int | None, guardian_id: int | None) -> Family:
     guardian = await session.get(Guardian, guardian_id) if guardian_id else None
     return Family(household_id=household_id, relationship=guardian.relationship if guardian else None,
-                  lives_with_children=guardian.lives_with_children if guardian else None)
+                  lives_with_children=guardian.lives_with_children if guardian else None,
+                  label=await family_label_of(session, household_id=household_id))
 
 
 @dataclass
@@ -42,7 +45,8 @@ class DirectorContact:
 
 
 async def director_contact(session: AsyncSession, *, cohort_id: int) -> DirectorContact:
-    return DirectorContact(name=await primary_director_name(session, cohort_id=cohort_id))
+    name, phone = await primary_director_contact(session, cohort_id=cohort_id)
+    return DirectorContact(name=name, phone=phone)
 
 
 @dataclass

@@ -116,17 +116,21 @@ class FreeText(Base):
     """Words a guardian typed that the programme keeps: a closing note for the child director,
     or a message the risk lexicon flagged. Other messages are answered and not stored (least
     data). Personal data: it goes with the guardian and the household (ON DELETE CASCADE); an
-    alert it raised keeps only the lexicon terms and categories."""
+    alert it raised keeps only the lexicon terms and categories.
+
+    Words flagged while someone is still enrolling (kind "enrolment") have no household or
+    guardian yet: they belong to the pending alert, and are given to the new household and
+    guardian when enrolment completes."""
 
     __tablename__ = "free_texts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    household_id: Mapped[int] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
-    guardian_id: Mapped[int] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
+    household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"), index=True)
+    guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"), index=True)
     cohort_id: Mapped[int] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
     check_in_id: Mapped[int | None] = mapped_column(ForeignKey("check_ins.id", ondelete="CASCADE"), index=True)
     child_id: Mapped[int | None] = mapped_column(ForeignKey("children.id", ondelete="CASCADE"))
-    kind: Mapped[str] = mapped_column(String(8))  # note | message
+    kind: Mapped[str] = mapped_column(String(12))  # note | message | enrolment
     text: Mapped[str] = mapped_column(Text)
     hit: Mapped[bool] = mapped_column(Boolean, default=False)
     severity: Mapped[str | None] = mapped_column(String(8))

@@ -64,6 +64,11 @@ class Guardian(Base):
     quiet_end: Mapped[str] = mapped_column(String(5), default="08:00", server_default="08:00")
     # Telegram said 403 (blocked): never sent to again until they write to the bot.
     unreachable_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    # Whom to call (DESIGN principle 4): what the family calls them (王奶奶), a phone number in
+    # E.164 (+8613812345678; optional) and where the house is (三组 村口小卖部旁). Erased by /delete.
+    call_name: Mapped[str | None] = mapped_column(String(40))
+    phone: Mapped[str | None] = mapped_column(String(20))
+    village: Mapped[str | None] = mapped_column(String(80))
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     updated_at: Mapped[datetime] = mapped_column(UTCDateTime)
 

@@ -35,3 +35,4 @@ class DraftFlow(StrEnum):
     join = "join"  # a second guardian through a household invite
     add_child = "add_child"
     edit_child = "edit_child"
+    edit_identity = "edit_identity"  # an enrolled guardian corrects what to call them, phone, village

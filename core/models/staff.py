@@ -3,6 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 
 from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import false as sa_false
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
@@ -27,6 +28,10 @@ class Staff(Base):
     locale: Mapped[str] = mapped_column(String(16), default="zh-Hans")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)
+    # A number families can call; shown to the families of their cohorts (safety message, replies)
+    # only when the staff member opts in.
+    phone: Mapped[str | None] = mapped_column(String(20))
+    phone_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
 
     @property

@@ -68,6 +68,10 @@ class StaffUpdate(BaseModel):
     cohort_ids: list[CohortId] | None = None
     primary_cohort_ids: list[CohortId] | None = None
     locale: str | None = None
+    # A number families can call (mainland mobile or E.164; "" or null removes it), and whether the
+    # families of their cohorts see it (the safety message, the reply to words the bot did not understand).
+    phone: str | None = Field(default=None, max_length=30)
+    phone_visible: bool | None = None
 
     @field_validator("display_name")
     @classmethod
@@ -102,6 +106,8 @@ class StaffRead(BaseModel):
     telegram_linked: bool
     memberships: list[MembershipRead]
     created_at: datetime
+    phone: str | None = None  # E.164
+    phone_visible: bool = False  # shown to the families of their cohorts
 
 
 class StaffCredentials(BaseModel):

@@ -9,6 +9,7 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.access import Scope
+from core.enrolment.rules import clean_phone
 from core.errors import Conflict, Invalid, NotFound
 from core.models import Cohort, Staff, StaffCohort
 from core.models.enums import StaffRole
@@ -101,6 +102,10 @@ async def update_staff(
         if changes["locale"] not in SUPPORTED_LOCALES:
             raise Invalid("unsupported locale", field="locale")
         staff.locale = changes["locale"]
+    if "phone" in changes:
+        staff.phone = clean_phone(changes["phone"]) if changes["phone"] else None
+    if changes.get("phone_visible") is not None:
+        staff.phone_visible = changes["phone_visible"]
     if changes.get("active") is not None:
         if staff.is_bootstrap and not changes["active"]:
             raise Conflict("the bootstrap admin is managed by SHOUWANG_ADMIN_TOKEN", field="active")

@@ -169,7 +169,7 @@ async def test_read_one_alert_with_the_rules_reason_in_the_readers_language(
         "evidence": {"answers": {"x": 1}, "check_in_ids": [2]}, "occurrences": 1,
         "created_at": "2026-11-23T05:00:00Z", "last_seen_at": "2026-11-23T05:00:00Z", "check_in_id": None,
         "case_id": None, "acknowledged_at": None, "acknowledged_by_staff_id": None, "resolved_at": None,
-        "resolved_by_staff_id": None, "outcome": None, "escalation_level": 0, "escalate_at": None,
+        "resolved_by_staff_id": None, "outcome": None, "escalation_level": 0, "escalate_at": None, "family": None,
     }
     english = await create_staff(client, "supervisor", [a.cohort_id], "Mr Wang", locale="en")
     read = (await client.get(f"{URL}/{alerts.a_red}", headers=bearer(english["credentials"]["api_token"]))).json()

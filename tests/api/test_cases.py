@@ -78,7 +78,7 @@ async def test_list_is_scoped_filtered_open_first_and_audited(
         "id": cases.a, "cohort_id": world.a.cohort_id, "subject_key": f"child:{world.a.child_id}",
         "child_id": world.a.child_id, "household_id": world.a.household["id"], "guardian_id": None, "status": "open",
         "responsible_staff_id": world.a.director["id"], "opened_at": "2026-11-23T04:00:00Z", "closed_at": None,
-        "closed_by_staff_id": None, "outcome": None, "followup_due_at": None,
+        "closed_by_staff_id": None, "outcome": None, "followup_due_at": None, "family": None,
     }
     entries = (await client.get("/api/v1/audit", params={"entity": "case"}, headers=ADMIN)).json()
     latest = entries[0]  # newest first: the list just read

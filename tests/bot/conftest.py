@@ -136,6 +136,7 @@ def enrol(person: PersonFactory, world: World) -> Enrol:
     async def run(
         who: Person | None = None, *, code: str | None = None, locale: str = "zh-Hans",
         relationship: str = "grandmother", lives_with: bool = True, children: tuple[tuple[str, int, int, str], ...] = (("小明", 2018, 5, "boy"),),
+        call_name: str = "王奶奶", phone: str | None = "138 1234 5678", village: str | None = "三组 村口小卖部旁",
     ) -> Person:
         who = who or person()
         await who.send(f"/start {code or world.invitation_code}")
@@ -143,6 +144,7 @@ def enrol(person: PersonFactory, world: World) -> Enrol:
         await who.consent(True)
         await who.choose(relationship)
         await who.choose("with" if lives_with else "away")
+        await who.identity(call_name, phone, village)
         for number, (nickname, year, month, sex) in enumerate(children):
             if number:
                 await who.choose("more")

@@ -19,6 +19,7 @@ from aiogram.types import (
     Audio,
     CallbackQuery,
     Chat,
+    Contact,
     Document,
     Location,
     Message,
@@ -132,9 +133,34 @@ class Person:
 
     def last_buttons(self) -> list[tuple[str, str]]:
         markup = self.last().reply_markup
-        if markup is None:
+        if markup is None or not hasattr(markup, "inline_keyboard"):
             return []
         return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
+
+    def reply_keyboard(self) -> list[tuple[str, bool]]:
+        """The reply keyboard of the newest message: (text, asks for the contact) per button."""
+        markup = self.last().reply_markup
+        if markup is None or not hasattr(markup, "keyboard"):
+            return []
+        return [(b.text, bool(b.request_contact)) for row in markup.keyboard for b in row]
+
+    async def share_contact(self, phone_number: str, *, user_id: int | None = None) -> list[TelegramMethod[Any]]:
+        """Telegram's share-contact button: a message carrying a Contact."""
+        contact = Contact(phone_number=phone_number, first_name="Tester", user_id=user_id or self.chat_id)
+        return await self.feed(self.message_update(contact=contact))
+
+    async def identity(self, call_name: str = "王奶奶", phone: str | None = "13812345678",
+                       village: str | None = "三组 村口小卖部旁") -> None:
+        """Answer the three whom-to-call steps (typed; None skips)."""
+        await self.send(call_name)
+        if phone is None:
+            await self.send("跳过" if "跳过" in str(self.reply_keyboard()) else "Skip")
+        else:
+            await self.send(phone)
+        if village is None:
+            await self.choose("skip")
+        else:
+            await self.send(village)
 
     def _find(self, match, *, even_removed: bool = False) -> tuple[str, int]:  # type: ignore[no-untyped-def]
         """The newest message to this chat with a matching button: (callback data, message id).
@@ -156,7 +182,7 @@ class Person:
                 continue
             message_id = method.message_id if isinstance(method, (EditMessageText, EditMessageReplyMarkup)) \
                 else result.message_id
-            for row in method.reply_markup.inline_keyboard:
+            for row in getattr(method.reply_markup, "inline_keyboard", None) or []:
                 for button in row:
                     if match(button):
                         return button.callback_data, message_id
@@ -195,7 +221,9 @@ class Person:
                     method, (SendMessage, SendPhoto, SendVoice, EditMessageText, EditMessageReplyMarkup)):
                 continue
             markup = method.reply_markup
-            return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row] if markup else []
+            if markup is None or not hasattr(markup, "inline_keyboard"):
+                return []
+            return [(b.text, b.callback_data or "") for row in markup.inline_keyboard for b in row]
         return []
 
     async def consent(self, agree: bool = True) -> list[TelegramMethod[Any]]:

@@ -105,6 +105,7 @@ async def join(person_factory, guardian: Person, *, locale: str = "zh-Hans", rel
     await other.consent(True)
     await other.choose(relationship)
     await other.choose("with" if lives_with else "away")
+    await other.identity("王爸爸", None, None)
     await other.choose("yes")
     return other
 

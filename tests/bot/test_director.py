@@ -24,7 +24,7 @@ SUNDAY_1905 = datetime(2026, 11, 29, 11, 5, tzinfo=timezone.utc)
 WORDS = {
     "zh-Hans": {
         "red": "🔴 红色警报", "yellow": "🟡 黄色警报", "case1": "个案 #1",
-        "who": "小明（8岁） · 家庭 #1", "answered_by": "回答的人：奶奶 / 外婆（和孩子住在一起）",
+        "who": "小明（8岁）\n王奶奶 · 13812345678 · 三组 村口小卖部旁 (家庭 #1)", "answered_by": "回答的人：奶奶 / 外婆（和孩子住在一起）",
         "answer": "• 最近，小明有没有说过想伤害自己、不想活了？或者，有没有人伤害过小明？ — <b>有：有人伤害过孩子</b>",
         "not_acked": "⏳ 还没有人确认", "acked_by": "✅ 王主任已于11-29 19:06确认",
         "buttons": ["✅ 确认收到", "📞 记录联系", "➡️ 转介", "✔️ 处理完"],
@@ -42,7 +42,7 @@ WORDS = {
     },
     "en": {
         "red": "🔴 Red alert", "yellow": "🟡 Yellow alert", "case1": "case #1",
-        "who": "小明 (8 years old) · household #1", "answered_by": "Answered by: Grandmother (lives with the child)",
+        "who": "小明 (8 years old)\n王奶奶 · 13812345678 · 三组 村口小卖部旁 (household #1)", "answered_by": "Answered by: Grandmother (lives with the child)",
         "answer": "• Lately, has 小明 talked about hurting themselves or not wanting to live? Or has anyone hurt 小明? "
                   "— <b>Yes – someone hurt them</b>",
         "not_acked": "⏳ Not acknowledged yet", "acked_by": "✅ Acknowledged by 王主任 at 11-29 19:06",

@@ -47,6 +47,7 @@ async def test_from_enrolment_to_follow_up(settings, sessionmaker, clock, person
     await grandma.consent(True)
     await grandma.choose("grandmother")
     await grandma.choose("with")
+    await grandma.identity()
     await grandma.send("小明")
     await grandma.choose("2018")
     await grandma.choose("5")
@@ -64,7 +65,7 @@ async def test_from_enrolment_to_follow_up(settings, sessionmaker, clock, person
     await tick()
 
     card = director.last().text
-    assert card.startswith("<b>🔴 红色警报</b> · 个案 #1\n小明（8岁） · 家庭 #1")
+    assert card.startswith("<b>🔴 红色警报</b> · 个案 #1\n小明（8岁）\n王奶奶 · 13812345678 · 三组 村口小卖部旁 (家庭 #1)")
     alerts = (await api.get("/api/v1/alerts", headers=director_token)).json()
     assert [(a["severity"], a["status"], a["rule_id"]) for a in alerts] == [("red", "open", "safety_harmed_by_someone")]
     alert_id, case_id = alerts[0]["id"], alerts[0]["case_id"]
@@ -138,6 +139,7 @@ async def test_every_word_reaches_the_director_and_the_reply_comes_back(settings
     await grandma.consent(True)
     for value in ("grandmother", "with"):
         await grandma.choose(value)
+    await grandma.identity()
     await grandma.send("小明")
     for value in ("2018", "5", "boy", "done", "yes"):
         await grandma.choose(value)

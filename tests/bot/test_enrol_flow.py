@@ -23,7 +23,7 @@ async def test_whole_enrolment_in_chinese(person, world, db):
     assert isinstance(sent[0], AnswerCallbackQuery)
     assert "守望是帮助照顾留守儿童" in grandma.last().text
     # The consent version shown travels in the button, so the one agreed to is the one stored.
-    assert grandma.last_buttons() == [("同意", f"c1:{draft.id}:1:1"), ("不同意", f"c1:{draft.id}:0:1")]
+    assert grandma.last_buttons() == [("同意", f"c1:{draft.id}:1:2"), ("不同意", f"c1:{draft.id}:0:2")]
 
     await grandma.tap("同意")
     assert grandma.last().text == "您是孩子的什么人？"
@@ -32,6 +32,7 @@ async def test_whole_enrolment_in_chinese(person, world, db):
     await grandma.tap("奶奶 / 外婆")
     assert [t for t, _ in grandma.last_buttons()] == ["我和孩子住在一起", "我在外地，不和孩子住"]
     await grandma.tap("我和孩子住在一起")
+    await grandma.identity()
     assert "只要小名，不要全名，也不要身份证号" in grandma.last().text
 
     await grandma.send("小明")
@@ -59,7 +60,7 @@ async def test_whole_enrolment_in_chinese(person, world, db):
     [guardian] = await db.all(Guardian)
     assert (guardian.chat_id, guardian.locale, guardian.relationship, guardian.lives_with_children,
             guardian.status, guardian.consent_version) == (grandma.chat_id, "zh-Hans", "grandmother", True,
-                                                           "active", 1)
+                                                           "active", 2)
     [household] = await db.all(Household)
     assert household.cohort_id == world.cohort_id and guardian.household_id == household.id
     [child] = await db.all(Child)
@@ -76,6 +77,7 @@ async def test_whole_enrolment_in_english_with_two_children(person, world, db):
     assert dad.last().text == "How are you related to the children you look after?"
     await dad.tap("Father")
     await dad.tap("I work away from them")
+    await dad.identity("Dad Wang", "+44 7700 900123", "Shenzhen, Longhua")
     await dad.send("Ming")
     await dad.send("2019")  # typed instead of tapped
     await dad.tap("Mar")
@@ -110,6 +112,7 @@ async def test_start_children_again_at_the_summary(person, world, db):
     await p.send(f"/start {world.invitation_code}")
     for step in ("English", "I agree", "Mother", "I live with the children"):
         await p.tap(step)
+    await p.identity()
     await p.send("Wrong")
     for step in ("2020", "Jan", "Boy", "That's all", "Enter the children again"):
         await p.tap(step)
@@ -128,7 +131,7 @@ async def test_saying_no_to_consent_keeps_only_an_anonymous_count(person, world,
     assert answered(sent)
     assert "我们没有保存您的任何信息" in p.last().text and "再打开一次邀请链接" in p.last().text
     [decline] = await db.all(ConsentDecline)
-    assert (decline.cohort_id, decline.consent_version) == (world.cohort_id, 1)
+    assert (decline.cohort_id, decline.consent_version) == (world.cohort_id, 2)
     assert await db.count(Draft) == 0 and await db.count(Guardian) == 0
 
 
@@ -146,6 +149,7 @@ async def test_second_start_mid_flow_resumes_without_duplicating(person, world, 
     [draft] = await db.all(Draft)
     assert draft.step == "residence" and draft.data["relationship"] == "mother"
     await p.tap("我和孩子住在一起")
+    await p.identity()
     await p.send("小红")
     assert (await db.all(Draft))[0].data["child"] == {"nickname": "小红"}
     assert await db.count(Guardian) == 0
@@ -179,6 +183,7 @@ async def test_enrolment_ends_kindly_if_the_invitation_ran_out_meanwhile(person,
         await p.send(f"/start {code}")
         for step in ("English", "I agree", "Mother", "I live with the children"):
             await p.tap(step)
+        await p.identity()
         await p.send("Kid")
         for step in ("2020", "Jan", "Boy", "That's all"):
             await p.tap(step)

@@ -16,7 +16,7 @@ async def test_settings_change_language(enrol, db):
     grandma = await enrol()
     await grandma.send("/settings")
     assert "语言：简体中文" in grandma.last().text
-    assert [t for t, _ in grandma.last_buttons()] == ["换语言", "暂停小课", "我所在的时区", "休息时间（不发小课）"]
+    assert [t for t, _ in grandma.last_buttons()] == ["换语言", "我的称呼、电话和住址", "暂停小课", "我所在的时区", "休息时间（不发小课）"]
     await grandma.tap("换语言")
     assert [t for t, _ in grandma.last_buttons()] == ["简体中文", "English"]
     sent = await grandma.tap("English")
@@ -108,7 +108,7 @@ async def test_mydata_lists_own_data_in_plain_words(enrol, person, db):
     assert "您是孩子的：奶奶 / 外婆" in text
     assert "您和孩子住在一起。" in text
     assert "语言：简体中文" in text
-    assert "第1版知情同意书" in text and "2026-11-23" in text
+    assert "第2版知情同意书" in text and "2026-11-23" in text
     assert "状态：正在接收小课" in text
     assert "1. 小明，2018年5月出生，男孩" in text
 
@@ -119,8 +119,10 @@ async def test_mydata_never_shows_another_guardians_data(enrol, person):
     code = text.split("?start=")[1].split()[0]
     dad = person("en")
     await dad.send(f"/start {code}")
-    for step in ("English", "I agree", "Father", "I work away from them", "Yes, that's right"):
+    for step in ("English", "I agree", "Father", "I work away from them"):
         await dad.tap(step)
+    await dad.identity("Dad Wang", "+447700900123", "Shenzhen")
+    await dad.tap("Yes, that's right")
     text = text_of(await dad.send("/mydata"))
     assert "You are the children's: Father" in text
     assert "Grandmother" not in text and "You live with the children" not in text
@@ -162,8 +164,10 @@ async def test_delete_keeps_the_household_when_another_guardian_remains(enrol, p
     code = text.split("?start=")[1].split()[0]
     dad = person("en")
     await dad.send(f"/start {code}")
-    for step in ("English", "I agree", "Father", "I work away from them", "Yes, that's right"):
+    for step in ("English", "I agree", "Father", "I work away from them"):
         await dad.tap(step)
+    await dad.identity("Dad Wang", "+447700900123", "Shenzhen")
+    await dad.tap("Yes, that's right")
     await dad.send("/delete")
     await dad.tap("No, go back")
     assert await db.count(Guardian) == 2

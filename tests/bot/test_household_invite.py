@@ -33,6 +33,7 @@ async def test_father_joins_the_grandmothers_household(enrol, person, db):
     await dad.tap("I agree")
     await dad.tap("Father")
     await dad.tap("I work away from them")
+    await dad.identity("Dad Wang", None, None)
     summary = dad.last().text
     # He sees the children's nicknames, never the grandmother's answers.
     assert "You will join the family of: 小明, 小红" in summary
@@ -61,6 +62,8 @@ async def test_join_change_my_answers_goes_back_to_relationship(enrol, person):
     code = await _invite_link(grandma)
     dad = person("en")
     await dad.send(f"/start {code}")
-    for step in ("English", "I agree", "Mother", "I live with the children", "Change my answers"):
+    for step in ("English", "I agree", "Mother", "I live with the children"):
         await dad.tap(step)
+    await dad.identity("Dad Wang", None, None)
+    await dad.tap("Change my answers")
     assert dad.last().text == "How are you related to the children you look after?"

@@ -20,7 +20,7 @@ from harness import Person, answered, text_of
 from test_director import team_factory, tick  # noqa: F401 — shared fixtures
 
 CARD_BUTTONS = ["↩️ 回复", "📞 已打电话", "✔️ 办完了"]
-FAMILY = "家庭 #1 · 奶奶 / 外婆（和孩子住在一起）"
+FAMILY = "王奶奶 · 13812345678 · 三组 村口小卖部旁 (家庭 #1) · 奶奶 / 外婆（和孩子住在一起）"
 ACK = ("谢谢您。您的话已经转给儿童主任王主任了。王主任看到后会在这里回复您。\n"
        "如果孩子现在有危险，请马上打110（报警）或120（急救）。")
 TWO_CHILDREN = (("小明", 2018, 5, "boy"), ("小红", 2020, 3, "girl"))

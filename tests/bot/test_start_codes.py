@@ -70,7 +70,8 @@ async def test_staff_member_links_their_chat(person, world, db):
     assert "/alerts — 未处理的警报，最严重的在前" in text  # what they can do now
     [menu] = [m for m in sent if isinstance(m, SetMyCommands)]
     assert menu.scope.chat_id == director.chat_id
-    assert [c.command for c in menu.commands] == ["alerts", "inbox", "case", "roster", "visits", "checknow", "help"]
+    assert [c.command for c in menu.commands] == ["alerts", "inbox", "case", "roster", "visits", "checknow", "myphone",
+                                                  "help"]
     assert menu.commands[0].description == "未处理的警报，最严重的在前"
     [staff] = await db.all(Staff, Staff.id == world.director_id)
     assert staff.telegram_chat_id == director.chat_id and staff.link_code_hash is None

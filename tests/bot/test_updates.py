@@ -31,6 +31,7 @@ async def test_a_redelivered_answer_is_not_applied_twice(person, world, db):
     await p.send(f"/start {world.invitation_code}")
     for step in ("English", "I agree", "Mother", "I live with the children"):
         await p.tap(step)
+    await p.identity()
     first = p.message_update(text="Ming")
     await p.feed(first)
     assert (await db.all(Draft))[0].step == "child_birth_year"

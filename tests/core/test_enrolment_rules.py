@@ -96,3 +96,46 @@ def test_parse_month(text: str, month: int) -> None:
 def test_parse_month_refused(text: str) -> None:
     with pytest.raises(Invalid):
         rules.parse_month(text)
+
+
+@pytest.mark.parametrize(("typed", "stored"), [
+    ("13812345678", "+8613812345678"),
+    ("138 1234 5678", "+8613812345678"),
+    ("138-1234-5678", "+8613812345678"),
+    ("+86 138 1234 5678", "+8613812345678"),
+    ("8613812345678", "+8613812345678"),  # Telegram's shared contact, without the "+"
+    ("0086 13812345678", "+8613812345678"),
+    ("１３８１２３４５６７８", "+8613812345678"),  # full-width digits from a Chinese keyboard
+    ("+44 7700 900123", "+447700900123"),
+    ("+1 (415) 555-0132", "+14155550132"),
+])
+def test_phone_numbers_people_type(typed: str, stored: str) -> None:
+    assert rules.clean_phone(typed) == stored
+
+
+@pytest.mark.parametrize("typed", ["12345", "1381234567", "23812345678", "+86 0939 1234567", "+8612345678901",
+                                   "电话", "", "+0123456789", "138123456789"])
+def test_phone_numbers_refused(typed: str) -> None:
+    with pytest.raises(Invalid) as err:
+        rules.clean_phone(typed)
+    assert err.value.code == "phone_invalid"
+
+
+def test_display_phone_is_what_people_dial() -> None:
+    assert rules.display_phone("+8613812345678") == "13812345678"
+    assert rules.display_phone("+447700900123") == "+447700900123"
+    assert rules.display_phone(None) is None
+
+
+@pytest.mark.parametrize(("typed", "code"), [("", "call_name_empty"), ("/start", "call_name_empty"),
+                                             ("奶" * 21, "call_name_too_long"), ("王奶奶13812345678", "call_name_has_number")])
+def test_call_name_refused(typed: str, code: str) -> None:
+    with pytest.raises(Invalid) as err:
+        rules.clean_call_name(typed)
+    assert err.value.code == code
+
+
+def test_village_is_one_short_line() -> None:
+    assert rules.clean_village(" 三组\n村口小卖部旁 ") == "三组 村口小卖部旁"
+    with pytest.raises(Invalid):
+        rules.clean_village("村" * 61)

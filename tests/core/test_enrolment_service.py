@@ -48,6 +48,9 @@ async def walk_to_confirm(session: AsyncSession, clock: FrozenClock, *, chat_id:
     enrol.accept_consent(draft, version=1, now=now)
     enrol.choose_relationship(draft, relationship="grandmother", now=now)
     enrol.choose_residence(draft, lives_with_children=True, now=now)
+    enrol.enter_call_name(draft, text=" 王奶奶 ", now=now)
+    enrol.enter_phone(draft, text="138-1234-5678", now=now)
+    enrol.enter_village(draft, text="三组  村口小卖部旁", now=now)
     for i in range(children):
         enrol.enter_nickname(draft, text=f"小明{i}", now=now)
         enrol.enter_birth_year(draft, year=2016, today=now.date(), now=now)
@@ -70,6 +73,8 @@ async def test_enrol_creates_household_guardian_children(session: AsyncSession, 
     assert done.guardian.relationship == "grandmother"
     assert done.guardian.consent_version == 1
     assert done.guardian.consented_at == clock()
+    assert (done.guardian.call_name, done.guardian.phone, done.guardian.village) == (
+        "王奶奶", "+8613812345678", "三组 村口小卖部旁")
     assert [c.nickname for c in done.children] == ["小明0", "小明1"]
     assert [c.sex for c in done.children] == ["boy", None]
     assert done.household.cohort_id == invitation.cohort_id
@@ -181,6 +186,10 @@ async def test_household_invite_joins_same_household_and_erasure(session: AsyncS
     enrol.accept_consent(draft, version=1, now=clock())
     enrol.choose_relationship(draft, relationship="father", now=clock())
     enrol.choose_residence(draft, lives_with_children=False, now=clock())
+    assert draft.step == enrol.CALL_NAME
+    enrol.enter_call_name(draft, text="王爸爸", now=clock())
+    enrol.enter_phone(draft, text=None, now=clock())
+    enrol.enter_village(draft, text=None, now=clock())
     assert draft.step == enrol.CONFIRM
     father = (await enrol.complete_enrolment(session, draft=draft, now=clock())).guardian
     assert father.household_id == grandma.household_id

@@ -11,7 +11,7 @@ from alembic import op
 
 
 revision = '0013c'
-down_revision = '0011i'
+down_revision = '0012p'
 branch_labels = None
 depends_on = None
 
