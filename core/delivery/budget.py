@@ -68,7 +68,7 @@ async def take_tokens(
     rate = aimd.clamp(row.rate if row.rate is not None else aimd.ceiling)
     elapsed = max((now - row.refilled_at).total_seconds(), 0.0)  # refilled_at lies ahead during a pause
     tokens = min(burst, row.tokens + elapsed * rate)
-    rate = rate_after_sent(rate, aimd=aimd, sent=sent)
+    rate = rate_after_sent(rate, aimd=aimd, sent=sent, cut_from=row.cut_from)
     row.rate, row.tokens = rate, tokens
     if now > row.refilled_at:
         row.refilled_at = now
@@ -91,7 +91,7 @@ async def note_rate_limited(
     since = None if row.decreased_at is None else (now - row.decreased_at).total_seconds()
     rate = aimd.clamp(row.rate if row.rate is not None else aimd.ceiling)
     if not paused and (since is None or since >= aimd.hold):
-        row.decreased_at = now
+        row.decreased_at, row.cut_from = now, rate
     row.rate = rate_after_429(rate, aimd=aimd, since_cut=since, paused=paused)
     until = now + timedelta(seconds=max(retry_after, 0.0))
     if row.paused_until is None or row.paused_until < until:
@@ -157,6 +157,8 @@ class SharedTokenBucket(TokenBucket):
         self._pause_until = until if self._pause_until is None else max(self._pause_until, until)
 
     async def rate_limited(self, retry_after: float) -> None:
+        if self._in_flight:
+            self._in_flight.popleft()
         self._cut()
         TokenBucket.pause(self, max(retry_after, 0.0))
         self._allowance = {True: 0, False: 0}
@@ -165,6 +167,7 @@ class SharedTokenBucket(TokenBucket):
                                     now=self.clock())
 
     def sent(self, n: int = 1) -> None:
+        self.answered(n)
         self._sent_unreported += n  # the shared row adapts; this process follows it on its next take
 
     def _follow(self, grant: Grant, now: datetime) -> None:

@@ -5,6 +5,7 @@ The send budget API (also for interactive replies that hit a 429):
 
     await budget.acquire(lane=0)            # wait for a send slot; lane 0 (safety, alerts) goes first
     budget.sent()                           # a send went through: the rate creeps back up (additive)
+    budget.answered()                       # any other answer (403, 400, 5xx, network error)
     await budget.rate_limited(retry_after)  # Telegram said 429: everyone pauses for retry_after and
                                             # the rate is cut (multiplicative), once per 429 burst
     budget.paused_for()                     # seconds until sending may resume (0.0: not paused)
@@ -27,6 +28,7 @@ Monotonic = Callable[[], float]
 Sleep = Callable[[float], Awaitable[None]]
 
 LANE_URGENT = 0  # the outbox's lane 0: safety messages, alert cards, escalations
+IN_FLIGHT_STALE = 10.0  # seconds after which an unanswered send no longer counts toward the window
 
 
 def default_burst(rate: float) -> float:
@@ -41,20 +43,30 @@ def default_burst(rate: float) -> float:
 
 @dataclass(frozen=True)
 class Aimd:
-    """How the send rate adapts: cut by `decrease` on a 429, grow by `step` msg/s for every
-    second of sending without one, never above `ceiling` (the configured rate) nor below `floor`.
+    """How the send rate adapts: cut by `decrease` on a 429, then grown additively, never above
+    `ceiling` (the configured rate) nor below `floor`.
+
+    Growth has two slopes, both additive. Below `fast_until` × the rate at which the last 429
+    came (`cut_from`: the server accepted nearly that much moments ago) it climbs `fast` × cut_from
+    msg/s per second of sending; above it, where the real limit lies, it creeps by `slow_step`
+    (default max(0.2, cut_from / 100)). So a misconfigured rate settles just under what the server
+    allows and probes it only rarely, and a single stray 429 costs seconds, not a minute.
+
     429s that arrive within `hold` seconds of a cut, or while paused, answer requests already in
     flight when the first one came back: they extend the pause but do not cut again."""
 
     ceiling: float
     floor: float = 1.0
     decrease: float = 0.5
-    increase: float | None = None  # msg/s per second of sending; default max(0.5, ceiling / 100)
+    increase: float | None = None  # the slow step (msg/s per second); default max(0.2, reference / 100)
+    fast: float = 0.1
+    fast_until: float = 0.85
     hold: float = 1.0
 
-    @property
-    def step(self) -> float:
-        return self.increase if self.increase is not None else max(0.5, self.ceiling / 100)
+    def slow_step(self, cut_from: float | None = None) -> float:
+        if self.increase is not None:
+            return self.increase
+        return max(0.2, (cut_from or self.ceiling) / 100)
 
     def clamp(self, rate: float) -> float:
         return min(self.ceiling, max(min(self.floor, self.ceiling), rate))
@@ -68,13 +80,16 @@ def rate_after_429(rate: float, *, aimd: Aimd, since_cut: float | None, paused: 
     return aimd.clamp(min(rate, aimd.ceiling) * aimd.decrease)
 
 
-def rate_after_sent(rate: float, *, aimd: Aimd, sent: int) -> float:
+def rate_after_sent(rate: float, *, aimd: Aimd, sent: int, cut_from: float | None = None) -> float:
     """The rate after `sent` sends went through: +step/rate each, i.e. +step msg/s for every
-    second of sending at that rate (slow, additive recovery toward the ceiling)."""
-    if sent <= 0:
-        return aimd.clamp(rate)
+    second of sending at that rate (additive recovery toward the ceiling; see Aimd for the two
+    slopes). `cut_from`: the rate when the last 429 cut it (None: never cut)."""
     r = aimd.clamp(rate)
-    return aimd.clamp(r + aimd.step * sent / r)
+    if sent <= 0:
+        return r
+    fast = cut_from is not None and r < aimd.fast_until * min(cut_from, aimd.ceiling)
+    step = aimd.fast * min(cut_from, aimd.ceiling) if fast and cut_from else aimd.slow_step(cut_from)
+    return aimd.clamp(r + step * sent / r)
 
 
 # ---------------------------------------------------------------- the local bucket
@@ -83,7 +98,12 @@ def rate_after_sent(rate: float, *, aimd: Aimd, sent: int) -> float:
 class TokenBucket:
     """One process's send budget: tokens at the current (adapted) rate, a burst of `burst`
     tokens, lane 0 served before any other lane, and — with `window_guard` — never more than
-    ⌊rate⌋ sends in any (1 s + window_guard), which is how Telegram counts "30 per second"."""
+    ⌊rate⌋ sends that could arrive within one second, which is how Telegram counts "30 per
+    second": a send counts from the moment it goes out until `window_guard` past one second
+    after its answer came back (it reached the server before its answer did), so neither network
+    jitter nor a busy event loop can squeeze one more into a second. The sender reports every
+    answer (`sent`, `rate_limited`, `answered`); a send never answered stops counting after
+    IN_FLIGHT_STALE seconds."""
 
     def __init__(
         self, rate: float, *, burst: float | None = None, monotonic: Monotonic = time.monotonic,
@@ -101,9 +121,11 @@ class TokenBucket:
         self._last = monotonic()
         self._paused_until = 0.0
         self._cut_at: float | None = None
+        self.cut_from: float | None = None  # the rate when the last 429 burst cut it
         self._lock = asyncio.Lock()  # bulk lanes queue here, one at a time
         self._urgent_waiting = 0
-        self._log: deque[float] = deque(maxlen=max(1, math.ceil(self.aimd.ceiling)))
+        self._answers: deque[float] = deque()  # when recent answers came back
+        self._in_flight: deque[float] = deque()  # when unanswered sends went out
         self.cuts = 0  # multiplicative decreases so far (for benchmarks and /healthz)
 
     # ------------------------------------------------------------ pause and adaptation
@@ -135,20 +157,34 @@ class TokenBucket:
         paused = now < self._paused_until
         if not paused and (since is None or since >= self.aimd.hold):  # the first 429 of a burst
             self._cut_at = now
+            self.cut_from = self.rate
             self.cuts += 1
         self._refill()
         self.rate = rate_after_429(self.rate, aimd=self.aimd, since_cut=since, paused=paused)
 
     async def rate_limited(self, retry_after: float) -> None:
         """Telegram said 429: cut the rate (once per burst of 429s) and pause for retry_after."""
+        if self._in_flight:
+            self._in_flight.popleft()  # refused: it does not count toward the server's window
         self._cut()
         self.pause(max(retry_after, 0.0))
 
+    def answered(self, n: int = 1) -> None:
+        """`n` sends were answered (any answer): they count toward the window until one second
+        (plus the guard) from now."""
+        if self.window_guard is not None:
+            now = self._monotonic()
+            for _ in range(n):
+                if self._in_flight:
+                    self._in_flight.popleft()
+                self._answers.append(now)
+
     def sent(self, n: int = 1) -> None:
         """`n` sends went through: the rate creeps back toward the ceiling."""
+        self.answered(n)
         if self.rate < self.aimd.ceiling:
             self._refill()
-            self.rate = rate_after_sent(self.rate, aimd=self.aimd, sent=n)
+            self.rate = rate_after_sent(self.rate, aimd=self.aimd, sent=n, cut_from=self.cut_from)
 
     # ------------------------------------------------------------ acquiring
 
@@ -160,13 +196,19 @@ class TokenBucket:
         wait = 0.0 if self.tokens >= 1 - 1e-9 else (1 - self.tokens) / self.rate  # tolerate float rounding
         if self.window_guard is not None:
             limit = max(1, math.floor(self.rate + 1e-9))
-            if len(self._log) >= limit:
-                wait = max(wait, self._log[-limit] + 1.0 + self.window_guard - now)
+            horizon = now - 1.0 - self.window_guard
+            while self._answers and self._answers[0] <= horizon:
+                self._answers.popleft()
+            while self._in_flight and self._in_flight[0] <= now - IN_FLIGHT_STALE:
+                self._in_flight.popleft()
+            if len(self._answers) + len(self._in_flight) >= limit:
+                wait = max(wait, self._answers[0] - horizon if self._answers else 1e-3)
         return wait
 
     def _take(self, now: float) -> None:
         self.tokens = max(0.0, self.tokens - 1)
-        self._log.append(now)
+        if self.window_guard is not None:
+            self._in_flight.append(now)
 
     async def _turn(self, *, urgent: bool) -> None:
         while True:

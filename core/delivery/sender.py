@@ -58,8 +58,8 @@ class SenderConfig:
     # Paid broadcast: lanes 1–2 carry allow_paid_broadcast and are paced at paid_rate.
     paid_broadcast: bool = False
     paid_rate: float = 1000.0
-    # Never more than ⌊rate⌋ sends in any (1 s + window_guard): Telegram counts per second.
-    window_guard: float | None = 0.02
+    # Never more than ⌊rate⌋ sends that could reach Telegram within one second (see TokenBucket).
+    window_guard: float | None = 0.005
 
     def batch_for(self, rate: float) -> int:
         return self.batch if self.batch is not None else max(20, min(500, int(rate * 2)))
@@ -198,6 +198,7 @@ class Sender:
                     outcome = await self.messenger.deliver(item)
                 except Exception as exc:  # noqa: BLE001 — a messenger bug must not lose the batch
                     log.exception("messenger failed for delivery %s", item.delivery_id)
+                    self.budget_for(item.lane).answered()
                     return SendOutcome(status="transient", error=type(exc).__name__)
             budget = self.budget_for(item.lane)
             if outcome.status == "rate_limited":
@@ -208,6 +209,8 @@ class Sender:
                     log.exception("sharing a 429 pause failed")
             elif outcome.status == "sent":
                 budget.sent()
+            else:
+                budget.answered()
             return outcome
 
         tasks = []

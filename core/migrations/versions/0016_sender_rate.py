@@ -22,9 +22,11 @@ def upgrade() -> None:
     with op.batch_alter_table('send_budget', schema=None) as batch_op:
         batch_op.add_column(sa.Column('rate', sa.Float(), nullable=True))
         batch_op.add_column(sa.Column('decreased_at', core.db.UTCDateTime(timezone=True), nullable=True))
+        batch_op.add_column(sa.Column('cut_from', sa.Float(), nullable=True))
 
 
 def downgrade() -> None:
     with op.batch_alter_table('send_budget', schema=None) as batch_op:
+        batch_op.drop_column('cut_from')
         batch_op.drop_column('decreased_at')
         batch_op.drop_column('rate')
