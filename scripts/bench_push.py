@@ -227,7 +227,7 @@ async def scenario(
         "rate_end": sender.budget_for(2).rate, "cuts": sender.budget_for(2).cuts + (
             sender.bucket.cuts if sender.paid_bucket is not None else 0),
         "dupes": s["chats_more_than_once"] - sum(1 for v in s["watched"].values() if len(v) > 1),
-        "load": load_before, "load_after": os.getloadavg(),
+        "rejected_at": s["rejected_at"], "first_at": s["first_at"], "load": load_before, "load_after": os.getloadavg(), "cut_log": getattr(sender.budget_for(2), "cut_log", []),
     }
     if raised:
         latencies = []
@@ -248,6 +248,16 @@ def report(r: dict[str, Any], cap: float) -> bool:
           f"({per_1000:.2f} per 1,000 messages, {share:.2f}% of {r['requests']:,} requests) {r['rejected']}; "
           f"rate cuts {r['cuts']}, rate at the end {r['rate_end']:.1f}; duplicates {r['dupes']}; "
           f"load {r['load'][0]:.2f} → {r['load_after'][0]:.2f}")
+    if r["rejected_at"]:
+        first = r["first_at"] or r["rejected_at"][0]
+        buckets: dict[int, int] = {}
+        for t in r["rejected_at"]:
+            buckets[int((t - first) // 10) * 10] = buckets.get(int((t - first) // 10) * 10, 0) + 1
+        print("         429s per 10 s from the first send: " + ", ".join(f"{k}s: {v}" for k, v in sorted(buckets.items())))
+    if r["cut_log"]:
+        t0 = r["cut_log"][0][0]
+        print("         rate cuts (s after the first: from msg/s): "
+              + ", ".join(f"{t - t0:.1f}: {rate:.1f}" for t, rate in r["cut_log"]))
     if r["name"] == "storm":
         lat = r.get("alert_latencies", [])
         print(f"         red alerts raised during the storm: {len(lat)}, seconds until every director had the "

@@ -72,12 +72,20 @@ class Aimd:
         return min(self.ceiling, max(min(self.floor, self.ceiling), rate))
 
 
-def rate_after_429(rate: float, *, aimd: Aimd, since_cut: float | None, paused: bool) -> float:
+def rate_after_429(
+    rate: float, *, aimd: Aimd, since_cut: float | None, paused: bool, accepted: float | None = None
+) -> float:
     """The rate after a 429: halved (×decrease) unless this 429 belongs to a burst already cut
-    for (`since_cut` seconds since the last cut < hold, or the budget is still paused)."""
+    for (`since_cut` seconds since the last cut < hold, or the budget is still paused).
+    `accepted`: sends the server let through in the last second, when known — if that is less
+    than half the rate, the rate drops to it at once (a rate configured ten times too high
+    reaches the real limit in one step instead of four, each with its own 429 burst)."""
     if paused or (since_cut is not None and since_cut < aimd.hold):
         return aimd.clamp(rate)
-    return aimd.clamp(min(rate, aimd.ceiling) * aimd.decrease)
+    cut = min(rate, aimd.ceiling) * aimd.decrease
+    if accepted is not None:
+        cut = min(cut, accepted)
+    return aimd.clamp(cut)
 
 
 def rate_after_sent(rate: float, *, aimd: Aimd, sent: int, cut_from: float | None = None) -> float:
@@ -113,8 +121,8 @@ class TokenBucket:
             raise ValueError("rate must be positive")
         self.aimd = aimd or Aimd(ceiling=rate)
         self.rate = self.aimd.clamp(rate)
-        self.capacity = burst if burst is not None else default_burst(rate)
-        self.tokens = self.capacity
+        self._burst = burst
+        self.tokens = min(self.capacity, 1.0)  # a (re)started sender starts gently, not with a burst
         self.window_guard = window_guard
         self._monotonic = monotonic
         self._sleep = sleep
@@ -126,7 +134,14 @@ class TokenBucket:
         self._urgent_waiting = 0
         self._answers: deque[float] = deque()  # when recent answers came back
         self._in_flight: deque[float] = deque()  # when unanswered sends went out
+        self._accepted: deque[float] = deque()  # when sends that went through were answered
         self.cuts = 0  # multiplicative decreases so far (for benchmarks and /healthz)
+        self.cut_log: deque[tuple[float, float]] = deque(maxlen=100)  # (when, rate cut from)
+
+    @property
+    def capacity(self) -> float:
+        """The burst: fixed when given, else a tenth (or quarter) second at the current rate."""
+        return self._burst if self._burst is not None else default_burst(self.rate)
 
     # ------------------------------------------------------------ pause and adaptation
 
@@ -155,12 +170,19 @@ class TokenBucket:
         now = self._monotonic()
         since = None if self._cut_at is None else now - self._cut_at
         paused = now < self._paused_until
+        accepted = self.accepted_last_second(now) if self.window_guard is not None else None
         if not paused and (since is None or since >= self.aimd.hold):  # the first 429 of a burst
             self._cut_at = now
-            self.cut_from = self.rate
+            self.cut_from = self.rate if accepted is None else min(self.rate, max(accepted, 1.0))  # type: ignore[arg-type]
             self.cuts += 1
+            self.cut_log.append((now, self.rate))
         self._refill()
-        self.rate = rate_after_429(self.rate, aimd=self.aimd, since_cut=since, paused=paused)
+        self.rate = rate_after_429(self.rate, aimd=self.aimd, since_cut=since, paused=paused, accepted=accepted)
+
+    def accepted_last_second(self, now: float) -> float | None:
+        while self._accepted and self._accepted[0] <= now - 1.0:
+            self._accepted.popleft()
+        return float(len(self._accepted))
 
     async def rate_limited(self, retry_after: float) -> None:
         """Telegram said 429: cut the rate (once per burst of 429s) and pause for retry_after."""
@@ -182,6 +204,8 @@ class TokenBucket:
     def sent(self, n: int = 1) -> None:
         """`n` sends went through: the rate creeps back toward the ceiling."""
         self.answered(n)
+        if self.window_guard is not None:
+            self._accepted.extend([self._monotonic()] * n)
         if self.rate < self.aimd.ceiling:
             self._refill()
             self.rate = rate_after_sent(self.rate, aimd=self.aimd, sent=n, cut_from=self.cut_from)

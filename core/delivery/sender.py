@@ -194,6 +194,9 @@ class Sender:
 
         async def one(item: Outgoing) -> SendOutcome:
             async with semaphore:
+                # A 429 may have come back since this send got its slot: it waits out the pause
+                # rather than hit a server that is refusing everything meanwhile.
+                await self.budget_for(item.lane).wait_unpaused()
                 try:
                     outcome = await self.messenger.deliver(item)
                 except Exception as exc:  # noqa: BLE001 — a messenger bug must not lose the batch

@@ -46,6 +46,19 @@ def test_multiplicative_decrease(rate: float, since_cut: float | None, paused: b
 
 
 @pytest.mark.parametrize(
+    ("rate", "accepted", "expected"),
+    [
+        (300.0, 30.0, 30.0),  # the server let 30 through in the last second: straight to 30
+        (32.0, 30.0, 16.0),  # it let through about what we sent: halve as usual
+        (300.0, 0.0, 1.0),  # nothing went through: the floor
+    ],
+)
+def test_decrease_uses_what_the_server_accepted_when_known(rate: float, accepted: float, expected: float) -> None:
+    aimd = Aimd(ceiling=300.0)
+    assert rate_after_429(rate, aimd=aimd, since_cut=None, paused=False, accepted=accepted) == expected
+
+
+@pytest.mark.parametrize(
     ("rate", "sent", "expected"),
     [
         (15.0, 15, 16.0),  # one second of sending at 15/s: +1 msg/s (step = 1)

@@ -41,7 +41,7 @@ class Stats:
     first_at: float | None = None  # wall-clock time of the first and last accepted send
     last_at: float | None = None
     watched: dict[int, list[float]] = field(default_factory=dict)  # chat → wall-clock arrival times
-    paid_by_chat: Counter[int] = field(default_factory=Counter)
+    rejected_at: list[float] = field(default_factory=list)  # wall-clock times of the 429s
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +50,7 @@ class Stats:
             "chats": len(self.per_chat), "chats_more_than_once": sum(1 for c in self.per_chat.values() if c > 1),
             "first_at": self.first_at, "last_at": self.last_at,
             "watched": {str(k): v for k, v in self.watched.items()},
+            "rejected_at": self.rejected_at,
         }
 
 
@@ -147,6 +148,7 @@ class BotAPIDouble:
         if refused is not None:
             limit, retry = refused
             self.stats.rejected[limit] += 1
+            self.stats.rejected_at.append(self._wall())
             return web.json_response(
                 {"ok": False, "error_code": 429, "description": f"Too Many Requests: retry after {retry}",
                  "parameters": {"retry_after": retry}}, status=429)
