@@ -58,7 +58,8 @@ def build_sender(settings: Settings, sessionmaker, messenger):  # type: ignore[n
     if not settings.is_sqlite:
         from core.delivery.budget import PAID_BUDGET, SharedTokenBucket
 
-        bucket = SharedTokenBucket(sessionmaker, config.rate, clock=system_clock, window_guard=config.window_guard)
+        bucket = SharedTokenBucket(sessionmaker, config.rate, clock=system_clock, window_guard=config.window_guard,
+                                   aimd=config.free_aimd())
         if config.paid_broadcast:
             paid = SharedTokenBucket(sessionmaker, config.paid_rate, clock=system_clock, name=PAID_BUDGET,
                                      window_guard=config.window_guard, reserve=0.0)

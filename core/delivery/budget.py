@@ -49,7 +49,8 @@ class Grant:
 async def _row(session: AsyncSession, *, name: str, aimd: Aimd, burst: float, now: datetime) -> SendBudget:
     await session.execute(
         dialect_insert(session, SendBudget)
-        .values(name=name, tokens=burst, refilled_at=now, paused_until=None, rate=aimd.ceiling)
+        .values(name=name, tokens=burst, refilled_at=now, paused_until=None,
+                rate=aimd.clamp(aimd.start if aimd.start is not None else aimd.ceiling))
         .on_conflict_do_nothing(index_elements=["name"])
     )
     row = await session.scalar(select(SendBudget).where(SendBudget.name == name).with_for_update())

@@ -52,10 +52,14 @@ class Aimd:
     (default max(0.2, cut_from / 100)). So a misconfigured rate settles just under what the server
     allows and probes it only rarely, and a single stray 429 costs seconds, not a minute.
 
+    Before the first 429 a bucket started below its ceiling (`start`) grows by slow start: +1
+    msg/s for every send that goes through, doubling each second, until the ceiling or a 429.
+
     429s that arrive within `hold` seconds of a cut, or while paused, answer requests already in
     flight when the first one came back: they extend the pause but do not cut again."""
 
     ceiling: float
+    start: float | None = None  # the first rate (None: the ceiling); above it: slow start
     floor: float = 1.0
     decrease: float = 0.5
     increase: float | None = None  # the slow step (msg/s per second); default max(0.2, reference / 100)
@@ -95,6 +99,8 @@ def rate_after_sent(rate: float, *, aimd: Aimd, sent: int, cut_from: float | Non
     r = aimd.clamp(rate)
     if sent <= 0:
         return r
+    if cut_from is None and aimd.start is not None and aimd.start < aimd.ceiling:
+        return aimd.clamp(r + sent)  # slow start: never refused yet, double each second
     fast = cut_from is not None and r < aimd.fast_until * min(cut_from, aimd.ceiling)
     step = aimd.fast * min(cut_from, aimd.ceiling) if fast and cut_from else aimd.slow_step(cut_from)
     return aimd.clamp(r + step * sent / r)
@@ -120,7 +126,7 @@ class TokenBucket:
         if rate <= 0:
             raise ValueError("rate must be positive")
         self.aimd = aimd or Aimd(ceiling=rate)
-        self.rate = self.aimd.clamp(rate)
+        self.rate = self.aimd.clamp(self.aimd.start if self.aimd.start is not None else rate)
         self._burst = burst
         self.tokens = min(self.capacity, 1.0)  # a (re)started sender starts gently, not with a burst
         self.window_guard = window_guard

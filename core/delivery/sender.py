@@ -27,7 +27,7 @@ from core.delivery.outbox import (
     BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, URGENT_LEASE, Claimed, claim,
     defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
 )
-from core.delivery.ratelimit import TokenBucket
+from core.delivery.ratelimit import Aimd, TokenBucket
 from core.models import Delivery, Guardian
 from core.ports import Messenger, Outgoing, SendOutcome
 
@@ -60,6 +60,13 @@ class SenderConfig:
     paid_rate: float = 1000.0
     # Never more than ⌊rate⌋ sends that could reach Telegram within one second (see TokenBucket).
     window_guard: float | None = 0.005
+    # The free budget starts at Telegram's documented limit and only goes above it by slow start
+    # (doubling each second until a 429): a rate set too high never opens with a burst.
+    start_rate: float | None = 30.0
+
+    def free_aimd(self) -> Aimd:
+        start = None if self.start_rate is None or self.start_rate >= self.rate else self.start_rate
+        return Aimd(ceiling=self.rate, start=start)
 
     def batch_for(self, rate: float) -> int:
         return self.batch if self.batch is not None else max(20, min(500, int(rate * 2)))
@@ -92,7 +99,8 @@ class Sender:
         self.messenger = messenger
         self.clock = clock
         self.config = config or SenderConfig()
-        self.bucket = bucket or TokenBucket(self.config.rate, window_guard=self.config.window_guard)
+        self.bucket = bucket or TokenBucket(self.config.rate, window_guard=self.config.window_guard,
+                                            aimd=self.config.free_aimd())
         self.paid_bucket = paid_bucket
         if self.paid_bucket is None and self.config.paid_broadcast:
             self.paid_bucket = TokenBucket(self.config.paid_rate, window_guard=self.config.window_guard)

@@ -79,13 +79,26 @@ def test_additive_increase(rate: float, sent: int, expected: float) -> None:
         (15.0, 15, 30.0, 18.0),  # after a cut at 30: +3 msg/s a second up to 0.85 × 30…
         (26.0, 26, 30.0, 26.3),  # …then the slow creep, +0.3 msg/s a second near the limit
         (150.0, 150, 300.0, 180.0),  # the same shape at any scale
-        (20.0, 20, None, 20.3),  # never cut: the slow step of the ceiling (30 / 100)
+        (20.0, 20, None, 20.3),  # never cut, started at the ceiling: the slow step (30 / 100)
     ],
 )
 def test_recovery_is_quick_far_below_the_last_429_and_slow_near_it(
     rate: float, sent: int, cut_from: float | None, expected: float
 ) -> None:
     aimd = Aimd(ceiling=30.0 if cut_from != 300.0 else 300.0)
+    assert rate_after_sent(rate, aimd=aimd, sent=sent, cut_from=cut_from) == pytest.approx(expected)
+
+
+@pytest.mark.parametrize(
+    ("rate", "sent", "cut_from", "expected"),
+    [
+        (30.0, 30, None, 60.0),  # never refused: slow start doubles each second…
+        (200.0, 200, None, 300.0),  # …up to the ceiling
+        (30.0, 30, 31.0, 30.31),  # once refused, it is over: the slow creep (31 / 100)
+    ],
+)
+def test_slow_start_above_the_starting_rate(rate: float, sent: int, cut_from: float | None, expected: float) -> None:
+    aimd = Aimd(ceiling=300.0, start=30.0)
     assert rate_after_sent(rate, aimd=aimd, sent=sent, cut_from=cut_from) == pytest.approx(expected)
 
 
