@@ -80,6 +80,11 @@ class Double:
         async with self.http.get(f"{self.base}/stats") as r:
             return await r.json()
 
+    def cpu_seconds(self) -> float:
+        """CPU time the double's process has used (user + system)."""
+        fields = Path(f"/proc/{self.proc.pid}/stat").read_text().rsplit(")", 1)[1].split()
+        return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
     async def close(self) -> None:
         await self.http.close()
         self.proc.terminate()
@@ -205,9 +210,10 @@ async def scenario(
             await asyncio.sleep(0.1)  # the benchmark's own stopwatch, not a test
         stop.set()
 
-    t0 = time.perf_counter()
+    t0, cpu0, dcpu0 = time.perf_counter(), time.process_time(), double.cpu_seconds()
     await asyncio.gather(sender.run(stop, idle=0.05), watch())
     wall = time.perf_counter() - t0
+    cpu, dcpu = time.process_time() - cpu0, double.cpu_seconds() - dcpu0
     if raised:  # let the last cards arrive (the sender is stopped: a short lane-0 drain)
         stop2 = asyncio.Event()
         tail = asyncio.create_task(sender._run_urgent(stop2))  # lane 0 only: no more lessons
@@ -230,6 +236,7 @@ async def scenario(
         "rate_end": sender.budget_for(2).rate, "cuts": sender.budget_for(2).cuts + (
             sender.bucket.cuts if sender.paid_bucket is not None else 0),
         "dupes": s["chats_more_than_once"] - sum(1 for v in s["watched"].values() if len(v) > 1),
+        "cpu": cpu, "double_cpu": dcpu,
         "rejected_at": s["rejected_at"], "first_at": s["first_at"], "load": load_before, "load_after": os.getloadavg(), "cut_log": getattr(sender.budget_for(2), "cut_log", []),
     }
     if raised:
@@ -251,6 +258,10 @@ def report(r: dict[str, Any], cap: float) -> bool:
           f"({per_1000:.2f} per 1,000 messages, {share:.2f}% of {r['requests']:,} requests) {r['rejected']}; "
           f"rate cuts {r['cuts']}, rate at the end {r['rate_end']:.1f}; duplicates {r['dupes']}; "
           f"load {r['load'][0]:.2f} → {r['load_after'][0]:.2f}")
+    n = max(r["accepted"], 1)
+    print(f"         CPU: sender process {1000 * r['cpu'] / n:.2f} ms per message ({r['cpu']:.1f} s in {r['wall']:.1f} s "
+          f"wall), the double {1000 * r['double_cpu'] / n:.2f} ms per message — on one free core each, "
+          f"≈ {n / max(r['cpu'], 1e-9):,.0f} msg/s of sender CPU")
     if r["rejected_at"]:
         first = r["first_at"] or r["rejected_at"][0]
         buckets: dict[int, int] = {}
