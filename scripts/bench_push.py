@@ -252,7 +252,8 @@ async def scenario(
 def report(r: dict[str, Any], cap: float) -> bool:
     per_1000 = 1000 * r["too_many_requests"] / max(r["accepted"], 1)
     share = 100 * r["too_many_requests"] / max(r["requests"], 1)
-    print(f"  {r['name']:<6} configured {r['rate_configured']:g} msg/s{' (paid broadcast)' if r['paid'] else ''}: "
+    configured = "paid broadcast at 1,000 msg/s (lane 0 at 30)" if r["paid"] else f"{r['rate_configured']:g} msg/s"
+    print(f"  {r['name']:<6} configured {configured}: "
           f"{r['accepted']:,} sent in {r['wall']:.1f} s, sustained {r['sustained']:,.1f} msg/s = "
           f"{100 * r['sustained'] / cap:.1f}% of the {cap:g} cap; 429s: {r['too_many_requests']} "
           f"({per_1000:.2f} per 1,000 messages, {share:.2f}% of {r['requests']:,} requests) {r['rejected']}; "
