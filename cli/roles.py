@@ -48,6 +48,25 @@ def build_scheduler(sessionmaker, settings: Settings):  # type: ignore[no-untype
     return scheduler
 
 
+def build_sender(settings: Settings, sessionmaker, messenger):  # type: ignore[no-untyped-def]
+    """The outbox sender as production runs it: on PostgreSQL the rate, its adaptation and the
+    429 pause are shared by every worker through the database; paid broadcast has its own budget."""
+    from core.delivery.sender import Sender, SenderConfig
+
+    config = SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts,
+                          paid_broadcast=settings.paid_broadcast, paid_rate=settings.paid_broadcast_rate)
+    bucket = paid = None
+    if not settings.is_sqlite:
+        from core.delivery.budget import PAID_BUDGET, SharedTokenBucket
+
+        bucket = SharedTokenBucket(sessionmaker, config.rate, clock=system_clock, window_guard=config.window_guard,
+                                   aimd=config.free_aimd())
+        if config.paid_broadcast:
+            paid = SharedTokenBucket(sessionmaker, config.paid_rate, clock=system_clock, name=PAID_BUDGET,
+                                     window_guard=config.window_guard, reserve=0.0)
+    return Sender(sessionmaker, messenger, clock=system_clock, bucket=bucket, paid_bucket=paid, config=config)
+
+
 async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> int:
     from cli.bootstrap import ensure_var_dir, prepare_database, resolve_admin_token
 
@@ -120,26 +139,21 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
             from bot.i18n import build_i18n
             from bot.liveness import WhileBotUp
             from bot.messenger import TelegramMessenger
-            from core.delivery.sender import Sender, SenderConfig
 
             polling_here = telegram is not None
             if telegram is None:
                 telegram = build_bot(settings)
             messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
-            bucket = None
-            if not settings.is_sqlite:
-                # Several worker processes may send: they share one rate through the database.
-                from core.delivery.budget import SharedTokenBucket
-
-                bucket = SharedTokenBucket(worker_sessionmaker, settings.send_rate, clock=system_clock)
-            sender = Sender(worker_sessionmaker, WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
-                            if polling_here else messenger, clock=system_clock, bucket=bucket,
-                            config=SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts))
+            sender = build_sender(settings, worker_sessionmaker,
+                                  WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
+                                  if polling_here else messenger)
             retry = reply_retry_of(telegram)
             if retry is not None:  # a reply that met a 429 holds bulk sending a beat longer (bot/retry.py)
                 retry.on_pause = sender.bucket.pause
             tasks.append(asyncio.create_task(sender.run(stop_sender), name="outbox-sender"))
-            lines.append(f"  outbox sender: up to {settings.send_rate:g} msg/s")
+            paid = f"; paid broadcast for lessons and check-ins up to {settings.paid_broadcast_rate:g} msg/s" \
+                if settings.paid_broadcast else ""
+            lines.append(f"  outbox sender: up to {settings.send_rate:g} msg/s{paid}")
         else:
             lines.append("  outbox sender: off until the bot token is set (messages wait in the outbox)")
 

@@ -48,6 +48,8 @@ class Settings(BaseSettings):
     draft_expiry_days: int = Field(default=14, ge=1)
     # Outbox sender: messages per second for the whole bot (Telegram allows about 30; the rest is
     # left for interactive replies), and how often a network or 5xx failure is retried.
+    # The rate is a ceiling: on a 429 the shared rate halves and creeps back up (AIMD), so a rate
+    # set too high converges to what Telegram allows.
     send_rate: float = Field(default=25.0, gt=0, le=1000)
     send_max_attempts: int = Field(default=5, ge=1, le=20)
     # Replies to a person that Telegram rate-limits (429) wait `retry_after` and go again: this
@@ -58,6 +60,11 @@ class Settings(BaseSettings):
     # many seconds, doubling up to the maximum; a refused token is retried at the maximum.
     bot_retry_min_seconds: float = Field(default=5.0, gt=0)
     bot_retry_max_seconds: float = Field(default=300.0, gt=0)
+    # Paid broadcast (Telegram's allow_paid_broadcast, billed in Stars per message): lessons,
+    # campaigns and check-ins (lanes 1–2) go out at up to paid_broadcast_rate; safety messages,
+    # alert cards and replies stay within send_rate and never pay.
+    paid_broadcast: bool = False
+    paid_broadcast_rate: float = Field(default=1000.0, gt=0, le=1000)
     # Closed cases (the pseudonymised child-protection record) are kept this long, then deleted.
     case_retention_days: int = Field(default=5 * 365, ge=30)
     log_level: str = "INFO"

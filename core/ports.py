@@ -16,6 +16,10 @@ class Outgoing:
     kind: str  # lesson | campaign | lesson_followup | …
     locale: str
     content: dict[str, Any] = field(default_factory=dict)
+    lane: int = 2  # 0 safety/alerts, 1 check-ins, 2 lessons/campaigns
+    # Paid broadcast (Telegram's allow_paid_broadcast: up to 1,000 msg/s for a fee): only ever set
+    # on bulk lanes 1–2 when the operator switched it on; alerts and replies never pay.
+    paid_broadcast: bool = False
 
 
 @dataclass(frozen=True)

@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, func, literal, or_, select, update
+from sqlalchemy import and_, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog.service import LessonPlanner, audience_for, household_bands
@@ -238,10 +238,26 @@ class Claimed:
     cohort_programmes: list[str] | None = None
 
 
+# Leases: how long a claimed row stays with the sender that claimed it before another may take
+# it (the claimer died). Lane 0 — safety messages, alert cards, escalations — is reclaimed within
+# seconds; a live sender renews the leases of what it holds (renew_leases), so a short lease
+# does not mean a duplicate while the row waits out a 429 pause.
+URGENT_LEASE = timedelta(seconds=10)
+BULK_LEASE = timedelta(minutes=2)
+
+
+def lease_until(*, lane: int, now: datetime, urgent_lease: timedelta = URGENT_LEASE,
+                lease: timedelta = BULK_LEASE) -> datetime:
+    return now + (urgent_lease if lane == LANE_URGENT else lease)
+
+
 async def claim(
-    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta
+    session: AsyncSession, *, now: datetime, limit: int, lease: timedelta = BULK_LEASE,
+    urgent_lease: timedelta | None = None, lanes: tuple[int, ...] | None = None,
 ) -> list[Claimed]:
-    """Claim due rows (and rows whose lease ran out: a sender crashed between claim and send).
+    """Claim due rows (and rows whose lease ran out: a sender crashed between claim and send),
+    lane 0 first. Lane-0 rows get `urgent_lease` (default: the same as `lease`), the others
+    `lease`; `lanes` limits the claim to some lanes (the sender's urgent loop takes lane 0 only).
 
     PostgreSQL: FOR UPDATE SKIP LOCKED, so several senders drain the outbox together.
     SQLite: the transaction holds the write lock (BEGIN IMMEDIATE), which serialises claims.
@@ -251,21 +267,24 @@ async def claim(
         and_(Delivery.state == PENDING, Delivery.due_at <= now),
         and_(Delivery.state == SENDING, Delivery.lease_until < now),
     )
+    query = select(Delivery.id).where(due)
+    if lanes is not None:
+        query = query.where(Delivery.lane.in_(lanes))
     ids = (
         await session.scalars(
-            select(Delivery.id)
-            .where(due)
-            .order_by(Delivery.lane, Delivery.due_at, Delivery.id)
-            .limit(limit)
-            .with_for_update(skip_locked=True)
+            query.order_by(Delivery.lane, Delivery.due_at, Delivery.id).limit(limit).with_for_update(skip_locked=True)
         )
     ).all()
     if not ids:
         return []
+    until = literal(now + lease, Delivery.lease_until.type)
+    if urgent_lease is not None and urgent_lease != lease:
+        until = case((Delivery.lane == LANE_URGENT, literal(now + urgent_lease, Delivery.lease_until.type)),
+                     else_=until)
     await session.execute(
         update(Delivery)
         .where(Delivery.id.in_(ids))
-        .values(state=SENDING, lease_until=now + lease, claimed_at=now, attempts=Delivery.attempts + 1)
+        .values(state=SENDING, lease_until=until, claimed_at=now, attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
     rows = (
@@ -279,6 +298,20 @@ async def claim(
         )
     ).all()
     return [Claimed(delivery=d, guardian=g, cohort_timezone=tz, cohort_programmes=progs) for d, g, tz, progs in rows]
+
+
+async def renew_leases(session: AsyncSession, *, ids: list[int], until: datetime) -> int:
+    """A live sender still holds these rows (waiting for a send slot or a 429 pause): push their
+    lease out, so nobody else takes them. Rows already recorded are left alone."""
+    if not ids:
+        return 0
+    result = await session.execute(
+        update(Delivery)
+        .where(Delivery.id.in_(ids), Delivery.state == SENDING)
+        .values(lease_until=until)
+        .execution_options(synchronize_session=False)
+    )
+    return max(result.rowcount or 0, 0)
 
 
 def defer_for_quiet_hours(item: Claimed, now: datetime) -> datetime | None:

@@ -1,10 +1,18 @@
 """The sender drains the outbox through a Messenger, paced by a global token bucket and at most
 one message per second per chat. Claims are committed before any HTTP call (the lease), results
-are written after; delivery is at-least-once with at most one duplicate per crash."""
+are written after; delivery is at-least-once with at most one duplicate per crash.
+
+Lane 0 (safety, alert cards, escalations) has its own loop, a 10-second lease and the first
+send slot of the bucket, so it never waits behind a lesson batch. A 429 pauses the bucket for
+retry_after and cuts its rate (AIMD; see core.delivery.ratelimit) the moment it is answered, not
+after the batch. With paid broadcast on, lanes 1–2 go through their own bucket at the paid rate
+with Telegram's allow_paid_broadcast; lane 0 stays on the free budget."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import logging
+from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
@@ -20,10 +28,10 @@ from core.inbox.outgoing import resolve_inbox_messages
 from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_elsewhere, forward_result, relay_result
 from core.delivery import outbox
 from core.delivery.outbox import (
-    BLOCKED, CANCELLED, FAILED, PENDING, SENT, Claimed, claim, defer_for_quiet_hours, lesson_content,
-    lessons_by_key, recipient_problem, resolve_lessons,
+    BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, URGENT_LEASE, Claimed, claim,
+    defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
 )
-from core.delivery.ratelimit import TokenBucket
+from core.delivery.ratelimit import Aimd, TokenBucket
 from core.models import Delivery, Guardian
 from core.ports import Messenger, Outgoing, SendOutcome
 
@@ -35,21 +43,37 @@ PERSISTENT = ("safety", ALERT_KIND, REMINDER_KIND, FORWARD_KIND, RELAY_KIND)
 PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 
+BULK_LANES = (1, 2)
+
+
 @dataclass
 class SenderConfig:
     rate: float = 25.0  # messages per second for the whole bot (Telegram allows ~30)
-    # Rows claimed at a time. By default about two seconds of sending at the rate: a batch being
-    # sent (and the next one, claimed meanwhile) is what an urgent row may have to wait behind.
+    # Rows claimed at a time. By default about two seconds of sending at the bucket's current
+    # (adapted) rate, so a batch never outlasts its lease when 429s cut the rate.
     batch: int | None = None
-    lease: timedelta = timedelta(minutes=2)
+    lease: timedelta = BULK_LEASE  # lanes 1–2
+    urgent_lease: timedelta = URGENT_LEASE  # lane 0: a dead sender's alert is reclaimed in seconds
+    urgent_poll: float = 0.5  # seconds between looks for lane-0 rows when there are none
     max_attempts: int = 5
     backoff_base: timedelta = timedelta(seconds=10)
     backoff_cap: timedelta = timedelta(minutes=30)
     concurrency: int = 64
+    # Paid broadcast: lanes 1–2 carry allow_paid_broadcast and are paced at paid_rate.
+    paid_broadcast: bool = False
+    paid_rate: float = 1000.0
+    # Never more than ⌊rate⌋ sends that could reach Telegram within one second (see TokenBucket).
+    window_guard: float | None = 0.005
+    # The free budget starts at Telegram's documented limit and only goes above it by slow start
+    # (doubling each second until a 429): a rate set too high never opens with a burst.
+    start_rate: float | None = 30.0
 
-    def __post_init__(self) -> None:
-        if self.batch is None:
-            self.batch = max(20, min(500, int(self.rate * 2)))
+    def free_aimd(self) -> Aimd:
+        start = None if self.start_rate is None or self.start_rate >= self.rate else self.start_rate
+        return Aimd(ceiling=self.rate, start=start)
+
+    def batch_for(self, rate: float) -> int:
+        return self.batch if self.batch is not None else max(20, min(500, int(rate * 2)))
 
 
 @dataclass
@@ -73,14 +97,62 @@ class Sender:
         clock: Clock,
         config: SenderConfig | None = None,
         bucket: TokenBucket | None = None,
+        paid_bucket: TokenBucket | None = None,
     ) -> None:
         self.sessionmaker = sessionmaker
         self.messenger = messenger
         self.clock = clock
         self.config = config or SenderConfig()
-        self.bucket = bucket or TokenBucket(self.config.rate)
+        self.bucket = bucket or TokenBucket(self.config.rate, window_guard=self.config.window_guard,
+                                            aimd=self.config.free_aimd())
+        self.paid_bucket = paid_bucket
+        if self.paid_bucket is None and self.config.paid_broadcast:
+            self.paid_bucket = TokenBucket(self.config.paid_rate, window_guard=self.config.window_guard)
         self._last_sent: dict[int, datetime] = {}
         self._in_flight: set[int] = set()  # chats claimed and not yet recorded (pipelined batches)
+        self._held: dict[int, int] = {}  # delivery id → lane, claimed and not yet recorded
+        # SQLite has one writer and no queue: its busy handler lets a writer that retries at once
+        # (the bulk loop) starve one that sleeps (the lane-0 loop: "database is locked" after 15 s
+        # at 1,000 msg/s). The sender's own transactions take turns here instead, lane 0 first.
+        bind = getattr(sessionmaker, "kw", {}).get("bind")
+        self._serial = bind is not None and bind.dialect.name == "sqlite"
+        self._gate = asyncio.Lock()
+        self._urgent_waiting = 0
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, *, urgent: bool = False) -> AsyncIterator[AsyncSession]:
+        if not self._serial:
+            async with self.sessionmaker() as session, session.begin():
+                yield session
+            return
+        if urgent:
+            self._urgent_waiting += 1
+        try:
+            while True:
+                await self._gate.acquire()
+                if urgent or not self._urgent_waiting:
+                    break
+                self._gate.release()  # a lane-0 claim is waiting: let it in first
+                await asyncio.sleep(0.001)
+        finally:
+            if urgent:
+                self._urgent_waiting -= 1
+        try:
+            async with self.sessionmaker() as session, session.begin():
+                yield session
+        finally:
+            self._gate.release()
+
+    def budget_for(self, lane: int) -> TokenBucket:
+        """Lanes 1–2 use the paid budget when paid broadcast is on; lane 0 never does."""
+        if self.paid_bucket is not None and lane in BULK_LANES:
+            return self.paid_bucket
+        return self.bucket
+
+    def _claim_size(self, lanes: tuple[int, ...] | None) -> int:
+        if lanes == (LANE_URGENT,):
+            return self.config.batch_for(self.bucket.rate)
+        return self.config.batch_for(self.budget_for(BULK_LANES[0]).rate)
 
     # -------------------------------------------------------------- one batch
 
@@ -90,13 +162,16 @@ class Sender:
         await self._send_and_record(ready, stats)
         return stats
 
-    async def _prepare(self) -> tuple[DrainStats, list[tuple[Claimed, Outgoing]]]:
+    async def _prepare(
+        self, lanes: tuple[int, ...] | None = None
+    ) -> tuple[DrainStats, list[tuple[Claimed, Outgoing]]]:
         """Claim a batch and commit the claim (state, lease, resolved lesson) before any send."""
         stats = DrainStats()
         now = self.clock()
         ready: list[tuple[Claimed, Outgoing]] = []
-        async with self.sessionmaker() as session, session.begin():
-            items = await claim(session, now=now, limit=self.config.batch, lease=self.config.lease)
+        async with self._transaction(urgent=lanes == (LANE_URGENT,)) as session:
+            items = await claim(session, now=now, limit=self._claim_size(lanes), lease=self.config.lease,
+                                urgent_lease=self.config.urgent_lease, lanes=lanes)
             stats.claimed = len(items)
             if not items:
                 return stats, ready
@@ -140,31 +215,54 @@ class Sender:
                 content.update(checkins.get(d.id, {}))
                 content.update(for_staff)
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
-                                             content=content)))
+                                             content=content, lane=d.lane,
+                                             paid_broadcast=self.paid_bucket is not None and d.lane in BULK_LANES)))
         self._in_flight.update(o.chat_id for _, o in ready)
+        self._held.update((o.delivery_id, o.lane) for _, o in ready)
         return stats, ready
+
+    def _release(self, ready: list[tuple[Claimed, Outgoing]]) -> None:
+        self._in_flight.difference_update(o.chat_id for _, o in ready)
+        for _, o in ready:
+            self._held.pop(o.delivery_id, None)
 
     async def _send_and_record(self, ready: list[tuple[Claimed, Outgoing]], stats: DrainStats) -> None:
         try:
             outcomes = await self._send_all([o for _, o in ready])
             await self._record([(c, o) for (c, _), o in zip(ready, outcomes)], stats)
         finally:
-            self._in_flight.difference_update(o.chat_id for _, o in ready)
+            self._release(ready)
 
     async def _send_all(self, items: list[Outgoing]) -> list[SendOutcome]:
         semaphore = asyncio.Semaphore(self.config.concurrency)
 
         async def one(item: Outgoing) -> SendOutcome:
             async with semaphore:
+                # A 429 may have come back since this send got its slot: it waits out the pause
+                # rather than hit a server that is refusing everything meanwhile.
+                await self.budget_for(item.lane).wait_unpaused()
                 try:
-                    return await self.messenger.deliver(item)
+                    outcome = await self.messenger.deliver(item)
                 except Exception as exc:  # noqa: BLE001 — a messenger bug must not lose the batch
                     log.exception("messenger failed for delivery %s", item.delivery_id)
+                    self.budget_for(item.lane).answered()
                     return SendOutcome(status="transient", error=type(exc).__name__)
+            budget = self.budget_for(item.lane)
+            if outcome.status == "rate_limited":
+                # At once, not after the batch: everyone pauses and the rate is cut.
+                try:
+                    await budget.rate_limited(outcome.retry_after if outcome.retry_after is not None else 1.0)
+                except Exception:  # noqa: BLE001 — the local pause holds even if sharing it failed
+                    log.exception("sharing a 429 pause failed")
+            elif outcome.status == "sent":
+                budget.sent()
+            else:
+                budget.answered()
+            return outcome
 
         tasks = []
         for item in items:
-            await self.bucket.acquire()
+            await self.budget_for(item.lane).acquire(lane=item.lane)
             tasks.append(asyncio.create_task(one(item)))
         return list(await asyncio.gather(*tasks))
 
@@ -189,8 +287,7 @@ class Sender:
                 if d.kind == "lesson":
                     followups.append(d)
             elif outcome.status == "rate_limited":
-                wait = max(outcome.retry_after or 1.0, 0.0)
-                self.bucket.pause(wait)
+                wait = max(outcome.retry_after or 1.0, 0.0)  # the bucket was paused when it was answered
                 row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
                            last_error="rate_limited")
                 stats.retried += 1
@@ -220,7 +317,7 @@ class Sender:
         if len(self._last_sent) > 50_000:
             cutoff = now - PER_CHAT_INTERVAL
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
-        async with self.sessionmaker() as session, session.begin():
+        async with self._transaction() as session:
             await session.execute(update(Delivery), updates)
             for chat_id, guardian_id in blocked_chats:
                 # 403: stop sending to this chat at all until they write to us again.
@@ -249,25 +346,72 @@ class Sender:
     # -------------------------------------------------------------- forever
 
     async def run(self, stop: asyncio.Event, *, idle: float = 1.0) -> None:
-        """Drain until `stop` is set. The next batch is claimed while the current one is being
-        sent, so database time does not eat into the send rate."""
+        """Drain until `stop` is set: lanes 1–2 in pipelined batches (the next batch is claimed
+        while the current one is being sent, so database time does not eat into the send rate),
+        lane 0 in its own loop that looks every `urgent_poll` seconds and takes the bucket's next
+        slot, and a keeper that renews the leases of every row this sender holds."""
+        tasks = [
+            asyncio.create_task(self._run_bulk(stop, idle=idle)),
+            asyncio.create_task(self._run_urgent(stop)),
+            asyncio.create_task(self._keep_leases(stop)),
+        ]
+        try:
+            await asyncio.gather(*tasks)
+        finally:
+            for task in tasks:
+                task.cancel()
+            await asyncio.gather(*tasks, return_exceptions=True)
+
+    async def _pause(self, stop: asyncio.Event, seconds: float) -> None:
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=seconds)
+        except asyncio.TimeoutError:
+            pass
+
+    async def _run_urgent(self, stop: asyncio.Event) -> None:
+        while not stop.is_set():
+            try:
+                stats, ready = await self._prepare(lanes=(LANE_URGENT,))
+                if ready:
+                    await self._send_and_record(ready, stats)
+            except Exception:  # noqa: BLE001 — keep looking; the short lease makes a retry safe
+                log.exception("sender: lane 0 batch failed")
+                stats = DrainStats()
+            if not stats.claimed:
+                await self._pause(stop, self.config.urgent_poll)
+
+    async def _keep_leases(self, stop: asyncio.Event) -> None:
+        every = max(min(self.config.urgent_lease, self.config.lease).total_seconds() / 3, 0.05)
+        while not stop.is_set():
+            await self._pause(stop, every)
+            held = dict(self._held)
+            if not held:
+                continue
+            now = self.clock()
+            try:
+                async with self._transaction() as session:
+                    for urgent in (True, False):
+                        ids = [i for i, lane in held.items() if (lane == LANE_URGENT) == urgent]
+                        lease = self.config.urgent_lease if urgent else self.config.lease
+                        await renew_leases(session, ids=ids, until=now + lease)
+            except Exception:  # noqa: BLE001 — the next round tries again
+                log.exception("sender: renewing leases failed")
+
+    async def _run_bulk(self, stop: asyncio.Event, *, idle: float) -> None:
         queue: asyncio.Queue[tuple[DrainStats, list[tuple[Claimed, Outgoing]]] | None] = asyncio.Queue(maxsize=1)
 
         async def produce() -> None:
             try:
                 while not stop.is_set():
                     try:
-                        stats, ready = await self._prepare()
+                        stats, ready = await self._prepare(lanes=BULK_LANES)
                     except Exception:  # noqa: BLE001 — keep draining; the lease makes a retry safe
                         log.exception("sender claim failed")
                         stats, ready = DrainStats(), []
                     if ready or stats.claimed:
                         await queue.put((stats, ready))
                         continue
-                    try:
-                        await asyncio.wait_for(stop.wait(), timeout=idle)
-                    except asyncio.TimeoutError:
-                        pass
+                    await self._pause(stop, idle)
             finally:
                 await queue.put(None)
 
@@ -280,7 +424,7 @@ class Sender:
                     outcomes = await self._send_all([o for _, o in ready])
                 except Exception:  # noqa: BLE001 — the leases expire and the rows are retried
                     log.exception("sender batch failed")
-                    self._in_flight.difference_update(o.chat_id for _, o in ready)
+                    self._release(ready)
                     continue
                 # Write the results while the next batch is being sent; at most two writes pending.
                 recording.append(asyncio.create_task(self._record_and_release(ready, outcomes, stats)))
@@ -298,4 +442,4 @@ class Sender:
         except Exception:  # noqa: BLE001 — unrecorded rows are sent again after their lease
             log.exception("recording a sender batch failed")
         finally:
-            self._in_flight.difference_update(o.chat_id for _, o in ready)
+            self._release(ready)

@@ -57,8 +57,10 @@ class TextDocument(Base):
 
 
 class SendBudget(Base):
-    """The send rate shared by every sender process: tokens refilled at the configured rate,
-    taken under a row lock, and a pause after Telegram's 429 that holds for all of them."""
+    """The send rate shared by every sender process: tokens refilled at the current rate, taken
+    under a row lock, and a pause after Telegram's 429 that holds for all of them. The rate
+    adapts (AIMD): halved on a 429 (`decreased_at`: the last cut, `cut_from`: the rate it cut),
+    growing back with every send that goes through, never above the configured rate."""
 
     __tablename__ = "send_budget"
 
@@ -66,3 +68,6 @@ class SendBudget(Base):
     tokens: Mapped[float] = mapped_column(Float)
     refilled_at: Mapped[datetime] = mapped_column(UTCDateTime)
     paused_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    rate: Mapped[float | None] = mapped_column(Float)  # msg/s now; None: the configured rate
+    decreased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
+    cut_from: Mapped[float | None] = mapped_column(Float)  # the rate that last drew a 429
