@@ -66,8 +66,10 @@ async def test_the_inviter_hears_the_link_was_used_and_directors_hear_a_guardian
     code = text_of(await grandma.send("/invite")).split("?start=")[1].split()[0]
     dad = person("en")
     await dad.send(f"/start {code}")
-    for step in ("English", "I agree", "Father", "I work away from them", "Yes, that's right"):
+    for step in ("English", "I agree", "Father", "I work away from them"):
         await dad.tap(step)
+    await dad.identity("Dad Wang", None, None)
+    await dad.tap("Yes, that's right")
 
     await _drain(sender, clock)
     told = grandma.last().text
