@@ -312,6 +312,8 @@ def staff_help() -> str:
         "/case <number> — a case's history\n"
         "/roster — your families: last check-in, open cases, last visit\n"
         "/visits — families not visited or called for a while\n"
+        "/checknow <household> <why> — send a family the check-in now\n"
+        "/myphone <number> | show | hide — your phone number for families\n"
         "/help — show this list\n\n"
         "New alerts and families' messages come here by themselves, with buttons to act on them."
     )

@@ -22,7 +22,6 @@ from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.enrolment.service import primary_director_name
 from core.models import Guardian, Staff
-from core.models.enums import GuardianStatus
 
 
 async def _steer_to_question(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
@@ -50,8 +49,8 @@ async def _in_checkin(session: AsyncSession, guardian: Guardian, clock: Clock) -
 async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, staff: Staff | None,
                   clock: Clock, risk_scanner: RiskScanner) -> None:
     now = clock()
-    if guardian.status != GuardianStatus.stopped and await pending_note(session, guardian_id=guardian.id,
-                                                                         now=now) is None \
+    # Words from a guardian who stopped the messages still reach a person (take_in says how to restart).
+    if await pending_note(session, guardian_id=guardian.id, now=now) is None \
             and not await _in_checkin(session, guardian, clock):
         await take_in(message, bot, session, guardian, clock, risk_scanner)
         return
@@ -81,7 +80,7 @@ async def on_other_content(message: Message, bot: Bot, session: AsyncSession, gu
     """A sticker, a voice note, a photo…: during a check-in or its note, say how to go on;
     otherwise it goes to the inbox."""
     in_note = await pending_note(session, guardian_id=guardian.id, now=clock()) is not None
-    if not in_note and guardian.status != GuardianStatus.stopped and not await _in_checkin(session, guardian, clock):
+    if not in_note and not await _in_checkin(session, guardian, clock):
         await take_in(message, bot, session, guardian, clock, risk_scanner)
         return
     if in_note:

@@ -33,6 +33,7 @@ from core.inbox import service as inbox
 from core.inbox.views import director_contact, inbox_card
 from core.locales import to_babel
 from core.models import Guardian, InboxItem, Staff
+from core.models.enums import GuardianStatus
 
 log = logging.getLogger(__name__)
 
@@ -88,8 +89,10 @@ async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: G
         return
     if incoming.kind == "other":
         await message.answer(not_shown_reply(contact))
-        return
-    await message.answer(sent_to_director(contact))
+    else:
+        await message.answer(sent_to_director(contact))
+    if guardian.status == GuardianStatus.stopped:  # their words went on; the programme's messages stay off
+        await message.answer(_("You have stopped all messages. To start again, send /start."))
 
 
 async def on_which_child(callback: CallbackQuery, callback_data: InboxChildCB, bot: Bot, session: AsyncSession,

@@ -87,6 +87,21 @@ async def test_each_kind_of_message_reaches_every_director(team_factory, enrol, 
     assert message.status == "shown"
 
 
+async def test_a_guardian_who_stopped_the_messages_still_reaches_a_person(team_factory, enrol, tick, db):
+    """STOP ends the programme's messages, not the way to a person: her words still go to the
+    directors, and she is told how to start again."""
+    team = await team_factory()
+    grandma = await enrol()
+    await grandma.send("/stop")
+    await grandma.tap("是的，不再接收")
+    sent = await grandma.send("主任你好，孩子他爸想找你说说")
+    assert "您的话已经转给儿童主任王主任了" in text_of(sent) and "想重新开始，请发 /start" in text_of(sent)
+    [item] = await db.all(InboxItem)
+    assert item.state == "open"
+    await tick()
+    assert "“主任你好，孩子他爸想找你说说”" in card(team.wang)
+
+
 async def test_a_sticker_gets_a_kind_answer_and_is_not_kept(enrol, db):
     grandma = await enrol()
     sent = await grandma.send_sticker()
