@@ -222,10 +222,11 @@ class _LocaleScanner:
         masked = [False] * len(text)
         if self.mask is not None:
             breaks = self._breaks(raw)
-            for m in self.mask.finditer(text):
-                if any(m.start() < b < m.end() for b in breaks):
+            for m in self.mask.finditer(text):  # overlapping: 医院开的安眠药 | 安眠药我都锁在
+                start, end = m.span(1)
+                if any(start < b < end for b in breaks):
                     continue  # "我想死 你们别管我" is no "想死你": a phrase does not run across a space
-                masked[m.start():m.end()] = [True] * (m.end() - m.start())
+                masked[start:end] = [True] * (end - start)
         found: list[tuple[int, int, RiskHit]] = []
         overriding: list[tuple[int, int, str]] = []
         cleared = False
@@ -278,7 +279,8 @@ class _Chinese(_LocaleScanner):
         self.max_filler = max((len(f) for f in self.fillers), default=0)
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
-        return re.compile("|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True)))
+        body = "|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True))
+        return re.compile(f"(?=({body}))")  # a lookahead finds phrases that overlap one another
 
     def _text(self, raw: str) -> str:
         return normalise_zh(raw)
@@ -337,7 +339,7 @@ class _English(_LocaleScanner):
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
         body = "|".join(re.escape(" " + " ".join(f.split())) for f in sorted(forms, key=len, reverse=True))
-        return re.compile(f"(?:{body})(?= )")
+        return re.compile(f"(?=((?:{body})(?= )))")
 
     def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
         body = "|".join(re.escape(w.rstrip()) for w in sorted(words, key=len, reverse=True))
