@@ -222,8 +222,11 @@ class _LocaleScanner:
         masked = [False] * len(text)
         if self.mask is not None:
             breaks = self._breaks(raw)
-            for m in self.mask.finditer(text):  # overlapping: 医院开的安眠药 | 安眠药我都锁在
-                start, end = m.span(1)
+            pos = 0
+            while (m := self.mask.search(text, pos)) is not None:
+                # Phrases may overlap (医院开的安眠药 | 安眠药我都锁在): search again one past each start.
+                start, end = m.span()
+                pos = start + 1
                 if any(start < b < end for b in breaks):
                     continue  # "我想死 你们别管我" is no "想死你": a phrase does not run across a space
                 masked[start:end] = [True] * (end - start)
@@ -279,8 +282,7 @@ class _Chinese(_LocaleScanner):
         self.max_filler = max((len(f) for f in self.fillers), default=0)
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
-        body = "|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True))
-        return re.compile(f"(?=({body}))")  # a lookahead finds phrases that overlap one another
+        return re.compile("|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True)))
 
     def _text(self, raw: str) -> str:
         return normalise_zh(raw)
@@ -339,7 +341,7 @@ class _English(_LocaleScanner):
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
         body = "|".join(re.escape(" " + " ".join(f.split())) for f in sorted(forms, key=len, reverse=True))
-        return re.compile(f"(?=((?:{body})(?= )))")
+        return re.compile(f"(?:{body})(?= )")
 
     def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
         body = "|".join(re.escape(w.rstrip()) for w in sorted(words, key=len, reverse=True))
