@@ -222,10 +222,14 @@ class _LocaleScanner:
         masked = [False] * len(text)
         if self.mask is not None:
             breaks = self._breaks(raw)
-            for m in self.mask.finditer(text):
-                if any(m.start() < b < m.end() for b in breaks):
+            pos = 0
+            while (m := self.mask.search(text, pos)) is not None:
+                # Phrases may overlap (医院开的安眠药 | 安眠药我都锁在): search again one past each start.
+                start, end = m.span()
+                pos = start + 1
+                if any(start < b < end for b in breaks):
                     continue  # "我想死 你们别管我" is no "想死你": a phrase does not run across a space
-                masked[m.start():m.end()] = [True] * (m.end() - m.start())
+                masked[start:end] = [True] * (end - start)
         found: list[tuple[int, int, RiskHit]] = []
         overriding: list[tuple[int, int, str]] = []
         cleared = False

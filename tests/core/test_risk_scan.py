@@ -132,6 +132,29 @@ def test_a_missing_child_found_in_the_same_message_is_cleared() -> None:
     assert tier_of("couldn't reach grandma, her phone was dead, all good now") == (None, None)
 
 
+def test_a_cleared_phrase_inside_its_own_negation_does_not_clear() -> None:
+    # "打不通了" holds "通了" (got through): it must not clear the unreachable child
+    assert tier_of("娃说要跟网上认识的哥哥去广州 今天电话就打不通了")[0] == "orange"
+    assert tier_of("娃一天都打不通电话 后来电话通了 在同学家")[0] is None
+
+
+def test_everyday_phrases_that_overlap_are_all_masked() -> None:
+    # 医院开的安眠药 and 安眠药我都锁在 share 安眠药: both are everyday, the locked cupboard is no sign
+    assert tier_of("医院开的安眠药我都锁在柜子里了 钥匙我自己拿着") == (None, None)
+    assert tier_of("他后妈把娃锁在柜子里") == ("orange", "physical_abuse")
+
+
+def test_generalisation_rounds_phenomena() -> None:
+    """A few of the phenomena the generalisation rounds added (tests/data/risk/README.md)."""
+    for text in ["昨晚半夜妹崽一个人坐在楼顶边边上", "伢子早上出门 到现在还莫回来", "我觉得我活着就是给家里添麻烦",
+                 "孙女这几天下身痒还有点血 问她谁碰过她 她不敢讲", "老师发现儿子裤兜里有好几片刀片",
+                 "my stepmom makes me sleep in the garage", "took like 20 of my moms sleeping pills"]:
+        assert tier_of(text)[0] is not None, text
+    for text in ["娃打疫苗胳膊上青了一块 过两天就好了", "把鸡关在笼子里", "天太热了 热得人不想活了",
+                 "孙女把旧衣服都送给表妹了 她长高了穿不下", "今天考试考砸了 我妈要打死我哈哈"]:
+        assert tier_of(text)[0] != "red", text
+
+
 def test_two_danger_words_are_an_orange_sign_even_without_a_rule() -> None:
     result = SCANNER.scan("她很害怕 说有秘密")
     assert (result.tier, [h.rule for h in result.hits]) == ("orange", ["signals"])
