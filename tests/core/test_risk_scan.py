@@ -336,6 +336,15 @@ def _rule(d: dict, locale: str, index: int) -> dict:  # type: ignore[type-arg]
          f"{L}: locales.en.negation.cues.0: Input should be a valid string"),
         (broken(lambda d: _rule(d, "en", 0).update(cleared_by=["All Good"])),
          f"{L}: locales.en.rules.0.cleared_by.0: 'All Good' is not a plain word"),
+        (broken(lambda d: d["locales"]["en"].update(near={"window": 8, "danger": {"suicide": ["Die*"]}, "person": ["he"]})),
+         f"{L}: locales.en.near.danger.suicide.0: 'Die*' is not a plain word"),
+        (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 12, "danger": {"abuse": ["打他"]}, "person": ["娃"]})),
+         f"{L}: locales.zh-Hans.near.danger.abuse"),
+        (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 40, "danger": {"suicide": ["农药"]}, "person": ["娃"]})),
+         f"{L}: locales.zh-Hans.near.window: Input should be less than or equal to 20"),
+        (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 12, "danger": {"suicide": ["农药"]}, "person": ["娃"],
+                                                                "quiet": ["好(多)了"]})),
+         f"{L}: locales.zh-Hans.near.quiet.0: '好(多)了' is not a plain word"),
     ],
 )
 def test_broken_lexicons_are_reported_with_file_field_and_reason(library: Path, data: dict, expected: str) -> None:  # type: ignore[type-arg]
