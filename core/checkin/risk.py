@@ -155,6 +155,16 @@ class _LocaleScanner:
                 for word in entries:
                     self.signal_words.setdefault(self._phrase(word), category)
         self.signal_regex = self._signal_regex(list(self.signal_words)) if self.signal_words else None
+        self.near = lex.near
+        self.near_words: dict[str, str] = {}  # normalised danger word → category
+        self.near_regex = self.person_regex = None
+        if lex.near is not None:
+            for category, entries in lex.near.danger.items():
+                for word in entries:
+                    self.near_words.setdefault(self._phrase(word), category)
+            self.near_regex = self._signal_regex(list(self.near_words))
+            self.person_regex = self._signal_regex([self._phrase(w) for w in lex.near.person])
+            self.quiet = tuple(self._phrase(w) for w in lex.near.quiet)
         masks = [form for phrase in [*lex.hyperbole, *lex.everyday] for form in expand(phrase)]
         self.mask = self._mask_regex(masks) if masks else None
         self.negation = lex.negation
@@ -181,6 +191,29 @@ class _LocaleScanner:
         shown = tuple((cat, self._shown(word)) for word, cat in seen.items())
         return RiskHit(self.locale, "signals", f"at least {self.signals.at_least} danger words",
                        " · ".join(w for _c, w in shown), category, "orange", shown)
+
+    def _near(self, text: str, masked: list[bool], denied: list[tuple[int, int]]) -> RiskHit | None:
+        """The broad net: a danger word near a person or body word, without certainty → orange."""
+        assert self.near is not None and self.near_regex is not None and self.person_regex is not None
+        people = [m for m in self.person_regex.finditer(text) if not any(masked[m.start():m.end()])]
+        if not people or any(q in text for q in self.quiet):
+            return None
+        for m in self.near_regex.finditer(text):
+            if any(masked[m.start():m.end()]) or self._negated(text, m.start()) \
+                    or any(a < m.end() and m.start() < b for a, b in denied):
+                continue  # masked, denied right before, or inside a rule's denied match ("他没说要喝农药")
+            person = next((p for p in people if self._close(text, p.span(), m.span())), None)
+            if person is None:
+                continue
+            word = m.group(0)
+            category = self.near_words.get(word) or self.near_words[word + " "]
+            shown = (("danger", self._shown(word)), ("person", self._shown(person.group(0))))
+            return RiskHit(self.locale, "near", f"a danger word within {self.near.window} of a person or body word",
+                           f"{self._shown(person.group(0))} … {self._shown(word)}", category, "orange", shown)
+        return None
+
+    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        raise NotImplementedError
 
     def _text(self, raw: str) -> str:
         raise NotImplementedError
@@ -269,6 +302,10 @@ class _LocaleScanner:
             net = self._signals(text, masked)
             if net is not None:
                 hits.append(net)
+        if self.near_regex is not None and not cleared and not any(not h.negated for h in hits):
+            near = self._near(text, masked, [(st, en) for st, en, h in found if h.negated])
+            if near is not None:
+                hits.append(near)
         return hits
 
 
@@ -303,6 +340,11 @@ class _Chinese(_LocaleScanner):
     def _before(self, text: str, start: int) -> str:
         window = text[max(0, start - 12):start]
         return re.split(r"[。！？!?；;]", window)[-1]
+
+    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        between = text[min(a[1], b[1]):max(a[0], b[0])]
+        gap = max(0, max(a[0], b[0]) - min(a[1], b[1]))
+        return gap <= self.near.window and not re.search(r"[。！？!?；;]", between)  # type: ignore[union-attr]
 
     def _segmentable(self, gap: str) -> bool:
         ok = [True] + [False] * len(gap)
@@ -364,6 +406,11 @@ class _English(_LocaleScanner):
                 tokens = tokens[i + 1:]
                 break
         return " " + " ".join(tokens) + " "
+
+    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+        lo, hi = min(a[1], b[1]), max(a[0], b[0])
+        between = text[lo:hi].split() if hi > lo else []
+        return len(between) <= self.near.window and not any(t in ".!?;" for t in between)  # type: ignore[union-attr]
 
     def _negated(self, text: str, start: int) -> bool:
         tokens = text[:start].split()

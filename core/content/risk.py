@@ -283,9 +283,24 @@ class Signals(_Strict):
     words: dict[Category, list[str]]
 
 
+class Near(_Strict):
+    """The broad net (issue #12's own definition of orange): a danger word within `window`
+    characters (zh) or words (en) of a person or body word, in the same sentence, neither masked
+    (hyperbole, everyday life) nor denied right before → one orange hit, named by the danger
+    word's category. Plain words only; red stays with the rules."""
+
+    window: int = Field(ge=1, le=20)
+    danger: dict[Category, list[str]]
+    person: list[str] = Field(min_length=1)
+    # Everyday reassurance in the same message (创可贴, 好多了, a vaccine, a cartoon, "healing"):
+    # the net stays quiet (the rules do not; the message still reaches the inbox).
+    quiet: list[str] = Field(default_factory=list)
+
+
 class LocaleLexicon(_Strict):
     words: dict[str, list[str]] = Field(default_factory=dict)
     signals: Signals | None = None
+    near: Near | None = None
     negation: Negation
     hyperbole: list[str] = Field(min_length=1)  # everyday exaggeration, masked before matching
     everyday: list[str] = Field(default_factory=list)  # farm, kitchen and medical life, masked too
@@ -368,6 +383,17 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
                 for k, word in enumerate(entries):
                     if not _plain_word_ok(loc, word):
                         problems.append((f"{base}.signals.words.{category}.{k}", f"{word!r} is not a plain word"))
+        if lex.near is not None:
+            for category, entries in lex.near.danger.items():
+                if not entries:
+                    problems.append((f"{base}.near.danger.{category}", "an empty word list"))
+                for k, word in enumerate(entries):
+                    if not _plain_word_ok(loc, word):
+                        problems.append((f"{base}.near.danger.{category}.{k}", f"{word!r} is not a plain word"))
+            for kind in ("person", "quiet"):
+                for k, word in enumerate(getattr(lex.near, kind)):
+                    if not _plain_word_ok(loc, word):
+                        problems.append((f"{base}.near.{kind}.{k}", f"{word!r} is not a plain word"))
         for k, word in enumerate(lex.frames):
             if not _plain_word_ok(loc, word):
                 problems.append((f"{base}.frames.{k}", f"{word!r} is not a plain word"))

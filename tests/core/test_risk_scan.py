@@ -159,13 +159,13 @@ def test_two_danger_words_are_an_orange_sign_even_without_a_rule() -> None:
     result = SCANNER.scan("她很害怕 说有秘密")
     assert (result.tier, [h.rule for h in result.hits]) == ("orange", ["signals"])
     assert SCANNER.scan("她不害怕 也没有秘密").tier is None  # denied words do not count
-    assert SCANNER.scan("她很害怕").tier is None  # one is not enough
+    assert SCANNER.scan("很害怕").tier is None  # one is not enough (and no one is named: no near-hit)
 
 
 def test_red_outranks_orange_and_every_category_is_listed() -> None:
     result = SCANNER.scan("他被同学欺负了，回家说不想活了, and someone hit him")
     assert result.tier == "red" and result.category == "suicide"
-    assert result.categories == ["suicide", "bullying"]
+    assert result.categories == ["suicide", "physical_abuse", "bullying"]  # "hit him": the broad net
     assert {"不想活", "被同学欺负"} <= set(result.terms)
 
 
@@ -336,6 +336,15 @@ def _rule(d: dict, locale: str, index: int) -> dict:  # type: ignore[type-arg]
          f"{L}: locales.en.negation.cues.0: Input should be a valid string"),
         (broken(lambda d: _rule(d, "en", 0).update(cleared_by=["All Good"])),
          f"{L}: locales.en.rules.0.cleared_by.0: 'All Good' is not a plain word"),
+        (broken(lambda d: d["locales"]["en"].update(near={"window": 8, "danger": {"suicide": ["Die*"]}, "person": ["he"]})),
+         f"{L}: locales.en.near.danger.suicide.0: 'Die*' is not a plain word"),
+        (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 12, "danger": {"abuse": ["打他"]}, "person": ["娃"]})),
+         f"{L}: locales.zh-Hans.near.danger.abuse"),
+        (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 40, "danger": {"suicide": ["农药"]}, "person": ["娃"]})),
+         f"{L}: locales.zh-Hans.near.window: Input should be less than or equal to 20"),
+        (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 12, "danger": {"suicide": ["农药"]}, "person": ["娃"],
+                                                                "quiet": ["好(多)了"]})),
+         f"{L}: locales.zh-Hans.near.quiet.0: '好(多)了' is not a plain word"),
     ],
 )
 def test_broken_lexicons_are_reported_with_file_field_and_reason(library: Path, data: dict, expected: str) -> None:  # type: ignore[type-arg]
@@ -407,3 +416,41 @@ def test_cli_uses_another_lexicon_and_refuses_a_broken_one(tmp_path: Path, monke
 def test_load_scanner_reports_unreadable_files(tmp_path: Path) -> None:
     with pytest.raises(LexiconInvalid, match="risk/missing.yaml: -: cannot read"):
         load_scanner(tmp_path / "missing.yaml")
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("她很害怕", "physical_abuse"),  # a danger word next to a person
+    ("娃这两天老往水库那边跑 一个人坐着发呆", "suicide"),
+    ("伢大腿上好几道疤 我问咋弄的他就跑了", "self_harm"),
+    ("妈妈生气就掐我 胳膊上紫了", "physical_abuse"),
+    ("老汉我腰杆直不起来了 两个娃三天没吃上热饭", "guardian_crisis"),
+    ("some older boys take his lunch money", "bullying"),
+    ("my daughter didnt turn up at school today", "missing"),
+    ("i burn myself with a lighter when it gets bad", "self_harm"),
+])
+def test_a_danger_word_near_a_person_or_body_word_is_orange(text: str, category: str) -> None:
+    result = SCANNER.scan(text)
+    assert (result.tier, result.category) == ("orange", category), result.as_json()
+
+
+
+@pytest.mark.parametrize("text", ["她很害怕", "孙女现在一说要去她姑父家就哭 死活不去", "the boy took the bus money and went off to find his mother",
+                                  "我这眼睛看不清了 孩子饭都是自己弄", "my son texted me sorry for everything"])
+def test_the_broad_net_catches_what_no_rule_does(text: str) -> None:
+    result = SCANNER.scan(text)
+    assert result.tier == "orange" and [h.rule for h in result.hits] == ["near"], result.as_json()
+    assert result.as_json()["hits"][0]["words"].keys() == {"danger", "person"}  # the scan explains it
+
+
+@pytest.mark.parametrize("text", [
+    "很害怕",  # no person or body word
+    "她不害怕",  # denied right before
+    "他没说要喝农药",  # inside a denied rule match
+    "孩子发烧 吃了一片退烧药 好多了",  # everyday reassurance quiets the net
+    "娃在河边洗衣服 我看着呢",
+    "he cut his finger slicing bread, a plaster sorted it",
+    "she beat her classmate at ping pong",
+    "孙子说想死你了",  # hyperbole masked
+])
+def test_the_broad_net_stays_quiet_for_everyday_life(text: str) -> None:
+    assert SCANNER.scan(text).tier is None, SCANNER.scan(text).as_json()
