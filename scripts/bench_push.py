@@ -46,7 +46,7 @@ from core.config import PROJECT_ROOT, Settings  # noqa: E402
 from core.content.loader import load_content  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.delivery.planning import plan_due_lessons  # noqa: E402
-from core.delivery.sender import Sender, SenderConfig  # noqa: E402
+from core.delivery.sender import Sender  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.models import Child, Cohort, Delivery, Guardian, Household, Staff, StaffCohort  # noqa: E402
 from core.ports import Outgoing, SendOutcome  # noqa: E402

@@ -6,8 +6,6 @@ enrolment scanned first; and /delete leaving no name, number, place or words in 
 outbox payload."""
 from __future__ import annotations
 
-from datetime import timedelta
-
 import pytest
 from aiogram.methods import EditMessageText, SendMessage
 from aiogram.types import ReplyKeyboardRemove

@@ -5,10 +5,10 @@ question for households with several children, and a second occurrence of an ale
 every director's phone within one tick."""
 from __future__ import annotations
 
-from datetime import datetime, timedelta, timezone
+from datetime import datetime, timezone
 
 import pytest
-from aiogram.methods import CopyMessage, EditMessageText, SendMessage
+from aiogram.methods import CopyMessage, EditMessageText
 
 from core.cohorts.schemas import CohortCreate
 from core.cohorts.service import create_cohort

@@ -5,7 +5,6 @@ exhausted API pool never blocks the tick."""
 from __future__ import annotations
 
 import asyncio
-from pathlib import Path
 
 import pytest
 from sqlalchemy import select, text
