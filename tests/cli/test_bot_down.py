@@ -153,8 +153,11 @@ def test_run_keeps_serving_while_the_bot_api_is_down(tmp_path: Path) -> None:
         threading.Thread(target=fake.serve_forever, daemon=True).start()
         _poll("bot: down (token refused)", lambda: "401" in (_health(port)["bot_reason"] or ""))
         time.sleep(1.0)  # several sender rounds while down (the process is real; there is no clock to move)
-        row = asyncio.run(_row(url))
-        assert row is not None and row.state in ("pending", "sending") and row.attempts == 0 and not fake.sent
+        # A sender round may hold the row for a moment (claimed: "sending", one attempt counted)
+        # before handing it back unspent; between rounds it waits as it was queued.
+        _poll("the row waits, no attempt spent", lambda: (row := asyncio.run(_row(url))) is not None
+              and row.state == "pending" and row.attempts == 0, timeout=10.0)
+        assert not fake.sent
 
         # The token is accepted again: the bot is up and the queued row goes out.
         fake.refuse_token = False
