@@ -31,7 +31,7 @@ test-pg: install
 
 # Extract interface strings, update both catalogs, fill English from the source strings, compile.
 i18n: $(STAMP)
-	$(BIN)/pybabel -q extract -F babel.cfg -k __ -k lazy_gettext -o locales/messages.pot --sort-by-file --omit-header bot core
+	$(BIN)/pybabel -q extract -F babel.cfg -k __ -k lazy_gettext -o locales/messages.pot --sort-by-file --omit-header bot core web channels
 	$(BIN)/pybabel -q update -i locales/messages.pot -d locales -D messages --no-fuzzy-matching --ignore-obsolete
 	$(BIN)/python scripts/i18n_fill_en.py locales/en/LC_MESSAGES/messages.po
 	$(BIN)/pybabel -q compile -d locales -D messages

@@ -163,9 +163,15 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
         app = create_app(settings=settings, sessionmaker=sessionmaker, clock=system_clock,
                          bot_status=bot_status if bot else None, health_sessionmaker=health_sessionmaker)
+        from web.app import mount as mount_web
+
+        # The guardians' mobile pages (/m/) and the staff console (/console/) on the same port.
+        mount_web(app, settings=settings, sessionmaker=sessionmaker, clock=system_clock)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         server_obj = _QuietServer(config)
-        lines.append(f"  HTTP API: http://{settings.host}:{settings.port}/api/v1  (docs: http://{settings.host}:{settings.port}/docs)")
+        base = f"http://{settings.host}:{settings.port}"
+        lines.append(f"  HTTP API: {base}/api/v1  (docs: {base}/docs)")
+        lines.append(f"  web: guardians {base}/m/  ·  staff console {base}/console/")
 
     if generated:
         lines.append(f"  admin API token (shown once; kept in {settings.var_dir / 'admin_token'}):")

@@ -1,0 +1,12 @@
+"""Guardians' mobile pages (/m/)."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse
+
+router = APIRouter()
+
+
+@router.get("/", response_class=HTMLResponse)
+async def entry(request: Request) -> HTMLResponse:
+    return request.app.state.pages.render(request, "mobile/entry.html")
