@@ -42,6 +42,7 @@ CATEGORIES = {  # the risk lexicon's categories (v4), and v3's for alerts raised
     "bullying": __("bullying"),
     "missing": __("missing or run away"),
     "guardian_crisis": __("the guardian's own crisis"),
+    "child_distress": __("a child in distress"),
     "abuse": __("harm by someone"),
     "violence": __("violence"),
     "running_away": __("running away"),

@@ -5,11 +5,16 @@ one raised red) and false alarms (an everyday message — a hard negative — ra
 raised red), the per-message scan time, and the same for the held-out set. The suite holds the
 corpus to its thresholds (tests/core/test_risk_eval.py); the held-out set is reported only.
 
-    python scripts/eval_risk.py [--holdout] [--misses] [--lexicon FILE]
+    python scripts/eval_risk.py [--holdout] [--misses] [--lexicon FILE] [--round N] [--rules-only]
+
+`--round N` measures only the messages under the `# round N …` comment in the corpus files (a
+fresh batch's first look); `--rules-only` drops the broad orange net (`near:`) to show what the
+rules alone catch.
 """
 from __future__ import annotations
 
 import argparse
+import re
 import sys
 import time
 from collections import defaultdict
@@ -28,6 +33,7 @@ HOLDOUT = ("holdout.tsv",)
 TIERS = ("red", "orange", "none")
 RECALL_MIN = 0.95  # red+orange messages raised at least orange
 FALSE_RED_MAX = 0.03  # everyday messages raised red
+_ROUND = re.compile(r"^# round (\d+)\b")
 
 
 @dataclass(frozen=True)
@@ -39,14 +45,20 @@ class Example:
     voice: str
     lang: str
     text: str
+    round: int | None = None  # the `# round N` comment it stands under, if any
 
 
 def read_examples(names: tuple[str, ...]) -> list[Example]:
     out = []
     for name in names:
         default_lang = {"zh.tsv": "zh-Hans", "en.tsv": "en"}.get(name)
+        round_no: int | None = None
         for n, line in enumerate((DATA / name).read_text(encoding="utf-8").splitlines(), 1):
-            if not line.strip() or line.startswith("#"):
+            if line.startswith("#"):  # a section: `# round N …` starts a round, any other ends it
+                m = _ROUND.match(line)
+                round_no = int(m.group(1)) if m else None
+                continue
+            if not line.strip():
                 continue
             cols = line.split("\t")
             if default_lang is None:
@@ -56,7 +68,7 @@ def read_examples(names: tuple[str, ...]) -> list[Example]:
                 lang = default_lang
             if tier not in TIERS or category not in CATEGORIES:
                 raise ValueError(f"{name}:{n}: unknown tier or category {tier!r} {category!r}")
-            out.append(Example(name, n, tier, category, voice, lang, text))
+            out.append(Example(name, n, tier, category, voice, lang, text, round_no))
     return out
 
 
@@ -123,18 +135,37 @@ def report(title: str, by: dict[str, Figures], per_message: float) -> None:
     print(f"scan time: {per_message * 1000:.3f} ms per message")
 
 
+def rules_only(scanner: RiskScanner) -> RiskScanner:
+    """The same lexicon without the broad orange net: what the rules (and signals) alone raise."""
+    lexicon = scanner.lexicon.model_copy(deep=True)
+    for lex in lexicon.locales.values():
+        lex.near = None
+    return RiskScanner(lexicon)
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--lexicon", default=str(ROOT / "content" / "risk" / "lexicon.yaml"))
     parser.add_argument("--holdout", action="store_true", help="also measure the held-out set")
     parser.add_argument("--misses", action="store_true", help="list every miss and false alarm")
     parser.add_argument("--only-holdout", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--round", type=int, help="only the corpus messages under `# round N` (a first look)")
+    parser.add_argument("--rules-only", action="store_true", help="without the broad orange net (near:)")
     args = parser.parse_args(argv)
     scanner = load_scanner(Path(args.lexicon))
+    if args.rules_only:
+        scanner = rules_only(scanner)
     sets = [("holdout", HOLDOUT)] if args.only_holdout else [("corpus", CORPUS)] + ([("holdout", HOLDOUT)] if args.holdout else [])
+    if args.round is not None:
+        sets = [(f"round {args.round}", CORPUS)]
     ok = True
     for name, files in sets:
         examples = read_examples(files)
+        if args.round is not None:
+            examples = [e for e in examples if e.round == args.round]
+            if not examples:
+                print(f"no messages under '# round {args.round}'", file=sys.stderr)
+                return 2
         by, results, per_message = evaluate(scanner, examples)
         report(f"{name}: {', '.join(files)} — {len(examples)} messages", by, per_message)
         if args.misses:

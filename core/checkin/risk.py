@@ -29,6 +29,10 @@ _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;]")
 _DASHES = re.compile(r"[-‐‑‒–—―_/]")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 TIER_RANK = {"red": 2, "orange": 1}
+_ZH_SENTENCE_END = "。！？!?；;"
+_ZH_CLAUSE_END = "，,、…~"
+_ZH_POSSESSIVE = re.compile(r"(他|她|孩子|娃|我|俺)?(的|家的)?")  # 找到了(他的)书包
+_EN_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "my", "their", "our", "its", "your"})
 
 
 @dataclass(frozen=True)
@@ -108,6 +112,7 @@ class _Rule:
     compiled: Compiled
     overrides_inner: bool
     cleared_by: tuple[str, ...]
+    child_category: str | None = None
 
 
 def normalise_zh(text: str) -> str:
@@ -145,8 +150,15 @@ class _LocaleScanner:
         lex = lexicon.locales[self.locale]
         compiler = compiler_for(lexicon, self.locale)
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
-                            tuple(self._phrase(c) for c in rule.cleared_by))
+                            tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category)
                       for rule in lex.rules for p in rule.patterns]
+        self.subject_kind: dict[str, str] = {}  # normalised word → child | adult | thing
+        self.subject_regex: re.Pattern[str] | None = None
+        if lex.subjects is not None:
+            for kind in ("child", "adult", "thing"):
+                for word in getattr(lex.subjects, kind):
+                    self.subject_kind.setdefault(self._phrase(word), kind)
+            self.subject_regex = self._signal_regex(list(self.subject_kind))
         self.frames = tuple(sorted((self._phrase(f) for f in lex.frames), key=len, reverse=True))
         self.signals = lex.signals
         self.signal_words: dict[str, str] = {}  # normalised word → category
@@ -248,13 +260,73 @@ class _LocaleScanner:
         before = self._before(text, start)
         return next((f.strip() for f in self.frames if f in before), None)
 
+    # -- who a phrase is about -------------------------------------------------------------------
+
+    def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
+        """Where the clauses of the sentence around `pos` start, up to `pos` (the first is the
+        sentence's own start)."""
+        raise NotImplementedError
+
+    def _candidates(self, text: str, lo: int, hi: int) -> list[tuple[int, int, str]]:
+        if self.subject_regex is None:
+            return []
+        out = []
+        for m in self.subject_regex.finditer(text, lo):
+            if m.end() > hi:
+                break
+            word = m.group(0)
+            out.append((m.start(), m.end(), self.subject_kind.get(word) or self.subject_kind[word + " "]))
+        return out
+
+    def _subject(self, text: str, pos: int, breaks: set[int], lo: int = 0, carry: bool = True) -> str | None:
+        """The kind (child, adult, thing) of the nearest subject word before `pos` in its clause;
+        with `carry`, else the first one of the clause before (a dropped subject: "娃想妈妈 天天哭")."""
+        cuts = self._cuts(text, pos, breaks)
+        found = self._candidates(text, max(cuts[-1], lo), pos)
+        if found:
+            return found[-1][2]
+        if carry and len(cuts) >= 2 and cuts[-1] > lo:
+            before = self._candidates(text, max(cuts[-2], lo), cuts[-1])
+            if before:
+                return before[0][2]
+        return None
+
+    def _about_a_thing(self, text: str, start: int, end: int, hit_end: int, breaks: set[int]) -> bool:
+        """A clearing phrase whose subject (鸭子自己回来了, "the dog came back") or object
+        (找到了他的书包, "found her phone") is an animal or an object says nothing of the person.
+        A thing that is itself an object (他赶着鸭子自己回来了, "he came back with the dog") is no
+        subject."""
+        cuts = self._cuts(text, start, breaks)
+        before = [c for c in self._candidates(text, max(cuts[-1], hit_end), start)
+                  if not (c[2] == "thing" and self._is_object(text, c[0]))]
+        if before and before[-1][2] == "thing":
+            return True
+        lo = end - 1 if text[end - 1:end] == " " else end  # an English phrase ends on its space
+        thing = next((c for c in self._candidates(text, lo, min(len(text), lo + 24)) if c[2] == "thing"), None)
+        return thing is not None and self._directly_after(text, lo, thing[0])
+
+    def _is_object(self, text: str, start: int) -> bool:
+        raise NotImplementedError
+
+    def _directly_after(self, text: str, end: int, start: int) -> bool:
+        raise NotImplementedError
+
+    def _cleared(self, text: str, hit_end: int, phrases: tuple[str, ...], breaks: set[int]) -> bool:
+        for phrase in phrases:
+            at = text.find(phrase, hit_end)
+            while at >= 0:
+                if not self._about_a_thing(text, at, at + len(phrase), hit_end, breaks):
+                    return True
+                at = text.find(phrase, at + 1)
+        return False
+
     def scan(self, raw: str) -> list[RiskHit]:
         text = self._text(raw)
         if not text.strip():
             return []
         masked = [False] * len(text)
+        breaks = self._breaks(raw)
         if self.mask is not None:
-            breaks = self._breaks(raw)
             pos = 0
             while (m := self.mask.search(text, pos)) is not None:
                 # Phrases may overlap (医院开的安眠药 | 安眠药我都锁在): search again one past each start.
@@ -276,7 +348,7 @@ class _LocaleScanner:
                 if any(masked[m.start():m.end()]):
                     pos = m.start() + 1  # a later, unmasked match may still be there
                     continue
-                if any(c in text[m.end():] for c in rule.cleared_by):
+                if rule.cleared_by and self._cleared(text, m.end(), rule.cleared_by, breaks):
                     cleared = True
                     pos = m.end()
                     continue
@@ -285,8 +357,11 @@ class _LocaleScanner:
                 tier, framed = rule.tier, None
                 if tier == "red" and (framed := self._frame(text, m.start())):
                     tier = "orange"
+                category = rule.category
+                if rule.child_category is not None and self._subject(text, m.start(), breaks) == "child":
+                    category = rule.child_category
                 found.append((m.start(), m.end(), RiskHit(
-                    self.locale, rule.id, rule.compiled.pattern, self._shown(m.group(0)), rule.category, tier,
+                    self.locale, rule.id, rule.compiled.pattern, self._shown(m.group(0)), category, tier,
                     words, negated=self._negated_match(text, m, len(rule.compiled.slots)), framed=framed)))
                 if rule.overrides_inner:
                     overriding.append((m.start(), m.end(), rule.id))
@@ -340,6 +415,18 @@ class _Chinese(_LocaleScanner):
     def _before(self, text: str, start: int) -> str:
         window = text[max(0, start - 12):start]
         return re.split(r"[。！？!?；;]", window)[-1]
+
+    def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
+        sentence = max((i + 1 for i in range(pos) if text[i] in _ZH_SENTENCE_END), default=0)
+        cuts = {sentence} | {i + 1 for i in range(sentence, pos) if text[i] in _ZH_CLAUSE_END}
+        cuts |= {b for b in breaks if sentence < b <= pos}
+        return sorted(c for c in cuts if c <= pos)
+
+    def _is_object(self, text: str, start: int) -> bool:
+        return start > 0 and text[start - 1] in "着了把带领赶牵抱推骑拿喂放"
+
+    def _directly_after(self, text: str, end: int, start: int) -> bool:
+        return _ZH_POSSESSIVE.fullmatch(text[end:start]) is not None
 
     def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
         between = text[min(a[1], b[1]):max(a[0], b[0])]
@@ -406,6 +493,18 @@ class _English(_LocaleScanner):
                 tokens = tokens[i + 1:]
                 break
         return " " + " ".join(tokens) + " "
+
+    def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
+        ends = [text.rfind(f" {p} ", 0, pos) for p in ".!?;"]
+        start = max(ends)
+        return [start + 2 if start >= 0 else 0]
+
+    def _is_object(self, text: str, start: int) -> bool:
+        before = text[:start].split()
+        return bool(before) and before[-1] in ("with", "walking", "walked", "brought", "bringing", "took", "taking")
+
+    def _directly_after(self, text: str, end: int, start: int) -> bool:
+        return all(w in _EN_DETERMINERS for w in text[end:start].split())
 
     def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
         lo, hi = min(a[1], b[1]), max(a[0], b[0])

@@ -44,10 +44,12 @@ from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validat
 from core.config import SUPPORTED_LOCALES
 from core.content.localized import check_localized
 
+# child_distress: a child's distress with no cause named yet (crying every day, not sleeping) — the
+# same words from the guardian about herself are guardian_crisis (a rule's `child_category`).
 Category = Literal["suicide", "self_harm", "physical_abuse", "sexual_abuse", "bullying", "missing",
-                   "guardian_crisis"]
+                   "guardian_crisis", "child_distress"]
 CATEGORIES: tuple[str, ...] = ("suicide", "self_harm", "physical_abuse", "sexual_abuse", "bullying", "missing",
-                               "guardian_crisis")
+                               "guardian_crisis", "child_distress")
 Tier = Literal["red", "orange"]
 TIERS: tuple[str, ...] = ("red", "orange")
 MAX_EXPANSIONS = 1024  # plain forms of one hyperbole or everyday phrase
@@ -270,7 +272,13 @@ class Rule(_Strict):
     overrides_inner: bool = False
     # Plain phrases that, later in the same message, say it is over ("找到了", "all good now"):
     # the hit is cleared (the message still reaches the inbox).
+    # A clearing phrase counts only when it is about a person: no animal or object word of
+    # `subjects.thing` is its subject (鸭子自己回来了) or its object (找到了他的书包).
     cleared_by: list[str] = Field(default_factory=list)
+    # Who the words are about decides the category: when the nearest subject before the match is
+    # a child word (`subjects.child`), the hit is in this category ("孙子老是哭": the child's
+    # distress); the guardian herself, or no subject, keeps the rule's ("我老是哭").
+    child_category: Category | None = None
     note: str | None = None  # for authors: why this rule, what it must not catch
 
 
@@ -297,8 +305,19 @@ class Near(_Strict):
     quiet: list[str] = Field(default_factory=list)
 
 
+class Subjects(_Strict):
+    """Who or what a phrase is about, found as the nearest of these words before it (in its clause
+    or, failing that, the first in the clause before: Chinese drops a subject it has just named).
+    Plain words; the longest wins where they overlap (孩子他妈 is an adult, 他 a child)."""
+
+    child: list[str] = Field(min_length=1)  # the child (他/她 in a guardian's message is the child)
+    adult: list[str] = Field(min_length=1)  # the writer and the other grown-ups
+    thing: list[str] = Field(min_length=1)  # animals and objects: 鸭子, 手机, the dog
+
+
 class LocaleLexicon(_Strict):
     words: dict[str, list[str]] = Field(default_factory=dict)
+    subjects: Subjects | None = None
     signals: Signals | None = None
     near: Near | None = None
     negation: Negation
@@ -394,6 +413,11 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
                 for k, word in enumerate(getattr(lex.near, kind)):
                     if not _plain_word_ok(loc, word):
                         problems.append((f"{base}.near.{kind}.{k}", f"{word!r} is not a plain word"))
+        if lex.subjects is not None:
+            for kind in ("child", "adult", "thing"):
+                for k, word in enumerate(getattr(lex.subjects, kind)):
+                    if not _plain_word_ok(loc, word):
+                        problems.append((f"{base}.subjects.{kind}.{k}", f"{word!r} is not a plain word"))
         for k, word in enumerate(lex.frames):
             if not _plain_word_ok(loc, word):
                 problems.append((f"{base}.frames.{k}", f"{word!r} is not a plain word"))
@@ -420,6 +444,8 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
             for k, phrase in enumerate(rule.cleared_by):
                 if not _plain_word_ok(loc, phrase):
                     problems.append((f"{where}.cleared_by.{k}", f"{phrase!r} is not a plain word"))
+            if rule.child_category is not None and lex.subjects is None:
+                problems.append((f"{where}.child_category", "needs the locale's subjects: (child, adult, thing words)"))
             for k, pattern in enumerate(rule.patterns):
                 key = " ".join(pattern.split())
                 if key in seen_patterns:

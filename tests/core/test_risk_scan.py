@@ -454,3 +454,46 @@ def test_the_broad_net_catches_what_no_rule_does(text: str) -> None:
 ])
 def test_the_broad_net_stays_quiet_for_everyday_life(text: str) -> None:
     assert SCANNER.scan(text).tier is None, SCANNER.scan(text).as_json()
+
+
+# -- whom the words are about ---------------------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "tier"), [
+    # a clearing phrase about an animal or an object clears nothing …
+    ("孙子说去河边放鸭子 到现在天黑了人还没回来 鸭子自己回来了", "orange"),
+    ("天黑了人还没回来鸭子自己回来了", "orange"),  # voice-to-text: no space either
+    ("孩子一晚上没回家 找到了他的书包", "red"),  # found: his school bag, not him
+    ("he didnt come home last night. the dog came back this morning", "red"),
+    ("my daughter didnt come home last night, we found her bike by the river", "red"),
+    # … one about the person, or with no other subject, still does
+    ("孩子一晚上没回家 今天早上他自己回来了", None),
+    ("孩子一晚上没回家 今天早上自己回来了", None),
+    ("孙子说去河边放鸭子 天黑了人还没回来 后来他赶着鸭子自己回来了", None),
+    ("天都黑了孙子还没回来 他手机打通了", None),
+    ("he didnt come home last night. he came back this morning", None),
+    ("my daughter didnt come home last night, found her at her friends", None),
+])
+def test_a_clearing_phrase_must_be_about_the_person(text: str, tier: str | None) -> None:
+    assert SCANNER.scan(text).tier == tier, SCANNER.scan(text).as_json()
+
+
+@pytest.mark.parametrize(("text", "category"), [
+    ("孩子老是哭", "child_distress"), ("孙子天天哭 问他也不说", "child_distress"),
+    ("娃想妈妈 天天哭", "child_distress"),  # the subject named in the clause before
+    ("我孙子每天晚上睡不着", "child_distress"),  # 我 is only the possessive
+    ("我老是哭", "guardian_crisis"), ("天天哭", "guardian_crisis"),  # the writer herself, or no subject
+    ("老伴走了以后我一个人带三个娃 天天哭 饭也做不动了", "guardian_crisis"),  # 娃 is the object there
+    ("孩子他妈天天哭", "guardian_crisis"),
+    ("she cries every night", "child_distress"), ("my daughter cries herself to sleep", "child_distress"),
+    ("i cry every night since the kids left", "guardian_crisis"),
+])
+def test_the_category_follows_who_is_crying(text: str, category: str) -> None:
+    result = SCANNER.scan(text)
+    assert (result.tier, result.category) == ("orange", category), result.as_json()
+
+
+def test_child_category_needs_the_subject_words(tmp_path: Path) -> None:
+    def without_subjects(data: dict) -> None:
+        data["locales"]["en"]["rules"][0]["child_category"] = "child_distress"
+    with pytest.raises(LexiconInvalid, match=r"rules\.0\.child_category: needs the locale's subjects"):
+        load_scanner(write_lexicon(tmp_path, broken(without_subjects)))
