@@ -15,8 +15,10 @@ the message still reaches a person (the tier decides urgency, never visibility).
 """
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -28,6 +30,8 @@ from core.content.risk import CATEGORIES, Compiled, LexiconFile, compiler_for, e
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;]")
 _DASHES = re.compile(r"[-‐‑‒–—―_/]")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
+# A separator typed between two Chinese characters to get past a filter (自.杀, 自*杀, 喝-农-药).
+_ZH_INSIDE = re.compile(r"(?<=[\u3400-\u9fff])[.·•*_\-~/|\\]+(?=[\u3400-\u9fff])")
 TIER_RANK = {"red": 2, "orange": 1}
 _ZH_SENTENCE_END = "。！？!?；;"
 _ZH_CLAUSE_END = "，,、…~"
@@ -115,13 +119,65 @@ class _Rule:
     child_category: str | None = None
 
 
-def normalise_zh(text: str) -> str:
-    return re.sub(r"\s+", "", unicodedata.normalize("NFKC", text).lower())
+@functools.lru_cache(maxsize=1)
+def _t2s() -> Callable[[str], str]:
+    """Traditional → simplified (孫子說他不想活了 is 孙子说他不想活了): the lexicon is written in
+    simplified characters. OpenCC's t2s maps character by character and phrase by phrase."""
+    import opencc
+
+    return opencc.OpenCC("t2s").convert
 
 
-def tokens_en(text: str) -> list[str]:
-    text = unicodedata.normalize("NFKC", text).lower().translate(_QUOTES)
-    return _EN_TOKEN.findall(_DASHES.sub(" ", text))
+def _plain(text: str, symbols: dict[str, str] | None = None) -> str:
+    """What both scanners read: NFKC (full-width ｚｓ is zs), lower case, emoji read as words, and
+    no invisible format characters (zero-width spaces and joiners, variation selectors) that
+    would split a word."""
+    text = unicodedata.normalize("NFKC", text).lower()
+    if symbols:
+        text = _symbol_regex(tuple(symbols)).sub(lambda m: f" {symbols[m.group(0)]} ", text) \
+            if any(sym in text for sym in symbols) else text
+    return "".join(c for c in text if unicodedata.category(c) != "Cf" and not 0xFE00 <= ord(c) <= 0xFE0F)
+
+
+@functools.lru_cache(maxsize=8)
+def _symbol_regex(symbols: tuple[str, ...]) -> re.Pattern[str]:
+    return re.compile("|".join(re.escape(s) for s in sorted(symbols, key=len, reverse=True)))
+
+
+def zh_pieces(raw: str, symbols: dict[str, str] | None = None) -> list[str]:
+    """The message as the Chinese scanner reads it, cut where the writer put a space: simplified
+    characters, and no separator inside a word (自.杀, 喝-农-药, 自*杀 are 自杀, 喝农药)."""
+    pieces = _plain(raw, symbols).split()
+    convert = _t2s()
+    return [_ZH_INSIDE.sub("", convert(p)) for p in pieces]
+
+
+def normalise_zh(text: str, symbols: dict[str, str] | None = None) -> str:
+    return "".join(zh_pieces(text, symbols))
+
+
+def tokens_en(text: str, symbols: dict[str, str] | None = None) -> list[str]:
+    text = _plain(text, symbols).translate(_QUOTES)
+    if not text.isascii():  # accents and pinyin tone marks off: xiǎng sǐ is xiang si, naïve is naive
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")
+    tokens = _EN_TOKEN.findall(_DASHES.sub(" ", text))
+    return _join_spelled(tokens)
+
+
+def _join_spelled(tokens: list[str]) -> list[str]:
+    """Letters spelled out one by one ("k i l l  m y s e l f", "s u i c i d e") are read as the
+    word they spell: a run of four or more single letters is joined."""
+    out: list[str] = []
+    run: list[str] = []
+    for token in [*tokens, ""]:
+        if len(token) == 1 and token.isalpha():
+            run.append(token)
+            continue
+        out.extend(["".join(run)] if len(run) >= 4 else run)
+        run = []
+        if token:
+            out.append(token)
+    return out
 
 
 def _keep_outermost(hits: list[tuple[int, int, RiskHit]]) -> list[tuple[int, int, RiskHit]]:
@@ -148,6 +204,9 @@ class _LocaleScanner:
 
     def __init__(self, lexicon: LexiconFile) -> None:
         lex = lexicon.locales[self.locale]
+        self.symbols = dict(lex.symbols)
+        self.escalate = list(lex.escalate)
+        self._last: tuple[str | None, list[str]] = (None, [])
         compiler = compiler_for(lexicon, self.locale)
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
                             tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category)
@@ -226,6 +285,23 @@ class _LocaleScanner:
 
     def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
         raise NotImplementedError
+
+    def _escalated(self, hits: list[RiskHit]) -> RiskHit | None:
+        """Orange rule hits that together are red (lexicon `escalate`): each category of `when`
+        met by a hit of a different rule."""
+        for combo in self.escalate:
+            chosen: list[RiskHit] = []
+            for category in combo.when:
+                hit = next((h for h in hits if h.category == category and h.rule not in {c.rule for c in chosen}
+                            and h not in chosen), None)
+                if hit is None:
+                    break
+                chosen.append(hit)
+            else:
+                shown = tuple((h.rule, h.matched) for h in chosen)
+                return RiskHit(self.locale, "escalate", " + ".join(combo.when), " · ".join(h.matched for h in chosen),
+                               combo.category, "red", shown)
+        return None
 
     def _text(self, raw: str) -> str:
         raise NotImplementedError
@@ -373,6 +449,10 @@ class _LocaleScanner:
         found = [(st, en, replace(h, negated=True)) if not h.negated and any(st <= a and b <= en for a, b in denied)
                  else (st, en, h) for st, en, h in found]
         hits = [h for _s, _e, h in _keep_outermost(found)]
+        if self.escalate and not any(h.tier == "red" and not h.negated for h in hits):
+            red = self._escalated([h for h in hits if not h.negated and h.framed is None])
+            if red is not None:
+                hits.append(red)
         if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
             net = self._signals(text, masked)
             if net is not None:
@@ -396,8 +476,13 @@ class _Chinese(_LocaleScanner):
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
         return re.compile("|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True)))
 
+    def _pieces(self, raw: str) -> list[str]:
+        if self._last[0] != raw:  # _text and _breaks read the same message one after the other
+            self._last = (raw, zh_pieces(raw, self.symbols))
+        return self._last[1]
+
     def _text(self, raw: str) -> str:
-        return normalise_zh(raw)
+        return "".join(self._pieces(raw))
 
     def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
         return re.compile("|".join(re.escape(w) for w in sorted(words, key=len, reverse=True)))
@@ -407,7 +492,7 @@ class _Chinese(_LocaleScanner):
 
     def _breaks(self, raw: str) -> set[int]:
         out, pos = set(), 0
-        for piece in re.split(r"\s+", unicodedata.normalize("NFKC", raw).lower().strip()):
+        for piece in self._pieces(raw):
             pos += len(piece)
             out.add(pos)
         return out
@@ -477,7 +562,7 @@ class _English(_LocaleScanner):
         return re.compile(f"(?:{body})(?= )")
 
     def _text(self, raw: str) -> str:
-        tokens = tokens_en(raw)
+        tokens = tokens_en(raw, self.symbols)
         return " " + " ".join(tokens) + " " if tokens else ""
 
     def _shown(self, text: str) -> str:

@@ -315,9 +315,22 @@ class Subjects(_Strict):
     thing: list[str] = Field(min_length=1)  # animals and objects: 鸭子, 手机, the dog
 
 
+class Escalate(_Strict):
+    """Orange signs that together are unmistakable: when rule hits (not the nets) of all these
+    categories are in one message — from different rules — it is red, in `category`. A goodbye
+    and then silence (对不起你们 … 电话也不接: suicide + missing) is a child in danger now."""
+
+    when: list[Category] = Field(min_length=2, max_length=3)
+    category: Category
+    note: str | None = None
+
+
 class LocaleLexicon(_Strict):
     words: dict[str, list[str]] = Field(default_factory=dict)
+    escalate: list[Escalate] = Field(default_factory=list)
     subjects: Subjects | None = None
+    # Emoji and symbols read as the word they stand for before matching (🔪 → 刀, 💊 → 药).
+    symbols: dict[str, str] = Field(default_factory=dict)
     signals: Signals | None = None
     near: Near | None = None
     negation: Negation
@@ -413,6 +426,11 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
                 for k, word in enumerate(getattr(lex.near, kind)):
                     if not _plain_word_ok(loc, word):
                         problems.append((f"{base}.near.{kind}.{k}", f"{word!r} is not a plain word"))
+        for symbol, word in lex.symbols.items():
+            if not symbol or any(c.isalnum() or c.isspace() for c in symbol) or len(symbol) > 4:
+                problems.append((f"{base}.symbols.{symbol}", "a symbol is one emoji or sign (no letters, digits or spaces)"))
+            if not _plain_word_ok(loc, word):
+                problems.append((f"{base}.symbols.{symbol}", f"{word!r} is not a plain word"))
         if lex.subjects is not None:
             for kind in ("child", "adult", "thing"):
                 for k, word in enumerate(getattr(lex.subjects, kind)):

@@ -497,3 +497,62 @@ def test_child_category_needs_the_subject_words(tmp_path: Path) -> None:
         data["locales"]["en"]["rules"][0]["child_category"] = "child_distress"
     with pytest.raises(LexiconInvalid, match=r"rules\.0\.child_category: needs the locale's subjects"):
         load_scanner(write_lexicon(tmp_path, broken(without_subjects)))
+
+
+# -- how the text is read before matching ---------------------------------------------------------
+
+@pytest.mark.parametrize(("text", "tier", "category"), [
+    ("孩子喝了農藥", "red", "suicide"), ("她說要跳樓", "red", "suicide"),  # traditional characters (OpenCC t2s)
+    ("孩\u200b子\u200b喝\u200b了\u200b农\u200b药", "red", "suicide"),  # zero-width spaces between characters
+    ("我想自.杀", "red", "suicide"), ("娃说要喝-农-药", "red", "suicide"), ("我想自*杀", "red", "suicide"),  # separators
+    ("ｗｏ想ｚｓ", "red", "suicide"),  # full-width letters
+    ("娃说要吃一整瓶💊", "red", "suicide"), ("she took all the 💊 in the drawer", "red", "suicide"),  # emoji as words
+    ("he keeps saying s u i c i d e", "red", "suicide"),  # letters spelled out one by one
+    ("wo zhen de bu xiang huo le", "red", "suicide"), ("wǒ xiǎng sǐ", "red", "suicide"),  # whole pinyin, tone marks
+    ("感觉自己活着就是个累赘 想s", "red", "suicide"),  # homophone: 想s is 想死
+    ("问我喝啥药死得快", "red", "suicide"),  # asking which way kills fastest
+])
+def test_the_text_is_normalised_before_matching(text: str, tier: str, category: str) -> None:
+    result = SCANNER.scan(text)
+    assert (result.tier, result.category) == (tier, category), result.as_json()
+
+
+@pytest.mark.parametrize("text", ["xiang si ni le", "想死你了 过年就回来", "2024-10-01 考试", "😭😭 作业好多"])
+def test_normalising_keeps_everyday_life_quiet(text: str) -> None:
+    assert SCANNER.scan(text).tier is None, SCANNER.scan(text).as_json()
+
+
+def test_the_chinese_lexicon_is_written_in_simplified_characters() -> None:
+    # The scanner converts messages to simplified characters; a traditional one in the lexicon
+    # would never match.
+    from core.checkin.risk import normalise_zh
+    data = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))["locales"]["zh-Hans"]
+    text = "".join(ch for ch in yaml.safe_dump(data, allow_unicode=True) if "\u3400" <= ch <= "\u9fff")
+    assert normalise_zh(text) == text
+
+
+@pytest.mark.parametrize(("text", "tier", "category"), [
+    ("爸爸对不起你们 然后就不接电话了", "red", "suicide"),  # a farewell, then unreachable
+    ("爸爸对不起你们", "orange", "suicide"),  # the farewell alone stays orange
+    ("my son texted tell grandma im sorry and now his phone is off", "red", "suicide"),
+    ("村里那个老头老叫我闺女进屋里 给她零食还摸她腿", "red", "sexual_abuse"),  # two different signs of sexual harm
+])
+def test_orange_signs_that_together_are_red(text: str, tier: str, category: str) -> None:
+    result = SCANNER.scan(text)
+    assert (result.tier, result.category) == (tier, category), result.as_json()
+    if tier == "red":
+        assert "escalate" in [h.rule for h in result.hits]
+
+
+def test_an_escalation_names_its_signs_and_is_checked(tmp_path: Path) -> None:
+    lexicon = good_lexicon()
+    for rule in lexicon["locales"]["en"]["rules"]:
+        rule["tier"] = "orange"
+    lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide", "missing"], "category": "suicide"}]
+    scanner = load_scanner(write_lexicon(tmp_path, lexicon))
+    result = scanner.scan("suicide now and missing now")
+    assert result.tier == "red" and result.hits[-1].explain()["words"] == {"suicide": "suicide now", "missing": "missing now"}
+    assert scanner.scan("suicide now").tier == "orange"
+    lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide"], "category": "suicide"}]
+    with pytest.raises(LexiconInvalid, match="escalate"):
+        load_scanner(write_lexicon(tmp_path, lexicon))
