@@ -286,22 +286,33 @@ class _LocaleScanner:
     def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
         raise NotImplementedError
 
-    def _escalated(self, hits: list[RiskHit]) -> RiskHit | None:
+    def _escalated(self, text: str, breaks: set[int], hits: list[tuple[int, int, RiskHit]]) -> RiskHit | None:
         """Orange rule hits that together are red (lexicon `escalate`): each category of `when`
-        met by a hit of a different rule."""
+        met by a different sign — another pattern, not overlapping; two signs of the same
+        category must also stand apart ("nobody would notice if i was gone" is one thought)."""
         for combo in self.escalate:
-            chosen: list[RiskHit] = []
+            chosen: list[tuple[int, int, RiskHit]] = []
             for category in combo.when:
-                hit = next((h for h in hits if h.category == category and h.rule not in {c.rule for c in chosen}
-                            and h not in chosen), None)
-                if hit is None:
+                item = next((k for k in hits if category in (k[2].category, k[2].rule)
+                             and all(k[2].pattern != c[2].pattern and self._apart(text, breaks, k, c) for c in chosen)),
+                            None)
+                if item is None:
                     break
-                chosen.append(hit)
+                chosen.append(item)
             else:
-                shown = tuple((h.rule, h.matched) for h in chosen)
-                return RiskHit(self.locale, "escalate", " + ".join(combo.when), " · ".join(h.matched for h in chosen),
-                               combo.category, "red", shown)
+                shown = tuple((c[2].rule, c[2].matched) for c in chosen)
+                return RiskHit(self.locale, "escalate", " + ".join(combo.when),
+                               " · ".join(c[2].matched for c in chosen), combo.category, "red", shown)
         return None
+
+    def _apart(self, text: str, breaks: set[int], a: tuple[int, int, RiskHit], b: tuple[int, int, RiskHit]) -> bool:
+        first, second = sorted((a, b))
+        if second[0] < first[1]:
+            return False  # overlapping: one sign read twice
+        return a[2].category != b[2].category or self._separated(text, breaks, first[1], second[0])
+
+    def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
+        raise NotImplementedError
 
     def _text(self, raw: str) -> str:
         raise NotImplementedError
@@ -448,9 +459,10 @@ class _LocaleScanner:
         denied = [(st, en) for st, en, h in found if h.negated]
         found = [(st, en, replace(h, negated=True)) if not h.negated and any(st <= a and b <= en for a, b in denied)
                  else (st, en, h) for st, en, h in found]
-        hits = [h for _s, _e, h in _keep_outermost(found)]
+        kept = _keep_outermost(found)
+        hits = [h for _s, _e, h in kept]
         if self.escalate and not any(h.tier == "red" and not h.negated for h in hits):
-            red = self._escalated([h for h in hits if not h.negated and h.framed is None])
+            red = self._escalated(text, breaks, [k for k in kept if not k[2].negated and k[2].framed is None])
             if red is not None:
                 hits.append(red)
         if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
@@ -506,6 +518,11 @@ class _Chinese(_LocaleScanner):
         cuts = {sentence} | {i + 1 for i in range(sentence, pos) if text[i] in _ZH_CLAUSE_END}
         cuts |= {b for b in breaks if sentence < b <= pos}
         return sorted(c for c in cuts if c <= pos)
+
+    def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
+        """Another clause: punctuation or a space the writer put between them."""
+        return any(c in _ZH_SENTENCE_END + _ZH_CLAUSE_END for c in text[end:start]) or \
+            any(end <= b <= start for b in breaks)
 
     def _is_object(self, text: str, start: int) -> bool:
         return start > 0 and text[start - 1] in "着了把带领赶牵抱推骑拿喂放"
@@ -583,6 +600,9 @@ class _English(_LocaleScanner):
         ends = [text.rfind(f" {p} ", 0, pos) for p in ".!?;"]
         start = max(ends)
         return [start + 2 if start >= 0 else 0]
+
+    def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
+        return start > end  # at least a word between (commas are not kept)
 
     def _is_object(self, text: str, start: int) -> bool:
         before = text[:start].split()

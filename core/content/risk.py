@@ -317,10 +317,13 @@ class Subjects(_Strict):
 
 class Escalate(_Strict):
     """Orange signs that together are unmistakable: when rule hits (not the nets) of all these
-    categories are in one message — from different rules — it is red, in `category`. A goodbye
-    and then silence (对不起你们 … 电话也不接: suicide + missing) is a child in danger now."""
+    categories are in one message — each a different sign (another pattern, other words) — it is
+    red, in `category`. A goodbye and then silence (对不起你们 … 电话也不接: suicide + missing) is a
+    child in danger now."""
 
-    when: list[Category] = Field(min_length=2, max_length=3)
+    # Each a category or a rule id ("sexual_touch_maybe": a man's hands on her leg, with any other
+    # sign of sexual harm; gifts and secrecy alone stay one orange sign).
+    when: list[str] = Field(min_length=2, max_length=3)
     category: Category
     note: str | None = None
 
@@ -436,6 +439,11 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
                 for k, word in enumerate(getattr(lex.subjects, kind)):
                     if not _plain_word_ok(loc, word):
                         problems.append((f"{base}.subjects.{kind}.{k}", f"{word!r} is not a plain word"))
+        rule_ids = {rule.id for rule in lex.rules}
+        for e, combo in enumerate(lex.escalate):
+            for k, name in enumerate(combo.when):
+                if name not in CATEGORIES and name not in rule_ids:
+                    problems.append((f"{base}.escalate.{e}.when.{k}", f"{name!r} is neither a category nor a rule id"))
         for k, word in enumerate(lex.frames):
             if not _plain_word_ok(loc, word):
                 problems.append((f"{base}.frames.{k}", f"{word!r} is not a plain word"))

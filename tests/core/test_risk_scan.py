@@ -57,7 +57,7 @@ GAPS = [  # a bounded gap between the act and its means (or the blow and its wea
     ("she took way too many of her pills", "red", "suicide"),
 ]
 SIGNS = [  # indirect signs: orange — a person reads it today
-    ("娃把玩具都送人了 还说以后用不着了", "orange", "suicide"), ("孩子说没有我你们会过得更好", "orange", "suicide"),
+    ("娃把玩具都送人了", "orange", "suicide"), ("孩子说没有我你们会过得更好", "orange", "suicide"),
     ("孙女胳膊上好多细细的印子", "orange", "self_harm"), ("大夏天也穿长袖", "orange", "self_harm"),
     ("有个男的老给她钱 还叫她别告诉家里", "orange", "sexual_abuse"), ("孩子被同学欺负了", "orange", "bullying"),
     ("天都黑了孙子还没回来", "orange", "missing"), ("我实在撑不下去了", "orange", "guardian_crisis"),
@@ -535,7 +535,15 @@ def test_the_chinese_lexicon_is_written_in_simplified_characters() -> None:
     ("爸爸对不起你们 然后就不接电话了", "red", "suicide"),  # a farewell, then unreachable
     ("爸爸对不起你们", "orange", "suicide"),  # the farewell alone stays orange
     ("my son texted tell grandma im sorry and now his phone is off", "red", "suicide"),
-    ("村里那个老头老叫我闺女进屋里 给她零食还摸她腿", "red", "sexual_abuse"),  # two different signs of sexual harm
+    ("村里那个老头老给我闺女零食 上回还偷偷摸她腿", "red", "sexual_abuse"),  # two different signs of sexual harm
+    ("有个男的老给她钱 还叫她别告诉家里", "orange", "sexual_abuse"),  # two readings of one sign
+    ("nobody would even notice if i was gone", "orange", "suicide"),  # one thought, not two signs
+    ("我女儿昨晚坐一辆面包车走了 村里人看到的 现在联系不上", "red", "missing"),  # two different signs, one rule
+    ("娃把打药的瓶子拿到屋里去了 门从里面插上了 喊他也不开", "red", "suicide"),
+    ("我女儿坐一辆面包车走了", "orange", "missing"),
+    # giving belongings away and saying they will not be needed: two warning signs → red (the corpus
+    # labels its kin red too: 把书啊球啊全送给隔壁 还跟我说奶奶以后你一个人要好好的)
+    ("娃把玩具都送人了 还说以后用不着了", "red", "suicide"),
 ])
 def test_orange_signs_that_together_are_red(text: str, tier: str, category: str) -> None:
     result = SCANNER.scan(text)
@@ -556,3 +564,15 @@ def test_an_escalation_names_its_signs_and_is_checked(tmp_path: Path) -> None:
     lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide"], "category": "suicide"}]
     with pytest.raises(LexiconInvalid, match="escalate"):
         load_scanner(write_lexicon(tmp_path, lexicon))
+    lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide", "no_such_rule"], "category": "suicide"}]
+    with pytest.raises(LexiconInvalid, match=r"escalate\.0\.when\.1: 'no_such_rule' is neither a category nor a rule id"):
+        load_scanner(write_lexicon(tmp_path, lexicon))
+
+
+@pytest.mark.parametrize("text", [
+    "my son ran away from the neighbours goose haha",  # running away from a goose is no running away
+    "孩子下面有点痒 带去卫生院看了 说是湿疹",  # a sign the doctor has already explained
+    "娃说他养的鱼死了 伤心了一下午 晚上又好了", "同桌把我橡皮弄丢了 赔了我一块新的",  # a pet fish, a rubber
+])
+def test_round_20_everyday_life_stays_quiet(text: str) -> None:
+    assert SCANNER.scan(text).tier is None, SCANNER.scan(text).as_json()
