@@ -28,6 +28,7 @@ from pydantic import ValidationError
 from core.content.risk import CATEGORIES, Compiled, LexiconFile, compiler_for, expand
 
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;]")
+_EN_TOKEN_COMMA = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;,]")
 _DASHES = re.compile(r"[-‐‑‒–—―_/]")
 _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 # A separator typed between two Chinese characters to get past a filter (自.杀, 自*杀, 喝-农-药).
@@ -156,11 +157,13 @@ def normalise_zh(text: str, symbols: dict[str, str] | None = None) -> str:
     return "".join(zh_pieces(text, symbols))
 
 
-def tokens_en(text: str, symbols: dict[str, str] | None = None) -> list[str]:
+def tokens_en(text: str, symbols: dict[str, str] | None = None, *, commas: bool = False) -> list[str]:
+    """The words (and . ! ? ;) the English scanner reads; with `commas`, the commas too (clause
+    breaks for negation and subjects; patterns never see them)."""
     text = _plain(text, symbols).translate(_QUOTES)
     if not text.isascii():  # accents and pinyin tone marks off: xiǎng sǐ is xiang si, naïve is naive
         text = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")
-    tokens = _EN_TOKEN.findall(_DASHES.sub(" ", text))
+    tokens = (_EN_TOKEN_COMMA if commas else _EN_TOKEN).findall(_DASHES.sub(" ", text))
     return _join_spelled(tokens)
 
 
@@ -246,13 +249,13 @@ class _LocaleScanner:
     def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
         raise NotImplementedError
 
-    def _signals(self, text: str, masked: list[bool]) -> RiskHit | None:
+    def _signals(self, text: str, masked: list[bool], breaks: set[int]) -> RiskHit | None:
         """The net: enough different danger words, none masked or denied → one orange hit."""
         assert self.signals is not None and self.signal_regex is not None
         seen: dict[str, str] = {}
         for m in self.signal_regex.finditer(text):
             word = m.group(0)
-            if any(masked[m.start():m.end()]) or self._negated(text, m.start()):
+            if any(masked[m.start():m.end()]) or self._negated(text, m.start(), breaks):
                 continue
             seen.setdefault(word, self.signal_words.get(word) or self.signal_words[word + " "])
         if len(seen) < self.signals.at_least:
@@ -263,14 +266,14 @@ class _LocaleScanner:
         return RiskHit(self.locale, "signals", f"at least {self.signals.at_least} danger words",
                        " · ".join(w for _c, w in shown), category, "orange", shown)
 
-    def _near(self, text: str, masked: list[bool], denied: list[tuple[int, int]]) -> RiskHit | None:
+    def _near(self, text: str, masked: list[bool], denied: list[tuple[int, int]], breaks: set[int]) -> RiskHit | None:
         """The broad net: a danger word near a person or body word, without certainty → orange."""
         assert self.near is not None and self.near_regex is not None and self.person_regex is not None
         people = [m for m in self.person_regex.finditer(text) if not any(masked[m.start():m.end()])]
         if not people or any(q in text for q in self.quiet):
             return None
         for m in self.near_regex.finditer(text):
-            if any(masked[m.start():m.end()]) or self._negated(text, m.start()) \
+            if any(masked[m.start():m.end()]) or self._negated(text, m.start(), breaks) \
                     or any(a < m.end() and m.start() < b for a, b in denied):
                 continue  # masked, denied right before, or inside a rule's denied match ("他没说要喝农药")
             person = next((p for p in people if self._close(text, p.span(), m.span())), None)
@@ -317,7 +320,9 @@ class _LocaleScanner:
     def _text(self, raw: str) -> str:
         raise NotImplementedError
 
-    def _negated(self, text: str, start: int) -> bool:
+    def _negated(self, text: str, start: int, breaks: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
+        """A negation cue right before `start`, with only fillers between and no clause break
+        (punctuation, or a space or comma the writer put): "没有 他说想死" answers, then reports."""
         raise NotImplementedError
 
     def _shown(self, text: str) -> str:
@@ -327,13 +332,13 @@ class _LocaleScanner:
         """Positions in the normalised text where the writer had put a space."""
         return set()
 
-    def _negated_match(self, text: str, m: re.Match[str], groups: int) -> bool:
+    def _negated_match(self, text: str, m: re.Match[str], groups: int, breaks: set[int]) -> bool:
         """A cue right before the match ("没有想死"), or right before its last word inside it
         ("身上没有伤": the body word, a gap, then the injury denied)."""
-        if self._negated(text, m.start()):
+        if self._negated(text, m.start(), breaks):
             return True
         last = next((m.start(f"g{i}") for i in range(groups - 1, 0, -1) if m.start(f"g{i}") > m.start()), None)
-        return last is not None and self._negated(text, last)
+        return last is not None and self._negated(text, last, breaks)
 
     def _phrase(self, phrase: str) -> str:
         """A plain phrase as it appears in the normalised text."""
@@ -449,7 +454,7 @@ class _LocaleScanner:
                     category = rule.child_category
                 found.append((m.start(), m.end(), RiskHit(
                     self.locale, rule.id, rule.compiled.pattern, self._shown(m.group(0)), category, tier,
-                    words, negated=self._negated_match(text, m, len(rule.compiled.slots)), framed=framed)))
+                    words, negated=self._negated_match(text, m, len(rule.compiled.slots), breaks), framed=framed)))
                 if rule.overrides_inner:
                     overriding.append((m.start(), m.end(), rule.id))
                 pos = m.end()
@@ -466,11 +471,11 @@ class _LocaleScanner:
             if red is not None:
                 hits.append(red)
         if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
-            net = self._signals(text, masked)
+            net = self._signals(text, masked, breaks)
             if net is not None:
                 hits.append(net)
         if self.near_regex is not None and not cleared and not any(not h.negated for h in hits):
-            near = self._near(text, masked, [(st, en) for st, en, h in found if h.negated])
+            near = self._near(text, masked, [(st, en) for st, en, h in found if h.negated], breaks)
             if near is not None:
                 hits.append(near)
         return hits
@@ -551,11 +556,13 @@ class _Chinese(_LocaleScanner):
                 return 0 < i < len(text) - 1 and text[i - 1] == text[i + 1]
         return False
 
-    def _negated(self, text: str, start: int) -> bool:
+    def _negated(self, text: str, start: int, breaks: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
         for gap in range(0, min(self.negation.max_gap, start) + 1):
             if gap and not self._segmentable(text[start - gap:start]):
                 continue
             end = start - gap
+            if any(end <= b <= start for b in breaks):
+                continue  # a space between the cue and the term: "没有 他说想死"
             for cue in self.cues:
                 if text[:end].endswith(cue) and not self._question(text, end - len(cue), cue):
                     return True
@@ -582,6 +589,16 @@ class _English(_LocaleScanner):
         tokens = tokens_en(raw, self.symbols)
         return " " + " ".join(tokens) + " " if tokens else ""
 
+    def _breaks(self, raw: str) -> set[int]:
+        """Where a comma stood: the position of the space before the next word in the text."""
+        out, pos = set(), 0
+        for token in tokens_en(raw, self.symbols, commas=True):
+            if token == ",":
+                out.add(pos)
+            else:
+                pos += len(token) + 1
+        return out
+
     def _shown(self, text: str) -> str:
         return text.strip()
 
@@ -599,10 +616,11 @@ class _English(_LocaleScanner):
     def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
         ends = [text.rfind(f" {p} ", 0, pos) for p in ".!?;"]
         start = max(ends)
-        return [start + 2 if start >= 0 else 0]
+        start = start + 2 if start >= 0 else 0
+        return [start, *sorted(b for b in breaks if start < b <= pos)]
 
     def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
-        return start > end  # at least a word between (commas are not kept)
+        return start > end or any(end <= b <= start for b in breaks)  # a word or a comma between
 
     def _is_object(self, text: str, start: int) -> bool:
         before = text[:start].split()
@@ -616,8 +634,11 @@ class _English(_LocaleScanner):
         between = text[lo:hi].split() if hi > lo else []
         return len(between) <= self.near.window and not any(t in ".!?;" for t in between)  # type: ignore[union-attr]
 
-    def _negated(self, text: str, start: int) -> bool:
+    def _negated(self, text: str, start: int, breaks: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
         tokens = text[:start].split()
+        comma = max((b for b in breaks if b <= start), default=-1)
+        if comma >= 0:  # a comma between the cue and the term: "no, he said he wants to die"
+            tokens = tokens[len(text[:comma].split()):]
         for gap in range(0, min(self.negation.max_gap, len(tokens)) + 1):
             if any(t not in self.fillers for t in tokens[len(tokens) - gap:]):
                 break  # a non-filler word stands between: no cue further back can reach the term

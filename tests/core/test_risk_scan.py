@@ -576,3 +576,21 @@ def test_an_escalation_names_its_signs_and_is_checked(tmp_path: Path) -> None:
 ])
 def test_round_20_everyday_life_stays_quiet(text: str) -> None:
     assert SCANNER.scan(text).tier is None, SCANNER.scan(text).as_json()
+
+
+@pytest.mark.parametrize(("text", "tier"), [
+    # a negation does not reach across a clause break the writer made (a space, a comma) …
+    ("你问他有没有事 没有 他说想死", "red"), ("did he hurt himself? no, he said he wants to die", "red"),
+    # … and still denies what follows it directly
+    ("他没说想死", None), ("no he said he wants to die", None), ("孩子没喝农药 是我看错了", None),
+])
+def test_negation_stops_at_a_clause_break(text: str, tier: str | None) -> None:
+    assert SCANNER.scan(text).tier == tier, SCANNER.scan(text).as_json()
+
+
+@pytest.mark.parametrize("text", [
+    "孩子喝了他爷爷打虫子剩下的半瓶敌敌畏",  # a relative clause between the act and the poison
+    "娃喝了放在灶台上那瓶农药", "娃喝了一大口他爸买回来打棉花的农药",
+])
+def test_a_long_description_between_the_act_and_the_poison(text: str) -> None:
+    assert SCANNER.scan(text).tier == "red", SCANNER.scan(text).as_json()
