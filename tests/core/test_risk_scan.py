@@ -594,3 +594,12 @@ def test_negation_stops_at_a_clause_break(text: str, tier: str | None) -> None:
 ])
 def test_a_long_description_between_the_act_and_the_poison(text: str) -> None:
     assert SCANNER.scan(text).tier == "red", SCANNER.scan(text).as_json()
+
+
+@pytest.mark.parametrize(("text", "tier"), [
+    ("he talks about sucide", "red"), ("i wanna kil myself", "red"), ("i want to dye", "red"),  # misspelt
+    ("i want to dye my hair", None),
+    ("我想紫沙", "red"), ("不想或了", "red"), ("我想噶了", "orange"), ("我想鼠", "orange"),  # homophones and slang
+])
+def test_misspellings_and_homophones(text: str, tier: str | None) -> None:
+    assert SCANNER.scan(text).tier == tier, SCANNER.scan(text).as_json()
