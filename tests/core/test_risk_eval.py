@@ -42,3 +42,16 @@ def test_the_holdout_is_separate_from_the_corpus() -> None:
     corpus = {e.text for e in eval_risk.read_examples(eval_risk.CORPUS)}
     holdout = eval_risk.read_examples(eval_risk.HOLDOUT)
     assert len(holdout) >= 90 and not corpus & {e.text for e in holdout}
+
+
+def test_a_round_is_measured_alone_with_and_without_the_net(capsys) -> None:  # type: ignore[no-untyped-def]
+    examples = eval_risk.read_examples(eval_risk.CORPUS)
+    rounds = {e.round for e in examples}
+    assert {19, 20, 21} <= rounds and None in rounds  # sections that are no round are not counted as one
+    assert eval_risk.main(["--round", "21"]) == 0
+    out = capsys.readouterr().out
+    assert "round 21: zh.tsv, en.tsv — 48 messages" in out and "ms per message" in out
+    assert eval_risk.main(["--round", "999"]) == 2
+    bare = eval_risk.rules_only(SCANNER)
+    text = "娃这两天老往水库那边跑 一个人坐着发呆"  # caught by the broad net alone
+    assert SCANNER.scan(text).tier == "orange" and bare.scan(text).tier is None
