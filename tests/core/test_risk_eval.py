@@ -53,5 +53,5 @@ def test_a_round_is_measured_alone_with_and_without_the_net(capsys) -> None:  # 
     assert "round 21: zh.tsv, en.tsv — 44 messages" in out and "ms per message" in out
     assert eval_risk.main(["--round", "999"]) == 2
     bare = eval_risk.rules_only(SCANNER)
-    text = "娃这两天老往水库那边跑 一个人坐着发呆"  # caught by the broad net alone
+    text = "她很害怕"  # caught by the broad net alone
     assert SCANNER.scan(text).tier == "orange" and bare.scan(text).tier is None
