@@ -155,7 +155,8 @@ def main(argv: list[str] | None = None) -> int:
     scanner = load_scanner(Path(args.lexicon))
     if args.rules_only:
         scanner = rules_only(scanner)
-    sets = [("holdout", HOLDOUT)] if args.only_holdout else [("corpus", CORPUS)] + ([("holdout", HOLDOUT)] if args.holdout else [])
+    sets: list[tuple[str, tuple[str, ...]]] = [("holdout", HOLDOUT)] if args.only_holdout else \
+        [("corpus", CORPUS)] + ([("holdout", HOLDOUT)] if args.holdout else [])
     if args.round is not None:
         sets = [(f"round {args.round}", CORPUS)]
     ok = True

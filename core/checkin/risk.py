@@ -19,6 +19,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -320,7 +321,7 @@ class _LocaleScanner:
     def _text(self, raw: str) -> str:
         raise NotImplementedError
 
-    def _negated(self, text: str, start: int, breaks: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
+    def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
         """A negation cue right before `start`, with only fillers between and no clause break
         (punctuation, or a space or comma the writer put): "没有 他说想死" answers, then reports."""
         raise NotImplementedError
@@ -556,7 +557,7 @@ class _Chinese(_LocaleScanner):
                 return 0 < i < len(text) - 1 and text[i - 1] == text[i + 1]
         return False
 
-    def _negated(self, text: str, start: int, breaks: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
+    def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
         for gap in range(0, min(self.negation.max_gap, start) + 1):
             if gap and not self._segmentable(text[start - gap:start]):
                 continue
@@ -634,7 +635,7 @@ class _English(_LocaleScanner):
         between = text[lo:hi].split() if hi > lo else []
         return len(between) <= self.near.window and not any(t in ".!?;" for t in between)  # type: ignore[union-attr]
 
-    def _negated(self, text: str, start: int, breaks: set[int] = frozenset()) -> bool:  # type: ignore[assignment]
+    def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
         tokens = text[:start].split()
         comma = max((b for b in breaks if b <= start), default=-1)
         if comma >= 0:  # a comma between the cue and the term: "no, he said he wants to die"
