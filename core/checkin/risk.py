@@ -184,6 +184,14 @@ def _join_spelled(tokens: list[str]) -> list[str]:
     return out
 
 
+def _find_all(text: str, word: str) -> list[int]:
+    out, at = [], text.find(word)
+    while at >= 0:
+        out.append(at)
+        at = text.find(word, at + 1)
+    return out
+
+
 def _keep_outermost(hits: list[tuple[int, int, RiskHit]]) -> list[tuple[int, int, RiskHit]]:
     """One signal, one hit: a match inside a longer one of the same or a higher tier ("自杀" in
     "想自杀") goes, and so does a wider, lower-tier reading around a higher-tier hit (the orange
@@ -271,9 +279,12 @@ class _LocaleScanner:
         """The broad net: a danger word near a person or body word, without certainty → orange."""
         assert self.near is not None and self.near_regex is not None and self.person_regex is not None
         people = [m for m in self.person_regex.finditer(text) if not any(masked[m.start():m.end()])]
-        if not people or any(q in text for q in self.quiet):
+        if not people:
             return None
+        quiet = [(at, at + len(q)) for q in self.quiet for at in _find_all(text, q)]
         for m in self.near_regex.finditer(text):
+            if any(self._close(text, q, m.span(), 2) for q in quiet):
+                continue  # reassurance about this very thing (创可贴 beside the cut), not elsewhere in the message
             if any(masked[m.start():m.end()]) or self._negated(text, m.start(), breaks) \
                     or any(a < m.end() and m.start() < b for a, b in denied):
                 continue  # masked, denied right before, or inside a rule's denied match ("他没说要喝农药")
@@ -287,7 +298,8 @@ class _LocaleScanner:
                            f"{self._shown(person.group(0))} … {self._shown(word)}", category, "orange", shown)
         return None
 
-    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int], times: int = 1) -> bool:
+        """Within `times` the net's window of each other, in one sentence."""
         raise NotImplementedError
 
     def _escalated(self, text: str, breaks: set[int], hits: list[tuple[int, int, RiskHit]]) -> RiskHit | None:
@@ -536,10 +548,10 @@ class _Chinese(_LocaleScanner):
     def _directly_after(self, text: str, end: int, start: int) -> bool:
         return _ZH_POSSESSIVE.fullmatch(text[end:start]) is not None
 
-    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int], times: int = 1) -> bool:
         between = text[min(a[1], b[1]):max(a[0], b[0])]
         gap = max(0, max(a[0], b[0]) - min(a[1], b[1]))
-        return gap <= self.near.window and not re.search(r"[。！？!?；;]", between)  # type: ignore[union-attr]
+        return gap <= self.near.window * times and not re.search(r"[。！？!?；;]", between)  # type: ignore[union-attr]
 
     def _segmentable(self, gap: str) -> bool:
         ok = [True] + [False] * len(gap)
@@ -630,10 +642,10 @@ class _English(_LocaleScanner):
     def _directly_after(self, text: str, end: int, start: int) -> bool:
         return all(w in _EN_DETERMINERS for w in text[end:start].split())
 
-    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int]) -> bool:
+    def _close(self, text: str, a: tuple[int, int], b: tuple[int, int], times: int = 1) -> bool:
         lo, hi = min(a[1], b[1]), max(a[0], b[0])
         between = text[lo:hi].split() if hi > lo else []
-        return len(between) <= self.near.window and not any(t in ".!?;" for t in between)  # type: ignore[union-attr]
+        return len(between) <= self.near.window * times and not any(t in ".!?;" for t in between)  # type: ignore[union-attr]
 
     def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
         tokens = text[:start].split()

@@ -603,3 +603,11 @@ def test_a_long_description_between_the_act_and_the_poison(text: str) -> None:
 ])
 def test_misspellings_and_homophones(text: str, tier: str | None) -> None:
     assert SCANNER.scan(text).tier == tier, SCANNER.scan(text).as_json()
+
+
+def test_reassurance_quiets_the_net_only_near_the_danger_word() -> None:
+    # A vaccine for the little brother, far from "她很害怕", says nothing about her fear …
+    far = "她很害怕 这几天都这样 我也搞不清楚 前天带她弟弟去镇上卫生院打了疫苗 一路上也没说话"
+    assert SCANNER.scan(far).tier == "orange", SCANNER.scan(far).as_json()
+    # … a plaster beside the cut still does.
+    assert SCANNER.scan("孙子帮我割稻子 手上划了个小口子 贴了创可贴没事").tier is None
