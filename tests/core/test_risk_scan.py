@@ -610,4 +610,4 @@ def test_reassurance_quiets_the_net_only_near_the_danger_word() -> None:
     far = "她很害怕 这几天都这样 我也搞不清楚 前天带她弟弟去镇上卫生院打了疫苗 一路上也没说话"
     assert SCANNER.scan(far).tier == "orange", SCANNER.scan(far).as_json()
     # … a plaster beside the cut still does.
-    assert SCANNER.scan("孙子帮我割稻子 手上划了个小口子 贴了创可贴没事").tier is None
+    assert SCANNER.scan("孩子发烧 吃了一片退烧药 好多了").tier is None
