@@ -9,6 +9,12 @@ prints the figure), so neither a segmenter (jieba: seconds to import, and its di
 喝了农药 the same way our particles do) nor an Aho-Corasick automaton (our patterns are not plain
 strings) earns its place.
 
+Normalisation before matching (`zh_pieces`, `tokens_en`): NFKC, lower case, no zero-width
+characters, emoji as words (the lexicon's `symbols`), traditional → simplified (OpenCC t2s),
+separators inside a Chinese word dropped (自.杀), spelled-out letters joined, accents and tone
+marks off for English. Writer's spaces (zh) and commas (en) are kept as clause breaks: negation
+does not cross them, and they decide who a phrase is about (`subjects`).
+
 Tiers: any red hit makes the message red (the red alert and the safety message at once); else
 any orange hit makes it orange (an orange alert a person reads today); else nothing is raised —
 the message still reaches a person (the tier decides urgency, never visibility).
