@@ -611,3 +611,9 @@ def test_reassurance_quiets_the_net_only_near_the_danger_word() -> None:
     assert SCANNER.scan(far).tier == "orange", SCANNER.scan(far).as_json()
     # … a plaster beside the cut still does.
     assert SCANNER.scan("孩子发烧 吃了一片退烧药 好多了").tier is None
+
+
+@pytest.mark.parametrize("text", ["孙子最近闷闷不乐的", "my son seems withdrawn lately"])
+def test_the_broad_net_knows_a_childs_distress(text: str) -> None:
+    result = SCANNER.scan(text)
+    assert (result.tier, result.category, [h.rule for h in result.hits]) == ("orange", "child_distress", ["near"])
