@@ -21,11 +21,11 @@ the message still reaches a person (the tier decides urgency, never visibility).
 """
 from __future__ import annotations
 
+import bisect
 import functools
 import re
 import unicodedata
 from collections.abc import Callable
-from collections.abc import Set as AbstractSet
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -45,6 +45,45 @@ _ZH_SENTENCE_END = "。！？!?；;"
 _ZH_CLAUSE_END = "，,、…~"
 _ZH_POSSESSIVE = re.compile(r"(他|她|孩子|娃|我|俺)?(的|家的)?")  # 找到了(他的)书包
 _EN_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "my", "their", "our", "its", "your"})
+
+
+class _Layout:
+    """Where the writer broke the message (spaces in Chinese, commas in English) and where its
+    sentences and clauses start, computed once a message: every question about them is a bisect
+    (a 4,000-character message must not cost a scan per clearing phrase)."""
+
+    def __init__(self, breaks: set[int], sentences: list[int], clause_marks: list[int]) -> None:
+        self.breaks = sorted(breaks)
+        self.sentences = sorted({0, *sentences})
+        self.clauses = sorted({*self.sentences, *clause_marks, *breaks})
+        # per rule's clearing phrases: their places in the message, whether each clears on its own,
+        # and the index of the next one that does
+        self.clearing: dict[tuple[str, ...], tuple[list[tuple[int, int, bool]], list[int]]] = {}
+
+    def next_clause(self, pos: int) -> int:
+        """Where the next clause starts after `pos` (or a very large number)."""
+        i = bisect.bisect_right(self.clauses, pos)
+        return self.clauses[i] if i < len(self.clauses) else 1 << 30
+
+    def any_between(self, lo: int, hi: int) -> bool:
+        """A writer's break at a position from lo to hi (both included)."""
+        i = bisect.bisect_left(self.breaks, lo)
+        return i < len(self.breaks) and self.breaks[i] <= hi
+
+    def last_break_upto(self, pos: int) -> int:
+        i = bisect.bisect_right(self.breaks, pos)
+        return self.breaks[i - 1] if i else -1
+
+    def cuts(self, pos: int) -> list[int]:
+        """The starts of the clause around `pos` and of the one before it, within its sentence
+        (the sentence's own start first when there is only one)."""
+        sentence = self.sentences[bisect.bisect_right(self.sentences, pos) - 1]
+        lo = bisect.bisect_right(self.clauses, sentence)
+        hi = bisect.bisect_right(self.clauses, pos)
+        return [sentence, *self.clauses[lo:hi]][-2:]
+
+
+NO_LAYOUT = _Layout(set(), [], [])
 
 
 @dataclass(frozen=True)
@@ -264,7 +303,7 @@ class _LocaleScanner:
     def _signal_regex(self, words: list[str]) -> re.Pattern[str]:
         raise NotImplementedError
 
-    def _signals(self, text: str, masked: list[bool], breaks: set[int]) -> RiskHit | None:
+    def _signals(self, text: str, masked: list[bool], breaks: _Layout) -> RiskHit | None:
         """The net: enough different danger words, none masked or denied → one orange hit."""
         assert self.signals is not None and self.signal_regex is not None
         seen: dict[str, str] = {}
@@ -281,7 +320,7 @@ class _LocaleScanner:
         return RiskHit(self.locale, "signals", f"at least {self.signals.at_least} danger words",
                        " · ".join(w for _c, w in shown), category, "orange", shown)
 
-    def _near(self, text: str, masked: list[bool], denied: list[tuple[int, int]], breaks: set[int]) -> RiskHit | None:
+    def _near(self, text: str, masked: list[bool], denied: list[tuple[int, int]], breaks: _Layout) -> RiskHit | None:
         """The broad net: a danger word near a person or body word, without certainty → orange."""
         assert self.near is not None and self.near_regex is not None and self.person_regex is not None
         people = [m for m in self.person_regex.finditer(text) if not any(masked[m.start():m.end()])]
@@ -308,7 +347,7 @@ class _LocaleScanner:
         """Within `times` the net's window of each other, in one sentence."""
         raise NotImplementedError
 
-    def _escalated(self, text: str, breaks: set[int], hits: list[tuple[int, int, RiskHit]]) -> RiskHit | None:
+    def _escalated(self, text: str, breaks: _Layout, hits: list[tuple[int, int, RiskHit]]) -> RiskHit | None:
         """Orange rule hits that together are red (lexicon `escalate`): each category of `when`
         met by a different sign — another pattern, not overlapping; two signs of the same
         category must also stand apart ("nobody would notice if i was gone" is one thought)."""
@@ -327,19 +366,19 @@ class _LocaleScanner:
                                " · ".join(c[2].matched for c in chosen), combo.category, "red", shown)
         return None
 
-    def _apart(self, text: str, breaks: set[int], a: tuple[int, int, RiskHit], b: tuple[int, int, RiskHit]) -> bool:
+    def _apart(self, text: str, breaks: _Layout, a: tuple[int, int, RiskHit], b: tuple[int, int, RiskHit]) -> bool:
         first, second = sorted((a, b))
         if second[0] < first[1]:
             return False  # overlapping: one sign read twice
         return a[2].category != b[2].category or self._separated(text, breaks, first[1], second[0])
 
-    def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
+    def _separated(self, text: str, breaks: _Layout, end: int, start: int) -> bool:
         raise NotImplementedError
 
     def _text(self, raw: str) -> str:
         raise NotImplementedError
 
-    def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
+    def _negated(self, text: str, start: int, breaks: _Layout = NO_LAYOUT) -> bool:
         """A negation cue right before `start`, with only fillers between and no clause break
         (punctuation, or a space or comma the writer put): "没有 他说想死" answers, then reports."""
         raise NotImplementedError
@@ -351,7 +390,10 @@ class _LocaleScanner:
         """Positions in the normalised text where the writer had put a space."""
         return set()
 
-    def _negated_match(self, text: str, m: re.Match[str], groups: int, breaks: set[int]) -> bool:
+    def _layout(self, text: str, breaks: set[int]) -> _Layout:
+        raise NotImplementedError
+
+    def _negated_match(self, text: str, m: re.Match[str], groups: int, breaks: _Layout) -> bool:
         """A cue right before the match ("没有想死"), or right before its last word inside it
         ("身上没有伤": the body word, a gap, then the injury denied)."""
         if self._negated(text, m.start(), breaks):
@@ -373,10 +415,10 @@ class _LocaleScanner:
 
     # -- who a phrase is about -------------------------------------------------------------------
 
-    def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
-        """Where the clauses of the sentence around `pos` start, up to `pos` (the first is the
-        sentence's own start)."""
-        raise NotImplementedError
+    def _cuts(self, text: str, pos: int, breaks: _Layout) -> list[int]:
+        """Where the clause around `pos` starts, after where the one before it starts (or the
+        sentence's own start alone)."""
+        return breaks.cuts(pos)
 
     def _candidates(self, text: str, lo: int, hi: int) -> list[tuple[int, int, str]]:
         if self.subject_regex is None:
@@ -389,7 +431,7 @@ class _LocaleScanner:
             out.append((m.start(), m.end(), self.subject_kind.get(word) or self.subject_kind[word + " "]))
         return out
 
-    def _subject(self, text: str, pos: int, breaks: set[int], lo: int = 0, carry: bool = True) -> str | None:
+    def _subject(self, text: str, pos: int, breaks: _Layout, lo: int = 0, carry: bool = True) -> str | None:
         """The kind (child, adult, thing) of the nearest subject word before `pos` in its clause;
         with `carry`, else the first one of the clause before (a dropped subject: "娃想妈妈 天天哭")."""
         cuts = self._cuts(text, pos, breaks)
@@ -402,7 +444,7 @@ class _LocaleScanner:
                 return before[0][2]
         return None
 
-    def _about_a_thing(self, text: str, start: int, end: int, hit_end: int, breaks: set[int]) -> bool:
+    def _about_a_thing(self, text: str, start: int, end: int, hit_end: int, breaks: _Layout) -> bool:
         """A clearing phrase whose subject (鸭子自己回来了, "the dog came back") or object
         (找到了他的书包, "found her phone") is an animal or an object says nothing of the person.
         A thing that is itself an object (他赶着鸭子自己回来了, "he came back with the dog") is no
@@ -422,28 +464,40 @@ class _LocaleScanner:
     def _directly_after(self, text: str, end: int, start: int) -> bool:
         raise NotImplementedError
 
-    def _cleared(self, text: str, hit_end: int, phrases: tuple[str, ...], breaks: set[int]) -> bool:
-        for phrase in phrases:
-            at = text.find(phrase, hit_end)
-            while at >= 0:
-                if not self._about_a_thing(text, at, at + len(phrase), hit_end, breaks):
-                    return True
-                at = text.find(phrase, at + 1)
-        return False
+    def _cleared(self, text: str, hit_end: int, phrases: tuple[str, ...], breaks: _Layout) -> bool:
+        """A clearing phrase after the hit that is not about an animal or object. Worked out once
+        a message for each phrase found (only one in the hit's own clause depends on the hit)."""
+        if phrases not in breaks.clearing:
+            found = sorted((at, at + len(p)) for p in phrases for at in _find_all(text, p))
+            places = [(at, end, not self._about_a_thing(text, at, end, 0, breaks)) for at, end in found]
+            following, nxt = len(places), [0] * len(places)
+            for i in range(len(places) - 1, -1, -1):
+                following = i if places[i][2] else following
+                nxt[i] = following
+            breaks.clearing[phrases] = (places, nxt)
+        places, nxt = breaks.clearing[phrases]
+        i = bisect.bisect_left(places, (hit_end, -1, False))
+        same_clause = breaks.next_clause(hit_end)
+        while i < len(places) and places[i][0] < same_clause:
+            at, end, _clears = places[i]
+            if not self._about_a_thing(text, at, end, hit_end, breaks):
+                return True
+            i += 1
+        return i < len(places) and nxt[i] < len(places)
 
     def scan(self, raw: str) -> list[RiskHit]:
         text = self._text(raw)
         if not text.strip():
             return []
         masked = [False] * len(text)
-        breaks = self._breaks(raw)
+        breaks = self._layout(text, self._breaks(raw))
         if self.mask is not None:
             pos = 0
             while (m := self.mask.search(text, pos)) is not None:
                 # Phrases may overlap (医院开的安眠药 | 安眠药我都锁在): search again one past each start.
                 start, end = m.span()
                 pos = start + 1
-                if any(start < b < end for b in breaks):
+                if breaks.any_between(start + 1, end - 1):
                     continue  # "我想死 你们别管我" is no "想死你": a phrase does not run across a space
                 masked[start:end] = [True] * (end - start)
         found: list[tuple[int, int, RiskHit]] = []
@@ -537,16 +591,13 @@ class _Chinese(_LocaleScanner):
         window = text[max(0, start - 12):start]
         return re.split(r"[。！？!?；;]", window)[-1]
 
-    def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
-        sentence = max((i + 1 for i in range(pos) if text[i] in _ZH_SENTENCE_END), default=0)
-        cuts = {sentence} | {i + 1 for i in range(sentence, pos) if text[i] in _ZH_CLAUSE_END}
-        cuts |= {b for b in breaks if sentence < b <= pos}
-        return sorted(c for c in cuts if c <= pos)
+    def _layout(self, text: str, breaks: set[int]) -> _Layout:
+        return _Layout(breaks, [i + 1 for i, c in enumerate(text) if c in _ZH_SENTENCE_END],
+                       [i + 1 for i, c in enumerate(text) if c in _ZH_CLAUSE_END])
 
-    def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
+    def _separated(self, text: str, breaks: _Layout, end: int, start: int) -> bool:
         """Another clause: punctuation or a space the writer put between them."""
-        return any(c in _ZH_SENTENCE_END + _ZH_CLAUSE_END for c in text[end:start]) or \
-            any(end <= b <= start for b in breaks)
+        return any(c in _ZH_SENTENCE_END + _ZH_CLAUSE_END for c in text[end:start]) or breaks.any_between(end, start)
 
     def _is_object(self, text: str, start: int) -> bool:
         return start > 0 and text[start - 1] in "着了把带领赶牵抱推骑拿喂放"
@@ -575,12 +626,12 @@ class _Chinese(_LocaleScanner):
                 return 0 < i < len(text) - 1 and text[i - 1] == text[i + 1]
         return False
 
-    def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
+    def _negated(self, text: str, start: int, breaks: _Layout = NO_LAYOUT) -> bool:
         for gap in range(0, min(self.negation.max_gap, start) + 1):
             if gap and not self._segmentable(text[start - gap:start]):
                 continue
             end = start - gap
-            if any(end <= b <= start for b in breaks):
+            if breaks.any_between(end, start):
                 continue  # a space between the cue and the term: "没有 他说想死"
             for cue in self.cues:
                 if text[:end].endswith(cue) and not self._question(text, end - len(cue), cue):
@@ -632,14 +683,11 @@ class _English(_LocaleScanner):
                 break
         return " " + " ".join(tokens) + " "
 
-    def _cuts(self, text: str, pos: int, breaks: set[int]) -> list[int]:
-        ends = [text.rfind(f" {p} ", 0, pos) for p in ".!?;"]
-        start = max(ends)
-        start = start + 2 if start >= 0 else 0
-        return [start, *sorted(b for b in breaks if start < b <= pos)]
+    def _layout(self, text: str, breaks: set[int]) -> _Layout:
+        return _Layout(breaks, [m.start() + 2 for m in re.finditer(r" [.!?;](?= )", text)], [])
 
-    def _separated(self, text: str, breaks: set[int], end: int, start: int) -> bool:
-        return start > end or any(end <= b <= start for b in breaks)  # a word or a comma between
+    def _separated(self, text: str, breaks: _Layout, end: int, start: int) -> bool:
+        return start > end or breaks.any_between(end, start)  # a word or a comma between
 
     def _is_object(self, text: str, start: int) -> bool:
         before = text[:start].split()
@@ -653,9 +701,9 @@ class _English(_LocaleScanner):
         between = text[lo:hi].split() if hi > lo else []
         return len(between) <= self.near.window * times and not any(t in ".!?;" for t in between)  # type: ignore[union-attr]
 
-    def _negated(self, text: str, start: int, breaks: AbstractSet[int] = frozenset()) -> bool:
+    def _negated(self, text: str, start: int, breaks: _Layout = NO_LAYOUT) -> bool:
         tokens = text[:start].split()
-        comma = max((b for b in breaks if b <= start), default=-1)
+        comma = breaks.last_break_upto(start)
         if comma >= 0:  # a comma between the cue and the term: "no, he said he wants to die"
             tokens = tokens[len(text[:comma].split()):]
         for gap in range(0, min(self.negation.max_gap, len(tokens)) + 1):
