@@ -361,7 +361,9 @@ class _LocaleScanner:
                     break
                 chosen.append(item)
             else:
-                shown = tuple((c[2].rule, c[2].matched) for c in chosen)
+                names = [c[2].rule for c in chosen]  # one rule may give both signs: 联系不上, 坐面包车走了
+                shown = tuple((f"{name}#{names[:k].count(name) + 1}" if names.count(name) > 1 else name, c[2].matched)
+                              for k, (name, c) in enumerate(zip(names, chosen)))
                 return RiskHit(self.locale, "escalate", " + ".join(combo.when),
                                " · ".join(c[2].matched for c in chosen), combo.category, "red", shown)
         return None

@@ -550,6 +550,7 @@ def test_orange_signs_that_together_are_red(text: str, tier: str, category: str)
     assert (result.tier, result.category) == (tier, category), result.as_json()
     if tier == "red":
         assert "escalate" in [h.rule for h in result.hits]
+        assert len([h for h in result.as_json()["hits"] if h["rule"] == "escalate"][0]["words"]) >= 2  # both signs shown
 
 
 def test_an_escalation_names_its_signs_and_is_checked(tmp_path: Path) -> None:
