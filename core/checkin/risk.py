@@ -26,6 +26,7 @@ import functools
 import re
 import unicodedata
 from collections.abc import Callable
+from typing import Any
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
@@ -263,7 +264,7 @@ class _LocaleScanner:
         lex = lexicon.locales[self.locale]
         self.symbols = dict(lex.symbols)
         self.escalate = list(lex.escalate)
-        self._last: tuple[str | None, list[str]] = (None, [])
+        self._last: tuple[str | None, Any] = (None, None)  # the last message read, and what was read
         compiler = compiler_for(lexicon, self.locale)
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
                             tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category)
@@ -657,19 +658,25 @@ class _English(_LocaleScanner):
         body = "|".join(re.escape(w.rstrip()) for w in sorted(words, key=len, reverse=True))
         return re.compile(f"(?:{body})(?= )")
 
+    def _read(self, raw: str) -> tuple[str, set[int]]:
+        """The text as " word word . word " and where a comma stood (the position of the space
+        before the next word), read once a message: _text and _breaks ask one after the other."""
+        if self._last[0] != raw:
+            out, pos, words = set(), 0, []
+            for token in tokens_en(raw, self.symbols, commas=True):
+                if token == ",":
+                    out.add(pos)
+                else:
+                    words.append(token)
+                    pos += len(token) + 1
+            self._last = (raw, (" " + " ".join(words) + " " if words else "", out))
+        return self._last[1]
+
     def _text(self, raw: str) -> str:
-        tokens = tokens_en(raw, self.symbols)
-        return " " + " ".join(tokens) + " " if tokens else ""
+        return self._read(raw)[0]
 
     def _breaks(self, raw: str) -> set[int]:
-        """Where a comma stood: the position of the space before the next word in the text."""
-        out, pos = set(), 0
-        for token in tokens_en(raw, self.symbols, commas=True):
-            if token == ",":
-                out.add(pos)
-            else:
-                pos += len(token) + 1
-        return out
+        return self._read(raw)[1]
 
     def _shown(self, text: str) -> str:
         return text.strip()
