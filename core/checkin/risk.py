@@ -570,9 +570,11 @@ class _Chinese(_LocaleScanner):
         return re.compile("|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True)))
 
     def _pieces(self, raw: str) -> list[str]:
-        if self._last[0] != raw:  # _text and _breaks read the same message one after the other
-            self._last = (raw, zh_pieces(raw, self.symbols))
-        return self._last[1]
+        last = self._last  # one read of the attribute: another thread may scan at the same time
+        if last[0] != raw:  # _text and _breaks read the same message one after the other
+            last = (raw, zh_pieces(raw, self.symbols))
+            self._last = last
+        return last[1]
 
     def _text(self, raw: str) -> str:
         return "".join(self._pieces(raw))
@@ -661,7 +663,8 @@ class _English(_LocaleScanner):
     def _read(self, raw: str) -> tuple[str, set[int]]:
         """The text as " word word . word " and where a comma stood (the position of the space
         before the next word), read once a message: _text and _breaks ask one after the other."""
-        if self._last[0] != raw:
+        last = self._last  # one read of the attribute: another thread may scan at the same time
+        if last[0] != raw:
             out, pos, words = set(), 0, []
             for token in tokens_en(raw, self.symbols, commas=True):
                 if token == ",":
@@ -669,8 +672,9 @@ class _English(_LocaleScanner):
                 else:
                     words.append(token)
                     pos += len(token) + 1
-            self._last = (raw, (" " + " ".join(words) + " " if words else "", out))
-        return self._last[1]
+            last = (raw, (" " + " ".join(words) + " " if words else "", out))
+            self._last = last
+        return last[1]
 
     def _text(self, raw: str) -> str:
         return self._read(raw)[0]
