@@ -23,3 +23,13 @@ class NoticeOutcome:
 
 class NoticeGateway(Protocol):
     async def send_notice(self, notice: Notice) -> NoticeOutcome: ...
+
+
+class NoticeSender(Protocol):
+    """What the pages hold to send a notice now (channels.sms.messenger.SmsNotices): core's
+    checks and bookkeeping around a gateway. Raises core.sms.notices.NoticeRefused or
+    core.sms.service.NoticeDeferred."""
+
+    async def send(self, *, kind: str, phone: str, params: dict[str, str] | None = None,
+                   guardian_id: int | None = None, cohort_id: int | None = None,
+                   delivery_id: int | None = None) -> NoticeOutcome: ...

@@ -1,0 +1,185 @@
+"""Check-ins on the phone: the home page with what is waiting, one question per screen (a plain
+form: each choice is a big submit button, so it works without JavaScript), back, the safety page
+after a red answer, and the pages for "someone in your family is answering", closed and done.
+
+Every tap is committed before the next page is drawn (POST → 303 → GET), with the same core
+conversation the bot uses (core.checkin.conversation): claim, resume, red answer → alert."""
+from __future__ import annotations
+
+import re
+from typing import Annotated
+
+from fastapi import APIRouter, Form, Request
+from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup, escape
+from sqlalchemy import select
+
+from core.checkin import conversation
+from core.checkin.safety import safety_message
+from core.checkin.service import ANSWERABLE, COMPLETED
+from core.delivery.outbox import mark_sent
+from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.models import CheckIn, Guardian, Household
+from web.mobile.common import db, go, now, render, signed_in, signin_page
+
+router = APIRouter()
+
+
+class _Refused(Exception):
+    """Carries a core refusal out of the transaction, which then rolls back."""
+
+    def __init__(self, cause: Exception, guardian: Guardian) -> None:
+        super().__init__(str(cause))
+        self.cause, self.guardian = cause, guardian
+
+
+NATIONAL_LINES = ("110", "120", "12356", "12355")
+
+
+async def _mine(session, guardian: Guardian, checkin_id: int) -> CheckIn:  # type: ignore[no-untyped-def]
+    """A check-in of the guardian's household (else 404: another family's looks like nothing)."""
+    checkin = await session.get(CheckIn, checkin_id)
+    if checkin is None or checkin.household_id != guardian.household_id or (
+            checkin.subject_guardian_id not in (None, guardian.id)):
+        raise NotFound("check-in not found")
+    return checkin
+
+
+async def _being_answered(session, guardian: Guardian, now_) -> int:  # type: ignore[no-untyped-def]
+    """How many of the household's open check-ins another guardian is answering (no content)."""
+    rows = await session.scalars(select(CheckIn.id).where(
+        CheckIn.household_id == guardian.household_id, CheckIn.state.in_(ANSWERABLE), CheckIn.expires_at > now_,
+        CheckIn.subject_guardian_id.is_(None), CheckIn.claimed_by_guardian_id.is_not(None),
+        CheckIn.claimed_by_guardian_id != guardian.id))
+    return len(rows.all())
+
+
+@router.get("/", response_class=HTMLResponse)
+async def home(request: Request) -> Response:
+    async with db(request) as session:
+        guardian = await signed_in(request, session)
+        if guardian is None:
+            return render(request, "entry.html")
+        waiting = []
+        for checkin in await conversation.open_for(session, guardian=guardian, now=now(request)):
+            view = await conversation.current_question(session, checkin=checkin, guardian=guardian)
+            if view is not None:
+                waiting.append({"id": checkin.id, "title": view.title, "done": view.number - 1, "total": view.total,
+                                "about": view.intro})
+        others = await _being_answered(session, guardian, now(request))
+    return render(request, "home.html", guardian=guardian, waiting=waiting, others=others)
+
+
+@router.get("/checkins/{checkin_id}", response_class=HTMLResponse)
+async def question(request: Request, checkin_id: int) -> Response:
+    async with db(request) as session:
+        guardian = await signed_in(request, session)
+        if guardian is None:
+            return signin_page(request)
+        checkin = await _mine(session, guardian, checkin_id)
+        if checkin.state == COMPLETED:
+            return render(request, "checkin_done.html", guardian=guardian)
+        if checkin.state not in ANSWERABLE or now(request) >= checkin.expires_at:
+            return render(request, "checkin_closed.html", guardian=guardian, status_code=410)
+        if checkin.claimed_by_guardian_id not in (None, guardian.id):
+            return render(request, "checkin_claimed.html", guardian=guardian, status_code=409)
+        view = await conversation.current_question(session, checkin=checkin, guardian=guardian)
+    if view is None:
+        return render(request, "checkin_done.html", guardian=guardian)
+    return render(request, "question.html", guardian=guardian, q=view)
+
+
+def _refused(request: Request, guardian: Guardian, exc: Exception) -> Response:
+    code = getattr(exc, "code", None)
+    if code == "claimed_by_other":
+        return render(request, "checkin_claimed.html", guardian=guardian, status_code=409)
+    if code in ("expired", "closed"):
+        return render(request, "checkin_closed.html", guardian=guardian, status_code=410)
+    if isinstance(exc, Invalid):
+        return render(request, "problem.html", guardian=guardian, status_code=422, problem="bad_answer")
+    raise NotFound("check-in not found")
+
+
+@router.post("/checkins/{checkin_id}/answer", response_class=HTMLResponse)
+async def answer(request: Request, checkin_id: int, index: Annotated[int, Form()],
+                 value: Annotated[int, Form()]) -> Response:
+    try:
+        async with db(request) as session:
+            guardian = await signed_in(request, session)
+            if guardian is None:
+                return signin_page(request)
+            await _mine(session, guardian, checkin_id)
+            try:
+                step = await conversation.answer(session, checkin_id=checkin_id, index=index, value=value,
+                                                 guardian=guardian, now=now(request))
+            except (Conflict, Forbidden, NotFound, Invalid) as exc:  # refused before anything was written
+                raise _Refused(exc, guardian) from exc
+            if step.safety is not None:
+                # The safety page comes next, on this screen: that is its delivery. The outbox row
+                # (born 'sending' as a safety net) is marked sent, so it is not sent again elsewhere.
+                mark_sent(step.safety[0], message_id=None, now=now(request))
+    except _Refused as refused:
+        return _refused(request, refused.guardian, refused.cause)
+    # Committed: the answer (and any alert, queued for the director) is stored.
+    if step.safety is not None:
+        return go(request, f"/checkins/{checkin_id}/safety")
+    if step.completed:
+        return go(request, f"/checkins/{checkin_id}/done")
+    return go(request, f"/checkins/{checkin_id}")
+
+
+@router.post("/checkins/{checkin_id}/back", response_class=HTMLResponse)
+async def back(request: Request, checkin_id: int) -> Response:
+    try:
+        async with db(request) as session:
+            guardian = await signed_in(request, session)
+            if guardian is None:
+                return signin_page(request)
+            await _mine(session, guardian, checkin_id)
+            try:
+                await conversation.back(session, checkin_id=checkin_id, guardian=guardian, now=now(request))
+            except (Conflict, Forbidden, NotFound) as exc:
+                raise _Refused(exc, guardian) from exc
+    except _Refused as refused:
+        return _refused(request, refused.guardian, refused.cause)
+    return go(request, f"/checkins/{checkin_id}")
+
+
+@router.get("/checkins/{checkin_id}/done", response_class=HTMLResponse)
+async def done(request: Request, checkin_id: int) -> Response:
+    async with db(request) as session:
+        guardian = await signed_in(request, session)
+        if guardian is None:
+            return signin_page(request)
+        await _mine(session, guardian, checkin_id)
+    return render(request, "checkin_done.html", guardian=guardian)
+
+
+_NUMBER = re.compile(r"(?<![0-9])(1[0-9]{2,4}|0[0-9]{2,3}-?[0-9]{7,8}|1[3-9][0-9]{9})(?![0-9])")
+
+
+def with_tel_links(text: str) -> Markup:
+    """The safety text, escaped, with every phone number a tap-to-call link."""
+    return Markup(_NUMBER.sub(lambda m: f'<a href="tel:{m.group(1).replace("-", "")}">{m.group(1)}</a>',
+                              str(escape(text))))
+
+
+@router.get("/checkins/{checkin_id}/safety", response_class=HTMLResponse)
+async def safety(request: Request, checkin_id: int) -> Response:
+    async with db(request) as session:
+        guardian = await signed_in(request, session)
+        if guardian is None:
+            return signin_page(request)
+        checkin = await _mine(session, guardian, checkin_id)
+        locale = guardian.locale
+        message = await safety_message(session, cohort_id=checkin.cohort_id, locale=locale)
+        still_open = checkin.state in ANSWERABLE and checkin.claimed_by_guardian_id == guardian.id
+    body = message.body.replace("{lines}", "\n".join(f"• {n} {label}".rstrip() for n, label in message.lines))
+    paragraphs = [with_tel_links(p) for p in body.split("\n\n")]
+    return render(request, "safety.html", guardian=guardian, paragraphs=paragraphs, lines=message.lines,
+                  national=NATIONAL_LINES, director=message.director, director_phone=message.director_phone,
+                  checkin_id=checkin_id, still_open=still_open)
+
+
+async def household_cohort(session, guardian: Guardian) -> int | None:  # type: ignore[no-untyped-def]
+    return await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
