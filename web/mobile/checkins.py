@@ -7,6 +7,7 @@ conversation the bot uses (core.checkin.conversation): claim, resume, red answer
 from __future__ import annotations
 
 import re
+from types import SimpleNamespace
 from typing import Annotated
 
 from fastapi import APIRouter, Form, Request
@@ -20,7 +21,7 @@ from core.checkin.service import ANSWERABLE, COMPLETED
 from core.delivery.outbox import mark_sent
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.models import CheckIn, Guardian, Household
-from web.mobile.common import db, go, now, render, signed_in, signin_page
+from web.mobile.common import db, go, locale_for, now, render, signed_in, signin_page
 
 router = APIRouter()
 
@@ -30,7 +31,8 @@ class _Refused(Exception):
 
     def __init__(self, cause: Exception, guardian: Guardian) -> None:
         super().__init__(str(cause))
-        self.cause, self.guardian = cause, guardian
+        # What the page needs of the guardian, read now: the rollback expires the row.
+        self.cause, self.guardian = cause, SimpleNamespace(id=guardian.id, locale=guardian.locale)
 
 
 NATIONAL_LINES = ("110", "120", "12356", "12355")
@@ -89,7 +91,7 @@ async def question(request: Request, checkin_id: int) -> Response:
     return render(request, "question.html", guardian=guardian, q=view)
 
 
-def _refused(request: Request, guardian: Guardian, exc: Exception) -> Response:
+def _refused(request: Request, guardian, exc: Exception) -> Response:  # type: ignore[no-untyped-def]
     code = getattr(exc, "code", None)
     if code == "claimed_by_other":
         return render(request, "checkin_claimed.html", guardian=guardian, status_code=409)
@@ -171,7 +173,7 @@ async def safety(request: Request, checkin_id: int) -> Response:
         if guardian is None:
             return signin_page(request)
         checkin = await _mine(session, guardian, checkin_id)
-        locale = guardian.locale
+        locale = locale_for(request, guardian)
         message = await safety_message(session, cohort_id=checkin.cohort_id, locale=locale)
         still_open = checkin.state in ANSWERABLE and checkin.claimed_by_guardian_id == guardian.id
     body = message.body.replace("{lines}", "\n".join(f"• {n} {label}".rstrip() for n, label in message.lines))
