@@ -194,3 +194,17 @@ async def test_messenger_port_for_outbox_rows_and_cost_per_cohort(sms, session, 
                                       price=settings.sms_segment_price)
     assert (cost.cohort_id, cost.messages, cost.segments) == (cohort_id, 2, 2)
     assert cost.cost == pytest.approx(0.09)
+
+
+async def test_healthz_shows_a_broken_sms_setup(settings, sessionmaker, clock):
+    from api.main import create_app
+
+    s = sms_settings(settings, sms_templates={"sign_in_code": {"code": "SMS_404", "text": "x${code}"}})
+    notices = make_notices(s, make_double(clock), sessionmaker, clock)
+    await notices.send(kind="sign_in_code", phone=GRANDMA, params={"code": "135790"})
+    app = create_app(settings=s, sessionmaker=sessionmaker, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://t") as client:
+        body = (await client.get("/healthz")).json()
+    assert body["status"] == "degraded"
+    assert body["channels"]["sms"]["code"] == "isv.SMS_TEMPLATE_ILLEGAL"
+    assert "template" in body["channels"]["sms"]["detail"]
