@@ -166,6 +166,17 @@ def with_tel_links(text: str) -> Markup:
                               str(escape(text))))
 
 
+async def safety_page(request: Request, guardian: Guardian, session, *, cohort_id: int,  # type: ignore[no-untyped-def]
+                      next_href: str | None) -> Response:
+    """The versioned safety text in the page's language, with big tap-to-call links first."""
+    message = await safety_message(session, cohort_id=cohort_id, locale=locale_for(request, guardian))
+    body = message.body.replace("{lines}", "\n".join(f"• {n} {label}".rstrip() for n, label in message.lines))
+    paragraphs = [with_tel_links(p) for p in body.split("\n\n")]
+    return render(request, "safety.html", guardian=guardian, paragraphs=paragraphs, lines=message.lines,
+                  national=NATIONAL_LINES, director=message.director, director_phone=message.director_phone,
+                  next_href=next_href)
+
+
 @router.get("/checkins/{checkin_id}/safety", response_class=HTMLResponse)
 async def safety(request: Request, checkin_id: int) -> Response:
     async with db(request) as session:
@@ -173,14 +184,20 @@ async def safety(request: Request, checkin_id: int) -> Response:
         if guardian is None:
             return signin_page(request)
         checkin = await _mine(session, guardian, checkin_id)
-        locale = locale_for(request, guardian)
-        message = await safety_message(session, cohort_id=checkin.cohort_id, locale=locale)
         still_open = checkin.state in ANSWERABLE and checkin.claimed_by_guardian_id == guardian.id
-    body = message.body.replace("{lines}", "\n".join(f"• {n} {label}".rstrip() for n, label in message.lines))
-    paragraphs = [with_tel_links(p) for p in body.split("\n\n")]
-    return render(request, "safety.html", guardian=guardian, paragraphs=paragraphs, lines=message.lines,
-                  national=NATIONAL_LINES, director=message.director, director_phone=message.director_phone,
-                  checkin_id=checkin_id, still_open=still_open)
+        return await safety_page(request, guardian, session, cohort_id=checkin.cohort_id,
+                                 next_href=f"/checkins/{checkin_id}" if still_open else None)
+
+
+@router.get("/help", response_class=HTMLResponse)
+async def help_now(request: Request) -> Response:
+    """The same safety page, reached from anywhere (after red words written to the director)."""
+    async with db(request) as session:
+        guardian = await signed_in(request, session)
+        if guardian is None:
+            return signin_page(request)
+        cohort_id = await household_cohort(session, guardian)
+        return await safety_page(request, guardian, session, cohort_id=cohort_id or 0, next_href=None)
 
 
 async def household_cohort(session, guardian: Guardian) -> int | None:  # type: ignore[no-untyped-def]

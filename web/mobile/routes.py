@@ -3,8 +3,10 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.mobile import auth, checkins
+from web.mobile import auth, checkins, inbox, lessons
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(checkins.router)
+router.include_router(lessons.router)
+router.include_router(inbox.router)
