@@ -20,7 +20,7 @@ from core.checkin.safety import safety_message
 from core.checkin.service import ANSWERABLE, COMPLETED
 from core.delivery.outbox import mark_sent
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from core.models import CheckIn, Guardian, Household
+from core.models import CheckIn, Child, Guardian, Household
 from web.mobile.common import db, go, locale_for, now, render, signed_in, signin_page
 
 router = APIRouter()
@@ -66,8 +66,10 @@ async def home(request: Request) -> Response:
         for checkin in await conversation.open_for(session, guardian=guardian, now=now(request)):
             view = await conversation.current_question(session, checkin=checkin, guardian=guardian)
             if view is not None:
+                nickname = await session.scalar(select(Child.nickname).where(Child.id == checkin.child_id)) \
+                    if checkin.child_id else None
                 waiting.append({"id": checkin.id, "title": view.title, "done": view.number - 1, "total": view.total,
-                                "about": view.intro})
+                                "child": nickname})
         others = await _being_answered(session, guardian, now(request))
     return render(request, "home.html", guardian=guardian, waiting=waiting, others=others)
 
@@ -170,7 +172,8 @@ async def safety_page(request: Request, guardian: Guardian, session, *, cohort_i
                       next_href: str | None) -> Response:
     """The versioned safety text in the page's language, with big tap-to-call links first."""
     message = await safety_message(session, cohort_id=cohort_id, locale=locale_for(request, guardian))
-    body = message.body.replace("{lines}", "\n".join(f"• {n} {label}".rstrip() for n, label in message.lines))
+    listed = "\n".join(f"• {n} {label}".rstrip() for n, label in message.lines)
+    body = message.body.replace("{lines}", listed) if listed else message.body.replace("\n{lines}", "")
     paragraphs = [with_tel_links(p) for p in body.split("\n\n")]
     return render(request, "safety.html", guardian=guardian, paragraphs=paragraphs, lines=message.lines,
                   national=NATIONAL_LINES, director=message.director, director_phone=message.director_phone,
