@@ -173,8 +173,9 @@ async def end_session(session: AsyncSession, *, token: str | None, secret: bytes
 
 
 async def create_link(session: AsyncSession, *, scope: Scope, guardian_id: int, secret: bytes, now: datetime,
-                      hours: int = 72) -> tuple[str, datetime]:
-    """A one-time sign-in link for a guardian of the staff member's cohorts (else NotFound)."""
+                      hours: int = 72) -> tuple[str, datetime, int]:
+    """A one-time sign-in link for a guardian of the staff member's cohorts (else NotFound):
+    (token, expires_at, cohort id). Supervisors, who only read, may not make one."""
     row = (await session.execute(
         select(Guardian.id, Household.cohort_id).join(Household, Household.id == Guardian.household_id)
         .where(Guardian.id == guardian_id)
@@ -187,7 +188,7 @@ async def create_link(session: AsyncSession, *, scope: Scope, guardian_id: int, 
     session.add(WebLink(guardian_id=guardian_id, token_hash=_token_hash(secret, "link", token),
                         created_by_staff_id=scope.staff_id, created_at=now, expires_at=expires))
     await session.flush()
-    return token, expires
+    return token, expires, row[1]
 
 
 async def redeem_link(session: AsyncSession, *, token: str, secret: bytes, now: datetime,

@@ -111,9 +111,9 @@ async def test_a_staff_link_signs_in_once(client, mobile, sessionmaker, clock):
     secret = load_secret(mobile.settings)
     scope = Scope(staff_id=mobile.director_id, role="director", cohort_ids=frozenset({mobile.village.cohort.id}))
     async with sessionmaker() as session, session.begin():
-        token, _ = await create_link(session, scope=scope, guardian_id=mobile.village.grandma.id, secret=secret,
+        token, _, _ = await create_link(session, scope=scope, guardian_id=mobile.village.grandma.id, secret=secret,
                                      now=clock())
-        expiring, _ = await create_link(session, scope=scope, guardian_id=mobile.village.grandma.id, secret=secret,
+        expiring, _, _ = await create_link(session, scope=scope, guardian_id=mobile.village.grandma.id, secret=secret,
                                         now=clock() - timedelta(hours=80))
     assert GRANDMA_PHONE not in token and "王" not in token
     confirm = await client.get(f"/m/link/{token}")
@@ -135,3 +135,31 @@ async def test_a_desktop_browser_is_told_the_pages_are_for_phones(client, mobile
     assert "这些页面是为手机做的" in page.text
     phone = await client.get("/m/signin")
     assert "这些页面是为手机做的" not in phone.text
+
+
+async def test_staff_make_a_link_through_the_api_for_their_own_families_only(client, mobile, sessionmaker, clock):
+    from core.models import Cohort, Staff, StaffCohort
+    from core.security import hash_secret
+
+    async with sessionmaker() as session, session.begin():
+        other = Cohort(name="别的村", region="", timezone="Asia/Shanghai", default_locale="zh-Hans",
+                       lesson_schedule={}, checkin_schedule={}, created_at=clock())
+        session.add(other)
+        await session.flush()
+        stranger = Staff(display_name="别的主任", role="director", token_hash=hash_secret("stranger-token"),
+                         created_at=clock())
+        session.add(stranger)
+        await session.flush()
+        session.add(StaffCohort(staff_id=stranger.id, cohort_id=other.id, is_primary=True))
+    grandma = mobile.village.grandma.id
+    refused = await client.post(f"/api/v1/guardians/{grandma}/web-link",
+                                headers={"authorization": "Bearer stranger-token"})
+    assert refused.status_code == 404  # another cohort's family looks like nothing
+    made = await client.post(f"/api/v1/guardians/{grandma}/web-link",
+                             headers={"authorization": "Bearer director-token"})
+    assert made.status_code == 201
+    body = made.json()
+    assert body["url"].startswith("http://127.0.0.1:8000/m/link/") and body["qr_png_base64"].startswith("iVBOR")
+    path = body["url"].removeprefix("http://127.0.0.1:8000")
+    assert (await client.post(path)).status_code == 303
+    assert "等您回答的问题" in (await client.get("/m/")).text
