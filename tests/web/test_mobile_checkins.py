@@ -119,3 +119,22 @@ async def test_a_closed_checkin(client, mobile, clock):
     assert page.status_code == 410 and "这些问题已经结束了" in page.text
     tap = await client.post(f"/m/checkins/{mobile.psc17_id}/answer?lang=en", data={"index": 0, "value": 0})
     assert tap.status_code == 410 and "These questions have closed" in tap.text
+
+
+async def test_who5_about_the_guardian_themself(client, mobile, sessionmaker, clock):
+    from core.checkin.service import open_checkins_for_cohort
+
+    async with sessionmaker() as session, session.begin():
+        await open_checkins_for_cohort(session, cohort_id=mobile.village.cohort.id, questionnaire_id="who5",
+                                       cycle="2026-Q4", now=clock())
+        mine = await session.scalar(select(CheckIn.id).where(CheckIn.subject_guardian_id == mobile.village.grandma.id))
+        fathers = await session.scalar(select(CheckIn.id).where(CheckIn.subject_guardian_id == mobile.village.father.id))
+    await sign_in(client, mobile)
+    home = await client.get("/m/")
+    assert f'href="/m/checkins/{mine}"' in home.text and "关于您自己" in home.text
+    assert f'href="/m/checkins/{fathers}"' not in home.text
+    assert (await client.get(f"/m/checkins/{fathers}")).status_code == 404  # his own questions, not hers
+    page = await client.get(f"/m/checkins/{mine}")
+    assert "1/5" in page.text
+    assert (await client.post(f"/m/checkins/{mine}/answer", data={"index": 0, "value": 3})).status_code == 303
+    assert "2/5" in (await client.get(f"/m/checkins/{mine}")).text
