@@ -208,3 +208,19 @@ async def test_healthz_shows_a_broken_sms_setup(settings, sessionmaker, clock):
     assert body["status"] == "degraded"
     assert body["channels"]["sms"]["code"] == "isv.SMS_TEMPLATE_ILLEGAL"
     assert "template" in body["channels"]["sms"]["detail"]
+
+
+async def test_an_outbox_rows_recipient_is_the_guardians_phone_on_record(session, clock):
+    from core.models import Delivery
+    from core.sms.recipients import phone_for_delivery
+
+    village = await seed_village(session, now=clock())
+    village.grandma.phone = GRANDMA
+    rows = [Delivery(chat_id=g.chat_id, guardian_id=g.id, kind="lesson", ref="schedule", cycle="1", lane=2,
+                     state="pending", due_at=clock(), attempts=0, payload={}, created_at=clock())
+            for g in (village.grandma, village.father)]
+    session.add_all(rows)
+    await session.flush()
+    assert await phone_for_delivery(session, delivery_id=rows[0].id) == (GRANDMA, village.grandma.id,
+                                                                          village.cohort.id)
+    assert await phone_for_delivery(session, delivery_id=rows[1].id) is None  # no number on record

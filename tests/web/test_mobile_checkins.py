@@ -71,6 +71,28 @@ async def test_two_guardians_at_once(client, mobile, sessionmaker):
     assert await _answers(sessionmaker, mobile.psc17_id) == {"fidgety": 0}  # the grandmother's stands
 
 
+async def test_the_safety_question_stays_open_to_a_second_guardian(client, mobile, sessionmaker):
+    """The grandmother is answering the weekly check-in; the father can still answer its safety
+    question (never the others), and a "yes" from him is an alert and the safety page for him."""
+    import httpx
+    weekly = mobile.weekly_ids[mobile.village.older.id]
+    await sign_in(client, mobile)
+    await client.post(f"/m/checkins/{weekly}/answer", data={"index": 0, "value": 0})
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=mobile.app), base_url="https://test",
+                                 headers={"accept-language": "zh-CN"}) as father:
+        await sign_in(father, mobile, FATHER_PHONE)
+        page = await father.get(f"/m/checkins/{weekly}")
+        assert page.status_code == 409 and "家里谁都可以回答" in page.text and 'name="index" value="5"' in page.text
+        assert (await father.post(f"/m/checkins/{weekly}/answer", data={"index": 1, "value": 0})).status_code == 409
+        red = await father.post(f"/m/checkins/{weekly}/answer", data={"index": 5, "value": 2})
+        assert red.status_code == 303 and red.headers["location"] == f"/m/checkins/{weekly}/safety"
+        assert 'href="tel:110"' in (await father.get(red.headers["location"])).text
+    assert await _answers(sessionmaker, weekly) == {"mood": 0, "safety": 2}
+    async with sessionmaker() as session:
+        assert (await session.scalars(select(Alert))).one().rule_id == "safety_harmed_by_someone"
+        assert (await session.get(CheckIn, weekly)).claimed_by_guardian_id == mobile.village.grandma.id
+
+
 async def test_a_red_answer_shows_the_safety_page_and_raises_the_alert(client, mobile, sessionmaker):
     await sign_in(client, mobile)
     weekly = mobile.weekly_ids[mobile.village.older.id]

@@ -17,7 +17,7 @@ from sqlalchemy import select
 
 from core.checkin import conversation
 from core.checkin.safety import safety_message
-from core.checkin.service import ANSWERABLE, COMPLETED
+from core.checkin.service import ANSWERABLE, COMPLETED, get_questionnaire, is_safety_item
 from core.delivery.outbox import mark_sent
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.models import CheckIn, Child, Guardian, Household
@@ -86,11 +86,24 @@ async def question(request: Request, checkin_id: int) -> Response:
         if checkin.state not in ANSWERABLE or now(request) >= checkin.expires_at:
             return render(request, "checkin_closed.html", guardian=guardian, status_code=410)
         if checkin.claimed_by_guardian_id not in (None, guardian.id):
-            return render(request, "checkin_claimed.html", guardian=guardian, status_code=409)
+            return render(request, "checkin_claimed.html", guardian=guardian, status_code=409,
+                          safety_q=await _safety_question(session, checkin, guardian),
+                          saved=request.query_params.get("saved") == "1")
         view = await conversation.current_question(session, checkin=checkin, guardian=guardian)
     if view is None:
         return render(request, "checkin_done.html", guardian=guardian)
     return render(request, "question.html", guardian=guardian, q=view)
+
+
+async def _safety_question(session, checkin: CheckIn, guardian: Guardian):  # type: ignore[no-untyped-def]
+    """The safety question of a check-in another guardian is answering: anyone may still answer it
+    (DESIGN: a safety item answered by anyone is always stored and acted on)."""
+    q = await get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
+                                version=checkin.questionnaire_version)
+    for index, item in enumerate(q.items):
+        if is_safety_item(q, item.id):
+            return await conversation.view_at(session, checkin=checkin, index=index, locale=guardian.locale)
+    return None
 
 
 def _refused(request: Request, guardian, exc: Exception) -> Response:  # type: ignore[no-untyped-def]
@@ -113,6 +126,7 @@ async def answer(request: Request, checkin_id: int, index: Annotated[int, Form()
             if guardian is None:
                 return signin_page(request)
             await _mine(session, guardian, checkin_id)
+            step_guardian = guardian.id
             try:
                 step = await conversation.answer(session, checkin_id=checkin_id, index=index, value=value,
                                                  guardian=guardian, now=now(request))
@@ -129,6 +143,8 @@ async def answer(request: Request, checkin_id: int, index: Annotated[int, Form()
         return go(request, f"/checkins/{checkin_id}/safety")
     if step.completed:
         return go(request, f"/checkins/{checkin_id}/done")
+    if step.question is None and step.checkin.claimed_by_guardian_id != step_guardian:
+        return go(request, f"/checkins/{checkin_id}?saved=1")  # a safety answer beside another's check-in
     return go(request, f"/checkins/{checkin_id}")
 
 
