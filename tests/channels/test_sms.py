@@ -224,3 +224,18 @@ async def test_an_outbox_rows_recipient_is_the_guardians_phone_on_record(session
     assert await phone_for_delivery(session, delivery_id=rows[0].id) == (GRANDMA, village.grandma.id,
                                                                           village.cohort.id)
     assert await phone_for_delivery(session, delivery_id=rows[1].id) is None  # no number on record
+
+
+async def test_the_composition_root_builds_sms_only_when_configured(settings, sessionmaker, clock):
+    from fastapi import FastAPI
+
+    from channels.sms.messenger import SmsNotices
+    from channels.sms.wiring import build_sms
+
+    bare = FastAPI()
+    assert build_sms(settings, sessionmaker, bare) is None and not bare.routes
+    app = FastAPI()
+    notices = build_sms(sms_settings(settings), sessionmaker, app, clock=clock)
+    assert isinstance(notices, SmsNotices)
+    assert any(getattr(r, "path", "") == "/channels/sms" for r in app.routes)  # the receipt route
+    await notices.gateway.close()
