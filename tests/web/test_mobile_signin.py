@@ -163,3 +163,11 @@ async def test_staff_make_a_link_through_the_api_for_their_own_families_only(cli
     path = body["url"].removeprefix("http://127.0.0.1:8000")
     assert (await client.post(path)).status_code == 303
     assert "等您回答的问题" in (await client.get("/m/")).text
+
+
+async def test_every_page_offers_the_other_language(client, mobile):
+    zh = await client.get("/m/signin")
+    assert 'href="?lang=en"' in zh.text
+    en = await client.get("/m/signin?lang=en")
+    assert '<html lang="en">' in en.text and 'href="?lang=zh-Hans"' in en.text
+    assert '<html lang="en">' in (await client.get("/m/")).text  # the choice is kept (a cookie)
