@@ -91,7 +91,6 @@ async def test_not_a_number_and_too_many_codes(client, mobile, clock):
 
 
 async def test_too_many_codes_from_one_address(client, mobile):
-    mobile.app.routes  # the limit is per address over all numbers
     for i in range(20):
         assert (await client.post("/m/signin", data={"phone": f"1360000{i:04d}"})).status_code == 303
     refused = await client.post("/m/signin", data={"phone": "13600009999"}, headers=EN)
@@ -171,3 +170,12 @@ async def test_every_page_offers_the_other_language(client, mobile):
     en = await client.get("/m/signin?lang=en")
     assert '<html lang="en">' in en.text and 'href="?lang=zh-Hans"' in en.text
     assert '<html lang="en">' in (await client.get("/m/")).text  # the choice is kept (a cookie)
+
+
+async def test_without_an_sms_channel_every_number_hears_the_same(client, mobile):
+    for sub in mobile.app.routes:
+        if getattr(sub, "path", "") == "/m":
+            sub.app.state.sms = None
+    for number in (GRANDMA_PHONE, "+8613600000000"):
+        page = await client.post("/m/signin", data={"phone": number})
+        assert page.status_code == 503 and "现在发不了短信" in page.text

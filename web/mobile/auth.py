@@ -35,6 +35,8 @@ async def signin_form(request: Request) -> Response:
 async def signin_send(request: Request, phone: Annotated[str, Form()] = "") -> Response:
     settings = request.app.state.settings
     ip = request.client.host if request.client else "-"
+    if request.app.state.sms is None:  # said to every number alike, before looking any up
+        return render(request, "problem.html", status_code=503, problem="sms_off")
     try:
         async with db(request) as session:
             asked = await auth.request_code(session, phone_text=phone, ip=ip, secret=secret(request), now=now(request),
@@ -47,11 +49,8 @@ async def signin_send(request: Request, phone: Annotated[str, Form()] = "") -> R
         return render(request, "problem.html", status_code=429, problem="too_many",
                       minutes=_minutes_until(request, exc.until))
     if asked.code is not None:
-        sms = request.app.state.sms
-        if sms is None:
-            return render(request, "problem.html", status_code=503, problem="sms_off")
         try:
-            outcome = await sms.send(kind=SIGN_IN_CODE, phone=asked.phone, params={"code": asked.code},
+            outcome = await request.app.state.sms.send(kind=SIGN_IN_CODE, phone=asked.phone, params={"code": asked.code},
                                      guardian_id=asked.guardian_id, cohort_id=asked.cohort_id)
         except NoticeDeferred as exc:
             return render(request, "problem.html", status_code=429, problem="too_many",
@@ -67,7 +66,6 @@ async def signin_send(request: Request, phone: Annotated[str, Form()] = "") -> R
     response = go(request, "/signin/code")
     set_cookie(request, response, CHALLENGE_COOKIE, asked.challenge, max_age=settings.web_code_minutes * 60)
     return response
-
 
 
 @router.get("/signin/code", response_class=HTMLResponse)
