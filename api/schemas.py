@@ -41,6 +41,9 @@ class HealthRead(BaseModel):
     # (no token). None when this process runs no bot (`shouwang api`).
     bot: Literal["up", "down", "off"] | None = None
     bot_reason: str | None = None
+    # Channels with a problem an operator must fix (a refused SMS template or signature, no
+    # balance, bad credentials): {"sms": {"code": "isv.SMS_TEMPLATE_ILLEGAL", "detail": …, "since": …}}.
+    channels: dict[str, dict[str, str]] | None = None
 
 
 class FieldProblem(BaseModel):

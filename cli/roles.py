@@ -165,13 +165,20 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
                          bot_status=bot_status if bot else None, health_sessionmaker=health_sessionmaker)
         from web.app import mount as mount_web
 
+        from channels.sms.wiring import build_sms
+
+        # The SMS channel (sign-in codes now; notices once outbox rows carry endpoints) and its
+        # delivery-receipt route, when an SMS account is configured.
+        sms = build_sms(settings, sessionmaker, app)
         # The guardians' mobile pages (/m/) and the staff console (/console/) on the same port.
-        mount_web(app, settings=settings, sessionmaker=sessionmaker, clock=system_clock)
+        mount_web(app, settings=settings, sessionmaker=sessionmaker, clock=system_clock, sms=sms)
         config = uvicorn.Config(app, host=settings.host, port=settings.port, log_level="warning")
         server_obj = _QuietServer(config)
         base = f"http://{settings.host}:{settings.port}"
         lines.append(f"  HTTP API: {base}/api/v1  (docs: {base}/docs)")
         lines.append(f"  web: guardians {base}/m/  ·  staff console {base}/console/")
+        lines.append("  SMS: " + ("Aliyun, receipts at /channels/sms/aliyun/receipts/<token>" if sms else
+                                  "off (set SHOUWANG_SMS_ACCESS_KEY_ID, _SECRET, _SIGN_NAME, _TEMPLATES)"))
 
     if generated:
         lines.append(f"  admin API token (shown once; kept in {settings.var_dir / 'admin_token'}):")

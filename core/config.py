@@ -69,7 +69,35 @@ class Settings(BaseSettings):
     case_retention_days: int = Field(default=5 * 365, ge=30)
     log_level: str = "INFO"
 
-    @field_validator("telegram_token", "admin_token", "telegram_bot_username", mode="before")
+    # Guardians' mobile pages (/m/) and the SMS channel (Aliyun Dysmsapi 2017-05-25).
+    # The key for hashing phone numbers and sign-in codes and for web sessions; unset: generated
+    # into var_dir/web_secret on first use (core.webauth.secret).
+    web_secret: str | None = None
+    # The public address of the pages, for links in staff-made QR codes (https://h5.example.cn).
+    web_base_url: str = "http://127.0.0.1:8000"
+    # Session cookies are Secure (https only) unless switched off for a plain-http test rig.
+    web_cookie_secure: bool = True
+    web_session_days: int = Field(default=90, ge=1, le=366)
+    web_code_minutes: int = Field(default=10, ge=1, le=60)
+    web_code_tries: int = Field(default=5, ge=1, le=10)
+    web_link_hours: int = Field(default=72, ge=1, le=24 * 30)
+    # Sign-in codes asked for from one address per hour (the per-number limits mirror the provider's).
+    web_codes_per_ip_hour: int = Field(default=20, ge=1)
+    sms_access_key_id: str | None = None
+    sms_access_key_secret: str | None = None
+    sms_endpoint: str = "https://dysmsapi.aliyuncs.com"
+    sms_region: str = "cn-hangzhou"
+    sms_sign_name: str | None = None
+    # Approved template per notice kind: {"sign_in_code": {"code": "SMS_1", "text": "您的验证码是${code}…"}}.
+    # The text (as approved, without the signature) is only used to count segments before sending.
+    sms_templates: dict[str, dict[str, str]] = Field(default_factory=dict)
+    # Price of one 70-character segment in RMB (billed on submission), for the cost per cohort.
+    sms_segment_price: float = Field(default=0.045, ge=0)
+    # The secret path part of the delivery-receipt address configured in the SMS console.
+    sms_receipt_token: str | None = None
+
+    @field_validator("telegram_token", "admin_token", "telegram_bot_username", "web_secret", "sms_access_key_id",
+                     "sms_access_key_secret", "sms_sign_name", "sms_receipt_token", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

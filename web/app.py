@@ -14,6 +14,7 @@ from starlette.types import ASGIApp
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.errors import DomainError
+from core.sms.port import NoticeSender
 from web.rendering import STATIC, Pages
 
 log = logging.getLogger(__name__)
@@ -51,13 +52,15 @@ def _sub_app(*, name: str, settings: Settings, sessionmaker: async_sessionmaker[
 
 
 def build(*, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
-          clock: Clock = system_clock) -> dict[str, FastAPI]:
-    """{prefix: app} for the mobile pages and the console."""
+          clock: Clock = system_clock, sms: NoticeSender | None = None) -> dict[str, FastAPI]:
+    """{prefix: app} for the mobile pages and the console. `sms` sends sign-in codes (the SMS
+    channel, wired by cli); without it the mobile sign-in says codes cannot be sent now."""
     from web.console.routes import router as console_router
     from web.mobile.routes import router as mobile_router
 
     pages = Pages(settings.locales_dir)
     mobile = _sub_app(name="mobile", settings=settings, sessionmaker=sessionmaker, clock=clock, pages=pages)
+    mobile.state.sms = sms
     mobile.include_router(mobile_router)
     console = _sub_app(name="console", settings=settings, sessionmaker=sessionmaker, clock=clock, pages=pages)
     console.include_router(console_router)
@@ -65,6 +68,6 @@ def build(*, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
 
 
 def mount(app: FastAPI | ASGIApp, *, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
-          clock: Clock = system_clock) -> None:
-    for prefix, sub in build(settings=settings, sessionmaker=sessionmaker, clock=clock).items():
+          clock: Clock = system_clock, sms: NoticeSender | None = None) -> None:
+    for prefix, sub in build(settings=settings, sessionmaker=sessionmaker, clock=clock, sms=sms).items():
         app.mount(prefix, sub)  # type: ignore[union-attr]

@@ -13,7 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.catalog.service import _sha, create_lesson_version, get_lesson, get_programme, latest_lessons
-from core.content.lessons import LessonSpec, ProgrammeSpec
+from core.content.lessons import LessonSpec, ProgrammeSpec, audio_problem
 from core.errors import Conflict, Invalid, InvalidFields
 from core.models import Lesson, Programme
 
@@ -44,6 +44,12 @@ def media_problems(spec: LessonSpec, *, media_dir: Path) -> list[tuple[str, str]
         name = getattr(spec.media, kind, None) if spec.media else None
         if name and not (media_dir / name).is_file():
             problems.append((f"media.{kind}", f"file not found: media/{name}"))
+    for locale, name in ((spec.media.audio or {}) if spec.media else {}).items():
+        file = media_dir / name
+        if not file.is_file():
+            problems.append((f"media.audio.{locale}", f"file not found: media/{name}"))
+        elif (why := audio_problem(file.read_bytes()[:16], name)) is not None:
+            problems.append((f"media.audio.{locale}", why))
     return problems
 
 

@@ -44,12 +44,48 @@ class LessonText(BaseModel):
 MEDIA_PATH_PATTERN = r"^[A-Za-z0-9_-][A-Za-z0-9_.-]*(/[A-Za-z0-9_-][A-Za-z0-9_.-]*)*$"
 
 
+AUDIO_SUFFIXES = (".mp3", ".m4a")
+
+
+def check_audio(value: dict[str, str] | None) -> dict[str, str] | None:
+    """{locale: path}: a known locale, a safe relative path, an .mp3 or .m4a."""
+    if value is None:
+        return None
+    for locale, path in value.items():
+        if locale not in SUPPORTED_LOCALES:
+            raise ValueError(f"unknown locale {locale!r} (one of {', '.join(SUPPORTED_LOCALES)})")
+        if not isinstance(path, str) or len(path) > 200 or not re.fullmatch(MEDIA_PATH_PATTERN, path):
+            raise ValueError(f"{locale}: not a relative path under content/media/")
+        if not path.lower().endswith(AUDIO_SUFFIXES):
+            raise ValueError(f"{locale}: must be an .mp3 or .m4a file")
+    return value
+
+
+def audio_problem(data: bytes, path: str) -> str | None:
+    """Why these bytes are not the audio their name says (None: they look right)."""
+    if path.lower().endswith(".mp3"):
+        if data[:3] == b"ID3" or (len(data) > 1 and data[0] == 0xFF and data[1] & 0xE0 == 0xE0):
+            return None
+        return "not an MP3 file (no ID3 tag or MPEG frame at the start)"
+    if data[4:8] == b"ftyp":
+        return None
+    return "not an M4A file (no ftyp box at the start)"
+
+
 class LessonMedia(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     image: str | None = Field(default=None, pattern=MEDIA_PATH_PATTERN, max_length=200)  # under content/media/
     # an .ogg (OPUS) voice recording under content/media/
     voice: str | None = Field(default=None, pattern=MEDIA_PATH_PATTERN, max_length=200)
+    # The lesson read aloud, per locale, for the mobile pages (an .mp3 or .m4a under content/media/:
+    # the formats every phone browser plays, WeChat's included, where there is no speech synthesis).
+    audio: dict[str, str] | None = None
+
+    @field_validator("audio")
+    @classmethod
+    def _audio(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return check_audio(value)
 
 
 class LessonSpec(BaseModel):

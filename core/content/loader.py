@@ -12,7 +12,7 @@ import yaml
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.content.lessons import LessonFile, ProgrammeFile
+from core.content.lessons import LessonFile, ProgrammeFile, audio_problem
 from core.content.questionnaires import QuestionnaireFile
 from core.content.questionnaires import clean_loc as questionnaire_loc
 from core.content.risk import LexiconFile
@@ -154,6 +154,14 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             media = getattr(lesson.media, kind, None) if lesson.media else None
             if media and not (root / "media" / media).is_file():
                 problems.append(Problem(rel, f"media.{kind}", f"file not found: media/{media}"))
+        for locale, audio in ((lesson.media.audio or {}) if lesson.media else {}).items():
+            file = root / "media" / audio
+            if not file.is_file():
+                problems.append(Problem(rel, f"media.audio.{locale}", f"file not found: media/{audio}"))
+            elif (why := audio_problem(file.read_bytes()[:16], audio)) is not None:
+                problems.append(Problem(rel, f"media.audio.{locale}", why))
+            elif locale not in lesson.texts:
+                problems.append(Problem(rel, f"media.audio.{locale}", "no text in this locale"))
         lessons[lesson.id] = lesson
         bundle.lessons.append(lesson)
 

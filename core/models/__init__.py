@@ -18,6 +18,7 @@ from core.models.guards import IdempotencyKey, SafetyFloorRow
 from core.models.inbox import InboxItem, InboxMessage
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
+from core.models.web import ChannelProblem, SignInCode, SmsMessage, WebLink, WebSession
 from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget, TextDocument
 
 __all__ = [
@@ -56,4 +57,9 @@ __all__ = [
     "Staff",
     "StaffCohort",
     "TextDocument",
+    "ChannelProblem",
+    "SignInCode",
+    "SmsMessage",
+    "WebLink",
+    "WebSession",
 ]

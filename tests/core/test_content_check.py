@@ -139,3 +139,29 @@ def test_chinese_texts_have_no_stray_spaces() -> None:
                  for f in sorted((PROJECT_ROOT / "content").rglob("*.yaml"))
                  for where in walk(yaml.safe_load(f.read_text(encoding="utf-8")), "")]
     assert offenders == []
+
+
+def test_lesson_audio_per_locale_is_checked(tmp_path):
+    """An .mp3/.m4a per locale under content/media/: missing, wrong kind, bad bytes and an unknown
+    locale are each named with the file and field."""
+    import shutil
+
+    from core.config import PROJECT_ROOT
+    from core.content.loader import check_content
+
+    root = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", root)
+    lesson = root / "lessons" / "calm_consequences.yaml"
+    (root / "media" / "audio" / "lessons" / "fake.mp3").write_bytes(b"<html>not audio</html>")
+    text = lesson.read_text(encoding="utf-8")
+    lesson.write_text(text.replace("audio: {zh-Hans: audio/lessons/calm_consequences.zh-Hans.mp3}",
+                                   "audio: {zh-Hans: audio/lessons/fake.mp3, en: audio/lessons/none.m4a}"),
+                      encoding="utf-8")
+    _, problems = check_content(root)
+    found = {(p.file, p.field): p.reason for p in problems}
+    assert "not an MP3" in found[("lessons/calm_consequences.yaml", "media.audio.zh-Hans")]
+    assert "file not found" in found[("lessons/calm_consequences.yaml", "media.audio.en")]
+    lesson.write_text(text.replace("audio/lessons/calm_consequences.zh-Hans.mp3", "audio/lessons/x.wav"),
+                      encoding="utf-8")
+    _, problems = check_content(root)
+    assert any(p.file == "lessons/calm_consequences.yaml" and ".mp3 or .m4a" in p.reason for p in problems)

@@ -1,12 +1,12 @@
-"""Guardians' mobile pages (/m/)."""
+"""Guardians' mobile pages (/m/): sign-in, check-ins (and, as they come, lessons and the inbox)."""
 from __future__ import annotations
 
-from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse
+from fastapi import APIRouter
+
+from web.mobile import auth, checkins, inbox, lessons
 
 router = APIRouter()
-
-
-@router.get("/", response_class=HTMLResponse)
-async def entry(request: Request) -> HTMLResponse:
-    return request.app.state.pages.render(request, "mobile/entry.html")
+router.include_router(auth.router)
+router.include_router(checkins.router)
+router.include_router(lessons.router)
+router.include_router(inbox.router)

@@ -1,0 +1,87 @@
+"""The SMS channel behind core's ports.
+
+`SmsNotices` sends one notice now (the sign-in code, a notice the web asks for) through the
+provider gateway, with core's checks and bookkeeping (core.sms.service.deliver_notice).
+
+`SmsMessenger` implements core.ports.Messenger for outbox rows: an outbox kind becomes a notice
+kind (a lesson → "a lesson is ready", a check-in → "a check-in is open" …; anything else has no
+SMS template and is refused as permanent, so it never turns into free text). Today's Outgoing
+names a Telegram chat, not a phone: the recipient comes from `recipient`, a lookup the
+composition root passes in (core.sms.recipients.recipient_for_delivery). Once outbox rows carry
+an endpoint (sms:+86…), that lookup becomes reading the address."""
+from __future__ import annotations
+
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from core.clock import Clock, system_clock
+from core.config import Settings
+from core.ports import Outgoing, SendOutcome
+from core.sms import notices
+from core.sms.notices import NoticeRefused
+from core.sms.port import NoticeGateway, NoticeOutcome
+from core.sms.service import NoticeDeferred, deliver_notice
+from core.webauth.keys import keyed_hash, load_secret
+
+# Outbox kinds that have an SMS notice; everything else (alert cards, free text) does not.
+NOTICE_FOR_KIND = {
+    "lesson": notices.LESSON, "campaign": notices.LESSON, "lesson_followup": notices.LESSON,
+    "checkin": notices.CHECKIN, "checkin_reminder": notices.REMINDER, "inbox_relay": notices.REPLY,
+}
+
+
+@dataclass(frozen=True)
+class Recipient:
+    phone: str  # E.164
+    guardian_id: int | None
+    cohort_id: int | None
+
+
+class SmsNotices:
+    def __init__(self, *, gateway: NoticeGateway, settings: Settings,
+                 sessionmaker: async_sessionmaker[AsyncSession], clock: Clock = system_clock) -> None:
+        self.gateway = gateway
+        self.settings = settings
+        self.sessionmaker = sessionmaker
+        self.clock = clock
+        self.secret = load_secret(settings)
+
+    async def send(self, *, kind: str, phone: str, params: dict[str, str] | None = None,
+                   guardian_id: int | None = None, cohort_id: int | None = None,
+                   delivery_id: int | None = None) -> NoticeOutcome:
+        """NoticeRefused / NoticeDeferred propagate: the caller decides what to say."""
+        if not self.settings.sms_sign_name:
+            raise NoticeRefused("no SMS signature configured (SHOUWANG_SMS_SIGN_NAME)")
+        return await deliver_notice(
+            self.sessionmaker, self.gateway, now=self.clock(), kind=kind, phone=phone,
+            phone_hash=keyed_hash(self.secret, "phone", phone), params=params or {},
+            templates=self.settings.sms_templates, sign_name=self.settings.sms_sign_name,
+            guardian_id=guardian_id, cohort_id=cohort_id, delivery_id=delivery_id,
+        )
+
+
+class SmsMessenger:
+    """core.ports.Messenger over SMS notices."""
+
+    def __init__(self, notices_: SmsNotices, *, recipient: Callable[[Outgoing], Awaitable[Recipient | None]]) -> None:
+        self.notices = notices_
+        self.recipient = recipient
+
+    async def deliver(self, item: Outgoing) -> SendOutcome:
+        kind = NOTICE_FOR_KIND.get(item.kind)
+        if kind is None:
+            return SendOutcome(status="permanent", error=f"no SMS notice for {item.kind}")
+        to = await self.recipient(item)
+        if to is None:
+            return SendOutcome(status="blocked", error="no phone number")
+        try:
+            outcome = await self.notices.send(kind=kind, phone=to.phone, guardian_id=to.guardian_id,
+                                              cohort_id=to.cohort_id, delivery_id=item.delivery_id)
+        except NoticeRefused as exc:
+            return SendOutcome(status="permanent", error=str(exc)[:120])
+        except NoticeDeferred as exc:
+            wait = max(1.0, (exc.until - self.notices.clock()).total_seconds())
+            return SendOutcome(status="rate_limited", retry_after=wait, error=exc.reason)
+        return SendOutcome(status=outcome.status, retry_after=outcome.retry_after, error=outcome.error)
