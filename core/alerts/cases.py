@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -47,7 +48,10 @@ def _visible(scope: Scope, cohort_id: int | None) -> bool:
     return scope.is_admin or (cohort_id is not None and scope.sees(cohort_id))
 
 
-async def _locked(session: AsyncSession, scope: Scope, model: type[Alert] | type[Case], row_id: int):  # type: ignore[no-untyped-def]
+_Row = TypeVar("_Row", Alert, Case)
+
+
+async def _locked(session: AsyncSession, scope: Scope, model: type[_Row], row_id: int) -> _Row:
     """The row, locked for this transaction; outside the reader's cohorts it is not found."""
     row = await session.scalar(select(model).where(model.id == row_id).with_for_update()
                                .execution_options(populate_existing=True))

@@ -116,7 +116,7 @@ async def _last_contacts(session: AsyncSession, household_ids: list[int]) -> dic
         .where(CaseEvent.household_id.in_(household_ids), CaseEvent.kind == "contact")
         .group_by(CaseEvent.household_id)
     )
-    return {h: at for h, at in rows}
+    return {h: at for h, at in rows if h is not None}
 
 
 async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_id: int | None = None,
@@ -142,13 +142,15 @@ async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_i
     for c in (await session.scalars(
             select(CheckIn).where(CheckIn.household_id.in_(ids), CheckIn.state == "completed",
                                   CheckIn.child_id.is_not(None)).order_by(CheckIn.completed_at))).all():
-        latest[c.child_id] = c  # type: ignore[index]
+        if c.child_id is not None:  # always, by the query
+            latest[c.child_id] = c
     fired: dict[int, list[str]] = {}
     if latest:
         for check_in_id, severity in (await session.execute(
                 select(Alert.check_in_id, Alert.severity)
                 .where(Alert.check_in_id.in_([c.id for c in latest.values()])))).all():
-            fired.setdefault(check_in_id, []).append(severity)
+            if check_in_id is not None:  # always, by the query
+                fired.setdefault(check_in_id, []).append(severity)
     for child in children:
         entry = RosterChild(nickname=child.nickname, age=age_in_years(child.birth_year, child.birth_month, today))
         checkin = latest.get(child.id)
@@ -162,7 +164,8 @@ async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_i
     for case_id, household_id in (await session.execute(
             select(Case.id, Case.household_id).where(Case.household_id.in_(ids), Case.status == "open")
             .order_by(Case.id))).all():
-        lines[household_id].open_cases.append(case_id)
+        if household_id is not None:  # always, by the query
+            lines[household_id].open_cases.append(case_id)
     for household_id, at in (await _last_contacts(session, ids)).items():
         lines[household_id].last_contact = at
     for household_id, label in (await family_labels(session, household_ids=ids)).items():

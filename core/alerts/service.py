@@ -54,9 +54,9 @@ async def _child_age(session: AsyncSession, scope: Scope, now: datetime, age_min
         today = now.astimezone(ZoneInfo(zone)).date()
         by_month.setdefault(month_index(today.year, today.month), []).append(zone)
     born = Child.birth_year * 12 + Child.birth_month - 1
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for today_index, zone_names in by_month.items():
-        parts = [Cohort.timezone.in_(zone_names)]
+        parts: list[ColumnElement[bool]] = [Cohort.timezone.in_(zone_names)]
         if age_min is not None:
             parts.append(born <= today_index - 12 * age_min)
         if age_max is not None:

@@ -77,7 +77,8 @@ async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id
         .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.about("checkin", checkin.id),
                Delivery.guardian_id != guardian_id, Delivery.telegram_message_id.is_not(None))
     )
-    return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows]
+    return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows
+            if message_id is not None]  # always, by the query
 
 
 async def answer(session: AsyncSession, *, checkin_id: int, index: int, value: int, guardian: Guardian,

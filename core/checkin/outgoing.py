@@ -4,6 +4,7 @@ when it was answered or closed in the meantime. The sender calls this for each c
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -23,7 +24,7 @@ class _Claimed(Protocol):
     guardian: Guardian | None
 
 
-async def resolve_checkins(session: AsyncSession, *, items: list[_Claimed], now: datetime) -> dict[int, dict[str, Any]]:
+async def resolve_checkins(session: AsyncSession, *, items: Sequence[_Claimed], now: datetime) -> dict[int, dict[str, Any]]:
     """delivery id → content for the check-in deliveries among `items`; those no longer worth
     sending are marked skipped with the reason (never a message about a closed check-in)."""
     todo = [i for i in items if i.delivery.kind in KINDS and i.delivery.state == "sending"]
@@ -32,7 +33,7 @@ async def resolve_checkins(session: AsyncSession, *, items: list[_Claimed], now:
     ids = {int(i.delivery.payload["checkin_id"]) for i in todo}
     checkins = {c.id: c for c in (await session.scalars(select(CheckIn).where(CheckIn.id.in_(ids)))).all()}
     child_ids = {c.child_id for c in checkins.values() if c.child_id is not None}
-    nicknames = dict((await session.execute(select(Child.id, Child.nickname).where(Child.id.in_(child_ids)))).all())
+    nicknames: dict[int | None, str] = dict((await session.execute(select(Child.id, Child.nickname).where(Child.id.in_(child_ids)))).all())
     out: dict[int, dict[str, Any]] = {}
     for item in todo:
         d = item.delivery

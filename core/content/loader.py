@@ -7,9 +7,10 @@ from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
+from pydantic import BaseModel, ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.lessons import LessonFile, ProgrammeFile
@@ -96,10 +97,10 @@ def _boolean_keys(node: object, path: tuple[str, ...]) -> Iterator[tuple[str, bo
             yield from _boolean_keys(value, (*path, str(index)))
 
 
-def _read_files(root: Path, folder: str, model: type, problems: list[Problem],  # type: ignore[type-arg]
-                clean_loc: CleanLoc | None = None) -> list:  # type: ignore[type-arg]
+def _read_files(root: Path, folder: str, model: type[BaseModel], problems: list[Problem],
+                clean_loc: CleanLoc | None = None) -> list[Any]:
     """Parse and validate every YAML file of one folder; the id must equal the file name."""
-    out = []
+    out: list[Any] = []
     directory = root / folder
     if not directory.is_dir():
         return out
@@ -119,7 +120,7 @@ def _read_files(root: Path, folder: str, model: type, problems: list[Problem],  
                                                 "as true/false; put it in quotes") for where, key in boolean_keys)
             continue
         try:
-            doc = model.model_validate(raw)
+            doc: Any = model.model_validate(raw)  # every content file model has an id
         except ValidationError as exc:
             problems.extend(_validation_problems(rel, exc, clean_loc))
             continue

@@ -430,7 +430,7 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
                     compiler.compile(pattern)
                 except PatternError as exc:
                     problems.append((f"{where}.patterns.{k}", str(exc)))
-        for category in CATEGORIES:
-            if category not in covered:
-                problems.append((f"{base}.rules", f"no rule for {category}"))
+        for name in CATEGORIES:
+            if name not in covered:
+                problems.append((f"{base}.rules", f"no rule for {name}"))
     return problems

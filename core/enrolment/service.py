@@ -14,6 +14,7 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import affected_rows
 from core.enrolment import rules
 from core.enrolment.invitations import invitation_problem
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
@@ -172,7 +173,7 @@ async def begin_flow(
 
 async def cancel_draft(session: AsyncSession, *, chat_id: int) -> bool:
     result = await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
-    return bool(result.rowcount)
+    return bool(affected_rows(result))
 
 
 def _expect(draft: Draft, *steps: str) -> None:
@@ -394,7 +395,7 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
             )
             .values(uses=Invitation.uses + 1)
         )
-        if not claimed.rowcount:
+        if not affected_rows(claimed):
             invitation = await session.get(Invitation, draft.invitation_id) if draft.invitation_id else None
             problem = invitation_problem(invitation, now) if invitation else "unknown"
             raise CodeRejected("invitation can no longer be used", code=problem or "unknown")
@@ -416,13 +417,14 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
             )
             .values(used_at=now)
         )
-        if not claimed.rowcount:
+        if not affected_rows(claimed):
             raise CodeRejected("household invite can no longer be used", code="used_up")
         invite = await session.get(HouseholdInvite, draft.household_invite_id)
         assert invite is not None
-        household = await session.get(Household, invite.household_id)
-        if household is None:
+        joined = await session.get(Household, invite.household_id)
+        if joined is None:
             raise CodeRejected("household is gone", code="unknown")
+        household = joined
         children_data = []
         from core.enrolment import notices  # here: core.alerts imports this module
 

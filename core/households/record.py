@@ -11,7 +11,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.checkin.service import questionnaire_file
@@ -63,7 +63,7 @@ async def guardian_record(session: AsyncSession, *, guardian: Guardian, locale: 
         select(FreeText).where(FreeText.guardian_id == guardian.id).order_by(FreeText.received_at))).all()]
     text_ids = [t_id for t_id in (await session.scalars(
         select(FreeText.id).where(FreeText.guardian_id == guardian.id))).all()]
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if own_checkin_ids:
         conditions.append(Alert.check_in_id.in_(own_checkin_ids))
     conditions.append(Alert.guardian_id == guardian.id)  # their own wellbeing (WHO-5)

@@ -15,7 +15,7 @@ from core.households.schemas import ChildUpdate
 from core.models import Child, Household
 
 
-def _full():  # type: ignore[no-untyped-def]
+def _full():
     return (selectinload(Household.guardians), selectinload(Household.children))
 
 

@@ -5,6 +5,7 @@ family is skipped."""
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -22,7 +23,7 @@ class _Claimed(Protocol):
     delivery: Delivery
 
 
-async def resolve_inbox_messages(session: AsyncSession, *, items: list[_Claimed],
+async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Claimed],
                                  now: datetime) -> dict[int, dict[str, Any]]:
     todo = [i for i in items if i.delivery.kind in KINDS and i.delivery.state == "sending"]
     out: dict[int, dict[str, Any]] = {}
@@ -36,12 +37,11 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: list[_Claimed]
             problem = "staff_gone"
         elif d.kind == DIGEST_KIND:
             lines = []
-            for item in (await session.scalars(select(InboxItem).where(InboxItem.id.in_(payload.get("item_ids") or []),
-                                                                       InboxItem.state != "done",
-                                                                       InboxItem.read_at.is_(None))
-                                               .order_by(InboxItem.created_at, InboxItem.id))).all():
+            for unread in (await session.scalars(select(InboxItem).where(
+                    InboxItem.id.in_(payload.get("item_ids") or []), InboxItem.state != "done",
+                    InboxItem.read_at.is_(None)).order_by(InboxItem.created_at, InboxItem.id))).all():
                 assert person is not None
-                card = await inbox_card(session, item=item, now=now)
+                card = await inbox_card(session, item=unread, now=now)
                 lines.append(card.as_payload())
             if not lines:
                 problem = "inbox_read"  # everything was read meanwhile: nothing to remind of

@@ -273,8 +273,11 @@ async def refile_alert(session: AsyncSession, *, alert: Alert, child_id: int, no
         alert.subject_key, alert.child_id = key, child_id
         target = alert
     child_case = await session.scalar(select(Case).where(Case.subject_key == key, Case.status == "open"))
-    others = await session.scalar(select(func.count()).select_from(Alert).where(
-        Alert.case_id == (old_case.id if old_case else -1), Alert.id != alert.id)) if old_case else 0
+    others = 0
+    if old_case is not None:
+        others = await session.scalar(select(func.count()).select_from(Alert).where(
+            Alert.case_id == old_case.id, Alert.id != alert.id)) or 0
+    case: Case | None
     if target is alert and old_case is not None and child_case is None and not others:
         old_case.subject_key, old_case.child_id = key, child_id  # the case was only this alert's: it is the child's
         case = old_case

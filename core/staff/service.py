@@ -65,7 +65,7 @@ async def create_staff(
     return IssuedStaff(staff=staff, api_token=token, link_code=code)
 
 
-def _with_memberships():  # type: ignore[no-untyped-def]
+def _with_memberships():
     return selectinload(Staff.memberships)
 
 
