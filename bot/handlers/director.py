@@ -13,7 +13,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alert_render import METHODS, OUTCOMES, REFERRALS, alert_list_html, card_html, case_html, roster_html, \
@@ -22,6 +21,7 @@ from bot.keyboards.alerts import (
     AlertCB, CaseCB, ContactCB, OutcomeCB, PromptCB, ReferCB, card_keyboard, case_keyboard, methods_keyboard,
     note_keyboard, open_alerts_keyboard, outcomes_keyboard, referrals_keyboard, visits_keyboard,
 )
+from bot.middlewares.refusals import STAFF, staff_refusal
 from bot.texts import N_, invalid_reason
 from core.access import Scope, scope_for
 from core.alerts import cases, queries
@@ -69,46 +69,25 @@ async def refresh_cards(bot: Bot, session: AsyncSession, i18n: I18n, alert_id: i
             pass
 
 
-# Why something a staff member did was refused, in their language (core codes → words).
-REFUSALS = {
-    "resolved": __("This alert is already resolved."),
-    "case_closed": __("This case is closed."),
-    "note_too_long": __("The note is too long: at most 2000 characters."),
-    "note_empty": __("Please type the note, or tap Cancel."),
-}
-
-
-def refusal(exc: DomainError) -> str:
-    return str(REFUSALS.get(exc.code) or _("This is not available any more."))
-
-
-async def _refused(callback: CallbackQuery, exc: DomainError) -> None:
-    await callback.answer(refusal(exc), show_alert=True)
-
-
 async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: Bot, session: AsyncSession,
                           staff: Staff, clock: Clock, i18n: I18n) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     action = callback_data.action
-    try:
-        if action == "ack":
-            # cards=False: this handler updates every card itself, at once.
-            done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock(),
-                                           cards=False)
-            await session.commit()
-            if done.first:
-                await callback.answer(_("Acknowledged. Thank you."))
-            else:
-                card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
-                await callback.answer(_("Already acknowledged by {name} at {time}.").format(
-                    name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
-            await refresh_cards(bot, session, i18n, done.alert.id, clock)
-            return
-        alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
-    except DomainError as exc:
-        await _refused(callback, exc)
+    if action == "ack":
+        # cards=False: this handler updates every card itself, at once.
+        done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock(),
+                                       cards=False)
+        await session.commit()
+        if done.first:
+            await callback.answer(_("Acknowledged. Thank you."))
+        else:
+            card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
+            await callback.answer(_("Already acknowledged by {name} at {time}.").format(
+                name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
+        await refresh_cards(bot, session, i18n, done.alert.id, clock)
         return
+    alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
     await callback.answer()
     if action == "open":
         card = await alert_card(session, alert=alert, locale=staff.locale, now=clock())
@@ -239,10 +218,10 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
         return
     try:
         reply = await _carry_out(prompt, None, bot, session, staff, clock, i18n)
-    except DomainError as exc:
+    except DomainError as exc:  # the question is over either way
         await clear_prompt(session, chat_id=chat_id)
         await session.commit()
-        await _refused(callback, exc)
+        await callback.answer(staff_refusal(exc), show_alert=True)
         return
     await callback.answer()
     await bot.send_message(chat_id, reply)
@@ -258,12 +237,12 @@ async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staf
     try:
         reply = await _carry_out(prompt, message.text, bot, session, staff, clock, i18n)
     except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
-        await message.answer(_("That could not be saved: {reason}").format(reason=refusal(exc)))
+        await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
     except DomainError as exc:
         await clear_prompt(session, chat_id=message.chat.id)
         await session.commit()
-        await message.answer(_("That could not be saved: {reason}").format(reason=refusal(exc)))
+        await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
     await message.answer(reply)
 
@@ -371,7 +350,7 @@ def make_router() -> Router:
     router.message.register(on_staff_help, Command("help"))
     router.message.register(on_myphone, Command("myphone"))
     router.message.register(on_prompt_text, has_prompt, ~F.text.startswith("/"))
-    router.callback_query.register(on_alert_button, AlertCB.filter())
+    router.callback_query.register(on_alert_button, AlertCB.filter(), flags={"refusal": STAFF})
     router.callback_query.register(on_contact_method, ContactCB.filter())
     router.callback_query.register(on_refer_target, ReferCB.filter())
     router.callback_query.register(on_outcome, OutcomeCB.filter())
