@@ -3,17 +3,19 @@ households due a visit. Scoped to the reader's cohorts and audited (personal dat
 children); pure reads otherwise."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.access import Scope
 from core.alerts.notify import policy_for
-from core.alerts.raising import ALERT_RESOLVED
+from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from core.content.questionnaires import SEVERITY_RANK
 from core.enrolment.rules import age_in_years
 from core.errors import NotFound
@@ -39,15 +41,30 @@ async def _children(session: AsyncSession, child_ids: set[int]) -> dict[int, Chi
     return {c.id: c for c in (await session.scalars(select(Child).where(Child.id.in_(child_ids)))).all()}
 
 
+UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
+_rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
+AlertOrder = Literal["urgent", "newest"]
+ORDERS = {
+    # The director's order: most severe first, then the one waiting longest before a newer one
+    # of the same colour.
+    "urgent": (_rank.desc(), Alert.created_at, Alert.id),
+    "newest": (Alert.created_at.desc(), Alert.id.desc()),  # history
+}
+
+
+def alerts_in_order(*, cohort_ids: Collection[int] | None, statuses: Collection[str] = UNRESOLVED,
+                    order: AlertOrder = "urgent") -> Select[Alert]:
+    """The one alert list query: the phone's /alerts and the API's list (which adds its filters)
+    both start here, so they always agree on what comes first. None: every cohort (admins)."""
+    query = select(Alert).where(Alert.status.in_(statuses))
+    if cohort_ids is not None:
+        query = query.where(Alert.cohort_id.in_(cohort_ids))
+    return query.order_by(*ORDERS[order])
+
+
 async def open_alerts(session: AsyncSession, *, scope: Scope, now: datetime, limit: int = 20) -> list[AlertLine]:
-    """Unresolved alerts of the reader's cohorts: most severe first, then oldest first (the one
-    waiting longest comes before a newer one of the same colour)."""
-    query = select(Alert).where(Alert.status != ALERT_RESOLVED)
-    cohorts = _cohorts(scope)
-    if cohorts is not None:
-        query = query.where(Alert.cohort_id.in_(cohorts))
-    alerts = sorted((await session.scalars(query)).all(),
-                    key=lambda a: (-SEVERITY_RANK[a.severity], a.created_at, a.id))[:limit]
+    """Unresolved alerts of the reader's cohorts, most urgent first."""
+    alerts = list((await session.scalars(alerts_in_order(cohort_ids=_cohorts(scope)).limit(limit))).all())
     children = await _children(session, {a.child_id for a in alerts if a.child_id})
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", now=now, ids=[a.id for a in alerts])
     today = now.date()
