@@ -24,6 +24,7 @@ from core.clock import Clock
 from core.enrolment import rules
 from core.enrolment import service as enrolment
 from core.errors import CodeRejected, Conflict, Invalid
+from core.locales import pick_locale
 from core.models import Draft, Guardian
 
 log = logging.getLogger(__name__)
@@ -289,7 +290,7 @@ async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock,
     reserved = None
     if result.stored is not None and result.cohort_id is not None:
         reserved = await reserve_safety_for_chat(
-            session, chat_id=chat_id, locale=guardian.locale if guardian else (draft.locale or "zh-Hans"),
+            session, chat_id=chat_id, locale=guardian.locale if guardian else pick_locale(draft.locale),
             guardian_id=guardian.id if guardian else None, cohort_id=result.cohort_id,
             ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the words and the alert are stored before any reply

@@ -26,6 +26,7 @@ from core.delivery import lessons as lesson_service
 from core.delivery.outbox import lesson_content, retry_later
 from core.enrolment import service as enrolment
 from core.errors import Conflict
+from core.locales import localized
 from core.models import Guardian
 from core.models.enums import GuardianStatus
 
@@ -89,7 +90,7 @@ async def on_history(message: Message, session: AsyncSession, guardian: Guardian
     tz = ZoneInfo(guardian.timezone or await enrolment.home_timezone(session, guardian=guardian))
     items = []
     for delivery, lesson in history:
-        texts = lesson.texts.get(guardian.locale) or lesson.texts.get("zh-Hans") or {}
+        texts = localized(lesson.texts, guardian.locale, default={})
         day = delivery.sent_at.astimezone(tz).strftime("%m-%d") if delivery.sent_at else ""
         items.append((delivery.id, f"{day} · {texts.get('title', lesson.id)}"))
     await message.answer(_("Your recent lessons. Tap one to read it again."), reply_markup=history_keyboard(items))

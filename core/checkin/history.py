@@ -14,9 +14,9 @@ from core.checkin.schemas import AnswerRead, CheckinRecordRead, GuardianRef, Sco
 from core.checkin.service import child_key, guardian_key, questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
 from core.errors import NotFound
+from core.locales import pick_locale
 from core.models import Alert, Answer, CheckIn, CheckInScore, Child, FreeText, Guardian, Household, Questionnaire
 
-FALLBACK_LOCALE = "zh-Hans"
 
 
 async def _cohort_of(session: AsyncSession, household_id: int) -> int | None:
@@ -99,7 +99,7 @@ async def _records(
     out = []
     for c in checkins:
         q = forms[(c.questionnaire_id, c.questionnaire_version)]
-        loc = locale if locale in q.texts else FALLBACK_LOCALE
+        loc = pick_locale(locale, available=q.texts)
         given = answers.get(c.id, [])
         who: list[int] = []
         for a in given:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.checkin.planning import CLOSED_KIND, REMINDER_KIND
 from core.checkin.service import ANSWERABLE, CHECKIN_KIND, answers_by_item, get_questionnaire
 from core.checkin.views import checkin_view
+from core.locales import pick_locale
 from core.models import CheckIn, Child, Delivery, Guardian
 
 KINDS = (CHECKIN_KIND, REMINDER_KIND, CLOSED_KIND)
@@ -56,7 +57,7 @@ async def resolve_checkins(session: AsyncSession, *, items: Sequence[_Claimed], 
         assert checkin is not None
         q = await get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
                                     version=checkin.questionnaire_version)
-        locale = item.guardian.locale if item.guardian else "zh-Hans"
+        locale = pick_locale(item.guardian.locale if item.guardian else None)
         view = checkin_view(q, checkin_id=checkin.id, cursor=checkin.cursor, locale=locale,
                             nickname=nicknames.get(checkin.child_id), answers=await answers_by_item(session, checkin.id))
         content: dict[str, Any] = {"checkin_id": checkin.id, "title": view.title, "intro": view.intro,

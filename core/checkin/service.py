@@ -27,6 +27,7 @@ from core.db import dialect_insert
 from core.delivery.outbox import LANE_CHECKIN, PENDING
 from core.enrolment.rules import age_in_years
 from core.errors import Conflict, Forbidden, Invalid, NotFound
+from core.locales import pick_locale
 from core.models import Alert, Answer, CheckIn, CheckInScore, Child, Cohort, Delivery, Guardian, Household, Questionnaire
 from core.models.enums import GuardianStatus
 
@@ -370,7 +371,7 @@ async def record_answer(
     alerts: list[Alert] = []
     if stored and red:
         cohort = await session.get(Cohort, checkin.cohort_id)
-        locale = cohort.default_locale if cohort else "zh-Hans"
+        locale = pick_locale(cohort.default_locale if cohort else None)
         for fired in red:
             alerts.append(await raise_alert(session, checkin=checkin, fired=fired, locale=locale, now=now))
     index = checkin.cursor if primary else _next_unanswered(q, set(answers))
@@ -468,7 +469,7 @@ async def _score_and_alert(session: AsyncSession, checkin: CheckIn, *, now: date
         stored.append(row)
     await session.flush()
     cohort = await session.get(Cohort, checkin.cohort_id)
-    locale = cohort.default_locale if cohort else "zh-Hans"
+    locale = pick_locale(cohort.default_locale if cohort else None)
     alerts = [await raise_alert(session, checkin=checkin, fired=f, locale=locale, now=now) for f in fired]
     return CompletionResult(checkin, stored, fired, alerts)
 

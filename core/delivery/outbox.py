@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest_slot, next_allowed, parse_hhmm
 from core.db import affected_rows, dialect_insert
+from core.locales import localized
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
 from core.models.delivery import ref_columns
 from core.models.enums import GuardianStatus
@@ -389,7 +390,7 @@ async def lessons_by_key(session: AsyncSession, *, deliveries: list[Delivery]) -
 def lesson_content(lesson: Lesson | None, *, locale: str) -> dict[str, Any]:
     if lesson is None:
         return {}
-    texts = lesson.texts.get(locale) or lesson.texts.get("zh-Hans") or {}
+    texts = localized(lesson.texts, locale, default={})
     return {
         "lesson_id": lesson.id,
         "version": lesson.version,

@@ -19,6 +19,7 @@ from core.enrolment import rules
 from core.enrolment.invitations import invitation_problem
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
 from core.inputs import check_timezone
+from core.locales import pick_locale
 from core.models import (
     Case,
     Child,
@@ -433,7 +434,7 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
     guardian = Guardian(
         household_id=household.id,
         chat_id=draft.chat_id,
-        locale=draft.locale or "zh-Hans",
+        locale=pick_locale(draft.locale),
         relationship=data["relationship"],
         lives_with_children=data["lives_with_children"],
         status=GuardianStatus.active,

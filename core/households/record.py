@@ -15,6 +15,7 @@ from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.checkin.service import questionnaire_file
+from core.locales import pick_locale
 from core.models import Alert, Answer, CaseEvent, CheckIn, Child, FreeText, Guardian, Questionnaire
 
 
@@ -52,7 +53,7 @@ async def guardian_record(session: AsyncSession, *, guardian: Guardian, locale: 
         if row is None:
             continue
         q = questionnaire_file(row)
-        loc = locale if locale in q.texts else "zh-Hans"
+        loc = pick_locale(locale, available=q.texts)
         item = AnsweredCheckIn(at=checkin.completed_at or checkin.created_at, title=q.texts[loc].title, nickname=nickname)
         for a in by_checkin[checkin.id]:
             if a.item_id in q.items_by_id:

@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.inbox.service import DIGEST_KIND, FORWARD_KIND, NOTICE_KIND, RELAY_KIND, STAFF_KINDS, UPDATE_KIND
 from core.inbox.views import director_contact, inbox_card
+from core.locales import pick_locale
 from core.models import Delivery, InboxItem, InboxMessage, Staff
 
 SKIPPED = "skipped"
@@ -45,7 +46,7 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Clai
                 lines.append(card.as_payload())
             if not lines:
                 problem = "inbox_read"  # everything was read meanwhile: nothing to remind of
-            content = {"items": lines, "locale": person.locale if person else "zh-Hans"}
+            content = {"items": lines, "locale": pick_locale(person.locale if person else None)}
         else:
             item = await session.get(InboxItem, payload.get("item_id"))
             if item is None:

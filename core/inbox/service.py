@@ -29,6 +29,7 @@ from core.checkin.risk import RiskScanner
 from core.delivery.outbox import LANE_CHECKIN, LANE_URGENT, enqueue
 from core.delivery.schedule import parse_hhmm
 from core.errors import Conflict, Invalid, NotFound
+from core.locales import localized, pick_locale
 from core.models import (
     Alert, Case, CaseEvent, Child, Cohort, Delivery, Guardian, Household, InboxItem, InboxMessage, Staff,
 )
@@ -625,7 +626,7 @@ async def escalate_waiting(session: AsyncSession, *, now: datetime, limit: int =
         .order_by(InboxItem.created_at, InboxItem.id).limit(limit).with_for_update(skip_locked=True))).all()
     for item in items:
         cohort = await session.get(Cohort, item.cohort_id)
-        locale = cohort.default_locale if cohort else "zh-Hans"
+        locale = pick_locale(cohort.default_locale if cohort else None)
         subject = (AlertSubject(subject_key=f"child:{item.child_id}", cohort_id=item.cohort_id,
                                 household_id=item.household_id, child_id=item.child_id)
                    if item.child_id else
@@ -633,7 +634,7 @@ async def escalate_waiting(session: AsyncSession, *, now: datetime, limit: int =
                                 household_id=item.household_id))
         raised = await raising.raise_alert(
             session, subject=subject, source=INBOX_SOURCE, source_version=0, rule_id=NOT_DONE_RULE,
-            severity="yellow", audience="child", reason=NOT_DONE_REASONS.get(locale) or NOT_DONE_REASONS["zh-Hans"],
+            severity="yellow", audience="child", reason=localized(NOT_DONE_REASONS, locale, default=""),
             evidence={"inbox_item_id": item.id}, seen=("inbox_item_ids", item.id), check_in_id=None, now=now,
         )
         item.escalation_alert_id = raised.alert.id
