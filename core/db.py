@@ -55,10 +55,6 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
 def dialect_insert(session: AsyncSession, model: type) -> Any:
     """INSERT for the session's engine, so ON CONFLICT DO NOTHING works on SQLite and PostgreSQL."""
     return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(model)
@@ -67,7 +63,7 @@ def dialect_insert(session: AsyncSession, model: type) -> Any:
 def affected_rows(result: Result[Any]) -> int:
     """How many rows an UPDATE or DELETE touched. SQLAlchemy types `execute` as returning a
     Result even for DML, whose result is a CursorResult (with rowcount) at run time."""
-    return cast("CursorResult[Any]", result).rowcount
+    return cast(CursorResult[Any], result).rowcount
 
 
 def private_sqlite_file(url: str) -> None:

@@ -51,7 +51,3 @@ def from_telegram(language_code: str | None, fallback: str) -> str:
         return "en"
     return pick_locale(fallback)
 
-
-def telegram_command_language(locale: str) -> str:
-    """setMyCommands wants two-letter codes."""
-    return "zh" if locale == "zh-Hans" else "en"

@@ -399,16 +399,6 @@ async def go_back(session: AsyncSession, *, checkin_id: int, guardian_id: int, n
     return None
 
 
-async def current_item(session: AsyncSession, *, checkin_id: int) -> str | None:
-    """Where a guardian who comes back (after a restart, days later) continues."""
-    checkin = await session.get(CheckIn, checkin_id)
-    if checkin is None:
-        raise NotFound("check-in not found")
-    q = await get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
-                                version=checkin.questionnaire_version)
-    return q.items[checkin.cursor].id if checkin.cursor < len(q.items) else None
-
-
 # ---------------------------------------------------------------- completing and expiring
 
 

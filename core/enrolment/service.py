@@ -342,11 +342,6 @@ async def _draft_cohort_id(session: AsyncSession, draft: Draft) -> int | None:
     return None
 
 
-async def draft_cohort(session: AsyncSession, *, draft: Draft) -> Cohort | None:
-    cohort_id = await _draft_cohort_id(session, draft)
-    return None if cohort_id is None else await session.get(Cohort, cohort_id)
-
-
 async def draft_household_children(session: AsyncSession, *, draft: Draft) -> list[Child]:
     """The children of the household a join draft leads into (shown at its summary), else []."""
     if draft.household_invite_id is None:

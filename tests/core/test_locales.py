@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.locales import DEFAULT_LOCALE, from_telegram, localized, pick_locale, telegram_command_language, to_babel
+from core.locales import DEFAULT_LOCALE, from_telegram, localized, pick_locale, to_babel
 
 
 @pytest.mark.parametrize(
@@ -25,11 +25,10 @@ def test_from_telegram(code: str | None, fallback: str, expected: str) -> None:
     assert from_telegram(code, fallback) == expected
 
 
-def test_babel_folders_and_command_languages() -> None:
+def test_babel_folders() -> None:
     assert to_babel("zh-Hans") == "zh_Hans"
     assert to_babel("en") == "en"
-    assert telegram_command_language("zh-Hans") == "zh"
-    assert telegram_command_language("en") == "en"
+    assert to_babel("fr") == "zh_Hans"
 
 
 @pytest.mark.parametrize(
