@@ -26,7 +26,7 @@ from bot.texts import (
     residence_sentence,
 )
 from core.content.texts import current_text
-from core.enrolment import rules
+from core import people as rules
 from core.enrolment import service as enrolment
 from core.locales import localized, pick_locale, to_babel
 from core.models import Draft

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import AuditLog
+from core.models import Alert, AuditLog, Case, Child, Cohort, Guardian, Household, Invitation
 
 
 def record(
@@ -89,8 +89,6 @@ async def count_entries(
 async def cohort_of(session: AsyncSession, *, entity: str, entity_id: int) -> int | None:
     """The cohort a thing named by a route (case 5, child 9 …) belongs to, if it exists: what
     makes a refused request a cross-cohort attempt in the audit log."""
-    from core.models import Alert, Case, Child, Cohort, Guardian, Household, Invitation
-
     direct: dict[str, type[Case] | type[Alert] | type[Household] | type[Invitation]] = {
         "case": Case, "alert": Alert, "household": Household, "invitation": Invitation}
     if entity == "cohort":

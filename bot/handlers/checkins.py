@@ -21,7 +21,7 @@ from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.checkins import AnswerCB, CheckinNavCB, note_keyboard, question_keyboard
 from bot.middlewares.refusals import Refusal
 from bot.retry import outbox_request
-from core.checkin import conversation
+from core.flows import checkin as conversation
 from core.checkin.free_text import skip_note
 from core.checkin.views import QuestionView
 from core.clock import Clock

@@ -28,8 +28,9 @@ from core.alerts import cases, queries
 from core.alerts.prompts import clear_prompt, pending_prompt, set_prompt
 from core.alerts.views import alert_card
 from core.clock import Clock
-from core.enrolment.rules import display_phone
+from core.people import display_phone
 from core.errors import DomainError, Invalid
+from core.flows import director as director_flow
 from core.locales import to_babel
 from core.models import Alert, StaffPrompt, Staff
 from core.staff import service as staff_service
@@ -162,48 +163,35 @@ async def on_case_note_button(callback: CallbackQuery, callback_data: CaseCB, bo
 
 async def _carry_out(prompt: StaffPrompt, note: str | None, bot: Bot, session: AsyncSession, staff: Staff,
                      clock: Clock, i18n: I18n) -> str:
-    """Do what the prompt was for, with the note (or none); returns the reply."""
-    scope = await scope_for(session, staff)
-    now = clock()
-    data = prompt.data or {}
-    alert_id = prompt.alert_id
-    if prompt.kind == "contact":
-        event = await cases.log_contact(session, scope=scope, method=data["method"], note=note, now=now,
-                                        alert_id=prompt.alert_id, case_id=prompt.case_id,
-                                        household_id=prompt.household_id, cards=False)
-        method = str(METHODS.get(data["method"], data["method"]))
-        reply = (_("Saved: {method}. Case #{id}.").format(method=method, id=event.case_id) if event.case_id
-                 else _("Saved: {method}.").format(method=method))
-    elif prompt.kind == "referral":
-        event = await cases.refer(session, scope=scope, to=data["to"], note=note, now=now, alert_id=prompt.alert_id,
-                                  case_id=prompt.case_id, cards=False)
-        to = str(REFERRALS.get(data["to"], data["to"]))
-        reply = (_("Saved: referral to {to}. Case #{id}.").format(to=to, id=event.case_id) if event.case_id
-                 else _("Saved: referral to {to}.").format(to=to))
-    elif prompt.kind == "resolve":
-        assert prompt.alert_id is not None
-        result = await cases.resolve_alert(session, scope=scope, alert_id=prompt.alert_id, outcome=data["outcome"],
-                                           note=note, now=now, cards=False)
-        if result.case_closed and result.case is not None:
-            reply = _("Resolved. Case #{id} is closed.").format(id=result.case.id)
-            if result.followups:
-                tz = ZoneInfo(await queries.cohort_timezone(session, result.case.cohort_id))
-                due = result.followups[0].due_at.astimezone(tz).strftime("%m-%d")
-                reply = _("Resolved. Case #{id} is closed. A follow-up check-in goes to the family on {date}; "
-                          "you will see the result.").format(id=result.case.id, date=due)
-        else:
-            reply = _("Resolved. The case stays open: it has other alerts.")
-    else:
-        assert prompt.case_id is not None
-        if not note:
-            return _("Please type the note, or tap Cancel.")
-        await cases.add_note(session, scope=scope, case_id=prompt.case_id, text=note, now=now)
-        reply = _("Note added to case #{id}.").format(id=prompt.case_id)
-    await clear_prompt(session, chat_id=prompt.chat_id)
+    """Do what the prompt was for, with the note (or none) — core.flows.director — then commit,
+    redraw the alert's cards and return the reply."""
+    done = await director_flow.carry_out(session, scope=await scope_for(session, staff), prompt=prompt, note=note,
+                                         now=clock())
+    if done.kind == "note_needed":
+        return _("Please type the note, or tap Cancel.")
     await session.commit()
-    if alert_id is not None:
-        await refresh_cards(bot, session, i18n, alert_id, clock)
-    return reply
+    if done.alert_id is not None:
+        await refresh_cards(bot, session, i18n, done.alert_id, clock)
+    return _done_reply(done)
+
+
+def _done_reply(done: director_flow.Done) -> str:
+    if done.kind == "contact":
+        method = str(METHODS.get(done.method or "", done.method))
+        return (_("Saved: {method}. Case #{id}.").format(method=method, id=done.case_id) if done.case_id
+                else _("Saved: {method}.").format(method=method))
+    if done.kind == "referral":
+        to = str(REFERRALS.get(done.to or "", done.to))
+        return (_("Saved: referral to {to}. Case #{id}.").format(to=to, id=done.case_id) if done.case_id
+                else _("Saved: referral to {to}.").format(to=to))
+    if done.kind == "resolved":
+        if not done.case_closed:
+            return _("Resolved. The case stays open: it has other alerts.")
+        if done.followup_due is not None:
+            return _("Resolved. Case #{id} is closed. A follow-up check-in goes to the family on {date}; "
+                     "you will see the result.").format(id=done.case_id, date=done.followup_due.strftime("%m-%d"))
+        return _("Resolved. Case #{id} is closed.").format(id=done.case_id)
+    return _("Note added to case #{id}.").format(id=done.case_id)
 
 
 async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot: Bot, session: AsyncSession,

@@ -31,6 +31,7 @@ from core.checkin.risk import RiskScanner
 from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.errors import DomainError, Invalid
+from core.flows import inbox as inbox_flows
 from core.inbox import service as inbox
 from core.inbox.views import director_contact, inbox_card
 from core.locales import to_babel
@@ -151,8 +152,8 @@ async def on_inbox_button(callback: CallbackQuery, callback_data: InboxCB, bot: 
     now = clock()
     action = callback_data.action
     if action == "done":
-        item, first = await inbox.mark_done(session, scope=scope, item_id=callback_data.item_id, now=now,
-                                            cards=False)
+        item, first = await inbox_flows.mark_done(session, scope=scope, item_id=callback_data.item_id, now=now,
+                                                  cards=False)
         await session.commit()
         await callback.answer(_("Marked done. Thank you.") if first else _("This message is already done."))
         await refresh_inbox_cards(bot, session, i18n, item.id, clock)

@@ -17,7 +17,7 @@ from core.access import Scope
 from core.alerts.notify import policy_for
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from core.content.questionnaires import SEVERITY_RANK
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.errors import NotFound
 from core.households.identity import family_label_of, family_labels
 from core.models import Alert, Case, CaseEvent, CheckIn, Child, Cohort, Delivery, Guardian, Household, Staff

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.alerts import notify
 from core.content.questionnaires import SEVERITY_RANK
 from core.db import dialect_insert
-from core.enrolment.service import primary_director_id
+from core.staff.directors import primary_director_id
 from core.models import Alert, Case, CaseEvent
 
 ALERT_OPEN, ALERT_ACKNOWLEDGED, ALERT_RESOLVED = "open", "acknowledged", "resolved"

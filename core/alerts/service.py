@@ -14,7 +14,7 @@ from core.access import Scope
 from core.alerts import queries
 from core.alerts.raising import LEXICON_SOURCE
 from core.alerts.schemas import AlertRead, CaseDetail, CaseEventRead, CaseRead
-from core.checkin.service import questionnaire_file
+from core.catalog.questionnaires import questionnaire_file
 from core.errors import Invalid, NotFound
 from core.households.identity import family_labels
 from core.models import Alert, Case, Child, Cohort, Questionnaire
@@ -29,7 +29,7 @@ async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -
 
 def month_index(year: int, month: int) -> int:
     """Months since year 0: a child's age in full years is ⌊(today − birth) / 12⌋ in these units,
-    which is core.enrolment.rules.age_in_years (the birthday counts from the start of its month)."""
+    which is core.people.age_in_years (the birthday counts from the start of its month)."""
     return year * 12 + month - 1
 
 

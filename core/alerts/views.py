@@ -14,9 +14,9 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts.raising import LEXICON_SOURCE
-from core.checkin.service import questionnaire_file
+from core.catalog.questionnaires import questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.households.identity import Identity, family_label, family_label_of
 from core.locales import localized, pick_locale
 from core.models import Alert, CheckIn, Child, Cohort, Draft, FreeText, Guardian, InboxMessage, Questionnaire, Staff

@@ -12,7 +12,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.lessons import AGE_BANDS, LessonFile, LessonSpec, ProgrammeFile, ProgrammeSpec
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.errors import Conflict, NotFound
 from core.models import Child, Lesson, Programme
 

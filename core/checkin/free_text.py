@@ -12,6 +12,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts import raising
+from core.alerts.erasure import edit_cards
 from core.alerts.raising import LEXICON_SOURCE, AlertSubject
 from core.checkin.risk import RiskScanner, ScanResult
 from core.checkin.service import COMPLETED, alert_subject
@@ -247,8 +248,6 @@ async def adopt_enrolment_texts(session: AsyncSession, *, draft_data: dict, guar
     if not key:
         return
     new_key = f"household:{household.id}"
-    from core.alerts.erasure import edit_cards
-
     for alert in (await session.scalars(select(Alert).where(Alert.subject_key == key))).all():
         evidence = {k: v for k, v in (alert.evidence or {}).items() if k != "draft_id"}
         evidence["written_by_guardian_id"] = guardian.id

@@ -23,6 +23,7 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+from core.content.loader import _validation_problems  # the same `file: field: reason` as content check
 from core.content.risk import CATEGORIES, Compiled, LexiconFile, compiler_for, expand
 
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;]")
@@ -441,8 +442,6 @@ class LexiconInvalid(Exception):
 
 def load_scanner(path: Path) -> RiskScanner:
     """Read and check content/risk/lexicon.yaml; LexiconInvalid lists every problem."""
-    from core.content.loader import _validation_problems  # the same `file: field: reason` as content check
-
     rel = f"risk/{path.name}"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.texts import current_text
 from core.delivery.outbox import LANE_URGENT, send_now
-from core.enrolment.service import primary_director_contact
+from core.staff.directors import primary_director_contact
 from core.locales import localized
 from core.models import Cohort, Delivery, Guardian
 

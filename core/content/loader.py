@@ -5,19 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
 from typing import Any
 
 import yaml
 from pydantic import BaseModel, ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.lessons import LessonFile, ProgrammeFile
 from core.content.questionnaires import QuestionnaireFile
 from core.content.questionnaires import clean_loc as questionnaire_loc
 from core.content.risk import LexiconFile
-from core.content.texts import TextFile, load_texts
+from core.content.texts import TextFile
 
 
 _NAMED_FIELD = re.compile(r"^([\w.-]+): (.+)$", re.DOTALL)
@@ -182,17 +180,3 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
     for _rel, lexicon in _read_files(root, "risk", LexiconFile, problems):
         bundle.lexicon = lexicon
     return bundle, problems
-
-
-async def load_content(session: AsyncSession, *, root: Path, now: datetime) -> dict[str, int]:
-    """Validate everything first; write only when there is no problem at all."""
-    bundle, problems = check_content(root)
-    if problems:
-        raise ContentInvalid(problems)
-    from core.catalog.service import load_lessons
-    from core.checkin.service import load_questionnaires
-
-    counts = {"texts": await load_texts(session, files=bundle.texts, now=now)}
-    counts.update(await load_lessons(session, lessons=bundle.lessons, programmes=bundle.programmes, now=now))
-    counts["questionnaires"] = await load_questionnaires(session, questionnaires=bundle.questionnaires, now=now)
-    return counts

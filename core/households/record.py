@@ -14,7 +14,7 @@ from datetime import datetime
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.checkin.service import questionnaire_file
+from core.catalog.questionnaires import questionnaire_file
 from core.locales import pick_locale
 from core.models import Alert, Answer, CaseEvent, CheckIn, Child, FreeText, Guardian, Questionnaire
 

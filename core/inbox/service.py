@@ -398,20 +398,14 @@ async def note_call(session: AsyncSession, *, scope: Scope, item_id: int, now: d
 
 async def mark_done(session: AsyncSession, *, scope: Scope, item_id: int, now: datetime,
                     cards: bool = True) -> tuple[InboxItem, bool]:
-    """Done (idempotent: (item, False) when someone had done it already). A yellow alert raised
-    because it waited too long is resolved with it."""
+    """Done (idempotent: (item, False) when someone had done it already). The yellow alert raised
+    because it waited too long is resolved with it by core.flows.inbox.mark_done, which every
+    adapter calls."""
     item = await get_item(session, scope=scope, item_id=item_id, lock=True)
     if item.state == DONE:
         return item, False
     _read(item, scope, now)
     item.state, item.done_at, item.done_by_staff_id = DONE, now, scope.staff_id
-    if item.escalation_alert_id is not None:
-        from core.alerts import cases  # the alert's own service, for its case events and cards
-
-        alert = await session.get(Alert, item.escalation_alert_id)
-        if alert is not None and alert.status != ALERT_RESOLVED:
-            await cases.resolve_alert(session, scope=scope, alert_id=alert.id, outcome="family_supported",
-                                      note=None, now=now, cards=True)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="inbox_item", entity_id=item.id,
                  cohort_id=item.cohort_id, now=now, fields=["state"], state=DONE)
     await session.flush()

@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.access import Scope
-from core.enrolment.rules import clean_phone
+from core.config import SUPPORTED_LOCALES
+from core.people import clean_phone
 from core.errors import Conflict, Invalid, NotFound
 from core.models import Cohort, Staff, StaffCohort
 from core.models.enums import StaffRole
@@ -97,8 +98,6 @@ async def update_staff(
     if "display_name" in changes and changes["display_name"] is not None:
         staff.display_name = changes["display_name"].strip()
     if changes.get("locale") is not None:
-        from core.config import SUPPORTED_LOCALES
-
         if changes["locale"] not in SUPPORTED_LOCALES:
             raise Invalid("unsupported locale", field="locale")
         staff.locale = changes["locale"]

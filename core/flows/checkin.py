@@ -1,7 +1,9 @@
-"""A guardian answering a check-in, step by step, as the bot needs it: one answer stored (and
-committed by the caller before anything is said), a red answer's alert and safety message,
-completion with scores, alerts, a fitting lesson and the note question, and what to show next.
-Orchestrates core.checkin.service, .safety, .suggest and .free_text; handlers only translate."""
+"""A guardian answering a check-in, step by step, channel-neutral: a choice (the item's position
+and the answer's value) goes in; one answer is stored (and committed by the caller before
+anything is said), a red answer's alert and safety message reserved, completion scored with its
+alerts, a fitting lesson, the note question and a follow-up's result for the case — and what to
+show next comes back as plain data (a QuestionView). Orchestrates the check-in, alert and
+lesson domains; the bot's handlers and a web page only translate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
