@@ -7,6 +7,7 @@ from typing import Any
 from aiogram.utils.i18n import gettext as _
 
 from core.content.markup import to_telegram_html
+from core.locales import localized
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit; longer lessons go as text after the media
 
@@ -26,4 +27,4 @@ def followup_html(content: dict[str, Any]) -> str:
 
 def campaign_html(content: dict[str, Any], locale: str) -> str:
     texts = content.get("texts") or {}
-    return to_telegram_html(texts.get(locale) or texts.get("zh-Hans") or "")
+    return to_telegram_html(localized(texts, locale, default=""))

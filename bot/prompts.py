@@ -26,9 +26,9 @@ from bot.texts import (
     residence_sentence,
 )
 from core.content.texts import current_text
-from core.enrolment import rules
+from core import people as rules
 from core.enrolment import service as enrolment
-from core.locales import to_babel
+from core.locales import localized, pick_locale, to_babel
 from core.models import Draft
 
 log = logging.getLogger(__name__)
@@ -64,7 +64,7 @@ async def step_prompt(session: AsyncSession, draft: Draft, *, today: date) -> Pr
         doc = await current_text(session, kind="consent")
         if doc is None:
             raise ContentMissing("no consent text loaded")
-        text = doc.texts.get(draft.locale or "zh-Hans") or doc.texts["zh-Hans"]
+        text = localized(doc.texts, draft.locale, default="")
         return Prompt(escape(text), kb.consent(draft, doc.version))
     if step == enrolment.RELATIONSHIP:
         return Prompt(_("How are you related to the children you look after?"), kb.relationship(draft))
@@ -91,7 +91,7 @@ async def step_prompt(session: AsyncSession, draft: Draft, *, today: date) -> Pr
     if step == enrolment.CHILD_BIRTH_MONTH:
         text = _("In which month of {year} was {nickname} born?")
         return Prompt(text.format(year=child.get("birth_year"), nickname=nickname),
-                      kb.birth_month(draft, draft.locale or "zh-Hans"))
+                      kb.birth_month(draft, pick_locale(draft.locale)))
     if step == enrolment.CHILD_SEX:
         return Prompt(_("Is {nickname} a girl or a boy?").format(nickname=nickname), kb.sex(draft))
     if step == enrolment.MORE_CHILDREN:

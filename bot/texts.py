@@ -193,7 +193,7 @@ def child_lines(children: list[Child] | list[dict]) -> str:
 
 def identity_lines(call_name: str | None, phone: str | None, village: str | None) -> str:
     """What the guardian told us about whom to call, as they read it back (escaped)."""
-    from core.enrolment.rules import display_phone
+    from core.people import display_phone
 
     none = _("not given")
     return "\n".join([

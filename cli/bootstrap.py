@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.clock import system_clock
 from core.config import Settings
-from core.content.loader import ContentInvalid, load_content
+from core.catalog.loading import load_content
+from core.content.loader import ContentInvalid
 from core.db import make_sessionmaker
 from core.migrate import upgrade
 from core.staff.service import ensure_bootstrap_admin

@@ -52,6 +52,7 @@ def build_sender(settings: Settings, sessionmaker, messenger):  # type: ignore[n
     """The outbox sender as production runs it: on PostgreSQL the rate, its adaptation and the
     429 pause are shared by every worker through the database; paid broadcast has its own budget."""
     from core.delivery.sender import Sender, SenderConfig
+    from core.flows.delivery import sender_hooks
 
     config = SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts,
                           paid_broadcast=settings.paid_broadcast, paid_rate=settings.paid_broadcast_rate)
@@ -64,7 +65,8 @@ def build_sender(settings: Settings, sessionmaker, messenger):  # type: ignore[n
         if config.paid_broadcast:
             paid = SharedTokenBucket(sessionmaker, config.paid_rate, clock=system_clock, name=PAID_BUDGET,
                                      window_guard=config.window_guard, reserve=0.0)
-    return Sender(sessionmaker, messenger, clock=system_clock, bucket=bucket, paid_bucket=paid, config=config)
+    return Sender(sessionmaker, messenger, clock=system_clock, bucket=bucket, paid_bucket=paid, config=config,
+                  hooks=sender_hooks())
 
 
 async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> int:

@@ -7,7 +7,7 @@ from typing import Any
 from sqlalchemy import Select, and_, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import AuditLog
+from core.models import Alert, AuditLog, Case, Child, Cohort, Guardian, Household, Invitation
 
 
 def record(
@@ -89,16 +89,15 @@ async def count_entries(
 async def cohort_of(session: AsyncSession, *, entity: str, entity_id: int) -> int | None:
     """The cohort a thing named by a route (case 5, child 9 …) belongs to, if it exists: what
     makes a refused request a cross-cohort attempt in the audit log."""
-    from core.models import Alert, Case, Child, Cohort, Guardian, Household, Invitation
-
-    direct = {"case": Case, "alert": Alert, "household": Household, "invitation": Invitation}
+    direct: dict[str, type[Case] | type[Alert] | type[Household] | type[Invitation]] = {
+        "case": Case, "alert": Alert, "household": Household, "invitation": Invitation}
     if entity == "cohort":
         return entity_id if await session.get(Cohort, entity_id) is not None else None
     if entity in direct:
         model = direct[entity]
         return await session.scalar(select(model.cohort_id).where(model.id == entity_id))
     if entity in ("child", "guardian"):
-        model = Child if entity == "child" else Guardian
-        return await session.scalar(select(Household.cohort_id).join(model, model.household_id == Household.id)
-                                    .where(model.id == entity_id))
+        member: type[Child] | type[Guardian] = Child if entity == "child" else Guardian
+        return await session.scalar(select(Household.cohort_id).join(member, member.household_id == Household.id)
+                                    .where(member.id == entity_id))
     return None

@@ -2,15 +2,21 @@
 from __future__ import annotations
 
 import os
+import time
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import DateTime, MetaData, event
+from sqlalchemy import CursorResult, DateTime, MetaData, Result, event
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.engine import make_url
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
 from sqlalchemy.types import TypeDecorator
+from sqlalchemy.util.concurrency import await_
 
 NAMING_CONVENTION = {
     "ix": "ix_%(column_0_label)s",
@@ -49,22 +55,20 @@ class UTCDateTime(TypeDecorator[datetime]):
         return value.astimezone(timezone.utc)
 
 
-def utcnow() -> datetime:
-    return datetime.now(timezone.utc)
-
-
-def dialect_insert(session: AsyncSession, model: type) -> Any:  # type: ignore[type-arg]
+def dialect_insert(session: AsyncSession, model: type) -> Any:
     """INSERT for the session's engine, so ON CONFLICT DO NOTHING works on SQLite and PostgreSQL."""
-    from sqlalchemy.dialects import postgresql, sqlite
+    return (postgresql.insert if session.get_bind().dialect.name == "postgresql" else sqlite.insert)(model)
 
-    return (postgresql.insert if session.bind.dialect.name == "postgresql" else sqlite.insert)(model)
+
+def affected_rows(result: Result[Any]) -> int:
+    """How many rows an UPDATE or DELETE touched. SQLAlchemy types `execute` as returning a
+    Result even for DML, whose result is a CursorResult (with rowcount) at run time."""
+    return cast(CursorResult[Any], result).rowcount
 
 
 def private_sqlite_file(url: str) -> None:
     """The SQLite file (and so its -wal and -shm, which SQLite creates with the file's mode)
     readable by its owner only: 0600, in a directory made 0700 when we create it."""
-    from sqlalchemy.engine import make_url
-
     database = make_url(url).database
     if not database or database == ":memory:" or database.startswith("file:"):
         return
@@ -143,9 +147,6 @@ def is_busy(exc: BaseException) -> bool:
     """True for "the database is too busy right now", not "it is broken": a statement stopped by
     its timeout, no free pooled connection in time, or SQLite's write lock not obtained within
     the busy timeout. The caller may answer 503 and the client try again."""
-    from sqlalchemy.exc import DBAPIError
-    from sqlalchemy.exc import TimeoutError as PoolTimeout
-
     if isinstance(exc, PoolTimeout):
         return True
     if isinstance(exc, DBAPIError):
@@ -180,10 +181,6 @@ def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = 
     ("interrupted", which is_busy recognises): SQLite has no statement timeout of its own, and
     cancelling the awaiting coroutine would leave the query running in the driver's thread.
     """
-    import time
-
-    from sqlalchemy.util.concurrency import await_
-
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves

@@ -48,11 +48,3 @@ class CodeRejected(DomainError):
 
     status = 400
 
-
-class TooManyAttempts(DomainError):
-    code = "too_many_attempts"
-    status = 429
-
-    def __init__(self, message: str, *, retry_after_minutes: int) -> None:
-        super().__init__(message)
-        self.retry_after_minutes = retry_after_minutes

@@ -8,6 +8,7 @@ from datetime import datetime, timedelta
 from sqlalchemy import delete, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.db import affected_rows
 from core.idempotency import KEY_TTL
 from core.models import (
     Alert, Case, CodeAttempt, Draft, Heartbeat, HouseholdInvite, IdempotencyKey, ProcessedUpdate,
@@ -32,34 +33,34 @@ async def housekeep(
     case_retention_days: int | None = None,
 ) -> HousekeepingResult:
     result = HousekeepingResult()
-    result.drafts = (
+    result.drafts = affected_rows(
         await session.execute(delete(Draft).where(Draft.updated_at < now - timedelta(days=draft_expiry_days)))
-    ).rowcount or 0
-    result.code_attempts = (
+    ) or 0
+    result.code_attempts = affected_rows(
         await session.execute(
             delete(CodeAttempt).where(CodeAttempt.attempted_at < now - timedelta(minutes=code_window_minutes))
         )
-    ).rowcount or 0
-    result.processed_updates = (
+    ) or 0
+    result.processed_updates = affected_rows(
         await session.execute(
             delete(ProcessedUpdate).where(
                 ProcessedUpdate.processed_at < now - timedelta(days=PROCESSED_UPDATE_DAYS)
             )
         )
-    ).rowcount or 0
+    ) or 0
     # Expired or long-used household invites; a draft still pointing at one is dropped with it.
     stale = HouseholdInvite.expires_at < now - timedelta(days=USED_INVITE_DAYS)
-    result.household_invites = (await session.execute(delete(HouseholdInvite).where(stale))).rowcount or 0
+    result.household_invites = affected_rows(await session.execute(delete(HouseholdInvite).where(stale))) or 0
     # Idempotency keys mean nothing after their 24 hours.
-    result.idempotency_keys = (await session.execute(
-        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - KEY_TTL))).rowcount or 0
+    result.idempotency_keys = affected_rows(await session.execute(
+        delete(IdempotencyKey).where(IdempotencyKey.created_at <= now - KEY_TTL))) or 0
     if case_retention_days is not None:
         # The child-protection record is kept for the retention period after a case closes, then
         # forgotten with its alerts and events. Open cases are never purged: they need a person.
         expired = select(Case.id).where(Case.status == "closed",
                                         Case.closed_at < now - timedelta(days=case_retention_days))
         await session.execute(delete(Alert).where(Alert.case_id.in_(expired)))
-        result.cases = (await session.execute(delete(Case).where(Case.id.in_(expired)))).rowcount or 0
+        result.cases = affected_rows(await session.execute(delete(Case).where(Case.id.in_(expired)))) or 0
     return result
 
 

@@ -36,14 +36,3 @@ async def current_revision(engine: AsyncEngine) -> str | None:
     async with engine.connect() as conn:
         return await conn.run_sync(_current)
 
-
-async def autogenerate(engine: AsyncEngine, message: str) -> None:
-    """Write a new revision from the difference between the models and the database (dev tool)."""
-    cfg = alembic_config()
-
-    def _run(connection: Any) -> None:
-        cfg.attributes["connection"] = connection
-        command.revision(cfg, message=message, autogenerate=True)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)

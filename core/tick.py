@@ -54,7 +54,7 @@ async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: 
         async with sessionmaker() as session, session.begin():
             return await run_inbox_tick(session, now=now)
 
-    inbox = await step("inbox", inbox_step, {})
+    inbox = await step("inbox", inbox_step, dict[str, int]())
     if any(inbox.values()):
         log.info("inbox: %s", inbox)
     if escalated or reminded:

@@ -104,7 +104,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
     own factory, then bulk-insert the rest (explicit ids, executemany in chunks)."""
     from api.main import create_app
     from core.clock import FrozenClock
-    from core.content.loader import load_content
+    from core.catalog.loading import load_content
     from core.migrate import upgrade
 
     rnd = random.Random(16)

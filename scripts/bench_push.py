@@ -43,7 +43,7 @@ from bot.i18n import build_i18n  # noqa: E402
 from bot.messenger import TelegramMessenger  # noqa: E402
 from core.alerts.raising import AlertSubject, raise_alert  # noqa: E402
 from core.config import PROJECT_ROOT, Settings  # noqa: E402
-from core.content.loader import load_content  # noqa: E402
+from core.catalog.loading import load_content  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.delivery.planning import plan_due_lessons  # noqa: E402
 from core.delivery.sender import Sender  # noqa: E402

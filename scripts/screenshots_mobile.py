@@ -27,7 +27,7 @@ from api.main import create_app  # noqa: E402
 from core.checkin.service import open_checkins_for_cohort  # noqa: E402
 from core.clock import FrozenClock  # noqa: E402
 from core.config import PROJECT_ROOT, Settings  # noqa: E402
-from core.content.loader import load_content  # noqa: E402
+from core.catalog.loading import load_content  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
 from core.models import CheckIn, Delivery, Staff, StaffCohort  # noqa: E402

@@ -144,7 +144,7 @@ def _no_shouwang_env(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 async def loaded_content(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
     """The shipped content/ loaded into the test database (consent text, …)."""
     from core.config import PROJECT_ROOT
-    from core.content.loader import load_content
+    from core.catalog.loading import load_content
 
     async with sessionmaker() as session, session.begin():
         await load_content(session, root=PROJECT_ROOT / "content", now=clock())

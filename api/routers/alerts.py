@@ -11,6 +11,7 @@ from fastapi import APIRouter, Query
 from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ScopeDep, SessionDep
 from core.alerts import cases, service
 from core.alerts.schemas import AlertRead, AlertResolve, AlertResolved
+from core.flows import cases as case_flows
 from core.inputs import Timestamp
 
 router = APIRouter(prefix="/alerts", tags=["alerts"])
@@ -79,8 +80,8 @@ async def resolve_alert(
     alert_id: IdPath, data: AlertResolve, session: SessionDep, scope: ScopeDep, staff: CurrentStaff, now: Now
 ) -> AlertResolved:
     """The case closes, and its follow-up check-in is scheduled, when this was its last unresolved alert."""
-    result = await cases.resolve_alert(session, scope=scope, alert_id=alert_id, outcome=data.outcome,
-                                       note=data.note, now=now)
+    result = await case_flows.resolve_alert(session, scope=scope, alert_id=alert_id, outcome=data.outcome,
+                                            note=data.note, now=now)
     assert result.alert is not None
     [read] = await service.alert_reads(session, alerts=[result.alert], locale=staff.locale)
     return AlertResolved(alert=read, case_id=result.case.id if result.case else None, case_closed=result.case_closed,

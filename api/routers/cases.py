@@ -16,6 +16,7 @@ from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ScopeDep, SessionDep
 from core import idempotency
 from core.access import Scope
 from core.alerts import cases, service
+from core.flows import cases as case_flows
 from core.alerts.schemas import (
     CaseClose, CaseClosed, CaseDetail, CaseEventRead, CaseRead, ContactCreate, NoteCreate, ReferralCreate,
 )
@@ -124,8 +125,8 @@ async def close_case(case_id: IdPath, data: CaseClose, session: SessionDep, scop
                      now: Now) -> CaseClosed:
     """Its unresolved alerts are resolved with the same outcome; the follow-up check-in is scheduled
     (none when the family left)."""
-    result = await cases.close_case(session, scope=scope, case_id=case_id, outcome=data.outcome, note=data.note,
-                                    now=now)
+    result = await case_flows.close_case(session, scope=scope, case_id=case_id, outcome=data.outcome, note=data.note,
+                                         now=now)
     assert result.case is not None
     return CaseClosed(case=CaseRead.model_validate(result.case), followup_check_in_ids=[c.id for c in result.followups])
 

@@ -5,7 +5,7 @@ from fastapi import APIRouter, status
 
 from api.deps import IdPath, Now, ScopeDep, SessionDep
 from core.cohorts import service
-from core.checkin.schemas import CheckinScheduleRead
+from core.cohorts.schemas import CheckinScheduleRead
 from core.cohorts.schemas import CheckinScheduleField, CohortCreate, CohortRead, CohortUpdate, ScheduleRead
 
 router = APIRouter(prefix="/cohorts", tags=["cohorts"])

@@ -9,6 +9,7 @@ from typing import Annotated, Literal
 from fastapi import APIRouter, Query, status
 
 from api.deps import MAX_ID, IdPath, Now, ScopeDep, SessionDep
+from core.flows import inbox as inbox_flows
 from core.inbox import service as inbox
 from core.inbox.schemas import FamilyRead, InboxItemDetail, InboxItemRead, InboxMessageRead, ReplyCreate
 from core.inbox.views import family_of
@@ -63,5 +64,5 @@ async def call_noted(item_id: IdPath, session: SessionDep, scope: ScopeDep, now:
 @router.post("/inbox/{item_id}/done", response_model=InboxItemDetail)
 async def done(item_id: IdPath, session: SessionDep, scope: ScopeDep, now: Now) -> InboxItemDetail:
     """Idempotent: an item already done stays as it was (who did it, when)."""
-    item, _first = await inbox.mark_done(session, scope=scope, item_id=item_id, now=now)
+    item, _first = await inbox_flows.mark_done(session, scope=scope, item_id=item_id, now=now)
     return await _detail(session, item)

@@ -9,7 +9,7 @@ from fastapi import APIRouter, Body, Path
 from api.deps import MAX_ID, ContentIdPath, Now, ScopeDep, SessionDep
 from core.checkin import authoring
 from core.checkin.schemas import QuestionnaireRead
-from core.checkin.service import questionnaire_file
+from core.catalog.questionnaires import questionnaire_file
 from core.models import Questionnaire
 
 router = APIRouter(prefix="/questionnaires", tags=["questionnaires"])

@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import IdPath, Now, ReportSlot, ScopeDep, SessionDep
-from core.alerts.reports import funnel
+from core.reports import funnel
 from core.alerts.schemas import FunnelReport
 from core.inputs import CalendarDate
 
@@ -25,5 +25,5 @@ async def read_funnel(
     date_to: Annotated[CalendarDate | None, Query(alias="to", description="YYYY-MM-DD, inclusive; default: today")] = None,
 ) -> FunnelReport:
     """Screened → flagged → helped: check-ins sent and answered, alerts by severity and what was
-    done about them, and how long acknowledging took. Definitions: core.alerts.reports."""
+    done about them, and how long acknowledging took. Definitions: core.reports."""
     return await funnel(session, scope=scope, cohort_id=cohort_id, now=now, date_from=date_from, date_to=date_to)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from aiogram import F, Router
 
+from bot.middlewares.refusals import RefusalMiddleware
+
 from bot.handlers import (
     checkins,
     checknow,
@@ -32,8 +34,12 @@ def get_routers() -> list[Router]:
     modules = (start, help, settings, preferences, lessons, checkins, children, invite, mydata, leaving, inbox, director,
                checknow, newcomers, flow, free_text, fallback)
     routers = [module.make_router() for module in modules]
+    refusals = RefusalMiddleware()
     for router in routers:
         # Guardians talk to the bot one to one; group chats are not ours to answer.
         router.message.filter(F.chat.type == "private")
         router.callback_query.filter(F.message.chat.type == "private")
+        # A DomainError a handler does not catch itself becomes a clear reply (bot.middlewares.refusals).
+        router.message.middleware(refusals)
+        router.callback_query.middleware(refusals)
     return [errors.make_router(), *routers]

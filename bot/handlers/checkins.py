@@ -13,18 +13,19 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.checkin_render import answered_by_other_html, being_answered_html, question_html, safety_html, thanks_html
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.checkins import AnswerCB, CheckinNavCB, note_keyboard, question_keyboard
+from bot.middlewares.refusals import Refusal
 from bot.retry import outbox_request
-from core.checkin import conversation
+from core.flows import checkin as conversation
 from core.checkin.free_text import skip_note
 from core.checkin.views import QuestionView
 from core.clock import Clock
 from core.delivery.outbox import mark_sent, retry_later
-from core.errors import Conflict, DomainError, Forbidden, NotFound
 from core.locales import to_babel
 from core.models import Guardian
 
@@ -53,18 +54,19 @@ async def _strip_buttons(bot: Bot, chat_id: int, message_id: int | None) -> None
         pass  # too old to edit, or already without buttons
 
 
-async def _refused(callback: CallbackQuery, bot: Bot, exc: DomainError) -> None:
-    """A tap that cannot be taken: say why in a few words, and take the buttons away."""
-    if exc.code == "claimed_by_other":
-        await callback.answer(_("Someone in your family is already answering these questions. Thank you!"),
-                              show_alert=True)
-    elif exc.code in ("expired", "closed"):
-        await callback.answer(_("These questions have closed. New ones will come as usual. Thank you!"),
-                              show_alert=True)
-    else:
-        await callback.answer(_("This button is from an old message and no longer works."))
-    message_id = callback.message.message_id if callback.message else None
-    await _strip_buttons(bot, callback.from_user.id, message_id)
+# A tap that cannot be taken (refused before anything was written): say why in a few words, and
+# take the buttons away.
+CHECKIN_TAP = Refusal(
+    default=__("This button is from an old message and no longer works."),
+    codes={
+        "claimed_by_other": __("Someone in your family is already answering these questions. Thank you!"),
+        "expired": __("These questions have closed. New ones will come as usual. Thank you!"),
+        "closed": __("These questions have closed. New ones will come as usual. Thank you!"),
+    },
+    alert=True, strip_buttons=True,
+)
+# "No note" on a check-in that is gone: nothing to say, only the buttons go.
+NOTE_GONE = Refusal(strip_buttons=True)
 
 
 async def _send_safety(bot: Bot, session: AsyncSession, chat_id: int, reserved, clock: Clock) -> None:  # type: ignore[no-untyped-def]
@@ -100,12 +102,8 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, 
                     guardian: Guardian, clock: Clock, i18n: I18n) -> None:
     chat_id = callback.from_user.id
     message_id = callback.message.message_id if callback.message else None
-    try:
-        step = await conversation.answer(session, checkin_id=callback_data.checkin_id, index=callback_data.item,
-                                         value=callback_data.value, guardian=guardian, now=clock())
-    except (Conflict, Forbidden, NotFound) as exc:  # refused before anything was written
-        await _refused(callback, bot, exc)
-        return
+    step = await conversation.answer(session, checkin_id=callback_data.checkin_id, index=callback_data.item,
+                                     value=callback_data.value, guardian=guardian, now=clock())
     await session.commit()  # the answer is stored before we say a word
     await callback.answer()
     if step.safety is not None:
@@ -130,11 +128,7 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, 
 
 async def on_back(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot, session: AsyncSession,
                   guardian: Guardian, clock: Clock) -> None:
-    try:
-        view = await conversation.back(session, checkin_id=callback_data.checkin_id, guardian=guardian, now=clock())
-    except (Conflict, Forbidden, NotFound) as exc:  # refused before anything was written
-        await _refused(callback, bot, exc)
-        return
+    view = await conversation.back(session, checkin_id=callback_data.checkin_id, guardian=guardian, now=clock())
     await session.commit()
     if view is None:
         await callback.answer(_("This is the first question."))
@@ -147,12 +141,7 @@ async def on_back(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot
 async def on_no_note(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot, session: AsyncSession,
                      guardian: Guardian) -> None:
     message_id = callback.message.message_id if callback.message else None
-    try:
-        await skip_note(session, checkin_id=callback_data.checkin_id, guardian_id=guardian.id)
-    except DomainError:
-        await callback.answer()
-        await _strip_buttons(bot, callback.from_user.id, message_id)
-        return
+    await skip_note(session, checkin_id=callback_data.checkin_id, guardian_id=guardian.id)
     await session.commit()
     await callback.answer()
     await _strip_buttons(bot, callback.from_user.id, message_id)
@@ -182,7 +171,7 @@ def make_router() -> Router:
     router.message.filter(is_guardian)
     router.callback_query.filter(is_guardian)
     router.message.register(on_checkin, Command("checkin"))
-    router.callback_query.register(on_answer, AnswerCB.filter())
-    router.callback_query.register(on_back, CheckinNavCB.filter(F.action == "back"))
-    router.callback_query.register(on_no_note, CheckinNavCB.filter(F.action == "no_note"))
+    router.callback_query.register(on_answer, AnswerCB.filter(), flags={"refusal": CHECKIN_TAP})
+    router.callback_query.register(on_back, CheckinNavCB.filter(F.action == "back"), flags={"refusal": CHECKIN_TAP})
+    router.callback_query.register(on_no_note, CheckinNavCB.filter(F.action == "no_note"), flags={"refusal": NOTE_GONE})
     return router

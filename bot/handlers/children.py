@@ -16,7 +16,7 @@ from bot.keyboards.callbacks import ChildCB
 from bot.prompts import send_step
 from bot.texts import child_lines
 from core.clock import Clock
-from core.enrolment import rules
+from core import people as rules
 from core.enrolment import service as enrolment
 from core.errors import Conflict, NotFound
 from core.models import Guardian

@@ -13,7 +13,6 @@ from aiogram.filters import Command, CommandObject
 from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
-from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.alert_render import METHODS, OUTCOMES, REFERRALS, alert_list_html, card_html, case_html, roster_html, \
@@ -22,14 +21,16 @@ from bot.keyboards.alerts import (
     AlertCB, CaseCB, ContactCB, OutcomeCB, PromptCB, ReferCB, card_keyboard, case_keyboard, methods_keyboard,
     note_keyboard, open_alerts_keyboard, outcomes_keyboard, referrals_keyboard, visits_keyboard,
 )
+from bot.middlewares.refusals import STAFF, staff_refusal
 from bot.texts import N_, invalid_reason
 from core.access import Scope, scope_for
 from core.alerts import cases, queries
 from core.alerts.prompts import clear_prompt, pending_prompt, set_prompt
 from core.alerts.views import alert_card
 from core.clock import Clock
-from core.enrolment.rules import display_phone
+from core.people import display_phone
 from core.errors import DomainError, Invalid
+from core.flows import director as director_flow
 from core.locales import to_babel
 from core.models import Alert, StaffPrompt, Staff
 from core.staff import service as staff_service
@@ -69,46 +70,25 @@ async def refresh_cards(bot: Bot, session: AsyncSession, i18n: I18n, alert_id: i
             pass
 
 
-# Why something a staff member did was refused, in their language (core codes → words).
-REFUSALS = {
-    "resolved": __("This alert is already resolved."),
-    "case_closed": __("This case is closed."),
-    "note_too_long": __("The note is too long: at most 2000 characters."),
-    "note_empty": __("Please type the note, or tap Cancel."),
-}
-
-
-def refusal(exc: DomainError) -> str:
-    return str(REFUSALS.get(exc.code) or _("This is not available any more."))
-
-
-async def _refused(callback: CallbackQuery, exc: DomainError) -> None:
-    await callback.answer(refusal(exc), show_alert=True)
-
-
 async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: Bot, session: AsyncSession,
                           staff: Staff, clock: Clock, i18n: I18n) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     action = callback_data.action
-    try:
-        if action == "ack":
-            # cards=False: this handler updates every card itself, at once.
-            done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock(),
-                                           cards=False)
-            await session.commit()
-            if done.first:
-                await callback.answer(_("Acknowledged. Thank you."))
-            else:
-                card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
-                await callback.answer(_("Already acknowledged by {name} at {time}.").format(
-                    name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
-            await refresh_cards(bot, session, i18n, done.alert.id, clock)
-            return
-        alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
-    except DomainError as exc:
-        await _refused(callback, exc)
+    if action == "ack":
+        # cards=False: this handler updates every card itself, at once.
+        done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock(),
+                                       cards=False)
+        await session.commit()
+        if done.first:
+            await callback.answer(_("Acknowledged. Thank you."))
+        else:
+            card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
+            await callback.answer(_("Already acknowledged by {name} at {time}.").format(
+                name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
+        await refresh_cards(bot, session, i18n, done.alert.id, clock)
         return
+    alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
     await callback.answer()
     if action == "open":
         card = await alert_card(session, alert=alert, locale=staff.locale, now=clock())
@@ -183,48 +163,35 @@ async def on_case_note_button(callback: CallbackQuery, callback_data: CaseCB, bo
 
 async def _carry_out(prompt: StaffPrompt, note: str | None, bot: Bot, session: AsyncSession, staff: Staff,
                      clock: Clock, i18n: I18n) -> str:
-    """Do what the prompt was for, with the note (or none); returns the reply."""
-    scope = await scope_for(session, staff)
-    now = clock()
-    data = prompt.data or {}
-    alert_id = prompt.alert_id
-    if prompt.kind == "contact":
-        event = await cases.log_contact(session, scope=scope, method=data["method"], note=note, now=now,
-                                        alert_id=prompt.alert_id, case_id=prompt.case_id,
-                                        household_id=prompt.household_id, cards=False)
-        method = str(METHODS.get(data["method"], data["method"]))
-        reply = (_("Saved: {method}. Case #{id}.").format(method=method, id=event.case_id) if event.case_id
-                 else _("Saved: {method}.").format(method=method))
-    elif prompt.kind == "referral":
-        event = await cases.refer(session, scope=scope, to=data["to"], note=note, now=now, alert_id=prompt.alert_id,
-                                  case_id=prompt.case_id, cards=False)
-        to = str(REFERRALS.get(data["to"], data["to"]))
-        reply = (_("Saved: referral to {to}. Case #{id}.").format(to=to, id=event.case_id) if event.case_id
-                 else _("Saved: referral to {to}.").format(to=to))
-    elif prompt.kind == "resolve":
-        assert prompt.alert_id is not None
-        result = await cases.resolve_alert(session, scope=scope, alert_id=prompt.alert_id, outcome=data["outcome"],
-                                           note=note, now=now, cards=False)
-        if result.case_closed and result.case is not None:
-            reply = _("Resolved. Case #{id} is closed.").format(id=result.case.id)
-            if result.followups:
-                tz = ZoneInfo(await queries.cohort_timezone(session, result.case.cohort_id))
-                due = result.followups[0].due_at.astimezone(tz).strftime("%m-%d")
-                reply = _("Resolved. Case #{id} is closed. A follow-up check-in goes to the family on {date}; "
-                          "you will see the result.").format(id=result.case.id, date=due)
-        else:
-            reply = _("Resolved. The case stays open: it has other alerts.")
-    else:
-        assert prompt.case_id is not None
-        if not note:
-            return _("Please type the note, or tap Cancel.")
-        await cases.add_note(session, scope=scope, case_id=prompt.case_id, text=note, now=now)
-        reply = _("Note added to case #{id}.").format(id=prompt.case_id)
-    await clear_prompt(session, chat_id=prompt.chat_id)
+    """Do what the prompt was for, with the note (or none) — core.flows.director — then commit,
+    redraw the alert's cards and return the reply."""
+    done = await director_flow.carry_out(session, scope=await scope_for(session, staff), prompt=prompt, note=note,
+                                         now=clock())
+    if done.kind == "note_needed":
+        return _("Please type the note, or tap Cancel.")
     await session.commit()
-    if alert_id is not None:
-        await refresh_cards(bot, session, i18n, alert_id, clock)
-    return reply
+    if done.alert_id is not None:
+        await refresh_cards(bot, session, i18n, done.alert_id, clock)
+    return _done_reply(done)
+
+
+def _done_reply(done: director_flow.Done) -> str:
+    if done.kind == "contact":
+        method = str(METHODS.get(done.method or "", done.method))
+        return (_("Saved: {method}. Case #{id}.").format(method=method, id=done.case_id) if done.case_id
+                else _("Saved: {method}.").format(method=method))
+    if done.kind == "referral":
+        to = str(REFERRALS.get(done.to or "", done.to))
+        return (_("Saved: referral to {to}. Case #{id}.").format(to=to, id=done.case_id) if done.case_id
+                else _("Saved: referral to {to}.").format(to=to))
+    if done.kind == "resolved":
+        if not done.case_closed:
+            return _("Resolved. The case stays open: it has other alerts.")
+        if done.followup_due is not None:
+            return _("Resolved. Case #{id} is closed. A follow-up check-in goes to the family on {date}; "
+                     "you will see the result.").format(id=done.case_id, date=done.followup_due.strftime("%m-%d"))
+        return _("Resolved. Case #{id} is closed.").format(id=done.case_id)
+    return _("Note added to case #{id}.").format(id=done.case_id)
 
 
 async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot: Bot, session: AsyncSession,
@@ -239,10 +206,10 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
         return
     try:
         reply = await _carry_out(prompt, None, bot, session, staff, clock, i18n)
-    except DomainError as exc:
+    except DomainError as exc:  # the question is over either way
         await clear_prompt(session, chat_id=chat_id)
         await session.commit()
-        await _refused(callback, exc)
+        await callback.answer(staff_refusal(exc), show_alert=True)
         return
     await callback.answer()
     await bot.send_message(chat_id, reply)
@@ -258,12 +225,12 @@ async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staf
     try:
         reply = await _carry_out(prompt, message.text, bot, session, staff, clock, i18n)
     except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
-        await message.answer(_("That could not be saved: {reason}").format(reason=refusal(exc)))
+        await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
     except DomainError as exc:
         await clear_prompt(session, chat_id=message.chat.id)
         await session.commit()
-        await message.answer(_("That could not be saved: {reason}").format(reason=refusal(exc)))
+        await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
     await message.answer(reply)
 
@@ -371,7 +338,7 @@ def make_router() -> Router:
     router.message.register(on_staff_help, Command("help"))
     router.message.register(on_myphone, Command("myphone"))
     router.message.register(on_prompt_text, has_prompt, ~F.text.startswith("/"))
-    router.callback_query.register(on_alert_button, AlertCB.filter())
+    router.callback_query.register(on_alert_button, AlertCB.filter(), flags={"refusal": STAFF})
     router.callback_query.register(on_contact_method, ContactCB.filter())
     router.callback_query.register(on_refer_target, ReferCB.filter())
     router.callback_query.register(on_outcome, OutcomeCB.filter())

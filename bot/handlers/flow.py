@@ -21,31 +21,15 @@ from core.checkin.free_text import receive_draft_text
 from core.checkin.risk import RiskScanner
 from core.checkin.safety import reserve_safety_for_chat
 from core.clock import Clock
-from core.enrolment import rules
 from core.enrolment import service as enrolment
-from core.errors import CodeRejected, Conflict, Invalid
+from core.flows import enrolment as enrolment_flow
+from core.locales import pick_locale
 from core.models import Draft, Guardian
 
 log = logging.getLogger(__name__)
 
-TEXT_STEPS = (enrolment.CALL_NAME, enrolment.PHONE, enrolment.VILLAGE, enrolment.CHILD_NICKNAME,
-              enrolment.CHILD_BIRTH_YEAR, enrolment.CHILD_BIRTH_MONTH)
-
-
 def has_draft(_event: object, draft: Draft | None) -> bool:
     return draft is not None
-
-
-def _reason(exc: Invalid) -> str:
-    return invalid_reason(exc.code, max=_limit(exc.code))
-
-
-def _limit(code: str) -> int:
-    if code.startswith("call_name"):
-        return rules.CALL_NAME_MAX
-    if code.startswith("village"):
-        return rules.VILLAGE_MAX
-    return rules.NICKNAME_MAX if code.startswith("nickname") else rules.MAX_CHILDREN
 
 
 # ---------------------------------------------------------------- buttons
@@ -73,18 +57,15 @@ async def on_consent(
         return
     assert draft is not None
     now = clock()
-    if callback_data.agree:
-        enrolment.accept_consent(draft, version=callback_data.version, now=now)
-        await session.commit()
-        await callback.answer()
-        await send_step(bot, session, draft, chat_id=callback.from_user.id, today=now.date(), i18n=i18n)
-        return
-    flagged = bool((draft.data or {}).get("flagged_text_ids"))
-    await enrolment.decline_consent(session, draft=draft, version=callback_data.version, now=now)
+    result = await enrolment_flow.consent(session, draft=draft, agree=callback_data.agree,
+                                          version=callback_data.version, now=now)
     await session.commit()
     await callback.answer()
+    if result.outcome == "step":
+        await send_step(bot, session, draft, chat_id=callback.from_user.id, today=now.date(), i18n=i18n)
+        return
     with draft_locale(i18n, draft):
-        if flagged:
+        if result.flagged:
             # Words that worried us were passed to the child director before they said no: be honest.
             text = _("Thank you for your time. We keep nothing about you, except the words you wrote "
                      "that worried us: they went to the child director, who may look in on the children.\n\n"
@@ -106,103 +87,61 @@ async def on_step_button(
     await callback.answer()
     chat_id = callback.from_user.id
     now = clock()
-    value = callback_data.value
-    try:
-        if value == "cancel" and draft.flow in ("add_child", "edit_child", "edit_identity"):
-            await enrolment.cancel_draft(session, chat_id=chat_id)
-            await session.commit()
-            await bot.send_message(chat_id, _("All right, nothing was changed.") + "\n\n" + help_text())
-            return
-        if draft.step == enrolment.CONFIRM and value == "yes":
-            await _complete(bot, session, draft, guardian, i18n, clock, chat_id)
-            return
-        _apply_button(draft, value, now)
-    except Invalid as exc:
-        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n,
-                        hint=_reason(exc))
+    result = await enrolment_flow.choose(session, draft=draft, guardian=guardian, value=callback_data.value, now=now)
+    await session.commit()  # stored before anything is said
+    await _show(bot, session, draft, result, i18n, chat_id, now)
+
+
+async def _show(bot: Bot, session: AsyncSession, draft: Draft, result: enrolment_flow.Next, i18n: I18n,
+                chat_id: int, now: datetime, *, typed: bool = False) -> None:
+    """A flow result as Bot API calls. A typed answer's reason is given in the draft's language
+    (the person may just have chosen it); everything else in the update's."""
+    if result.outcome == "step":
+        hint = None
+        if result.hint is not None:
+            log.info("draft_id=%s input not taken: %s", draft.id, result.hint)
+            if typed and result.hint not in ("please_choose", "please_type"):
+                with draft_locale(i18n, draft):
+                    hint = _hint(result, draft.step)
+            else:
+                hint = _hint(result, draft.step)
+        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=hint)
         return
-    except Conflict as exc:
-        log.info("draft_id=%s step conflict: %s", draft.id, exc.code)
-        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n,
-                        hint=_("That button is from an earlier question."))
+    if result.outcome == "cancelled":
+        await bot.send_message(chat_id, _done_text(result))
         return
-    await session.commit()
-    await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n)
-
-
-def _apply_button(draft: Draft, value: str, now: datetime) -> None:
-    step = draft.step
-    today = now.date()
-    if step == enrolment.LANGUAGE:
-        enrolment.choose_language(draft, locale=value, now=now)
-    elif step == enrolment.RELATIONSHIP:
-        enrolment.choose_relationship(draft, relationship=value, now=now)
-    elif step == enrolment.RESIDENCE:
-        enrolment.choose_residence(draft, lives_with_children=value == "with", now=now)
-    elif step == enrolment.PHONE and value == "skip":
-        enrolment.enter_phone(draft, text=None, now=now)
-    elif step == enrolment.VILLAGE and value == "skip":
-        enrolment.enter_village(draft, text=None, now=now)
-    elif step == enrolment.CHILD_BIRTH_YEAR:
-        enrolment.enter_birth_year(draft, year=rules.parse_year(value), today=today, now=now)
-    elif step == enrolment.CHILD_BIRTH_MONTH:
-        enrolment.enter_birth_month(draft, month=rules.parse_month(value), today=today, now=now)
-    elif step == enrolment.CHILD_SEX:
-        enrolment.choose_sex(draft, sex=None if value == "none" else value, now=now)
-    elif step == enrolment.MORE_CHILDREN:
-        enrolment.more_children(draft, add_another=value == "more", now=now)
-    elif step == enrolment.CONFIRM and value == "restart":
-        enrolment.restart_children(draft, now=now)
-    else:
-        raise Conflict("no such answer at this step", code="stale_step")
-
-
-async def _complete(bot: Bot, session: AsyncSession, draft: Draft, guardian: Guardian | None,
-                    i18n: I18n, clock: Clock, chat_id: int) -> None:
-    """The last 'yes': store everything, commit, and only then say it is done."""
-    now = clock()
     with draft_locale(i18n, draft):
-        if draft.flow == "edit_identity":
-            if guardian is None:
-                raise Conflict("identity flow without a guardian", code="stale_step")
-            await enrolment.complete_identity_edit(session, draft=draft, guardian=guardian, now=now)
-            await session.commit()
-            await bot.send_message(chat_id, _("Saved. Thank you!") + "\n\n"
-                                   + _("Send /mydata to see everything we keep about you."))
-            return
-        if draft.flow in ("add_child", "edit_child"):
-            if guardian is None:
-                raise Conflict("child flow without a guardian", code="stale_step")
-            child = await enrolment.complete_child_draft(session, draft=draft, guardian=guardian, now=now)
-            await session.commit()
-            done = _("Saved: {nickname}.") if draft.flow == "edit_child" else _("Added: {nickname}.")
-            await bot.send_message(chat_id, done.format(nickname=escape(child.nickname)) + "\n\n"
-                                   + _("Send /children to see all your children."))
-            return
-        try:
-            enrolled = await enrolment.complete_enrolment(session, draft=draft, now=now)
-        except CodeRejected:
-            await enrolment.cancel_draft(session, chat_id=chat_id)
-            await session.commit()
-            await bot.send_message(chat_id, _(
-                "Sorry, this invitation link can no longer be used, so we could not finish. "
-                "Please ask for a new link and open it."
-            ))
-            return
-        except Conflict as exc:
-            if exc.code != "already_enrolled":
-                raise
-            await enrolment.cancel_draft(session, chat_id=chat_id)
-            await session.commit()
-            await bot.send_message(chat_id, _("You are enrolled in Shouwang.") + "\n\n" + help_text())
-            return
-        director = await enrolment.primary_director_name(session, cohort_id=enrolled.household.cohort_id)
-        await session.commit()
-        await bot.send_message(chat_id, _welcome(draft.flow, director))
+        await bot.send_message(chat_id, _done_text(result))
 
 
-def _welcome(flow: str, director: str | None) -> str:
-    if flow == "join":
+def _hint(result: enrolment_flow.Next, step: str) -> str:
+    if result.hint == "stale_step":
+        return _("That button is from an earlier question.")
+    if result.hint == "please_choose":
+        return both(PLEASE_TAP) if step == enrolment.LANGUAGE else _(PLEASE_TAP)
+    if result.hint == "please_type":
+        return _type_hint(step)
+    return invalid_reason(result.hint or "", max=result.limit)
+
+
+def _done_text(result: enrolment_flow.Next) -> str:
+    if result.outcome == "cancelled":
+        return _("All right, nothing was changed.") + "\n\n" + help_text()
+    if result.outcome == "identity_saved":
+        return _("Saved. Thank you!") + "\n\n" + _("Send /mydata to see everything we keep about you.")
+    if result.outcome in ("child_added", "child_saved"):
+        done = _("Saved: {nickname}.") if result.outcome == "child_saved" else _("Added: {nickname}.")
+        return done.format(nickname=escape(result.nickname or "")) + "\n\n" + _("Send /children to see all your children.")
+    if result.outcome == "invitation_gone":
+        return _("Sorry, this invitation link can no longer be used, so we could not finish. "
+                 "Please ask for a new link and open it.")
+    if result.outcome == "already_enrolled":
+        return _("You are enrolled in Shouwang.") + "\n\n" + help_text()
+    return _welcome(result.outcome, result.director)
+
+
+def _welcome(outcome: str, director: str | None) -> str:
+    if outcome == "joined":
         first = _("Thank you! You have joined your family in Shouwang.")
     else:
         first = _("Thank you! You are now enrolled in Shouwang.")
@@ -239,35 +178,12 @@ async def on_draft_message(
     text = message.text
     if text is not None and await _risk_words(bot, session, i18n, clock, draft, guardian, risk_scanner, chat_id, text):
         return
-    if step not in TEXT_STEPS:
-        hint = both(PLEASE_TAP) if step == enrolment.LANGUAGE else _(PLEASE_TAP)
-        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=hint)
-        return
-    if step == enrolment.PHONE and message.contact is not None:
-        text = message.contact.phone_number
-    if text is None:
-        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n,
-                        hint=_type_hint(step))
-        return
-    try:
-        if step == enrolment.CALL_NAME:
-            enrolment.enter_call_name(draft, text=text, now=now)
-        elif step == enrolment.PHONE:
-            with draft_locale(i18n, draft):
-                skipped = text.strip() == kb.skip_word()
-            enrolment.enter_phone(draft, text=None if skipped else text, now=now)
-        elif step == enrolment.VILLAGE:
-            enrolment.enter_village(draft, text=text, now=now)
-        elif step == enrolment.CHILD_NICKNAME:
-            enrolment.enter_nickname(draft, text=text, now=now)
-        elif step == enrolment.CHILD_BIRTH_YEAR:
-            enrolment.enter_birth_year(draft, year=rules.parse_year(text), today=now.date(), now=now)
-        else:
-            enrolment.enter_birth_month(draft, month=rules.parse_month(text), today=now.date(), now=now)
-    except Invalid as exc:
-        with draft_locale(i18n, draft):
-            hint = _reason(exc)
-        await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=hint)
+    with draft_locale(i18n, draft):
+        skipped = step == enrolment.PHONE and text is not None and text.strip() == kb.skip_word()
+    result = enrolment_flow.answer_text(draft, text=text, now=now, skipped=skipped,
+                                        contact_phone=message.contact.phone_number if message.contact else None)
+    if not result.accepted:
+        await _show(bot, session, draft, result, i18n, chat_id, now, typed=True)
         return
     await session.commit()
     if step == enrolment.PHONE:
@@ -289,7 +205,7 @@ async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock,
     reserved = None
     if result.stored is not None and result.cohort_id is not None:
         reserved = await reserve_safety_for_chat(
-            session, chat_id=chat_id, locale=guardian.locale if guardian else (draft.locale or "zh-Hans"),
+            session, chat_id=chat_id, locale=guardian.locale if guardian else pick_locale(draft.locale),
             guardian_id=guardian.id if guardian else None, cohort_id=result.cohort_id,
             ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the words and the alert are stored before any reply

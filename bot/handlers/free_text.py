@@ -15,12 +15,12 @@ from bot.handlers.fallback import on_anything_else
 from bot.handlers.guards import is_guardian
 from bot.handlers.inbox import take_in
 from bot.risk_reply import orange_reply_html
-from core.checkin import conversation
+from core.flows import checkin as conversation
 from core.checkin.free_text import pending_note, receive_text
 from core.checkin.risk import RiskScanner
 from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
-from core.enrolment.service import primary_director_name
+from core.staff.directors import primary_director_name
 from core.models import Guardian, Staff
 
 

@@ -13,6 +13,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.checkins import _send_safety
@@ -21,6 +22,7 @@ from bot.inbox_render import (
     which_child_question,
 )
 from bot.keyboards.alerts import PromptCB
+from bot.middlewares.refusals import STAFF, Refusal, staff_refusal
 from bot.risk_reply import orange_reply_html
 from bot.keyboards.inbox import InboxCB, InboxChildCB, inbox_card_keyboard, open_items_keyboard, which_child_keyboard
 from core.access import scope_for
@@ -29,6 +31,7 @@ from core.checkin.risk import RiskScanner
 from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.errors import DomainError, Invalid
+from core.flows import inbox as inbox_flows
 from core.inbox import service as inbox
 from core.inbox.views import director_contact, inbox_card
 from core.locales import to_babel
@@ -95,17 +98,16 @@ async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: G
         await message.answer(_("You have stopped all messages. To start again, send /start."))
 
 
+EARLIER_QUESTION = Refusal(default=__("That button is from an earlier question."))
+
+
 async def on_which_child(callback: CallbackQuery, callback_data: InboxChildCB, bot: Bot, session: AsyncSession,
                          guardian: Guardian | None, clock: Clock) -> None:
     if guardian is None:
         await callback.answer(_("That button is from an earlier question."))
         return
-    try:
-        item = await inbox.choose_child(session, guardian=guardian, item_id=callback_data.item_id,
-                                        child_id=callback_data.child_id, now=clock())
-    except DomainError:
-        await callback.answer(_("That button is from an earlier question."))
-        return
+    item = await inbox.choose_child(session, guardian=guardian, item_id=callback_data.item_id,
+                                    child_id=callback_data.child_id, now=clock())
     contact = await director_contact(session, cohort_id=item.cohort_id)
     urgent = item.alert_id is not None
     await session.commit()
@@ -143,47 +145,37 @@ async def refresh_inbox_cards(bot: Bot, session: AsyncSession, i18n: I18n, item_
             pass
 
 
-def _refusal(exc: DomainError) -> str:
-    if exc.code == "inbox_done":
-        return _("This message is already done.")
-    return _("This is not available any more.")
-
-
 async def on_inbox_button(callback: CallbackQuery, callback_data: InboxCB, bot: Bot, session: AsyncSession,
                           staff: Staff, clock: Clock, i18n: I18n) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     now = clock()
     action = callback_data.action
-    try:
-        if action == "done":
-            item, first = await inbox.mark_done(session, scope=scope, item_id=callback_data.item_id, now=now,
-                                                cards=False)
-            await session.commit()
-            await callback.answer(_("Marked done. Thank you.") if first else _("This message is already done."))
-            await refresh_inbox_cards(bot, session, i18n, item.id, clock)
-            return
-        if action == "call":
-            item = await inbox.note_call(session, scope=scope, item_id=callback_data.item_id, now=now, cards=False)
-            await session.commit()
-            await callback.answer(_("Call noted."))
-            await refresh_inbox_cards(bot, session, i18n, item.id, clock)
-            return
-        if action == "reply":
-            item = await inbox.get_item(session, scope=scope, item_id=callback_data.item_id)
-            scope.require_change(item.cohort_id)
-            await set_prompt(session, staff_id=staff.id, chat_id=chat_id, kind=REPLY_PROMPT, now=now,
-                             household_id=item.household_id, data={"item_id": item.id})
-            await session.commit()
-            await callback.answer()
-            await bot.send_message(chat_id, _("Type your reply to the family, or record a voice note. They will get "
-                                              "it as “{name} replied to you: …”.").format(name=staff.display_name),
-                                   reply_markup=_cancel_keyboard())
-            return
-        item = await inbox.read_item(session, scope=scope, item_id=callback_data.item_id, now=now)
-    except DomainError as exc:
-        await callback.answer(_refusal(exc), show_alert=True)
+    if action == "done":
+        item, first = await inbox_flows.mark_done(session, scope=scope, item_id=callback_data.item_id, now=now,
+                                                  cards=False)
+        await session.commit()
+        await callback.answer(_("Marked done. Thank you.") if first else _("This message is already done."))
+        await refresh_inbox_cards(bot, session, i18n, item.id, clock)
         return
+    if action == "call":
+        item = await inbox.note_call(session, scope=scope, item_id=callback_data.item_id, now=now, cards=False)
+        await session.commit()
+        await callback.answer(_("Call noted."))
+        await refresh_inbox_cards(bot, session, i18n, item.id, clock)
+        return
+    if action == "reply":
+        item = await inbox.get_item(session, scope=scope, item_id=callback_data.item_id)
+        scope.require_change(item.cohort_id)
+        await set_prompt(session, staff_id=staff.id, chat_id=chat_id, kind=REPLY_PROMPT, now=now,
+                         household_id=item.household_id, data={"item_id": item.id})
+        await session.commit()
+        await callback.answer()
+        await bot.send_message(chat_id, _("Type your reply to the family, or record a voice note. They will get "
+                                          "it as “{name} replied to you: …”.").format(name=staff.display_name),
+                               reply_markup=_cancel_keyboard())
+        return
+    item = await inbox.read_item(session, scope=scope, item_id=callback_data.item_id, now=now)
     await session.commit()
     await callback.answer()
     card = await inbox_card(session, item=item, now=now)
@@ -222,7 +214,7 @@ async def on_reply(message: Message, bot: Bot, session: AsyncSession, staff: Sta
     except DomainError as exc:
         await clear_prompt(session, chat_id=message.chat.id)
         await session.commit()
-        await message.answer(_refusal(exc))
+        await message.answer(staff_refusal(exc))
         return
     await clear_prompt(session, chat_id=message.chat.id)
     await session.commit()
@@ -250,8 +242,8 @@ def is_staff(_event: object, staff: Staff | None) -> bool:
 
 def make_router() -> Router:
     router = Router(name="inbox")
-    router.callback_query.register(on_which_child, InboxChildCB.filter())
+    router.callback_query.register(on_which_child, InboxChildCB.filter(), flags={"refusal": EARLIER_QUESTION})
     router.message.register(on_inbox_command, Command("inbox"), is_staff)
     router.message.register(on_reply, is_staff, has_reply_prompt, ~F.text.startswith("/"))
-    router.callback_query.register(on_inbox_button, InboxCB.filter(), is_staff)
+    router.callback_query.register(on_inbox_button, InboxCB.filter(), is_staff, flags={"refusal": STAFF})
     return router

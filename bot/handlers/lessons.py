@@ -10,12 +10,14 @@ from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.lessons import LessonCB, ReReadCB, history_keyboard
 from bot.lesson_render import lesson_html
 from bot.messenger import send_lesson
+from bot.middlewares.refusals import OLD_BUTTON, Refusal
 from bot.retry import outbox_request
 from bot.texts import N_
 from core.clock import Clock
@@ -23,7 +25,8 @@ from core.config import Settings
 from core.delivery import lessons as lesson_service
 from core.delivery.outbox import lesson_content, retry_later
 from core.enrolment import service as enrolment
-from core.errors import Conflict, DomainError
+from core.errors import Conflict
+from core.locales import localized
 from core.models import Guardian
 from core.models.enums import GuardianStatus
 
@@ -87,20 +90,19 @@ async def on_history(message: Message, session: AsyncSession, guardian: Guardian
     tz = ZoneInfo(guardian.timezone or await enrolment.home_timezone(session, guardian=guardian))
     items = []
     for delivery, lesson in history:
-        texts = lesson.texts.get(guardian.locale) or lesson.texts.get("zh-Hans") or {}
+        texts = localized(lesson.texts, guardian.locale, default={})
         day = delivery.sent_at.astimezone(tz).strftime("%m-%d") if delivery.sent_at else ""
         items.append((delivery.id, f"{day} · {texts.get('title', lesson.id)}"))
     await message.answer(_("Your recent lessons. Tap one to read it again."), reply_markup=history_keyboard(items))
 
 
+LESSON_GONE = Refusal(default=__("This lesson is no longer available."))
+
+
 async def on_reread(callback: CallbackQuery, callback_data: ReReadCB, bot: Bot, session: AsyncSession,
                     guardian: Guardian) -> None:
-    try:
-        lesson = await lesson_service.lesson_for_rereading(session, guardian=guardian,
-                                                           delivery_id=callback_data.delivery_id)
-    except DomainError:
-        await callback.answer(_("This lesson is no longer available."), show_alert=False)
-        return
+    lesson = await lesson_service.lesson_for_rereading(session, guardian=guardian,
+                                                       delivery_id=callback_data.delivery_id)
     await callback.answer()
     content = lesson_content(lesson, locale=guardian.locale)
     await bot.send_message(callback.from_user.id, lesson_html(content))
@@ -115,14 +117,10 @@ _TRIED_REPLIES = {
 
 async def on_lesson_answer(callback: CallbackQuery, callback_data: LessonCB, bot: Bot, session: AsyncSession,
                            guardian: Guardian, clock: Clock) -> None:
-    try:
-        await lesson_service.record_feedback(
-            session, guardian=guardian, delivery_id=callback_data.delivery_id, question=callback_data.question,
-            answer=callback_data.answer, now=clock(),
-        )
-    except DomainError:
-        await callback.answer(_("This button is from an old message and no longer works."))
-        return
+    await lesson_service.record_feedback(
+        session, guardian=guardian, delivery_id=callback_data.delivery_id, question=callback_data.question,
+        answer=callback_data.answer, now=clock(),
+    )
     await session.commit()  # stored before we say thank you
     await callback.answer(_("Thank you!"))
     if callback.message is not None and guardian.status != GuardianStatus.stopped:
@@ -143,6 +141,6 @@ def make_router() -> Router:
     router.message.register(on_pause, Command("pause"))
     router.message.register(on_resume, Command("resume"))
     router.message.register(on_history, Command("history"))
-    router.callback_query.register(on_reread, ReReadCB.filter())
-    router.callback_query.register(on_lesson_answer, LessonCB.filter())
+    router.callback_query.register(on_reread, ReReadCB.filter(), flags={"refusal": LESSON_GONE})
+    router.callback_query.register(on_lesson_answer, LessonCB.filter(), flags={"refusal": OLD_BUTTON})
     return router

@@ -8,7 +8,8 @@ supervisors precisely so that they can."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -18,10 +19,9 @@ from core.access import Scope
 from core.alerts import notify
 from core.alerts.queries import alert_messages
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, ALERT_RESOLVED
-from core.checkin import service as checkins
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.errors import Conflict, Invalid, NotFound
-from core.models import Alert, Case, CaseEvent, CheckIn, Child, Household, Staff
+from core.models import Alert, Case, CaseEvent, CheckIn, Household, Staff
 from core.models.enums import StaffRole
 
 CASE_OPEN, CASE_CLOSED = "open", "closed"
@@ -47,7 +47,10 @@ def _visible(scope: Scope, cohort_id: int | None) -> bool:
     return scope.is_admin or (cohort_id is not None and scope.sees(cohort_id))
 
 
-async def _locked(session: AsyncSession, scope: Scope, model: type[Alert] | type[Case], row_id: int):  # type: ignore[no-untyped-def]
+_Row = TypeVar("_Row", Alert, Case)
+
+
+async def _locked(session: AsyncSession, scope: Scope, model: type[_Row], row_id: int) -> _Row:
     """The row, locked for this transaction; outside the reader's cohorts it is not found."""
     row = await session.scalar(select(model).where(model.id == row_id).with_for_update()
                                .execution_options(populate_existing=True))
@@ -64,7 +67,7 @@ async def _case(session: AsyncSession, scope: Scope, case_id: int) -> Case:
     return await _locked(session, scope, Case, case_id)
 
 
-def _event(session: AsyncSession, *, kind: str, scope: Scope, now: datetime, case: Case | None = None,
+def record_event(session: AsyncSession, *, kind: str, scope: Scope, now: datetime, case: Case | None = None,
            alert: Alert | None = None, household_id: int | None = None, cohort_id: int | None = None,
            note: str | None = None, **detail: object) -> CaseEvent:
     event = CaseEvent(
@@ -123,7 +126,7 @@ async def _acknowledge(session: AsyncSession, alert: Alert, scope: Scope, now: d
     alert.escalate_at = alert.remind_at = None
     case = await session.get(Case, alert.case_id) if alert.case_id else None
     _take_responsibility(case, scope)
-    _event(session, kind="acknowledged", scope=scope, now=now, alert=alert,
+    record_event(session, kind="acknowledged", scope=scope, now=now, alert=alert,
            minutes=round((now - alert.created_at).total_seconds() / 60, 1))
     audit.record(session, staff_id=scope.staff_id, action="update", entity="alert", entity_id=alert.id,
                  cohort_id=alert.cohort_id, now=now, fields=["status"], status=ALERT_ACKNOWLEDGED)
@@ -166,7 +169,7 @@ async def log_contact(session: AsyncSession, *, scope: Scope, method: str, note:
     if alert is not None and alert.status == ALERT_OPEN:
         await _acknowledge(session, alert, scope, now, cards)
     _take_responsibility(case, scope)
-    event = _event(session, kind="contact", scope=scope, now=now, case=case, alert=alert, household_id=household,
+    event = record_event(session, kind="contact", scope=scope, now=now, case=case, alert=alert, household_id=household,
                    cohort_id=cohort, note=note, method=method)
     audit.record(session, staff_id=scope.staff_id, action="create", entity="contact", cohort_id=cohort, now=now,
                  case_id=case.id if case else None, household_id=household, method=method)
@@ -188,7 +191,7 @@ async def refer(session: AsyncSession, *, scope: Scope, to: str, note: str | Non
     if alert is not None and alert.status == ALERT_OPEN:
         await _acknowledge(session, alert, scope, now, cards)
     _take_responsibility(case, scope)
-    event = _event(session, kind="referral", scope=scope, now=now, case=case, alert=alert, household_id=household,
+    event = record_event(session, kind="referral", scope=scope, now=now, case=case, alert=alert, household_id=household,
                    cohort_id=cohort, note=note, to=to)
     audit.record(session, staff_id=scope.staff_id, action="create", entity="referral", cohort_id=cohort, now=now,
                  case_id=case.id if case else None, to=to)
@@ -201,7 +204,7 @@ async def add_note(session: AsyncSession, *, scope: Scope, case_id: int, text: s
     note = _clean_note(text)
     if not note:
         raise Invalid("a note needs some words", field="text", code="note_empty")
-    event = _event(session, kind="note", scope=scope, now=now, case=case, note=note)
+    event = record_event(session, kind="note", scope=scope, now=now, case=case, note=note)
     audit.record(session, staff_id=scope.staff_id, action="create", entity="case_note", entity_id=case.id,
                  cohort_id=case.cohort_id, now=now)
     await session.flush()
@@ -213,13 +216,13 @@ class Resolved:
     alert: Alert | None
     case: Case | None
     case_closed: bool = False
-    followups: list[CheckIn] = field(default_factory=list)
+    followups: list[CheckIn] = field(default_factory=list)  # filled in by core.flows.cases
 
 
 async def resolve_alert(session: AsyncSession, *, scope: Scope, alert_id: int, outcome: str, note: str | None,
                         now: datetime, cards: bool = True) -> Resolved:
-    """Resolve one alert; its case closes (and its follow-up is scheduled) when it was the last
-    unresolved alert of the case."""
+    """Resolve one alert; its case closes when it was the last unresolved alert of the case.
+    The follow-up check-in that a closed case gets is core.flows.cases' to schedule."""
     if outcome not in OUTCOMES:
         raise Invalid(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
     note = _clean_note(note)
@@ -233,7 +236,7 @@ async def resolve_alert(session: AsyncSession, *, scope: Scope, alert_id: int, o
         others = await session.scalar(select(func.count()).select_from(Alert).where(
             Alert.case_id == case.id, Alert.id != alert.id, Alert.status != ALERT_RESOLVED))
         if not others:
-            result.followups = await _close(session, case, scope, outcome, None, now, cards)
+            await _close(session, case, scope, outcome, None, now, cards)
             result.case_closed = True
     await session.flush()
     return result
@@ -246,7 +249,7 @@ async def _resolve(session: AsyncSession, alert: Alert, scope: Scope, outcome: s
     alert.status, alert.outcome = ALERT_RESOLVED, outcome
     alert.resolved_at, alert.resolved_by_staff_id = now, scope.staff_id
     alert.escalate_at = alert.remind_at = None
-    _event(session, kind="resolved", scope=scope, now=now, alert=alert, note=note, outcome=outcome)
+    record_event(session, kind="resolved", scope=scope, now=now, alert=alert, note=note, outcome=outcome)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="alert", entity_id=alert.id,
                  cohort_id=alert.cohort_id, now=now, fields=["status", "outcome"], status=ALERT_RESOLVED)
     await session.flush()
@@ -255,59 +258,28 @@ async def _resolve(session: AsyncSession, alert: Alert, scope: Scope, outcome: s
 
 async def close_case(session: AsyncSession, *, scope: Scope, case_id: int, outcome: str, note: str | None,
                      now: datetime, cards: bool = True) -> Resolved:
-    """Close a case: its unresolved alerts are resolved with the same outcome, and the follow-up
-    check-in is scheduled."""
+    """Close a case: its unresolved alerts are resolved with the same outcome (the follow-up
+    check-in: core.flows.cases)."""
     if outcome not in OUTCOMES:
         raise Invalid(f"outcome must be one of {', '.join(OUTCOMES)}", field="outcome")
     case = await _case(session, scope, case_id)
     if case.status != CASE_OPEN:
         raise Conflict("this case is already closed", code="case_closed")
-    followups = await _close(session, case, scope, outcome, _clean_note(note), now, cards)
+    await _close(session, case, scope, outcome, _clean_note(note), now, cards)
     await session.flush()
-    return Resolved(alert=None, case=case, case_closed=True, followups=followups)
+    return Resolved(alert=None, case=case, case_closed=True)
 
 
 async def _close(session: AsyncSession, case: Case, scope: Scope, outcome: str, note: str | None,
-                 now: datetime, cards: bool) -> list[CheckIn]:
+                 now: datetime, cards: bool) -> None:
     for alert in (await session.scalars(select(Alert).where(Alert.case_id == case.id,
                                                            Alert.status != ALERT_RESOLVED))).all():
         await _resolve(session, alert, scope, outcome, None, now, cards)
     case.status, case.outcome, case.closed_at, case.closed_by_staff_id = CASE_CLOSED, outcome, now, scope.staff_id
-    _event(session, kind="closed", scope=scope, now=now, case=case, note=note, outcome=outcome)
+    record_event(session, kind="closed", scope=scope, now=now, case=case, note=note, outcome=outcome)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="case", entity_id=case.id,
                  cohort_id=case.cohort_id, now=now, fields=["status", "outcome"], status=CASE_CLOSED)
     await session.flush()
-    if outcome == "family_left":
-        return []  # nobody to ask
-    return await schedule_followup(session, case=case, scope=scope, now=now)
-
-
-async def schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, now: datetime) -> list[CheckIn]:
-    """The follow-up (随访): the same questions again after `followup_days`, for the director to
-    see how the child (or the guardian) is doing. Goes out through the outbox like any check-in."""
-    if case.cohort_id is None:
-        return []
-    policy = await notify.policy_for(session, case.cohort_id)
-    due = now + timedelta(days=policy.followup_days)
-    kind = case.subject_key.split(":", 1)[0]
-    subject_keys = {case.subject_key}
-    if kind == "household" and case.household_id is not None:
-        children = (await session.scalars(select(Child.id).where(Child.household_id == case.household_id))).all()
-        subject_keys = {checkins.child_key(child_id) for child_id in children}
-    questionnaire_id = FOLLOWUP_QUESTIONNAIRE[kind]
-    cycle = f"followup-{case.id}-{now:%Y%m%d%H%M}"
-    try:
-        await checkins.open_checkins_for_cohort(session, cohort_id=case.cohort_id, questionnaire_id=questionnaire_id,
-                                                cycle=cycle, now=now, due_at=due, subject_keys=subject_keys,
-                                                case_id=case.id)
-    except NotFound:
-        return []  # the questionnaire is retired or gone: nothing to send
-    rows = list((await session.scalars(select(CheckIn).where(CheckIn.case_id == case.id, CheckIn.cycle == cycle)))
-                .all())
-    case.followup_due_at = due
-    _event(session, kind="followup_scheduled", scope=scope, now=now, case=case, due_at=due.isoformat(),
-           questionnaire=questionnaire_id, check_in_ids=[c.id for c in rows])
-    return rows
 
 
 async def reopen_case(session: AsyncSession, *, scope: Scope, case_id: int, now: datetime) -> Case:
@@ -318,7 +290,7 @@ async def reopen_case(session: AsyncSession, *, scope: Scope, case_id: int, now:
     if other is not None:
         raise Conflict(f"case {other} is open for the same child; add to it instead", code="other_case_open")
     case.status, case.closed_at, case.closed_by_staff_id, case.outcome = CASE_OPEN, None, None, None
-    _event(session, kind="reopened", scope=scope, now=now, case=case)
+    record_event(session, kind="reopened", scope=scope, now=now, case=case)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="case", entity_id=case.id,
                  cohort_id=case.cohort_id, now=now, fields=["status"], status=CASE_OPEN)
     await session.flush()

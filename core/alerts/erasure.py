@@ -29,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.alerts import notify
 from core.alerts.queries import alert_messages
 from core.delivery.outbox import LANE_URGENT, enqueue
-from core.enrolment.rules import display_phone
+from core.people import display_phone
 from core.models import Alert, Case, CaseEvent, Child, Delivery, FreeText, Guardian, Staff
 
 REDACTED = "[…]"  # the marker where a name, a number, a place or someone's words were

@@ -5,6 +5,7 @@ meantime is dropped: nobody is chased for what is already being handled."""
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 from zoneinfo import ZoneInfo
 
@@ -25,7 +26,7 @@ class _Claimed(Protocol):
     delivery: Delivery
 
 
-async def resolve_staff_messages(session: AsyncSession, *, items: list[_Claimed],
+async def resolve_staff_messages(session: AsyncSession, *, items: Sequence[_Claimed],
                                  now: datetime) -> dict[int, dict[str, Any]]:
     todo = [i for i in items if i.delivery.kind in STAFF_KINDS and i.delivery.state == "sending"]
     if not todo:

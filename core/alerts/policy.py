@@ -30,7 +30,7 @@ class AlertPolicy(BaseModel):
     visit_days: int = Field(default=30, ge=7, le=180)
 
     @classmethod
-    def of(cls, stored: dict | None) -> AlertPolicy:  # type: ignore[type-arg]
+    def of(cls, stored: dict | None) -> AlertPolicy:
         return cls.model_validate(stored or {})
 
     def ack_period(self, severity: str) -> timedelta:

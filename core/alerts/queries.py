@@ -3,19 +3,21 @@ households due a visit. Scoped to the reader's cohorts and audited (personal dat
 children); pure reads otherwise."""
 from __future__ import annotations
 
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from typing import Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import func, select
+from sqlalchemy import Select, case, func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.access import Scope
 from core.alerts.notify import policy_for
-from core.alerts.raising import ALERT_RESOLVED
+from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from core.content.questionnaires import SEVERITY_RANK
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.errors import NotFound
 from core.households.identity import family_label_of, family_labels
 from core.models import Alert, Case, CaseEvent, CheckIn, Child, Cohort, Delivery, Guardian, Household, Staff
@@ -39,15 +41,30 @@ async def _children(session: AsyncSession, child_ids: set[int]) -> dict[int, Chi
     return {c.id: c for c in (await session.scalars(select(Child).where(Child.id.in_(child_ids)))).all()}
 
 
+UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
+_rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
+AlertOrder = Literal["urgent", "newest"]
+ORDERS = {
+    # The director's order: most severe first, then the one waiting longest before a newer one
+    # of the same colour.
+    "urgent": (_rank.desc(), Alert.created_at, Alert.id),
+    "newest": (Alert.created_at.desc(), Alert.id.desc()),  # history
+}
+
+
+def alerts_in_order(*, cohort_ids: Collection[int] | None, statuses: Collection[str] = UNRESOLVED,
+                    order: AlertOrder = "urgent") -> Select[Alert]:
+    """The one alert list query: the phone's /alerts and the API's list (which adds its filters)
+    both start here, so they always agree on what comes first. None: every cohort (admins)."""
+    query = select(Alert).where(Alert.status.in_(statuses))
+    if cohort_ids is not None:
+        query = query.where(Alert.cohort_id.in_(cohort_ids))
+    return query.order_by(*ORDERS[order])
+
+
 async def open_alerts(session: AsyncSession, *, scope: Scope, now: datetime, limit: int = 20) -> list[AlertLine]:
-    """Unresolved alerts of the reader's cohorts: most severe first, then oldest first (the one
-    waiting longest comes before a newer one of the same colour)."""
-    query = select(Alert).where(Alert.status != ALERT_RESOLVED)
-    cohorts = _cohorts(scope)
-    if cohorts is not None:
-        query = query.where(Alert.cohort_id.in_(cohorts))
-    alerts = sorted((await session.scalars(query)).all(),
-                    key=lambda a: (-SEVERITY_RANK[a.severity], a.created_at, a.id))[:limit]
+    """Unresolved alerts of the reader's cohorts, most urgent first."""
+    alerts = list((await session.scalars(alerts_in_order(cohort_ids=_cohorts(scope)).limit(limit))).all())
     children = await _children(session, {a.child_id for a in alerts if a.child_id})
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", now=now, ids=[a.id for a in alerts])
     today = now.date()
@@ -116,7 +133,7 @@ async def _last_contacts(session: AsyncSession, household_ids: list[int]) -> dic
         .where(CaseEvent.household_id.in_(household_ids), CaseEvent.kind == "contact")
         .group_by(CaseEvent.household_id)
     )
-    return {h: at for h, at in rows}
+    return {h: at for h, at in rows if h is not None}
 
 
 async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_id: int | None = None,
@@ -142,13 +159,15 @@ async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_i
     for c in (await session.scalars(
             select(CheckIn).where(CheckIn.household_id.in_(ids), CheckIn.state == "completed",
                                   CheckIn.child_id.is_not(None)).order_by(CheckIn.completed_at))).all():
-        latest[c.child_id] = c  # type: ignore[index]
+        if c.child_id is not None:  # always, by the query
+            latest[c.child_id] = c
     fired: dict[int, list[str]] = {}
     if latest:
         for check_in_id, severity in (await session.execute(
                 select(Alert.check_in_id, Alert.severity)
                 .where(Alert.check_in_id.in_([c.id for c in latest.values()])))).all():
-            fired.setdefault(check_in_id, []).append(severity)
+            if check_in_id is not None:  # always, by the query
+                fired.setdefault(check_in_id, []).append(severity)
     for child in children:
         entry = RosterChild(nickname=child.nickname, age=age_in_years(child.birth_year, child.birth_month, today))
         checkin = latest.get(child.id)
@@ -162,7 +181,8 @@ async def roster(session: AsyncSession, *, scope: Scope, now: datetime, cohort_i
     for case_id, household_id in (await session.execute(
             select(Case.id, Case.household_id).where(Case.household_id.in_(ids), Case.status == "open")
             .order_by(Case.id))).all():
-        lines[household_id].open_cases.append(case_id)
+        if household_id is not None:  # always, by the query
+            lines[household_id].open_cases.append(case_id)
     for household_id, at in (await _last_contacts(session, ids)).items():
         lines[household_id].last_contact = at
     for household_id, label in (await family_labels(session, household_ids=ids)).items():

@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.alerts import notify
 from core.content.questionnaires import SEVERITY_RANK
 from core.db import dialect_insert
-from core.enrolment.service import primary_director_id
+from core.staff.directors import primary_director_id
 from core.models import Alert, Case, CaseEvent
 
 ALERT_OPEN, ALERT_ACKNOWLEDGED, ALERT_RESOLVED = "open", "acknowledged", "resolved"
@@ -44,7 +44,7 @@ class Raised:
     new: bool  # False: added to an alert that was already open
 
 
-def _unresolved():  # type: ignore[no-untyped-def]
+def _unresolved():
     return Alert.status != ALERT_RESOLVED
 
 
@@ -99,8 +99,8 @@ async def raise_alert(
     if repeat:
         alert.occurrences += 1
         ids.append(seen_id)
-    kept = {k: alert.evidence[k] for k in ("check_in_ids", "free_text_ids") if k in alert.evidence}
-    updated = {**evidence, **kept, seen_list: ids}
+    kept: dict[str, Any] = {k: alert.evidence[k] for k in ("check_in_ids", "free_text_ids") if k in alert.evidence}
+    updated: dict[str, Any] = {**evidence, **kept, seen_list: ids}
     if repeat or "first" in alert.evidence:
         # The newest evidence on top, and what opened the alert kept beside it.
         updated["first"] = alert.evidence.get("first", {k: v for k, v in alert.evidence.items() if k != "first"})

@@ -186,7 +186,7 @@ class FlaggedCounts(BaseModel):
 
 
 class FunnelReport(BaseModel):
-    """Screened → flagged → helped for one cohort and period; counts only (see core.alerts.reports
+    """Screened → flagged → helped for one cohort and period; counts only (see core.reports
     for the exact definitions)."""
 
     cohort_id: int

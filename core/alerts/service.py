@@ -4,7 +4,6 @@ core.alerts.cases; the case history itself is core.alerts.queries.case_history."
 from __future__ import annotations
 
 from datetime import datetime, timedelta
-from typing import Literal
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import ColumnElement, and_, case, false, or_, select
@@ -13,21 +12,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import Scope
 from core.alerts import queries
-from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, LEXICON_SOURCE
+from core.alerts.raising import LEXICON_SOURCE
 from core.alerts.schemas import AlertRead, CaseDetail, CaseEventRead, CaseRead
-from core.checkin.service import questionnaire_file
-from core.content.questionnaires import SEVERITY_RANK
+from core.catalog.questionnaires import questionnaire_file
 from core.errors import Invalid, NotFound
 from core.households.identity import family_labels
 from core.models import Alert, Case, Child, Cohort, Questionnaire
 
-UNRESOLVED = (ALERT_OPEN, ALERT_ACKNOWLEDGED)
-_rank = case(SEVERITY_RANK, value=Alert.severity, else_=0)
-AlertOrder = Literal["urgent", "newest"]
-ORDERS = {
-    "urgent": (_rank.desc(), Alert.created_at, Alert.id),
-    "newest": (Alert.created_at.desc(), Alert.id.desc()),
-}
+AlertOrder = queries.AlertOrder
 
 
 async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -> None:
@@ -37,7 +29,7 @@ async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -
 
 def month_index(year: int, month: int) -> int:
     """Months since year 0: a child's age in full years is ⌊(today − birth) / 12⌋ in these units,
-    which is core.enrolment.rules.age_in_years (the birthday counts from the start of its month)."""
+    which is core.people.age_in_years (the birthday counts from the start of its month)."""
     return year * 12 + month - 1
 
 
@@ -54,9 +46,9 @@ async def _child_age(session: AsyncSession, scope: Scope, now: datetime, age_min
         today = now.astimezone(ZoneInfo(zone)).date()
         by_month.setdefault(month_index(today.year, today.month), []).append(zone)
     born = Child.birth_year * 12 + Child.birth_month - 1
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     for today_index, zone_names in by_month.items():
-        parts = [Cohort.timezone.in_(zone_names)]
+        parts: list[ColumnElement[bool]] = [Cohort.timezone.in_(zone_names)]
         if age_min is not None:
             parts.append(born <= today_index - 12 * age_min)
         if age_max is not None:
@@ -90,13 +82,10 @@ async def list_alerts(
     waiting longest — the director's /alerts on the phone; `newest`: newest first, for history."""
     if child_age_min is not None and child_age_max is not None and child_age_min > child_age_max:
         raise Invalid("must not be more than child_age_max", field="child_age_min")
-    query = select(Alert)
     if cohort_id is not None:
         await _require_cohort(session, scope, cohort_id)
-        query = query.where(Alert.cohort_id == cohort_id)
-    elif scope.cohort_ids is not None:
-        query = query.where(Alert.cohort_id.in_(scope.cohort_ids))
-    query = query.where(Alert.status.in_(statuses or UNRESOLVED))
+    query = queries.alerts_in_order(cohort_ids=[cohort_id] if cohort_id is not None else scope.cohort_ids,
+                                    statuses=statuses or queries.UNRESOLVED, order=order)
     if severities:
         query = query.where(Alert.severity.in_(severities))
     if child_id is not None:
@@ -113,7 +102,7 @@ async def list_alerts(
         query = (query.join(Child, Child.id == Alert.child_id).join(Cohort, Cohort.id == Alert.cohort_id)
                  .where(await _child_age(session, scope, now, child_age_min, child_age_max)))
     rows = list((await session.scalars(
-        query.order_by(*ORDERS[order]).limit(limit).offset(offset)
+        query.limit(limit).offset(offset)
     )).all())
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", cohort_id=cohort_id, now=now,
                  ids=[a.id for a in rows])

@@ -14,10 +14,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts.raising import LEXICON_SOURCE
-from core.checkin.service import questionnaire_file
+from core.catalog.questionnaires import questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.households.identity import Identity, family_label, family_label_of
+from core.locales import localized, pick_locale
 from core.models import Alert, CheckIn, Child, Cohort, Draft, FreeText, Guardian, InboxMessage, Questionnaire, Staff
 
 INBOX_SOURCE = "inbox"  # core.inbox: a family's message nobody dealt with in time
@@ -86,7 +87,7 @@ def _answers(q: QuestionnaireFile, values: dict[str, int], locale: str, nickname
     if len(shown) > LONG_SCALE:  # PSC-17's 17 answers: the "never"s say little
         shown = {i: v for i, v in shown.items() if v != q.choice_range(i)[0]}
     # Once the family has erased its data the child has no nickname: a neutral word, never "{nickname}".
-    name = nickname if nickname is not None else NO_NICKNAME.get(locale, NO_NICKNAME["zh-Hans"])
+    name = nickname if nickname is not None else localized(NO_NICKNAME, locale, default="")
     return [(q.items_by_id[i].text(locale, nickname=name), q.choice_label(i, v, locale)) for i, v in shown.items()]
 
 
@@ -144,7 +145,7 @@ async def alert_card(session: AsyncSession, *, alert: Alert, locale: str, now: d
         row = await session.get(Questionnaire, (alert.questionnaire_id, alert.questionnaire_version))
         if row is not None:
             q = questionnaire_file(row)
-            loc = locale if locale in q.texts else "zh-Hans"
+            loc = pick_locale(locale, available=q.texts)
             card.questionnaire = q.texts[loc].title
             rule = next((r for r in q.rules if r.id == alert.rule_id), None)
             if rule is not None:

@@ -14,6 +14,7 @@ from core import audit
 from core.access import Scope
 from core.catalog.service import get_lesson
 from core.content.localized import check_localized
+from core.db import affected_rows
 from core.delivery import outbox
 from core.delivery.outbox import LANE_LESSON, PENDING, _insert, plan_groups
 from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
@@ -122,11 +123,11 @@ async def cancel_campaign(session: AsyncSession, *, scope: Scope, campaign_id: i
         scope.require_change(cid)
     if campaign.state == "cancelled":
         raise Conflict("campaign already cancelled", code="already_cancelled")
-    withdrawn = (await session.execute(
+    withdrawn = affected_rows(await session.execute(
         update(Delivery)
         .where(Delivery.kind == "campaign", Delivery.about("campaign", campaign.id), Delivery.state == PENDING)
         .values(state=outbox.CANCELLED, finished_at=now, last_error="campaign_cancelled")
-    )).rowcount or 0
+    )) or 0
     if campaign.state == "planned" and not withdrawn:
         raise Conflict("campaign has already been sent", code="already_sent")
     campaign.state, campaign.cancelled_at = "cancelled", now
@@ -173,6 +174,6 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
                          "state", "due_at", "attempts", "payload", "lesson_id", "lesson_version", "created_at"], source,
                     ).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
                 )
-                added += max(result.rowcount or 0, 0)
+                added += max(affected_rows(result) or 0, 0)
         campaign.state, campaign.planned_at = "planned", now
     return added

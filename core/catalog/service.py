@@ -4,13 +4,15 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Sequence
 from datetime import date, datetime
+from typing import TypeVar
 
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.lessons import AGE_BANDS, LessonFile, LessonSpec, ProgrammeFile, ProgrammeSpec
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.errors import Conflict, NotFound
 from core.models import Child, Lesson, Programme
 
@@ -25,27 +27,33 @@ async def load_lessons(
 ) -> dict[str, int]:
     """Insert new versions. A changed file under an already loaded version is refused: what was
     sent must keep pointing at exactly what was sent."""
-    added = {"lessons": 0, "programmes": 0}
-    for model, docs, key, folder in (
-        (Lesson, lessons, "lessons", "lessons"),
-        (Programme, programmes, "programmes", "programmes"),
-    ):
-        for doc in docs:
-            existing = await session.get(model, (doc.id, doc.version))
-            if existing is not None:
-                if existing.sha256 != _sha(doc):
-                    raise Conflict(
-                        f"{folder}/{doc.id}.yaml: version: changed but version {doc.version} is already "
-                        "loaded; give it a new version",
-                        field="version",
-                    )
-                continue
-            row = model(**doc.model_dump(mode="json"), sha256=_sha(doc), loaded_at=now)
-            if model is Lesson and row.media is None:
-                row.media = {}
-            session.add(row)
-            added[key] += 1
+    added = {"lessons": await _load_new(session, Lesson, lessons, folder="lessons", now=now),
+             "programmes": await _load_new(session, Programme, programmes, folder="programmes", now=now)}
     await session.flush()
+    return added
+
+
+_Loaded = TypeVar("_Loaded", Lesson, Programme)
+
+
+async def _load_new(session: AsyncSession, model: type[_Loaded], docs: Sequence[LessonFile | ProgrammeFile], *,
+                    folder: str, now: datetime) -> int:
+    added = 0
+    for doc in docs:
+        existing = await session.get(model, (doc.id, doc.version))
+        if existing is not None:
+            if existing.sha256 != _sha(doc):
+                raise Conflict(
+                    f"{folder}/{doc.id}.yaml: version: changed but version {doc.version} is already "
+                    "loaded; give it a new version",
+                    field="version",
+                )
+            continue
+        row = model(**doc.model_dump(mode="json"), sha256=_sha(doc), loaded_at=now)
+        if isinstance(row, Lesson) and row.media is None:
+            row.media = {}
+        session.add(row)
+        added += 1
     return added
 
 

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
 from core.catalog.service import latest_lessons
-from core.checkin.service import _sha
+from core.catalog.questionnaires import _sha
 from core.content.loader import _validation_problems  # the same field: reason as content check
 from core.content.questionnaires import QuestionnaireFile, clean_loc
 from core.errors import Conflict, Invalid, InvalidFields, NotFound

@@ -12,10 +12,12 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts import raising
+from core.alerts.erasure import edit_cards
 from core.alerts.raising import LEXICON_SOURCE, AlertSubject
 from core.checkin.risk import RiskScanner, ScanResult
 from core.checkin.service import COMPLETED, alert_subject
 from core.errors import Conflict, NotFound
+from core.locales import pick_locale
 from core.models import (
     Alert,
     Case,
@@ -133,7 +135,7 @@ async def receive_text(session: AsyncSession, *, guardian: Guardian, text: str, 
             subject = AlertSubject(subject_key=f"household:{household.id}", cohort_id=household.cohort_id,
                                    household_id=household.id)
         cohort = await session.get(Cohort, household.cohort_id)
-        locale = cohort.default_locale if cohort else "zh-Hans"
+        locale = pick_locale(cohort.default_locale if cohort else None)
         assert scan.tier is not None
         raised = await raising.raise_alert(
             session, subject=subject, source=LEXICON_SOURCE, source_version=scanner.lexicon.version, rule_id=RISK_RULE,
@@ -200,7 +202,7 @@ async def receive_draft_text(session: AsyncSession, *, draft: Draft, guardian: G
         data["flagged_text_ids"] = [*(data.get("flagged_text_ids") or []), stored.id]
         draft.data = data  # reassign so the JSON column is marked dirty
     cohort = await session.get(Cohort, cohort_id)
-    locale = cohort.default_locale if cohort else "zh-Hans"
+    locale = pick_locale(cohort.default_locale if cohort else None)
     assert scan.tier is not None
     evidence: dict = {"tier": scan.tier, "category": scan.category, "categories": scan.categories,
                       "terms": scan.terms, "rules": list(dict.fromkeys(h.rule for h in scan.hits)),
@@ -246,8 +248,6 @@ async def adopt_enrolment_texts(session: AsyncSession, *, draft_data: dict, guar
     if not key:
         return
     new_key = f"household:{household.id}"
-    from core.alerts.erasure import edit_cards
-
     for alert in (await session.scalars(select(Alert).where(Alert.subject_key == key))).all():
         evidence = {k: v for k, v in (alert.evidence or {}).items() if k != "draft_id"}
         evidence["written_by_guardian_id"] = guardian.id

@@ -14,9 +14,9 @@ from core.checkin.schemas import AnswerRead, CheckinRecordRead, GuardianRef, Sco
 from core.checkin.service import child_key, guardian_key, questionnaire_file
 from core.content.questionnaires import QuestionnaireFile
 from core.errors import NotFound
+from core.locales import pick_locale
 from core.models import Alert, Answer, CheckIn, CheckInScore, Child, FreeText, Guardian, Household, Questionnaire
 
-FALLBACK_LOCALE = "zh-Hans"
 
 
 async def _cohort_of(session: AsyncSession, household_id: int) -> int | None:
@@ -99,7 +99,7 @@ async def _records(
     out = []
     for c in checkins:
         q = forms[(c.questionnaire_id, c.questionnaire_version)]
-        loc = locale if locale in q.texts else FALLBACK_LOCALE
+        loc = pick_locale(locale, available=q.texts)
         given = answers.get(c.id, [])
         who: list[int] = []
         for a in given:
@@ -112,9 +112,9 @@ async def _records(
             title=q.texts[loc].title, child_id=c.child_id, guardian_id=c.subject_guardian_id, cycle=c.cycle,
             state=c.state, due_at=c.due_at, expires_at=c.expires_at, completed_at=c.completed_at,
             answered_by=[GuardianRef(guardian_id=g, relationship=relationships[g]) for g in who if g in relationships],
-            scores=[ScoreRead(scale_id=scale.id, label=scale.labels[loc], raw=s.raw, scaled=s.scaled, status=s.status,
-                              cutoffs=list(s.cutoffs), reason=s.reason)
-                    for scale in q.scales if (s := stored.get(scale.id)) is not None],
+            scores=[ScoreRead(scale_id=scale.id, label=scale.labels[loc], raw=sc.raw, scaled=sc.scaled,
+                              status=sc.status, cutoffs=list(sc.cutoffs), reason=sc.reason)
+                    for scale in q.scales if (sc := stored.get(scale.id)) is not None],
             answers=[AnswerRead(item_id=a.item_id, value=a.value, label=q.choice_label(a.item_id, a.value, loc),
                                 answered_by_guardian_id=a.answered_by_guardian_id, answered_at=a.answered_at,
                                 changed_at=a.changed_at)

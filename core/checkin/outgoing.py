@@ -4,6 +4,7 @@ when it was answered or closed in the meantime. The sender calls this for each c
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.checkin.planning import CLOSED_KIND, REMINDER_KIND
 from core.checkin.service import ANSWERABLE, CHECKIN_KIND, answers_by_item, get_questionnaire
 from core.checkin.views import checkin_view
+from core.locales import pick_locale
 from core.models import CheckIn, Child, Delivery, Guardian
 
 KINDS = (CHECKIN_KIND, REMINDER_KIND, CLOSED_KIND)
@@ -23,7 +25,7 @@ class _Claimed(Protocol):
     guardian: Guardian | None
 
 
-async def resolve_checkins(session: AsyncSession, *, items: list[_Claimed], now: datetime) -> dict[int, dict[str, Any]]:
+async def resolve_checkins(session: AsyncSession, *, items: Sequence[_Claimed], now: datetime) -> dict[int, dict[str, Any]]:
     """delivery id → content for the check-in deliveries among `items`; those no longer worth
     sending are marked skipped with the reason (never a message about a closed check-in)."""
     todo = [i for i in items if i.delivery.kind in KINDS and i.delivery.state == "sending"]
@@ -32,7 +34,7 @@ async def resolve_checkins(session: AsyncSession, *, items: list[_Claimed], now:
     ids = {int(i.delivery.payload["checkin_id"]) for i in todo}
     checkins = {c.id: c for c in (await session.scalars(select(CheckIn).where(CheckIn.id.in_(ids)))).all()}
     child_ids = {c.child_id for c in checkins.values() if c.child_id is not None}
-    nicknames = dict((await session.execute(select(Child.id, Child.nickname).where(Child.id.in_(child_ids)))).all())
+    nicknames: dict[int | None, str] = dict((await session.execute(select(Child.id, Child.nickname).where(Child.id.in_(child_ids)))).all())
     out: dict[int, dict[str, Any]] = {}
     for item in todo:
         d = item.delivery
@@ -55,7 +57,7 @@ async def resolve_checkins(session: AsyncSession, *, items: list[_Claimed], now:
         assert checkin is not None
         q = await get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
                                     version=checkin.questionnaire_version)
-        locale = item.guardian.locale if item.guardian else "zh-Hans"
+        locale = pick_locale(item.guardian.locale if item.guardian else None)
         view = checkin_view(q, checkin_id=checkin.id, cursor=checkin.cursor, locale=locale,
                             nickname=nicknames.get(checkin.child_id), answers=await answers_by_item(session, checkin.id))
         content: dict[str, Any] = {"checkin_id": checkin.id, "title": view.title, "intro": view.intro,

@@ -103,7 +103,8 @@ async def _sent_to(session: AsyncSession, checkin_ids: list[int]) -> dict[int, l
     )
     out: dict[int, list[tuple[int, int]]] = {}
     for checkin_id, chat_id, guardian_id in rows:
-        out.setdefault(checkin_id, []).append((chat_id, guardian_id))
+        if checkin_id is not None and guardian_id is not None:  # always, by the query
+            out.setdefault(checkin_id, []).append((chat_id, guardian_id))
     return out
 
 

@@ -33,6 +33,9 @@ from pathlib import Path
 import yaml
 from pydantic import ValidationError
 
+import opencc
+
+from core.content.loader import _validation_problems  # the same `file: field: reason` as content check
 from core.content.risk import CATEGORIES, Compiled, LexiconFile, compiler_for, expand
 
 _EN_TOKEN = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*|[.!?;]")
@@ -171,8 +174,6 @@ class _Rule:
 def _t2s() -> Callable[[str], str]:
     """Traditional → simplified (孫子說他不想活了 is 孙子说他不想活了): the lexicon is written in
     simplified characters. OpenCC's t2s maps character by character and phrase by phrase."""
-    import opencc
-
     return opencc.OpenCC("t2s").convert
 
 
@@ -746,8 +747,6 @@ class LexiconInvalid(Exception):
 
 def load_scanner(path: Path) -> RiskScanner:
     """Read and check content/risk/lexicon.yaml; LexiconInvalid lists every problem."""
-    from core.content.loader import _validation_problems  # the same `file: field: reason` as content check
-
     rel = f"risk/{path.name}"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))

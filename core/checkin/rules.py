@@ -6,10 +6,10 @@ answers, the scores and cut-offs, the previous score for trend rules, the count 
 cycles.
 
 When to call what:
-- after each answer: `rules_fired_by_answer` (or `is_red_answer`) — a red answer raises its alert
+- after each answer: `rules_fired_by_answer` — a red answer raises its alert
   at once, without waiting for the end of the questionnaire;
 - on completion or expiry: `evaluate` with `score(...)`, the previous raw scores of the same child
-  (or guardian) and questionnaire (`FormScore.raw_scores()` of the last scored check-in), and the
+  (or guardian) and questionnaire (the raw scale scores of the last scored check-in), and the
   number of cycles in a row left unanswered. A red answer fires again here; the caller adds it to
   the open alert for the same rule instead of opening a second one.
 """
@@ -60,11 +60,6 @@ def rules_fired_by_answer(questionnaire: QuestionnaireFile, item_id: str, value:
         for rule in questionnaire.rules
         if isinstance(rule, AnswerIn) and rule.severity in severities and rule.item == item_id and value in rule.values
     ]
-
-
-def is_red_answer(questionnaire: QuestionnaireFile, item_id: str, value: int) -> bool:
-    """Whether this answer must raise a red alert now, mid-questionnaire."""
-    return bool(rules_fired_by_answer(questionnaire, item_id, value))
 
 
 def evaluate(

@@ -12,7 +12,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.texts import current_text
 from core.delivery.outbox import LANE_URGENT, send_now
-from core.enrolment.service import primary_director_contact
+from core.staff.directors import primary_director_contact
+from core.locales import localized
 from core.models import Cohort, Delivery, Guardian
 
 SAFETY_KIND = "safety"
@@ -47,9 +48,9 @@ async def safety_message(session: AsyncSession, *, cohort_id: int, locale: str) 
     lines = []
     for line in (cohort.safety_lines if cohort else []) or []:
         labels = line.get("labels") or {}
-        lines.append((str(line["number"]), labels.get(locale) or labels.get("zh-Hans") or ""))
+        lines.append((str(line["number"]), localized(labels, locale, default="")))
     director, phone = await primary_director_contact(session, cohort_id=cohort_id)
-    return SafetyMessage(version=doc.version, body=doc.texts.get(locale) or doc.texts["zh-Hans"],
+    return SafetyMessage(version=doc.version, body=localized(doc.texts, locale, default=""),
                          director=director, lines=lines, director_phone=phone)
 
 

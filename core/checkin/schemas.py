@@ -8,7 +8,6 @@ from typing import Any
 
 from pydantic import BaseModel, Field
 
-from core.cohorts.schemas import CheckinScheduleEntry
 from core.content.questionnaires import ID_PATTERN, QuestionnaireFile
 from core.models import Questionnaire
 
@@ -64,25 +63,6 @@ class QuestionnaireRead(BaseModel):
             rules=[RuleRead(id=r.id, kind=r.kind, severity=r.severity, audience=r.audience) for r in q.rules],
             doc=row.doc, loaded_at=row.loaded_at, retired_at=row.retired_at,
         )
-
-
-class CheckinSlotRead(BaseModel):
-    questionnaire_id: str
-    # The version the next round would send; None when the questionnaire is retired or not
-    # loaded: the tick then skips it and nothing goes out.
-    questionnaire_version: int | None
-    entry: CheckinScheduleEntry
-    next_at: datetime  # UTC
-    next_local: datetime  # the same instant in the cohort's time zone
-    cycle: str  # the next slot's cycle key: 2026-W48, 2026-12, 2027-Q1
-
-
-class CheckinScheduleRead(BaseModel):
-    """A cohort's check-in calendar, soonest first."""
-
-    cohort_id: int
-    timezone: str
-    entries: list[CheckinSlotRead]
 
 
 class GuardianRef(BaseModel):

@@ -39,10 +39,6 @@ class ScaleScore:
     unanswered: tuple[str, ...] = ()  # item ids of this scale left unanswered
     reason: str | None = None
 
-    @property
-    def scored(self) -> bool:
-        return self.raw is not None
-
     def value(self, on: ScoreOn) -> int | None:
         return self.raw if on == "raw" else self.scaled
 
@@ -63,10 +59,6 @@ class FormScore:
 
     def __getitem__(self, scale_id: str) -> ScaleScore:
         return self.scales[scale_id]
-
-    def raw_scores(self) -> dict[str, int | None]:
-        """What to keep for the next trend comparison (pass as `previous_scores`)."""
-        return {scale_id: s.raw for scale_id, s in self.scales.items()}
 
 
 def check_answers(questionnaire: QuestionnaireFile, answers: Answers) -> None:

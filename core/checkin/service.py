@@ -9,8 +9,6 @@ writes rows around them.
 """
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from zoneinfo import ZoneInfo
@@ -20,79 +18,24 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts import raising as alerts
 from core.alerts.raising import AlertSubject
+from core.catalog.questionnaires import get_questionnaire as get_questionnaire
+from core.catalog.questionnaires import load_questionnaires as load_questionnaires
+from core.catalog.questionnaires import questionnaire_file as questionnaire_file
 from core.checkin.rules import FiredRule, evaluate, rules_fired_by_answer
 from core.checkin.scoring import score
 from core.content.questionnaires import AnswerIn, QuestionnaireFile
 from core.db import dialect_insert
 from core.delivery.outbox import LANE_CHECKIN, PENDING
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.errors import Conflict, Forbidden, Invalid, NotFound
-from core.models import Alert, Answer, CheckIn, CheckInScore, Child, Cohort, Delivery, Guardian, Household, Questionnaire
+from core.locales import pick_locale
+from core.models import Alert, Answer, CheckIn, CheckInScore, Child, Cohort, Delivery, Guardian, Household
 from core.models.enums import GuardianStatus
 
 OPEN, IN_PROGRESS, COMPLETED, EXPIRED = "open", "in_progress", "completed", "expired"
 ANSWERABLE = (OPEN, IN_PROGRESS)
 DEFAULT_EXPIRY = timedelta(days=3)
 CHECKIN_KIND = "checkin"
-
-
-# ---------------------------------------------------------------- questionnaire versions
-
-
-def _sha(doc: QuestionnaireFile) -> str:
-    data = doc.model_dump(mode="json", exclude={"version"})
-    return hashlib.sha256(json.dumps(data, sort_keys=True, ensure_ascii=False).encode()).hexdigest()
-
-
-async def load_questionnaires(session: AsyncSession, *, questionnaires: list[QuestionnaireFile],
-                              now: datetime) -> int:
-    """Insert new versions; a changed file under an already loaded version is refused, so a
-    check-in always points at exactly what was asked. Returns the number of versions added."""
-    added = 0
-    for doc in questionnaires:
-        existing = await session.get(Questionnaire, (doc.id, doc.version))
-        if existing is not None:
-            if existing.sha256 != _sha(doc):
-                raise Conflict(
-                    f"questionnaires/{doc.id}.yaml: version: changed but version {doc.version} is already "
-                    "loaded; give it a new version",
-                    field="version",
-                )
-            continue
-        session.add(Questionnaire(id=doc.id, version=doc.version, subject=doc.subject,
-                                  doc=doc.model_dump(mode="json"), sha256=_sha(doc), loaded_at=now))
-        added += 1
-    await session.flush()
-    return added
-
-
-_parsed: dict[tuple[str, int, str], QuestionnaireFile] = {}
-
-
-def questionnaire_file(row: Questionnaire) -> QuestionnaireFile:
-    """The validated file of a stored version (versions are immutable, so parsed once)."""
-    key = (row.id, row.version, row.sha256)
-    if key not in _parsed:
-        _parsed[key] = QuestionnaireFile.model_validate(row.doc)
-    return _parsed[key]
-
-
-async def get_questionnaire(session: AsyncSession, *, questionnaire_id: str,
-                            version: int | None = None) -> QuestionnaireFile:
-    """A version, or the latest one — NotFound when the latest is retired (an older version
-    never quietly comes back into use)."""
-    if version is None:
-        row = await session.scalar(
-            select(Questionnaire).where(Questionnaire.id == questionnaire_id)
-            .order_by(Questionnaire.version.desc()).limit(1)
-        )
-        if row is not None and row.retired_at is not None:
-            row = None
-    else:
-        row = await session.get(Questionnaire, (questionnaire_id, version))
-    if row is None:
-        raise NotFound("questionnaire not found")
-    return questionnaire_file(row)
 
 
 # ---------------------------------------------------------------- planning
@@ -370,7 +313,7 @@ async def record_answer(
     alerts: list[Alert] = []
     if stored and red:
         cohort = await session.get(Cohort, checkin.cohort_id)
-        locale = cohort.default_locale if cohort else "zh-Hans"
+        locale = pick_locale(cohort.default_locale if cohort else None)
         for fired in red:
             alerts.append(await raise_alert(session, checkin=checkin, fired=fired, locale=locale, now=now))
     index = checkin.cursor if primary else _next_unanswered(q, set(answers))
@@ -396,16 +339,6 @@ async def go_back(session: AsyncSession, *, checkin_id: int, guardian_id: int, n
             await session.flush()
             return q.items[index].id
     return None
-
-
-async def current_item(session: AsyncSession, *, checkin_id: int) -> str | None:
-    """Where a guardian who comes back (after a restart, days later) continues."""
-    checkin = await session.get(CheckIn, checkin_id)
-    if checkin is None:
-        raise NotFound("check-in not found")
-    q = await get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
-                                version=checkin.questionnaire_version)
-    return q.items[checkin.cursor].id if checkin.cursor < len(q.items) else None
 
 
 # ---------------------------------------------------------------- completing and expiring
@@ -468,7 +401,7 @@ async def _score_and_alert(session: AsyncSession, checkin: CheckIn, *, now: date
         stored.append(row)
     await session.flush()
     cohort = await session.get(Cohort, checkin.cohort_id)
-    locale = cohort.default_locale if cohort else "zh-Hans"
+    locale = pick_locale(cohort.default_locale if cohort else None)
     alerts = [await raise_alert(session, checkin=checkin, fired=f, locale=locale, now=now) for f in fired]
     return CompletionResult(checkin, stored, fired, alerts)
 

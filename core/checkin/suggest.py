@@ -13,7 +13,7 @@ from core.checkin.rules import FiredRule
 from core.content.questionnaires import SEVERITY_RANK
 from core.delivery.lessons import lessons_done
 from core.delivery.outbox import LANE_CHECKIN, enqueue
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.models import CheckIn, Child, Delivery, Guardian, Lesson
 
 

@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from core.content.questionnaires import QuestionnaireFile, render
+from core.locales import pick_locale
 
 
 @dataclass(frozen=True)
@@ -45,7 +46,7 @@ class CheckinView:
 
 
 def _locale(q: QuestionnaireFile, locale: str) -> str:
-    return locale if locale in q.texts else "zh-Hans"
+    return pick_locale(locale, available=q.texts)
 
 
 def question_view(q: QuestionnaireFile, *, checkin_id: int, index: int, locale: str, nickname: str | None,

@@ -231,3 +231,22 @@ class ScheduleRead(BaseModel):
     lesson_schedule: dict[str, Any]
     next_lesson_at: datetime | None  # UTC
     next_lesson_local: datetime | None  # the same instant in the cohort's time zone
+
+
+class CheckinSlotRead(BaseModel):
+    questionnaire_id: str
+    # The version the next round would send; None when the questionnaire is retired or not
+    # loaded: the tick then skips it and nothing goes out.
+    questionnaire_version: int | None
+    entry: CheckinScheduleEntry
+    next_at: datetime  # UTC
+    next_local: datetime  # the same instant in the cohort's time zone
+    cycle: str  # the next slot's cycle key: 2026-W48, 2026-12, 2027-Q1
+
+
+class CheckinScheduleRead(BaseModel):
+    """A cohort's check-in calendar, soonest first."""
+
+    cohort_id: int
+    timezone: str
+    entries: list[CheckinSlotRead]

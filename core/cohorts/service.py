@@ -13,9 +13,10 @@ from core.access import Scope
 from core.catalog.service import latest_programmes
 from core.checkin import schedule as cal
 from core.checkin.authoring import latest_questionnaires
-from core.checkin.schemas import CheckinScheduleRead, CheckinSlotRead
 from core.cohorts import floor as safety_floor
-from core.cohorts.schemas import CheckinScheduleEntry, CheckinScheduleField, CohortCreate, CohortUpdate, ScheduleRead
+from core.cohorts.schemas import (
+    CheckinScheduleEntry, CheckinScheduleField, CheckinScheduleRead, CheckinSlotRead, CohortCreate, CohortUpdate, ScheduleRead,
+)
 from core.delivery.schedule import WeeklySchedule, next_slot
 from core.errors import Invalid, InvalidFields, NotFound
 from core.models import Cohort

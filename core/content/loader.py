@@ -5,18 +5,17 @@ from __future__ import annotations
 import re
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 import yaml
-from pydantic import ValidationError
-from sqlalchemy.ext.asyncio import AsyncSession
+from pydantic import BaseModel, ValidationError
 
 from core.content.lessons import LessonFile, ProgrammeFile, audio_problem
 from core.content.questionnaires import QuestionnaireFile
 from core.content.questionnaires import clean_loc as questionnaire_loc
 from core.content.risk import LexiconFile
-from core.content.texts import TextFile, load_texts
+from core.content.texts import TextFile
 
 
 _NAMED_FIELD = re.compile(r"^([\w.-]+): (.+)$", re.DOTALL)
@@ -96,10 +95,10 @@ def _boolean_keys(node: object, path: tuple[str, ...]) -> Iterator[tuple[str, bo
             yield from _boolean_keys(value, (*path, str(index)))
 
 
-def _read_files(root: Path, folder: str, model: type, problems: list[Problem],  # type: ignore[type-arg]
-                clean_loc: CleanLoc | None = None) -> list:  # type: ignore[type-arg]
+def _read_files(root: Path, folder: str, model: type[BaseModel], problems: list[Problem],
+                clean_loc: CleanLoc | None = None) -> list[Any]:
     """Parse and validate every YAML file of one folder; the id must equal the file name."""
-    out = []
+    out: list[Any] = []
     directory = root / folder
     if not directory.is_dir():
         return out
@@ -119,7 +118,7 @@ def _read_files(root: Path, folder: str, model: type, problems: list[Problem],  
                                                 "as true/false; put it in quotes") for where, key in boolean_keys)
             continue
         try:
-            doc = model.model_validate(raw)
+            doc: Any = model.model_validate(raw)  # every content file model has an id
         except ValidationError as exc:
             problems.extend(_validation_problems(rel, exc, clean_loc))
             continue
@@ -158,8 +157,8 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             file = root / "media" / audio
             if not file.is_file():
                 problems.append(Problem(rel, f"media.audio.{locale}", f"file not found: media/{audio}"))
-            elif (why := audio_problem(file.read_bytes()[:16], audio)) is not None:
-                problems.append(Problem(rel, f"media.audio.{locale}", why))
+            elif (audio_why := audio_problem(file.read_bytes()[:16], audio)) is not None:
+                problems.append(Problem(rel, f"media.audio.{locale}", audio_why))
             elif locale not in lesson.texts:
                 problems.append(Problem(rel, f"media.audio.{locale}", "no text in this locale"))
         lessons[lesson.id] = lesson
@@ -189,17 +188,3 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
     for _rel, lexicon in _read_files(root, "risk", LexiconFile, problems):
         bundle.lexicon = lexicon
     return bundle, problems
-
-
-async def load_content(session: AsyncSession, *, root: Path, now: datetime) -> dict[str, int]:
-    """Validate everything first; write only when there is no problem at all."""
-    bundle, problems = check_content(root)
-    if problems:
-        raise ContentInvalid(problems)
-    from core.catalog.service import load_lessons
-    from core.checkin.service import load_questionnaires
-
-    counts = {"texts": await load_texts(session, files=bundle.texts, now=now)}
-    counts.update(await load_lessons(session, lessons=bundle.lessons, programmes=bundle.programmes, now=now))
-    counts["questionnaires"] = await load_questionnaires(session, questionnaires=bundle.questionnaires, now=now)
-    return counts

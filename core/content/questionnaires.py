@@ -273,7 +273,7 @@ class QuestionnaireFile(_Strict):
         return self
 
 
-def _every_locale(problems: list[tuple[str, str]], where: str, value: dict) -> None:  # type: ignore[type-arg]
+def _every_locale(problems: list[tuple[str, str]], where: str, value: dict) -> None:
     missing = [loc for loc in SUPPORTED_LOCALES if loc not in value]
     if missing:
         problems.append((where, f"missing locale {', '.join(missing)}"))
@@ -293,7 +293,7 @@ def _placeholders(problems: list[tuple[str, str]], where: str, text: str, *, abo
         problems.append((where, "unbalanced braces"))
 
 
-def _dupes(values: list) -> list:  # type: ignore[type-arg]
+def _dupes(values: list) -> list:
     seen: set[object] = set()
     return [v for v in values if v in seen or seen.add(v)]  # type: ignore[func-returns-value]
 
@@ -336,8 +336,8 @@ def _cross_check(q: QuestionnaireFile) -> list[tuple[str, str]]:
         if item.choices not in q.choice_sets:
             problems.append((f"items.{i}.choices", f"unknown choice set {item.choices!r}"))
         used_sets.add(item.choices)
-        for loc, text in item.texts.items():
-            _placeholders(problems, f"items.{i}.texts.{loc}", text, about_child=about_child)
+        for loc, item_text in item.texts.items():
+            _placeholders(problems, f"items.{i}.texts.{loc}", item_text, about_child=about_child)
     for name in q.choice_sets:
         if name not in used_sets:
             problems.append((f"choice_sets.{name}", "not used by any item"))

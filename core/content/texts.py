@@ -84,6 +84,3 @@ async def current_text(session: AsyncSession, *, kind: str) -> TextDocument | No
         select(TextDocument).where(TextDocument.kind == kind).order_by(TextDocument.version.desc()).limit(1)
     )
 
-
-async def text_version(session: AsyncSession, *, kind: str, version: int) -> TextDocument | None:
-    return await session.get(TextDocument, (kind, version))

@@ -21,6 +21,7 @@ and with the bucket object itself, the API in core.delivery.ratelimit (`acquire(
 from __future__ import annotations
 
 import asyncio
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -130,8 +131,7 @@ class SharedTokenBucket(TokenBucket):
         window_guard: float | None = None,
         reserve: float | None = None,
     ) -> None:
-        kwargs = {"monotonic": monotonic} if monotonic else {}
-        super().__init__(rate, sleep=sleep, aimd=aimd, window_guard=window_guard, **kwargs)
+        super().__init__(rate, sleep=sleep, aimd=aimd, window_guard=window_guard, monotonic=monotonic or time.monotonic)
         self.sessionmaker = sessionmaker
         self.clock = clock
         self.name = name
@@ -167,7 +167,7 @@ class SharedTokenBucket(TokenBucket):
             await note_rate_limited(session, name=self.name, retry_after=retry_after, aimd=self.aimd,
                                     now=self.clock())
 
-    def accepted_last_second(self, now: float) -> float | None:  # type: ignore[override]
+    def accepted_last_second(self, now: float) -> float | None:
         return None  # one process sees only part of what the server let through: halve only
 
     def sent(self, n: int = 1) -> None:

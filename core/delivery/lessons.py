@@ -31,7 +31,7 @@ async def lessons_done(session: AsyncSession, *, guardian_id: int) -> set[str]:
             Delivery.state.in_([outbox.SENT, outbox.SENDING, outbox.PENDING]),
         )
     )
-    return set(rows.all())
+    return {lesson_id for lesson_id in rows.all() if lesson_id is not None}
 
 
 async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: datetime) -> LessonToSend | None:
@@ -73,8 +73,9 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
         new_id = inserted.scalar()
         if new_id is None:
             raise Conflict("this lesson is already on its way", code="lesson_in_progress")
-        delivery = await session.get(Delivery, new_id)
-        assert delivery is not None
+        inserted_row = await session.get(Delivery, new_id)
+        assert inserted_row is not None
+        delivery = inserted_row
     return LessonToSend(delivery=delivery, content=outbox.lesson_content(lesson, locale=guardian.locale))
 
 
@@ -99,9 +100,10 @@ async def record_feedback(
     lesson_delivery = delivery
     if delivery.kind == "lesson_followup":
         lesson_delivery_id = (delivery.payload or {}).get("lesson_delivery_id")
-        lesson_delivery = await session.get(Delivery, lesson_delivery_id) if lesson_delivery_id else delivery
-        if lesson_delivery is None:
+        earlier = await session.get(Delivery, lesson_delivery_id) if lesson_delivery_id else delivery
+        if earlier is None:
             raise Conflict("the lesson is gone", code="stale_step")
+        lesson_delivery = earlier
     row = await session.scalar(
         select(LessonFeedback).where(
             LessonFeedback.delivery_id == lesson_delivery.id, LessonFeedback.question == question

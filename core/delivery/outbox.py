@@ -7,12 +7,13 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import and_, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest_slot, next_allowed, parse_hhmm
-from core.db import dialect_insert
+from core.db import affected_rows, dialect_insert
+from core.locales import localized
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
 from core.models.delivery import ref_columns
 from core.models.enums import GuardianStatus
@@ -133,7 +134,7 @@ async def plan_lesson_chunk(
         .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
     )
     result = await session.execute(stmt)
-    return max(result.rowcount or 0, 0)
+    return max(affected_rows(result) or 0, 0)
 
 
 async def _insert_once(session: AsyncSession, **values: Any) -> Delivery | None:
@@ -277,7 +278,7 @@ async def claim(
     ).all()
     if not ids:
         return []
-    until = literal(now + lease, Delivery.lease_until.type)
+    until: ColumnElement[Any] = literal(now + lease, Delivery.lease_until.type)
     if urgent_lease is not None and urgent_lease != lease:
         until = case((Delivery.lane == LANE_URGENT, literal(now + urgent_lease, Delivery.lease_until.type)),
                      else_=until)
@@ -311,7 +312,7 @@ async def renew_leases(session: AsyncSession, *, ids: list[int], until: datetime
         .values(lease_until=until)
         .execution_options(synchronize_session=False)
     )
-    return max(result.rowcount or 0, 0)
+    return max(affected_rows(result) or 0, 0)
 
 
 def defer_for_quiet_hours(item: Claimed, now: datetime) -> datetime | None:
@@ -357,7 +358,8 @@ async def resolve_lessons(session: AsyncSession, *, items: list[Claimed], today:
     )
     done: dict[int, set[str]] = {}
     for gid, lid in done_rows:
-        done.setdefault(gid, set()).add(lid)
+        if gid is not None and lid is not None:  # always, by the query
+            done.setdefault(gid, set()).add(lid)
     bands = await household_bands(session, household_ids=[i.guardian.household_id for i in todo], today=today)  # type: ignore[union-attr]
     for item in todo:
         g = item.guardian
@@ -388,7 +390,7 @@ async def lessons_by_key(session: AsyncSession, *, deliveries: list[Delivery]) -
 def lesson_content(lesson: Lesson | None, *, locale: str) -> dict[str, Any]:
     if lesson is None:
         return {}
-    texts = lesson.texts.get(locale) or lesson.texts.get("zh-Hans") or {}
+    texts = localized(lesson.texts, locale, default={})
     return {
         "lesson_id": lesson.id,
         "version": lesson.version,

@@ -179,7 +179,7 @@ class TokenBucket:
         accepted = self.accepted_last_second(now) if self.window_guard is not None else None
         if not paused and (since is None or since >= self.aimd.hold):  # the first 429 of a burst
             self._cut_at = now
-            self.cut_from = self.rate if accepted is None else min(self.rate, max(accepted, 1.0))  # type: ignore[arg-type]
+            self.cut_from = self.rate if accepted is None else min(self.rate, max(accepted, 1.0))
             self.cuts += 1
             self.cut_log.append((now, self.rate))
         self._refill()

@@ -21,12 +21,8 @@ from sqlalchemy import update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
-from core.alerts.notify import ALERT_KIND, REMINDER_KIND, notification_failed, staff_unreachable
-from core.alerts.outgoing import resolve_staff_messages
-from core.checkin.outgoing import resolve_checkins
-from core.inbox.outgoing import resolve_inbox_messages
-from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_elsewhere, forward_result, relay_result
 from core.delivery import outbox
+from core.delivery.hooks import SenderHooks
 from core.delivery.outbox import (
     BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, URGENT_LEASE, Claimed, claim,
     defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
@@ -38,8 +34,8 @@ from core.ports import Messenger, Outgoing, SendOutcome
 log = logging.getLogger(__name__)
 
 PER_CHAT_INTERVAL = timedelta(seconds=1)
-# Kinds that must reach a person: retried on network and server errors for as long as it takes.
-PERSISTENT = ("safety", ALERT_KIND, REMINDER_KIND, FORWARD_KIND, RELAY_KIND)
+# Kinds that must reach a person (SenderHooks.persistent_kinds) are retried on network and server
+# errors for as long as it takes, at most this far apart.
 PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 
@@ -98,8 +94,10 @@ class Sender:
         config: SenderConfig | None = None,
         bucket: TokenBucket | None = None,
         paid_bucket: TokenBucket | None = None,
+        hooks: SenderHooks,
     ) -> None:
         self.sessionmaker = sessionmaker
+        self.hooks = hooks  # what the alert, check-in and inbox domains do around a send
         self.messenger = messenger
         self.clock = clock
         self.config = config or SenderConfig()
@@ -199,21 +197,21 @@ class Sender:
                 live.append(item)
             await resolve_lessons(session, items=live, today=now.date())
             library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
-            checkins = await resolve_checkins(session, items=live, now=now)
-            staff_messages = await resolve_staff_messages(session, items=live, now=now)
-            staff_messages.update(await resolve_inbox_messages(session, items=live, now=now))
+            resolved: dict[int, dict[str, Any]] = {}
+            for resolve in self.hooks.resolvers:
+                for delivery_id, found in (await resolve(session, items=live, now=now)).items():
+                    resolved.setdefault(delivery_id, {}).update(found)
             for item in live:
                 d = item.delivery
                 if d.state != outbox.SENDING:
                     continue  # e.g. skipped: programme complete, check-in answered, alert handled
-                for_staff = staff_messages.get(d.id, {})
+                found = resolved.get(d.id, {})
                 locale = item.guardian.locale if item.guardian else (
-                    for_staff.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
+                    found.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
                 content = dict(d.payload or {})
                 if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
-                content.update(checkins.get(d.id, {}))
-                content.update(for_staff)
+                content.update(found)
                 ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
                                              content=content, lane=d.lane,
                                              paid_broadcast=self.paid_bucket is not None and d.lane in BULK_LANES)))
@@ -272,10 +270,9 @@ class Sender:
         now = self.clock()
         updates: list[dict[str, Any]] = []
         blocked_chats: list[tuple[int, int | None]] = []
-        blocked_staff: list[tuple[int, int | None]] = []
-        failed_alerts: list[int | None] = []
+        blocked_staff: list[tuple[int, dict[str, Any]]] = []
         followups: list[Delivery] = []
-        inbox: list[tuple[str, int | None, bool]] = []  # (kind, inbox message id, it worked)
+        settled: list[tuple[Delivery, str, str | None]] = []  # rows of a kind with an on_settled hook
         for item, outcome in results:
             d = item.delivery
             row: dict[str, Any] = {"id": d.id, "lease_until": None}
@@ -295,25 +292,21 @@ class Sender:
                 row.update(state=BLOCKED, finished_at=now, last_error=outcome.error or "blocked")
                 blocked_chats.append((d.chat_id, d.guardian_id))
                 if d.staff_id is not None:
-                    blocked_staff.append((d.staff_id, (d.payload or {}).get("alert_id")))
+                    blocked_staff.append((d.staff_id, d.payload or {}))
                 stats.blocked += 1
-            elif outcome.status == "transient" and (d.attempts < self.config.max_attempts or d.kind in PERSISTENT):
+            elif outcome.status == "transient" and (d.attempts < self.config.max_attempts
+                                                    or d.kind in self.hooks.persistent_kinds):
                 # Safety messages and alerts are retried until they are delivered, never dropped.
-                cap = PERSISTENT_BACKOFF_CAP if d.kind in PERSISTENT else self.config.backoff_cap
+                cap = PERSISTENT_BACKOFF_CAP if d.kind in self.hooks.persistent_kinds else self.config.backoff_cap
                 delay = min(self.config.backoff_base * (2 ** min(d.attempts - 1, 16)), cap)
                 row.update(state=PENDING, due_at=now + delay, last_error=outcome.error or "transient")
                 stats.retried += 1
             else:
                 row.update(state=FAILED, finished_at=now, last_error=outcome.error or outcome.status)
                 stats.failed += 1
-                if d.kind == ALERT_KIND:
-                    failed_alerts.append((d.payload or {}).get("alert_id"))
             updates.append(row)
-            if d.kind in (FORWARD_KIND, RELAY_KIND) and row["state"] in (SENT, BLOCKED, FAILED):
-                # A card whose copy Telegram refused is sent with error "copy_refused"; a card a
-                # director's chat refused (blocked) goes to whoever can still be reached.
-                inbox.append((d.kind if row["state"] == SENT or d.kind == RELAY_KIND else "inbox_unsent",
-                              (d.payload or {}).get("message_id"), row["state"] == SENT and not outcome.error))
+            if d.kind in self.hooks.on_settled and row["state"] in (SENT, BLOCKED, FAILED):
+                settled.append((d, row["state"], row.get("last_error")))
         if len(self._last_sent) > 50_000:
             cutoff = now - PER_CHAT_INTERVAL
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
@@ -331,17 +324,11 @@ class Sender:
                     .values(state=CANCELLED, finished_at=now, last_error="unreachable")
                 )
             await outbox.plan_followups(session, lessons=followups, now=now)
-            for staff_id, alert_id in blocked_staff:
-                await staff_unreachable(session, staff_id=staff_id, alert_id=alert_id, now=now)
-            for alert_id in failed_alerts:
-                await notification_failed(session, alert_id=alert_id, now=now)
-            for kind, message_id, worked in inbox:
-                if kind == FORWARD_KIND:
-                    await forward_result(session, message_id=message_id, shown=worked, now=now)
-                elif kind == "inbox_unsent":
-                    await forward_elsewhere(session, message_id=message_id, now=now)
-                else:
-                    await relay_result(session, message_id=message_id, delivered=worked, now=now)
+            if self.hooks.on_staff_blocked is not None:
+                for staff_id, payload in blocked_staff:
+                    await self.hooks.on_staff_blocked(session, staff_id=staff_id, payload=payload, now=now)
+            for delivery, state, error in settled:
+                await self.hooks.on_settled[delivery.kind](session, delivery=delivery, state=state, error=error, now=now)
 
     # -------------------------------------------------------------- forever
 

@@ -14,10 +14,18 @@ from typing import Any
 from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enrolment import rules
+from core.alerts import erasure
+from core.alerts.notify import LEFT_KIND, tell_directors
+from core.checkin.free_text import adopt_enrolment_texts
+from core.config import SUPPORTED_LOCALES
+from core.db import affected_rows
+from core.enrolment import notices
+from core import people as rules
 from core.enrolment.invitations import invitation_problem
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
+from core.staff.directors import primary_director_contact, primary_director_name
 from core.inputs import check_timezone
+from core.locales import pick_locale
 from core.models import (
     Case,
     Child,
@@ -30,9 +38,8 @@ from core.models import (
     HouseholdInvite,
     Invitation,
     Staff,
-    StaffCohort,
 )
-from core.models.enums import DraftFlow, GuardianStatus, Relationship, Sex, StaffRole
+from core.models.enums import DraftFlow, GuardianStatus, Relationship, Sex
 from core.security import hash_secret, new_code
 
 # Steps, in order. Which ones a flow uses is decided by next_step().
@@ -172,7 +179,12 @@ async def begin_flow(
 
 async def cancel_draft(session: AsyncSession, *, chat_id: int) -> bool:
     result = await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
-    return bool(result.rowcount)
+    return bool(affected_rows(result))
+
+
+async def drop_draft(session: AsyncSession, *, draft: Draft) -> None:
+    """The draft is over (cancelled, or its invitation is gone): forget it."""
+    await session.execute(delete(Draft).where(Draft.id == draft.id))
 
 
 def _expect(draft: Draft, *steps: str) -> None:
@@ -190,8 +202,6 @@ def _save(draft: Draft, *, step: str, now: datetime, **changes: Any) -> Draft:
 
 
 def choose_language(draft: Draft, *, locale: str, now: datetime) -> Draft:
-    from core.config import SUPPORTED_LOCALES
-
     if locale not in SUPPORTED_LOCALES:
         raise Invalid("unsupported language", field="locale")
     draft.locale = locale
@@ -340,11 +350,6 @@ async def _draft_cohort_id(session: AsyncSession, draft: Draft) -> int | None:
     return None
 
 
-async def draft_cohort(session: AsyncSession, *, draft: Draft) -> Cohort | None:
-    cohort_id = await _draft_cohort_id(session, draft)
-    return None if cohort_id is None else await session.get(Cohort, cohort_id)
-
-
 async def draft_household_children(session: AsyncSession, *, draft: Draft) -> list[Child]:
     """The children of the household a join draft leads into (shown at its summary), else []."""
     if draft.household_invite_id is None:
@@ -394,7 +399,7 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
             )
             .values(uses=Invitation.uses + 1)
         )
-        if not claimed.rowcount:
+        if not affected_rows(claimed):
             invitation = await session.get(Invitation, draft.invitation_id) if draft.invitation_id else None
             problem = invitation_problem(invitation, now) if invitation else "unknown"
             raise CodeRejected("invitation can no longer be used", code=problem or "unknown")
@@ -416,22 +421,21 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
             )
             .values(used_at=now)
         )
-        if not claimed.rowcount:
+        if not affected_rows(claimed):
             raise CodeRejected("household invite can no longer be used", code="used_up")
         invite = await session.get(HouseholdInvite, draft.household_invite_id)
         assert invite is not None
-        household = await session.get(Household, invite.household_id)
-        if household is None:
+        joined = await session.get(Household, invite.household_id)
+        if joined is None:
             raise CodeRejected("household is gone", code="unknown")
+        household = joined
         children_data = []
-        from core.enrolment import notices  # here: core.alerts imports this module
-
         await notices.invite_used(session, invite=invite, relationship=data["relationship"], now=now)
 
     guardian = Guardian(
         household_id=household.id,
         chat_id=draft.chat_id,
-        locale=draft.locale or "zh-Hans",
+        locale=pick_locale(draft.locale),
         relationship=data["relationship"],
         lives_with_children=data["lives_with_children"],
         status=GuardianStatus.active,
@@ -460,8 +464,6 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
     await session.flush()
     if data.get("flagged_text_ids"):
         # Words flagged while they were enrolling: theirs now, and the pending alert is the household's.
-        from core.checkin.free_text import adopt_enrolment_texts
-
         await adopt_enrolment_texts(session, draft_data=data, guardian=guardian, household=household, now=now)
     await session.delete(draft)
     await session.flush()
@@ -543,8 +545,6 @@ async def create_household_invite(
 
 
 def set_locale(guardian: Guardian, *, locale: str, now: datetime) -> Guardian:
-    from core.config import SUPPORTED_LOCALES
-
     if locale not in SUPPORTED_LOCALES:
         raise Invalid("unsupported language", field="locale")
     guardian.locale = locale
@@ -625,10 +625,6 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
     """Erase a guardian's personal data; the household and its children go with the last
     guardian, and the cohort's directors are told the family left (their cases stay,
     pseudonymised). Returns True when the household was erased too."""
-    from core.alerts import erasure
-    from core.alerts.notify import LEFT_KIND, tell_directors
-    from core.enrolment import notices
-
     household_id = guardian.household_id
     chat_id = guardian.chat_id
     last = not await session.scalar(select(func.count()).select_from(Guardian).where(
@@ -685,45 +681,9 @@ async def guardian_data(session: AsyncSession, *, guardian: Guardian) -> Guardia
     )
 
 
-async def primary_director_name(session: AsyncSession, *, cohort_id: int) -> str | None:
-    return await _primary_director(session, cohort_id=cohort_id, column=Staff.display_name)
-
-
-async def primary_director_contact(session: AsyncSession, *, cohort_id: int) -> tuple[str | None, str | None]:
-    """The name guardians see and, when that director chose to show it to families, their phone
-    number (as dialled: 13812345678 for a mainland mobile)."""
-    row = await _primary_director(session, cohort_id=cohort_id, column=Staff.id)
-    if row is None:
-        return None, None
-    staff = await session.get(Staff, row)
-    assert staff is not None
-    phone = rules.display_phone(staff.phone) if staff.phone_visible else None
-    return staff.display_name, phone
-
-
 async def director_phone_for(session: AsyncSession, *, guardian: Guardian) -> tuple[str | None, str | None]:
     """The guardian's cohort's primary director: name, and phone when they show it to families."""
     cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
     if cohort_id is None:
         return None, None
     return await primary_director_contact(session, cohort_id=cohort_id)
-
-
-async def primary_director_id(session: AsyncSession, *, cohort_id: int) -> int | None:
-    return await _primary_director(session, cohort_id=cohort_id, column=Staff.id)
-
-
-async def _primary_director(session: AsyncSession, *, cohort_id: int, column):  # type: ignore[no-untyped-def]
-    """The name guardians see: the primary director, else the first active one."""
-    row = await session.scalar(
-        select(column)
-        .join(StaffCohort, StaffCohort.staff_id == Staff.id)
-        .where(
-            StaffCohort.cohort_id == cohort_id,
-            Staff.role == StaffRole.director,
-            Staff.active.is_(True),
-        )
-        .order_by(StaffCohort.is_primary.desc(), Staff.id)
-        .limit(1)
-    )
-    return row

@@ -9,7 +9,7 @@ from dataclasses import dataclass
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enrolment.rules import display_phone
+from core.people import display_phone
 from core.models import Draft, Guardian
 
 SEP = " · "

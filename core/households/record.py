@@ -11,10 +11,11 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.checkin.service import questionnaire_file
+from core.catalog.questionnaires import questionnaire_file
+from core.locales import pick_locale
 from core.models import Alert, Answer, CaseEvent, CheckIn, Child, FreeText, Guardian, Questionnaire
 
 
@@ -52,7 +53,7 @@ async def guardian_record(session: AsyncSession, *, guardian: Guardian, locale: 
         if row is None:
             continue
         q = questionnaire_file(row)
-        loc = locale if locale in q.texts else "zh-Hans"
+        loc = pick_locale(locale, available=q.texts)
         item = AnsweredCheckIn(at=checkin.completed_at or checkin.created_at, title=q.texts[loc].title, nickname=nickname)
         for a in by_checkin[checkin.id]:
             if a.item_id in q.items_by_id:
@@ -63,7 +64,7 @@ async def guardian_record(session: AsyncSession, *, guardian: Guardian, locale: 
         select(FreeText).where(FreeText.guardian_id == guardian.id).order_by(FreeText.received_at))).all()]
     text_ids = [t_id for t_id in (await session.scalars(
         select(FreeText.id).where(FreeText.guardian_id == guardian.id))).all()]
-    conditions = []
+    conditions: list[ColumnElement[bool]] = []
     if own_checkin_ids:
         conditions.append(Alert.check_in_id.in_(own_checkin_ids))
     conditions.append(Alert.guardian_id == guardian.id)  # their own wellbeing (WHO-5)

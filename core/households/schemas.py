@@ -4,6 +4,7 @@ from datetime import datetime
 
 from pydantic import BaseModel, ConfigDict, Field
 
+from core.households.identity import Identity, family_label
 from core.models.enums import Relationship, Sex
 
 
@@ -50,8 +51,6 @@ class HouseholdRead(BaseModel):
 
     @classmethod
     def of(cls, household: object) -> HouseholdRead:
-        from core.households.identity import Identity, family_label
-
         read = cls.model_validate(household)
         read.family = family_label(Identity.of(g) for g in household.guardians)  # type: ignore[attr-defined]
         return read

@@ -9,13 +9,13 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.access import Scope
-from core.enrolment import rules
+from core import people as rules
 from core.errors import Invalid, NotFound
 from core.households.schemas import ChildUpdate
 from core.models import Child, Household
 
 
-def _full():  # type: ignore[no-untyped-def]
+def _full():
     return (selectinload(Household.guardians), selectinload(Household.children))
 
 

@@ -5,6 +5,7 @@ family is skipped."""
 from __future__ import annotations
 
 from datetime import datetime
+from collections.abc import Sequence
 from typing import Any, Protocol
 
 from sqlalchemy import select
@@ -12,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.inbox.service import DIGEST_KIND, FORWARD_KIND, NOTICE_KIND, RELAY_KIND, STAFF_KINDS, UPDATE_KIND
 from core.inbox.views import director_contact, inbox_card
+from core.locales import pick_locale
 from core.models import Delivery, InboxItem, InboxMessage, Staff
 
 SKIPPED = "skipped"
@@ -22,7 +24,7 @@ class _Claimed(Protocol):
     delivery: Delivery
 
 
-async def resolve_inbox_messages(session: AsyncSession, *, items: list[_Claimed],
+async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Claimed],
                                  now: datetime) -> dict[int, dict[str, Any]]:
     todo = [i for i in items if i.delivery.kind in KINDS and i.delivery.state == "sending"]
     out: dict[int, dict[str, Any]] = {}
@@ -36,16 +38,15 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: list[_Claimed]
             problem = "staff_gone"
         elif d.kind == DIGEST_KIND:
             lines = []
-            for item in (await session.scalars(select(InboxItem).where(InboxItem.id.in_(payload.get("item_ids") or []),
-                                                                       InboxItem.state != "done",
-                                                                       InboxItem.read_at.is_(None))
-                                               .order_by(InboxItem.created_at, InboxItem.id))).all():
+            for unread in (await session.scalars(select(InboxItem).where(
+                    InboxItem.id.in_(payload.get("item_ids") or []), InboxItem.state != "done",
+                    InboxItem.read_at.is_(None)).order_by(InboxItem.created_at, InboxItem.id))).all():
                 assert person is not None
-                card = await inbox_card(session, item=item, now=now)
+                card = await inbox_card(session, item=unread, now=now)
                 lines.append(card.as_payload())
             if not lines:
                 problem = "inbox_read"  # everything was read meanwhile: nothing to remind of
-            content = {"items": lines, "locale": person.locale if person else "zh-Hans"}
+            content = {"items": lines, "locale": pick_locale(person.locale if person else None)}
         else:
             item = await session.get(InboxItem, payload.get("item_id"))
             if item is None:

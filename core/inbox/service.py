@@ -29,6 +29,7 @@ from core.checkin.risk import RiskScanner
 from core.delivery.outbox import LANE_CHECKIN, LANE_URGENT, enqueue
 from core.delivery.schedule import parse_hhmm
 from core.errors import Conflict, Invalid, NotFound
+from core.locales import localized, pick_locale
 from core.models import (
     Alert, Case, CaseEvent, Child, Cohort, Delivery, Guardian, Household, InboxItem, InboxMessage, Staff,
 )
@@ -273,8 +274,11 @@ async def refile_alert(session: AsyncSession, *, alert: Alert, child_id: int, no
         alert.subject_key, alert.child_id = key, child_id
         target = alert
     child_case = await session.scalar(select(Case).where(Case.subject_key == key, Case.status == "open"))
-    others = await session.scalar(select(func.count()).select_from(Alert).where(
-        Alert.case_id == (old_case.id if old_case else -1), Alert.id != alert.id)) if old_case else 0
+    others = 0
+    if old_case is not None:
+        others = await session.scalar(select(func.count()).select_from(Alert).where(
+            Alert.case_id == old_case.id, Alert.id != alert.id)) or 0
+    case: Case | None
     if target is alert and old_case is not None and child_case is None and not others:
         old_case.subject_key, old_case.child_id = key, child_id  # the case was only this alert's: it is the child's
         case = old_case
@@ -394,20 +398,14 @@ async def note_call(session: AsyncSession, *, scope: Scope, item_id: int, now: d
 
 async def mark_done(session: AsyncSession, *, scope: Scope, item_id: int, now: datetime,
                     cards: bool = True) -> tuple[InboxItem, bool]:
-    """Done (idempotent: (item, False) when someone had done it already). A yellow alert raised
-    because it waited too long is resolved with it."""
+    """Done (idempotent: (item, False) when someone had done it already). The yellow alert raised
+    because it waited too long is resolved with it by core.flows.inbox.mark_done, which every
+    adapter calls."""
     item = await get_item(session, scope=scope, item_id=item_id, lock=True)
     if item.state == DONE:
         return item, False
     _read(item, scope, now)
     item.state, item.done_at, item.done_by_staff_id = DONE, now, scope.staff_id
-    if item.escalation_alert_id is not None:
-        from core.alerts import cases  # the alert's own service, for its case events and cards
-
-        alert = await session.get(Alert, item.escalation_alert_id)
-        if alert is not None and alert.status != ALERT_RESOLVED:
-            await cases.resolve_alert(session, scope=scope, alert_id=alert.id, outcome="family_supported",
-                                      note=None, now=now, cards=True)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="inbox_item", entity_id=item.id,
                  cohort_id=item.cohort_id, now=now, fields=["state"], state=DONE)
     await session.flush()
@@ -622,7 +620,7 @@ async def escalate_waiting(session: AsyncSession, *, now: datetime, limit: int =
         .order_by(InboxItem.created_at, InboxItem.id).limit(limit).with_for_update(skip_locked=True))).all()
     for item in items:
         cohort = await session.get(Cohort, item.cohort_id)
-        locale = cohort.default_locale if cohort else "zh-Hans"
+        locale = pick_locale(cohort.default_locale if cohort else None)
         subject = (AlertSubject(subject_key=f"child:{item.child_id}", cohort_id=item.cohort_id,
                                 household_id=item.household_id, child_id=item.child_id)
                    if item.child_id else
@@ -630,7 +628,7 @@ async def escalate_waiting(session: AsyncSession, *, now: datetime, limit: int =
                                 household_id=item.household_id))
         raised = await raising.raise_alert(
             session, subject=subject, source=INBOX_SOURCE, source_version=0, rule_id=NOT_DONE_RULE,
-            severity="yellow", audience="child", reason=NOT_DONE_REASONS.get(locale) or NOT_DONE_REASONS["zh-Hans"],
+            severity="yellow", audience="child", reason=localized(NOT_DONE_REASONS, locale, default=""),
             evidence={"inbox_item_id": item.id}, seen=("inbox_item_ids", item.id), check_in_id=None, now=now,
         )
         item.escalation_alert_id = raised.alert.id

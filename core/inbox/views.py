@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.enrolment.rules import age_in_years
-from core.enrolment.service import primary_director_contact
+from core.people import age_in_years
+from core.staff.directors import primary_director_contact
 from core.households.identity import family_label_of
 from core.models import Alert, Child, Cohort, Guardian, InboxItem, InboxMessage, Staff
 

@@ -9,7 +9,8 @@ from sqlalchemy.orm import selectinload
 
 from core import audit
 from core.access import Scope
-from core.enrolment.rules import clean_phone
+from core.config import SUPPORTED_LOCALES
+from core.people import clean_phone
 from core.errors import Conflict, Invalid, NotFound
 from core.models import Cohort, Staff, StaffCohort
 from core.models.enums import StaffRole
@@ -65,7 +66,7 @@ async def create_staff(
     return IssuedStaff(staff=staff, api_token=token, link_code=code)
 
 
-def _with_memberships():  # type: ignore[no-untyped-def]
+def _with_memberships():
     return selectinload(Staff.memberships)
 
 
@@ -97,8 +98,6 @@ async def update_staff(
     if "display_name" in changes and changes["display_name"] is not None:
         staff.display_name = changes["display_name"].strip()
     if changes.get("locale") is not None:
-        from core.config import SUPPORTED_LOCALES
-
         if changes["locale"] not in SUPPORTED_LOCALES:
             raise Invalid("unsupported locale", field="locale")
         staff.locale = changes["locale"]
@@ -165,10 +164,6 @@ async def authenticate(session: AsyncSession, *, token: str) -> Staff | None:
     if staff is None or not staff.active:
         return None
     return staff
-
-
-async def find_by_link_code(session: AsyncSession, *, code: str) -> Staff | None:
-    return await session.scalar(select(Staff).where(Staff.link_code_hash == hash_secret(code)))
 
 
 async def link_telegram(session: AsyncSession, *, staff: Staff, chat_id: int, now: datetime) -> Staff:

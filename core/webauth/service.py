@@ -17,7 +17,7 @@ from sqlalchemy import func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
-from core.enrolment.rules import clean_phone
+from core.people import clean_phone
 from core.errors import NotFound
 from core.models import Guardian, Household, SignInCode, WebLink, WebSession
 from core.models.enums import GuardianStatus

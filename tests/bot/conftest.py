@@ -21,6 +21,7 @@ from core.cohorts.schemas import CohortCreate
 from core.cohorts.service import create_cohort
 from core.config import PROJECT_ROOT, Settings
 from core.delivery.ratelimit import TokenBucket
+from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender, SenderConfig
 from core.enrolment.invitations import InvitationCreate, create_invitation
 from core.models import Cohort
@@ -181,7 +182,7 @@ def sender(
     messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media")
     config = SenderConfig()
     fake = FakeTime()
-    return Sender(sessionmaker, messenger, clock=clock, config=config,
+    return Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, config=config,
                   bucket=TokenBucket(config.rate, monotonic=fake.monotonic, sleep=fake.sleep))
 
 

@@ -19,6 +19,7 @@ from core.clock import FrozenClock
 from core.config import Settings
 from core.delivery.outbox import enqueue
 from core.delivery.ratelimit import TokenBucket
+from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender, SenderConfig
 from mocked_bot import MockedBot
 from tests.doubles.bot_api import BotAPIDouble
@@ -49,7 +50,7 @@ def _sender(sessionmaker: async_sessionmaker[AsyncSession], messenger: TelegramM
             paid: bool) -> Sender:
     t = NoWait()
     config = SenderConfig(rate=30, paid_broadcast=paid, paid_rate=1000)
-    return Sender(sessionmaker, messenger, clock=clock, config=config,
+    return Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, config=config,
                   bucket=TokenBucket(30, monotonic=t.monotonic, sleep=t.sleep),
                   paid_bucket=TokenBucket(1000, monotonic=t.monotonic, sleep=t.sleep) if paid else None)
 
@@ -88,7 +89,7 @@ async def test_sender_over_http_against_the_bot_api_double(
         messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path)
         t = NoWait()
         bucket = TokenBucket(30, monotonic=t.monotonic, sleep=t.sleep)  # far above the double's 2/s
-        sender = Sender(sessionmaker, messenger, clock=clock, bucket=bucket,
+        sender = Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, bucket=bucket,
                         config=SenderConfig(rate=30, paid_broadcast=True, concurrency=1),
                         paid_bucket=TokenBucket(1000, monotonic=t.monotonic, sleep=t.sleep))
         first = await sender.drain_once()

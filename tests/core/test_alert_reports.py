@@ -6,9 +6,9 @@ from datetime import date, datetime, timezone
 
 import pytest
 
-from core.alerts.reports import nearest_rank, period_bounds, resolve_period
+from core.reports import nearest_rank, period_bounds, resolve_period
 from core.alerts.service import month_index
-from core.enrolment.rules import age_in_years
+from core.people import age_in_years
 from core.errors import Invalid
 
 TEN = [7, 1, 9, 3, 10, 2, 8, 4, 6, 5]  # 1..10, unsorted

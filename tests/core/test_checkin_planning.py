@@ -9,7 +9,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.checkin.service import load_questionnaires, open_checkins_for_cohort
 from core.clock import FrozenClock
 from core.config import PROJECT_ROOT
-from core.content.loader import check_content, load_content
+from core.catalog.loading import load_content
+from core.content.loader import check_content
 from core.delivery.outbox import LANE_CHECKIN
 from core.errors import Conflict
 from core.models import CheckIn, Delivery, Questionnaire

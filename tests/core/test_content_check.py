@@ -10,7 +10,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from cli.main import main as cli_main
 from core.clock import FrozenClock
 from core.config import PROJECT_ROOT
-from core.content.loader import ContentInvalid, check_content, load_content
+from core.catalog.loading import load_content
+from core.content.loader import ContentInvalid, check_content
 from core.content.texts import current_text
 from core.errors import Conflict
 from core.models import TextDocument

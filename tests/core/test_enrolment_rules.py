@@ -4,7 +4,7 @@ from datetime import date
 
 import pytest
 
-from core.enrolment import rules
+from core import people as rules
 from core.errors import Invalid
 
 TODAY = date(2026, 11, 23)

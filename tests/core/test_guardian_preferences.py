@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import FrozenClock
 from core.delivery.planning import plan_due_lessons
 from core.delivery.ratelimit import TokenBucket
+from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender
 from core.enrolment import service as enrolment
 from core.errors import Invalid
@@ -86,7 +87,7 @@ async def test_a_guardian_in_urumqi_gets_the_lesson_at_eight_in_the_evening_urum
         fake_now[0] += seconds
 
     messenger = ScriptedMessenger()
-    sender = Sender(sessionmaker, messenger, clock=clock,
+    sender = Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock,
                     bucket=TokenBucket(25, monotonic=lambda: fake_now[0], sleep=no_sleep))
 
     # 20:00 in the village (Shanghai): only the guardian at home.

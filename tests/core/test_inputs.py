@@ -6,7 +6,7 @@ from datetime import date, datetime, timezone
 import pytest
 from pydantic import TypeAdapter, ValidationError
 
-from core.enrolment.rules import clean_nickname
+from core.people import clean_nickname
 from core.errors import Invalid
 from core.inputs import CalendarDate, Timestamp, check_timezone, control_char_problem, is_invisible
 

@@ -13,7 +13,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.clock import FrozenClock
 from core.config import PROJECT_ROOT
 from core.content.lessons import text_length
-from core.content.loader import ContentInvalid, check_content, load_content
+from core.catalog.loading import load_content
+from core.content.loader import ContentInvalid, check_content
 from core.errors import Conflict
 from core.models import Lesson, Programme
 

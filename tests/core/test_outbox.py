@@ -11,6 +11,7 @@ from core.clock import FrozenClock
 from core.delivery.outbox import claim
 from core.delivery.planning import plan_due_lessons
 from core.delivery.ratelimit import TokenBucket
+from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender, SenderConfig
 from core.models import Delivery, Guardian
 from core.ports import SendOutcome
@@ -39,7 +40,7 @@ def make_sender(sessionmaker: async_sessionmaker[AsyncSession], messenger: Scrip
                 **config: object) -> Sender:
     fake = FakeTime()
     cfg = SenderConfig(**config)  # type: ignore[arg-type]
-    return Sender(sessionmaker, messenger, clock=clock, config=cfg,
+    return Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, config=cfg,
                   bucket=TokenBucket(cfg.rate, monotonic=fake.monotonic, sleep=fake.sleep))
 
 

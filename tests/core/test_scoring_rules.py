@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.checkin.rules import evaluate, highest_severity, is_red_answer, rules_fired_by_answer
+from core.checkin.rules import evaluate, highest_severity, rules_fired_by_answer
 from core.checkin.scoring import AnswerError, score
 from core.content.questionnaires import QuestionnaireFile
 from tests.core.test_questionnaires import build, shipped
@@ -212,13 +212,12 @@ def test_weekly_checkin_unanswered_three_times(cycles: int, fires: bool) -> None
     ("mood", 2, False), ("school", 3, False),
 ])
 def test_a_red_answer_is_known_the_moment_it_is_given(item: str, value: int, red: bool) -> None:
-    assert is_red_answer(WEEKLY, item, value) is red
     fired = rules_fired_by_answer(WEEKLY, item, value)
     assert bool(fired) is red
     if red:
         assert fired[0].severity == "red" and fired[0].evidence["answers"] == {item: value}
         assert "110" in fired[0].reason("zh-Hans") and "110" in fired[0].reason("en")
-    assert not is_red_answer(PSC, "hopeless", 2)  # PSC-17 has no red answers
+    assert not rules_fired_by_answer(PSC, "hopeless", 2)  # PSC-17 has no red answers
 
 
 def test_a_safety_answer_given_before_stopping_halfway_still_fires() -> None:
@@ -264,7 +263,7 @@ def test_the_form_blank_rule_overrides_the_scale_policy() -> None:
     result = score(MOOD, {"sad": 3, "worried": 3})  # 3 of 5 blank; invalid from 3
     assert result.status == "invalid"
     assert {s.status for s in result.scales.values()} == {"invalid"}
-    assert result.raw_scores() == {"distress": None, "wellbeing": None}
+    assert {scale_id: s.raw for scale_id, s in result.scales.items()} == {"distress": None, "wellbeing": None}
 
 
 BASE = {"sad": 1, "worried": 1, "happy": 2, "sleeps": 2, "safety": 0}  # distress 3, wellbeing 20
@@ -334,7 +333,7 @@ def test_answers_outside_the_questionnaire_are_refused(answers: dict, message: s
     with pytest.raises(AnswerError, match=message):
         score(MOOD, answers)
     with pytest.raises(AnswerError):
-        is_red_answer(MOOD, *next(iter(answers.items())))
+        rules_fired_by_answer(MOOD, *next(iter(answers.items())))
 
 
 def test_scores_of_another_questionnaire_are_refused() -> None:

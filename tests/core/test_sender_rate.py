@@ -17,6 +17,7 @@ from core.clock import FrozenClock
 from core.delivery.budget import SharedTokenBucket, note_rate_limited, pause_left, take_tokens
 from core.delivery.outbox import claim, enqueue, renew_leases
 from core.delivery.ratelimit import Aimd, TokenBucket, rate_after_429, rate_after_sent
+from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender, SenderConfig
 from core.models import Delivery, SendBudget
 from core.ports import SendOutcome
@@ -240,7 +241,7 @@ def _sender(sessionmaker: async_sessionmaker[AsyncSession], messenger: ScriptedM
             **config: object) -> Sender:
     fake = FakeTime()
     cfg = SenderConfig(**config)  # type: ignore[arg-type]
-    return Sender(sessionmaker, messenger, clock=clock, config=cfg,
+    return Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, config=cfg,
                   bucket=TokenBucket(cfg.rate, monotonic=fake.monotonic, sleep=fake.sleep))
 
 
@@ -319,7 +320,7 @@ async def test_a_429_is_acted_on_when_answered_not_after_the_batch(
         await asyncio.sleep(0)
 
     bucket = TokenBucket(100, burst=1, monotonic=fake.monotonic, sleep=sleep)
-    sender = Sender(sessionmaker, messenger, clock=clock, config=SenderConfig(rate=100, concurrency=1),
+    sender = Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, config=SenderConfig(rate=100, concurrency=1),
                     bucket=bucket)
     stats = await sender.drain_once()
     assert (stats.sent, stats.retried) == (19, 1)

@@ -14,7 +14,7 @@ from fastapi import FastAPI
 from api.main import create_app
 from core.checkin.service import open_checkins_for_cohort
 from core.config import PROJECT_ROOT, Settings
-from core.content.loader import load_content
+from core.catalog.loading import load_content
 from core.models import Staff, StaffCohort
 from core.security import hash_secret
 from tests.channels.sms_fixtures import make_double, make_notices, sms_settings

@@ -14,6 +14,7 @@ from bot.factory import build_bot
 from bot.i18n import build_i18n
 from bot.messenger import TelegramMessenger
 from core.delivery.ratelimit import TokenBucket
+from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender, SenderConfig
 from tests.doubles.bot_api import BotAPIDouble
 from tests.web.conftest import PHONE
@@ -101,7 +102,7 @@ async def test_guardian_signs_in_answers_resumes_and_raises_an_alert(live_server
         bot = build_bot(settings.model_copy(update={"telegram_token": "1:T", "telegram_api_base": base}))
         t = NoWait()
         sender = Sender(sessionmaker, TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path),
-                        clock=clock,
+                        hooks=sender_hooks(), clock=clock,
                         config=SenderConfig(rate=30, concurrency=1),
                         bucket=TokenBucket(30, monotonic=t.monotonic, sleep=t.sleep))
         await sender.drain_once()

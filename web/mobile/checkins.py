@@ -3,7 +3,7 @@ form: each choice is a big submit button, so it works without JavaScript), back,
 after a red answer, and the pages for "someone in your family is answering", closed and done.
 
 Every tap is committed before the next page is drawn (POST → 303 → GET), with the same core
-conversation the bot uses (core.checkin.conversation): claim, resume, red answer → alert."""
+conversation the bot uses (core.flows.checkin): claim, resume, red answer → alert."""
 from __future__ import annotations
 
 import re
@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup, escape
 from sqlalchemy import select
 
-from core.checkin import conversation
+from core.flows import checkin as conversation
 from core.checkin.safety import safety_message
 from core.checkin.service import ANSWERABLE, COMPLETED, get_questionnaire, is_safety_item
 from core.delivery.outbox import mark_sent

@@ -13,7 +13,7 @@ from sqlalchemy import select
 from core.checkin.risk import scanner_for
 from core.checkin.safety import reserve_safety_message
 from core.delivery.outbox import mark_sent
-from core.enrolment.service import primary_director_name
+from core.staff.directors import primary_director_name
 from core.errors import Conflict, NotFound
 from core.inbox import service as inbox
 from core.inbox.service import Incoming

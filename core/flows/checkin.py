@@ -1,7 +1,9 @@
-"""A guardian answering a check-in, step by step, as the bot needs it: one answer stored (and
-committed by the caller before anything is said), a red answer's alert and safety message,
-completion with scores, alerts, a fitting lesson and the note question, and what to show next.
-Orchestrates core.checkin.service, .safety, .suggest and .free_text; handlers only translate."""
+"""A guardian answering a check-in, step by step, channel-neutral: a choice (the item's position
+and the answer's value) goes in; one answer is stored (and committed by the caller before
+anything is said), a red answer's alert and safety message reserved, completion scored with its
+alerts, a fitting lesson, the note question and a follow-up's result for the case — and what to
+show next comes back as plain data (a QuestionView). Orchestrates the check-in, alert and
+lesson domains; the bot's handlers and a web page only translate."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -77,7 +79,8 @@ async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id
         .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.about("checkin", checkin.id),
                Delivery.guardian_id != guardian_id, Delivery.telegram_message_id.is_not(None))
     )
-    return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows]
+    return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows
+            if message_id is not None]  # always, by the query
 
 
 async def answer(session: AsyncSession, *, checkin_id: int, index: int, value: int, guardian: Guardian,

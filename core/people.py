@@ -1,5 +1,7 @@
-"""Pure checks on what a guardian types during enrolment. No I/O; the bot turns each
-Invalid code into a translated, kind reply."""
+"""Pure checks on what a guardian types (children's nicknames and birth dates, what the family
+calls them, where they live, their phone number) and the small facts derived from them (a
+child's age). No I/O; the bot turns each Invalid code into a translated, kind reply. Shared by
+enrolment, households, alerts and the adapters, so it sits below every domain."""
 from __future__ import annotations
 
 import re

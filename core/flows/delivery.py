@@ -1,0 +1,54 @@
+"""The sender's hooks (core.delivery.hooks): the alert, check-in and inbox domains' part in
+sending, registered from here so the sender imports none of them. The composition root (cli)
+and the tests build every Sender with sender_hooks()."""
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from core.alerts.notify import ALERT_KIND, REMINDER_KIND, notification_failed, staff_unreachable
+from core.alerts.outgoing import resolve_staff_messages
+from core.checkin.outgoing import resolve_checkins
+from core.delivery.hooks import SenderHooks
+from core.delivery.outbox import FAILED, SENT
+from core.inbox.outgoing import resolve_inbox_messages
+from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_elsewhere, forward_result, relay_result
+from core.models import Delivery
+
+
+async def _alert_card_settled(session: AsyncSession, *, delivery: Delivery, state: str, error: str | None,
+                              now: datetime) -> None:
+    if state == FAILED:  # refused for good: the ladder goes up now rather than at its deadline
+        await notification_failed(session, alert_id=(delivery.payload or {}).get("alert_id"), now=now)
+
+
+async def _forward_settled(session: AsyncSession, *, delivery: Delivery, state: str, error: str | None,
+                           now: datetime) -> None:
+    # A card whose copy Telegram refused is sent with error "copy_refused"; a card a director's
+    # chat refused (blocked) or that failed goes to whoever can still be reached.
+    message_id = (delivery.payload or {}).get("message_id")
+    if state == SENT:
+        await forward_result(session, message_id=message_id, shown=not error, now=now)
+    else:
+        await forward_elsewhere(session, message_id=message_id, now=now)
+
+
+async def _relay_settled(session: AsyncSession, *, delivery: Delivery, state: str, error: str | None,
+                         now: datetime) -> None:
+    await relay_result(session, message_id=(delivery.payload or {}).get("message_id"),
+                       delivered=state == SENT and not error, now=now)
+
+
+async def _staff_blocked(session: AsyncSession, *, staff_id: int, payload: dict[str, Any], now: datetime) -> None:
+    await staff_unreachable(session, staff_id=staff_id, alert_id=payload.get("alert_id"), now=now)
+
+
+def sender_hooks() -> SenderHooks:
+    return SenderHooks(
+        resolvers=(resolve_checkins, resolve_staff_messages, resolve_inbox_messages),
+        persistent_kinds=frozenset({"safety", ALERT_KIND, REMINDER_KIND, FORWARD_KIND, RELAY_KIND}),
+        on_settled={ALERT_KIND: _alert_card_settled, FORWARD_KIND: _forward_settled, RELAY_KIND: _relay_settled},
+        on_staff_blocked=_staff_blocked,
+    )
