@@ -55,7 +55,8 @@ def create_app(
         summary="守望 — cohorts, staff, households, lessons and campaigns of the Shouwang programme",
         version="1",
         lifespan=lifespan,
-        docs_url="/docs",
+        description=API_DESCRIPTION,
+        docs_url=None,  # served below with local assets: no CDN (a blank page offline or in China)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -78,10 +79,46 @@ def create_app(
     )
     app.state.bot_status = bot_status  # None: no bot in this process (/healthz leaves it out)
     install_error_handlers(app)
+    _local_docs(app)
     app.include_router(health.router, responses=ERROR_RESPONSES["public"])
     # Every operation documents the error answers it can give, each in the one error shape.
     app.include_router(v1_router, prefix="/api/v1", responses=ERROR_RESPONSES["api"])
     return app
+
+
+API_DESCRIPTION = """
+The programme's data for staff and tools: cohorts (a village or school group), staff, invitations,
+households, lessons and questionnaires, alerts and cases (一人一案), the inbox, and reports.
+
+**Sign in**: every call under `/api/v1` carries a staff member's API token as
+`Authorization: Bearer <token>` (press *Authorize* above). Directors and supervisors see only their
+own cohorts — anything else answers 404 — and admins see everything. Every read or change of
+personal data is written to the audit log.
+
+**Errors** always have one shape: `{"error": {"code": "…", "message": "…", "field": "…"}}`.
+
+The same data is shown to people in the staff console at `/console/`.
+"""
+
+
+def _local_docs(app: FastAPI) -> None:
+    """/docs with swagger-ui from the fastapi-offline package's bundled files (no CDN)."""
+    from pathlib import Path
+
+    import fastapi_offline
+    from fastapi.openapi.docs import get_swagger_ui_html
+    from fastapi.staticfiles import StaticFiles
+
+    assets = Path(fastapi_offline.__file__).parent / "static"
+    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
+
+    @app.get("/docs", include_in_schema=False)
+    async def docs():  # noqa: ANN202
+        return get_swagger_ui_html(
+            openapi_url=app.openapi_url or "/openapi.json", title="Shouwang API",
+            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
+            swagger_favicon_url="/docs-assets/favicon.png",
+            swagger_ui_parameters={"persistAuthorization": True, "defaultModelsExpandDepth": 0})
 
 
 def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,

@@ -53,6 +53,7 @@ def _sub_app(*, name: str, settings: Settings, sessionmaker: async_sessionmaker[
 def build(*, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
           clock: Clock = system_clock) -> dict[str, FastAPI]:
     """{prefix: app} for the mobile pages and the console."""
+    from web.console import setup as setup_console
     from web.console.routes import router as console_router
     from web.mobile.routes import router as mobile_router
 
@@ -61,6 +62,7 @@ def build(*, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
     mobile.include_router(mobile_router)
     console = _sub_app(name="console", settings=settings, sessionmaker=sessionmaker, clock=clock, pages=pages)
     console.include_router(console_router)
+    setup_console(console)
     return {MOBILE_PREFIX: mobile, CONSOLE_PREFIX: console}
 
 

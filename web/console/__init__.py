@@ -1,0 +1,21 @@
+"""The staff console (/console/): its pages' routers and what the sub-app needs besides them."""
+from __future__ import annotations
+
+from urllib.parse import urlencode
+
+from fastapi import FastAPI, Request
+from fastapi.responses import RedirectResponse
+
+
+def setup(app: FastAPI) -> None:
+    """Include the console's page routers and send a reader without a session to the sign-in page."""
+    from web.console import admin, cases, exports, ledger, reports
+    from web.console.deps import SignInRequired
+
+    for module in (ledger, cases, reports, exports, admin):
+        app.include_router(module.router)
+
+    @app.exception_handler(SignInRequired)
+    async def sign_in(request: Request, exc: SignInRequired):  # noqa: ANN202
+        root = request.scope.get("root_path", "")
+        return RedirectResponse(f"{root}/signin?{urlencode({'next': exc.next_path})}", status_code=303)

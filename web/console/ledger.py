@@ -1,0 +1,70 @@
+"""The ledger (台账): households and children of a cohort as a filterable table, and a page per
+household and per child with the timeline. Scoped like the API (another cohort: 404) and
+audited by the core reads."""
+from __future__ import annotations
+
+from fastapi import APIRouter, Request
+from fastapi.responses import HTMLResponse, Response
+
+from core import audit
+from core.cohorts.service import get_cohort, list_cohorts
+from core.enrolment.rules import age_in_years
+from core.errors import NotFound
+from core.households import service as households
+from core.households.ledger import ledger, matches
+from core.households.timeline import timeline
+from core.models import Case, Child, Household
+from web.console.common import back, render
+from web.console.deps import DB, Reader
+
+router = APIRouter()
+
+FILTERS = ("q", "village", "band", "open_case", "reachable")
+
+
+@router.get("/households", response_class=HTMLResponse)
+async def households_home(request: Request, reader: Reader, session: DB) -> Response:
+    """The first cohort in scope; with several, a choice."""
+    cohorts = await list_cohorts(session, scope=reader.scope)
+    if len(cohorts) == 1:
+        return back(request, f"/cohorts/{cohorts[0].id}/households")
+    return render(request, "console/cohort_choice.html", reader=reader, cohorts=cohorts)
+
+
+@router.get("/cohorts/{cohort_id}/households", response_class=HTMLResponse)
+async def cohort_ledger(request: Request, cohort_id: int, reader: Reader, session: DB) -> Response:
+    cohort = await get_cohort(session, scope=reader.scope, cohort_id=cohort_id)
+    rows = await ledger(session, scope=reader.scope, cohort_id=cohort_id, now=reader.now)
+    chosen = {k: (request.query_params.get(k) or "").strip() or None for k in FILTERS}
+    shown = [r for r in rows if matches(r, **chosen)]
+    villages = sorted({r.village for r in rows if r.village})
+    return render(request, "console/ledger.html", reader=reader, cohort=cohort, rows=shown, total=len(rows),
+                  villages=villages, chosen=chosen, query=request.url.query)
+
+
+@router.get("/households/{household_id}", response_class=HTMLResponse)
+async def household_page(request: Request, household_id: int, reader: Reader, session: DB) -> Response:
+    household = await households.get_household(session, scope=reader.scope, household_id=household_id,
+                                               now=reader.now)
+    from core.households.identity import family_label_of
+    from sqlalchemy import select
+
+    cases = list((await session.scalars(select(Case).where(Case.household_id == household.id)
+                                        .order_by(Case.opened_at.desc()))).all())
+    return render(request, "console/household.html", reader=reader, household=household,
+                  family=await family_label_of(session, household_id=household.id),
+                  today=reader.now.date(), age_in_years=age_in_years, cases=cases,
+                  entries=await timeline(session, household_id=household.id))
+
+
+@router.get("/children/{child_id}", response_class=HTMLResponse)
+async def child_page(request: Request, child_id: int, reader: Reader, session: DB) -> Response:
+    child = await session.get(Child, child_id)
+    household = await session.get(Household, child.household_id) if child else None
+    if child is None or household is None or not reader.scope.sees(household.cohort_id):
+        raise NotFound("child not found")
+    audit.record(session, staff_id=reader.staff.id, action="read", entity="child", entity_id=child.id,
+                 cohort_id=household.cohort_id, now=reader.now)
+    return render(request, "console/child.html", reader=reader, child=child, household=household,
+                  age=age_in_years(child.birth_year, child.birth_month, reader.now.date()),
+                  entries=await timeline(session, household_id=household.id, child_id=child.id))
