@@ -148,3 +148,20 @@ async def drain_to_bot_double(sessionmaker: async_sessionmaker[AsyncSession], se
     finally:
         await double.stop()
         await asyncio.sleep(0)
+
+
+async def inbox_item(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, guardian_id: int,
+                     text: str) -> int:
+    """A family's message that no flow understood, in the directors' inbox (as tests/api do)."""
+    from core.checkin.risk import scanner_for
+    from core.config import PROJECT_ROOT
+    from core.inbox import service as inbox
+    from core.models import Guardian
+
+    scanner = scanner_for(PROJECT_ROOT / "content" / "risk" / "lexicon.yaml")
+    async with sessionmaker() as session, session.begin():
+        guardian = await session.get(Guardian, guardian_id)
+        received = await inbox.receive(session, guardian=guardian, scanner=scanner, now=clock(),
+                                       incoming=inbox.Incoming(kind="text", chat_id=guardian.chat_id, message_id=7,
+                                                               text=text))
+        return received.item.id

@@ -17,7 +17,7 @@ from core.alerts.reports import funnel_total
 from core.alerts.schemas import FunnelTotal
 from core.cohorts.service import list_cohorts
 from core.delivery.stats import delivery_stats
-from core.errors import Invalid
+from core.errors import Invalid, NotFound
 from web.console import charts
 from web.console.common import render
 from web.console.deps import DB, Reader
@@ -113,6 +113,8 @@ async def lessons_page(request: Request, reader: Reader, session: DB) -> Respons
     until = datetime.combine(date_to + timedelta(days=1), time(0), tzinfo=zone)
     cohorts = await list_cohorts(session, scope=reader.scope)
     chosen = cohort_params(request)
+    if chosen is not None and not set(chosen) <= {c.id for c in cohorts}:
+        raise NotFound("cohort not found", field="cohort_id")
     stats = [(c, await delivery_stats(session, scope=reader.scope, cohort_id=c.id, since=since, until=until))
              for c in cohorts if chosen is None or c.id in chosen]
     _ = request.app.state.pages.gettext(_locale(request, reader))
