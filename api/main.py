@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import REPORT_SLOTS
+from api.docs import install as install_docs
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.guard import AuthThrottle, RequestGuard
 from api.routers import health, v1_router
@@ -79,7 +80,7 @@ def create_app(
     )
     app.state.bot_status = bot_status  # None: no bot in this process (/healthz leaves it out)
     install_error_handlers(app)
-    _local_docs(app)
+    install_docs(app)
     app.include_router(health.router, responses=ERROR_RESPONSES["public"])
     # Every operation documents the error answers it can give, each in the one error shape.
     app.include_router(v1_router, prefix="/api/v1", responses=ERROR_RESPONSES["api"])
@@ -99,26 +100,6 @@ personal data is written to the audit log.
 
 The same data is shown to people in the staff console at `/console/`.
 """
-
-
-def _local_docs(app: FastAPI) -> None:
-    """/docs with swagger-ui from the fastapi-offline package's bundled files (no CDN)."""
-    from pathlib import Path
-
-    import fastapi_offline
-    from fastapi.openapi.docs import get_swagger_ui_html
-    from fastapi.staticfiles import StaticFiles
-
-    assets = Path(fastapi_offline.__file__).parent / "static"
-    app.mount("/docs-assets", StaticFiles(directory=assets), name="docs-assets")
-
-    @app.get("/docs", include_in_schema=False)
-    async def docs():  # noqa: ANN202
-        return get_swagger_ui_html(
-            openapi_url=app.openapi_url or "/openapi.json", title="Shouwang API",
-            swagger_js_url="/docs-assets/swagger-ui-bundle.js", swagger_css_url="/docs-assets/swagger-ui.css",
-            swagger_favicon_url="/docs-assets/favicon.png",
-            swagger_ui_parameters={"persistAuthorization": True, "defaultModelsExpandDepth": 0})
 
 
 def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,
