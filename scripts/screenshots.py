@@ -5,9 +5,9 @@ alerts of each colour, an inbox message, a visit and a referral), serves the pro
 free local port, and drives the distribution's Chromium.
 
     .venv/bin/python scripts/screenshots.py            # writes docs/screenshots/*.png
+    [--out DIR]
 
 Chinese needs a CJK font for Chromium (apt-get install fonts-wqy-microhei or fonts-noto-cjk).
-    [--out DIR]
 """
 from __future__ import annotations
 
