@@ -13,7 +13,9 @@ from core.errors import NotFound
 from core.households import service as households
 from core.households.ledger import ledger, matches
 from core.households.timeline import timeline
-from core.models import Case, Child, Household
+from core.alerts import queries
+from core.households.identity import family_label_of
+from core.models import Child, Household
 from web.console.common import back, render
 from web.console.deps import DB, Reader
 
@@ -46,15 +48,11 @@ async def cohort_ledger(request: Request, cohort_id: int, reader: Reader, sessio
 async def household_page(request: Request, household_id: int, reader: Reader, session: DB) -> Response:
     household = await households.get_household(session, scope=reader.scope, household_id=household_id,
                                                now=reader.now)
-    from core.households.identity import family_label_of
-    from sqlalchemy import select
-
-    cases = list((await session.scalars(select(Case).where(Case.household_id == household.id)
-                                        .order_by(Case.opened_at.desc()))).all())
+    cases = await queries.household_cases(session, scope=reader.scope, household_id=household.id)
     return render(request, "console/household.html", reader=reader, household=household,
                   family=await family_label_of(session, household_id=household.id),
                   today=reader.now.date(), age_in_years=age_in_years, cases=cases,
-                  entries=await timeline(session, household_id=household.id))
+                  entries=await timeline(session, household_id=household.id, locale=_locale(request, reader)))
 
 
 @router.get("/children/{child_id}", response_class=HTMLResponse)
@@ -67,4 +65,11 @@ async def child_page(request: Request, child_id: int, reader: Reader, session: D
                  cohort_id=household.cohort_id, now=reader.now)
     return render(request, "console/child.html", reader=reader, child=child, household=household,
                   age=age_in_years(child.birth_year, child.birth_month, reader.now.date()),
-                  entries=await timeline(session, household_id=household.id, child_id=child.id))
+                  entries=await timeline(session, household_id=household.id, child_id=child.id,
+                                           locale=_locale(request, reader)))
+
+
+def _locale(request: Request, reader) -> str:  # type: ignore[no-untyped-def]
+    from web.rendering import pick_locale
+
+    return pick_locale(request, default=reader.staff.locale)

@@ -123,25 +123,10 @@ async def today(request: Request, reader: Reader, session: DB) -> Response:
     families = {i.id: await family_of(session, household_id=i.household_id, guardian_id=i.guardian_id)
                 for i in items}
     visits = (await queries.visits_due(session, scope=reader.scope, now=now))[:50]
-    followups = await _followups_due(session, reader)
+    followups = await queries.followups_due(session, scope=reader.scope, now=now)
     return render(request, "console/today.html", reader=reader, alerts=alerts, items=items, families=families,
                   visits=visits, followups=followups, done=request.query_params.get("done"),
                   methods=CONTACT_METHODS, targets=REFERRAL_TARGETS, outcomes=OUTCOMES)
-
-
-async def _followups_due(session, reader):  # type: ignore[no-untyped-def]
-    """Open cases whose follow-up (随访) falls within the next 7 days or is overdue."""
-    from datetime import timedelta
-
-    from sqlalchemy import select
-
-    from core.models import Case
-
-    query = select(Case).where(Case.status == "open", Case.followup_due_at.is_not(None),
-                               Case.followup_due_at <= reader.now + timedelta(days=7))
-    if reader.scope.cohort_ids is not None:
-        query = query.where(Case.cohort_id.in_(reader.scope.cohort_ids))
-    return list((await session.scalars(query.order_by(Case.followup_due_at).limit(50))).all())
 
 
 # ---------------------------------------------------------------- actions (the phone's buttons)
