@@ -76,3 +76,31 @@ async def test_a_psc17_checkin_shows_its_scores_against_the_cutoffs(console_worl
     assert "注意力: 0 · 未超过界值" in zh.text
     en = await (await browsers(link_code(w.a.director), lang="en")).get(f"/console/children/{w.a.child_id}")
     assert "Internalising: 10 · above the cut-off: Positive screen" in en.text
+
+
+async def test_schedules_and_campaigns(console_world, browsers, sessionmaker):
+    from core.models import Campaign, Delivery
+
+    w = console_world
+    director = await browsers(link_code(w.a.director))
+    page = await director.get("/console/schedules")
+    assert page.status_code == 200 and "东岭村" in page.text and "西沟村" not in page.text
+    created = await director.post("/console/campaigns", {"title": "六一儿童节", "date": "2026-12-01", "time": "19:30",
+                                                         "text_zh-Hans": "祝孩子们节日快乐！",
+                                                         "text_en": "Happy Children's Day!"})
+    assert created.status_code == 303
+    bad = await director.post("/console/campaigns", {"title": "x", "date": "someday"})
+    assert bad.status_code == 422
+    empty = await director.post("/console/campaigns", {"title": "x", "date": "2026-12-01"})
+    assert empty.status_code == 422
+    listing = await director.get("/console/campaigns")
+    assert "六一儿童节" in listing.text and "2026-12-01 19:30" in listing.text
+    async with sessionmaker() as session:
+        campaign = (await session.scalars(select(Campaign))).one()
+        assert campaign.cohort_ids == [w.a.cohort_id]
+    supervisor_b = await browsers(link_code(w.b.supervisor))
+    assert "六一儿童节" not in (await supervisor_b.get("/console/campaigns")).text
+    assert (await director.post(f"/console/campaigns/{campaign.id}/cancel")).status_code == 303
+    async with sessionmaker() as session:
+        assert (await session.get(Campaign, campaign.id)).state == "cancelled"
+        assert (await session.scalars(select(Delivery).where(Delivery.kind == "campaign"))).all() == []

@@ -31,7 +31,7 @@ def _pages(w: ConsoleWorld, case_id: int, invitation_id: int) -> list[str]:
             "/console/cases?status=open", f"/console/cases/{case_id}", "/console/reports",
             f"/console/reports?from=2026-11-01&to=2026-11-30&cohort_id={a.cohort_id}", "/console/reports/checkins",
             "/console/reports/lessons", f"/console/cohorts/{a.cohort_id}/invitations",
-            f"/console/invitations/{invitation_id}/poster"]
+            f"/console/invitations/{invitation_id}/poster", "/console/schedules", "/console/campaigns"]
 
 
 async def _case_of(sessionmaker, alert_id: int) -> int:

@@ -83,3 +83,69 @@ async def poster(request: Request, invitation_id: int, reader: Reader, session: 
         qr = Markup(segno.make(link, error="m").svg_inline(scale=10, border=2, dark="#000", title=None))
     return render(request, "console/poster.html", reader=reader, invitation=invitation, cohort=cohort, link=link,
                   qr=qr, locale="zh-Hans")
+
+
+# ---------------------------------------------------------------- schedules and campaigns
+
+
+@router.get("/schedules", response_class=HTMLResponse)
+async def schedules(request: Request, reader: Reader, session: DB) -> Response:
+    """Each cohort's lesson days and check-in calendar with the next slot (read-only here; the
+    API changes them)."""
+    from core.cohorts.service import checkin_schedule, lesson_schedule
+
+    rows = [(c, lesson_schedule(c, now=reader.now), await checkin_schedule(session, cohort=c, now=reader.now))
+            for c in await list_cohorts(session, scope=reader.scope)]
+    return render(request, "console/schedules.html", reader=reader, rows=rows)
+
+
+@router.get("/campaigns", response_class=HTMLResponse)
+async def campaigns(request: Request, reader: Reader, session: DB) -> Response:
+    from core.campaigns import service as campaign_service
+
+    rows = await campaign_service.list_campaigns(session, scope=reader.scope)
+    cohorts = await list_cohorts(session, scope=reader.scope)
+    return render(request, "console/campaigns.html", reader=reader, rows=rows, cohorts=cohorts,
+                  names={c.id: c.name for c in cohorts}, done=request.query_params.get("done"))
+
+
+@router.post("/campaigns")
+async def campaign_create(request: Request, reader: Reader, form: Form, session: DB) -> Response:
+    """A one-off message on a date (5·25, 10·10, school start) to the chosen cohorts."""
+    from datetime import date, datetime, time
+    from zoneinfo import ZoneInfo
+
+    from pydantic import ValidationError
+
+    from core.campaigns import service as campaign_service
+    from core.campaigns.service import CampaignCreate
+
+    try:
+        day = date.fromisoformat(form.get("date", ""))
+        at = time.fromisoformat(form.get("time", "") or "19:00")
+    except ValueError:
+        raise Invalid("give a date and a time, e.g. 2026-12-25 and 19:00", field="send_at",
+                      code="bad_date") from None
+    zone = ZoneInfo(request.app.state.settings.default_timezone)
+    texts = {loc: (form.get(f"text_{loc}") or "").strip() for loc in ("zh-Hans", "en")}
+    texts = {loc: text for loc, text in texts.items() if text}
+    raw_ids = (await request.form()).getlist("cohort_id")
+    if not all(isinstance(v, str) and v.isdigit() for v in raw_ids):
+        raise Invalid("must be cohort numbers", field="cohort_ids", code="bad_cohort")
+    try:
+        data = CampaignCreate(title=(form.get("title") or "").strip(), send_at=datetime.combine(day, at, zone),
+                              texts=texts or None, cohort_ids=[int(v) for v in raw_ids] or None)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Invalid(str(first.get("msg")), field=".".join(str(p) for p in first.get("loc", ())) or None,
+                      code="campaign_invalid") from None
+    await campaign_service.create_campaign(session, scope=reader.scope, data=data, now=reader.now)
+    return back(request, "/campaigns", done="saved")
+
+
+@router.post("/campaigns/{campaign_id}/cancel")
+async def campaign_cancel(request: Request, campaign_id: int, reader: Reader, form: Form, session: DB) -> Response:
+    from core.campaigns import service as campaign_service
+
+    await campaign_service.cancel_campaign(session, scope=reader.scope, campaign_id=campaign_id, now=reader.now)
+    return back(request, "/campaigns", done="cancelled")
