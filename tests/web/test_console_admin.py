@@ -104,3 +104,28 @@ async def test_schedules_and_campaigns(console_world, browsers, sessionmaker):
     async with sessionmaker() as session:
         assert (await session.get(Campaign, campaign.id)).state == "cancelled"
         assert (await session.scalars(select(Delivery).where(Delivery.kind == "campaign"))).all() == []
+
+
+async def test_admin_adds_a_cohort_and_a_director_who_then_signs_in(console_world, browsers, sessionmaker):
+    from core.models import Cohort
+
+    w = console_world
+    admin = await browsers(link_code(w.admin))
+    assert (await admin.post("/console/admin/cohorts", {"name": "南山村", "region": "甘肃 陇南"})).status_code == 303
+    assert (await admin.post("/console/admin/cohorts", {"name": ""})).status_code == 422
+    async with sessionmaker() as session:
+        cohort = await session.scalar(select(Cohort).where(Cohort.name == "南山村"))
+    page = await admin.post("/console/admin/staff", {"display_name": "赵主任", "role": "director",
+                                                     "cohort_id": str(cohort.id), "primary": "on"})
+    assert page.status_code == 200 and "赵主任" in page.text
+    code = re.search(r'data-test="link-code"><strong>([^<]+)</strong>', page.text).group(1)
+    assert "t.me/shouwang_test_bot?start=" in page.text
+    newcomer = await browsers(code)
+    ledger = await newcomer.get("/console/households", follow_redirects=True)
+    assert ledger.status_code == 200 and "南山村" in ledger.text
+    assert (await newcomer.get(f"/console/cohorts/{w.a.cohort_id}/households")).status_code == 404
+    director = await browsers(link_code(w.a.director))
+    assert (await director.post("/console/admin/cohorts", {"name": "x"})).status_code == 403
+    assert (await director.post("/console/admin/staff", {"display_name": "x", "role": "admin"})).status_code == 403
+    bad = await admin.post("/console/admin/staff", {"display_name": "x", "role": "director"})  # no cohort
+    assert bad.status_code == 422

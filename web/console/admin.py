@@ -149,3 +149,65 @@ async def campaign_cancel(request: Request, campaign_id: int, reader: Reader, fo
 
     await campaign_service.cancel_campaign(session, scope=reader.scope, campaign_id=campaign_id, now=reader.now)
     return back(request, "/campaigns", done="cancelled")
+
+
+# ---------------------------------------------------------------- cohorts and staff (admins)
+
+
+def _validated(model, **values):  # type: ignore[no-untyped-def]
+    """A pydantic model from a form, its first problem as a clear Invalid naming the field."""
+    from pydantic import ValidationError
+
+    try:
+        return model(**values)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        raise Invalid(str(first.get("msg")), field=".".join(str(p) for p in first.get("loc", ())) or None,
+                      code="form_invalid") from None
+
+
+@router.post("/admin/cohorts")
+async def cohort_create(request: Request, reader: Reader, form: Form, session: DB) -> Response:
+    from core.cohorts.schemas import CohortCreate
+    from core.cohorts.service import create_cohort
+
+    reader.require_admin()
+    data = _validated(CohortCreate, name=(form.get("name") or "").strip(), region=(form.get("region") or "").strip(),
+                      timezone=request.app.state.settings.default_timezone)
+    await create_cohort(session, data=data, now=reader.now)
+    return back(request, "/admin", done="saved")
+
+
+def _issued(request: Request, reader, issued) -> Response:  # type: ignore[no-untyped-def]
+    """The link code, shown once: only its hash is kept."""
+    from core.enrolment.invitations import deep_link
+
+    link = deep_link(request.app.state.settings.telegram_bot_username, issued.link_code) if issued.link_code else None
+    return render(request, "console/staff_issued.html", reader=reader, staff=issued.staff, code=issued.link_code,
+                  link=link, days=request.app.state.settings.staff_link_code_days)
+
+
+@router.post("/admin/staff")
+async def staff_create(request: Request, reader: Reader, form: Form, session: DB) -> Response:
+    from core.staff.schemas import StaffCreate
+
+    reader.require_admin()
+    raw = (await request.form()).getlist("cohort_id")
+    if not all(isinstance(v, str) and v.isdigit() for v in raw):
+        raise Invalid("must be cohort numbers", field="cohort_ids", code="bad_cohort")
+    cohort_ids = [int(v) for v in raw]
+    role = form.get("role") or ""
+    data = _validated(StaffCreate, display_name=form.get("display_name") or "", role=role, cohort_ids=cohort_ids,
+                      primary_cohort_ids=cohort_ids if role == "director" and form.get("primary") == "on" else [],
+                      locale=form.get("locale") or "zh-Hans")
+    issued = await staff_service.create_staff(session, data=data, actor_id=reader.staff.id, now=reader.now,
+                                              link_days=request.app.state.settings.staff_link_code_days)
+    return _issued(request, reader, issued)
+
+
+@router.post("/admin/staff/{staff_id}/link-code")
+async def staff_link_code(request: Request, staff_id: int, reader: Reader, form: Form, session: DB) -> Response:
+    reader.require_admin()
+    issued = await staff_service.issue_link_code(session, staff_id=staff_id, actor_id=reader.staff.id, now=reader.now,
+                                                 link_days=request.app.state.settings.staff_link_code_days)
+    return _issued(request, reader, issued)
