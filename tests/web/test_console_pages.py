@@ -31,7 +31,8 @@ def _pages(w: ConsoleWorld, case_id: int, invitation_id: int) -> list[str]:
             "/console/cases?status=open", f"/console/cases/{case_id}", "/console/reports",
             f"/console/reports?from=2026-11-01&to=2026-11-30&cohort_id={a.cohort_id}", "/console/reports/checkins",
             "/console/reports/lessons", f"/console/cohorts/{a.cohort_id}/invitations",
-            f"/console/invitations/{invitation_id}/poster", "/console/schedules", "/console/campaigns"]
+            f"/console/invitations/{invitation_id}/poster", "/console/schedules", "/console/campaigns",
+            f"/console/alerts/{w.red_a}"]
 
 
 async def _case_of(sessionmaker, alert_id: int) -> int:
@@ -73,7 +74,7 @@ async def test_a_director_of_cohort_a_gets_404_for_every_page_of_cohort_b(consol
     case_b = await _case_of(sessionmaker, w.red_b)
     director_a = await browsers(link_code(w.a.director), lang="en")
     for path in (f"/console/cohorts/{w.b.cohort_id}/households", f"/console/households/{w.b.household['id']}",
-                 f"/console/children/{w.b.child_id}", f"/console/cases/{case_b}",
+                 f"/console/children/{w.b.child_id}", f"/console/cases/{case_b}", f"/console/alerts/{w.red_b}",
                  f"/console/cases?cohort_id={w.b.cohort_id}", f"/console/reports?cohort_id={w.b.cohort_id}",
                  f"/console/reports/lessons?cohort_id={w.b.cohort_id}",
                  f"/console/cohorts/{w.b.cohort_id}/invitations", f"/console/invitations/{invitation_b}/poster",
@@ -210,3 +211,14 @@ async def test_bad_report_input_is_a_clear_error(console_world, browsers):
         page = await director.get(path)
         assert page.status_code == 422, path
         assert "This did not work" in page.text
+
+
+async def test_the_alert_page_shows_what_fired_it(console_world, browsers):
+    w = console_world
+    director = await browsers(link_code(w.a.director))
+    page = await director.get(f"/console/alerts/{w.red_a}")
+    assert page.status_code == 200
+    assert "每周问候" in page.text and "奶奶" in page.text  # the questionnaire and who answered
+    acted = await director.post(f"/console/alerts/{w.red_a}/acknowledge", {"next": f"/alerts/{w.red_a}"})
+    assert acted.headers["location"] == f"/console/alerts/{w.red_a}?done=acknowledged"
+    assert "东岭村主任" in (await director.get(acted.headers["location"])).text

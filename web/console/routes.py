@@ -191,3 +191,19 @@ async def inbox_call(request: Request, item_id: int, reader: Reader, form: Form,
 async def inbox_done(request: Request, item_id: int, reader: Reader, form: Form, session: DB) -> Response:
     await inbox.mark_done(session, scope=reader.scope, item_id=item_id, now=reader.now, cards=True)
     return back(request, _safe_next(form.get("next")), done="inbox_done")
+
+
+@router.get("/alerts/{alert_id}", response_class=HTMLResponse)
+async def alert_page(request: Request, alert_id: int, reader: Reader, session: DB) -> Response:
+    """What fired the alert, as the phone card shows it: the answers, the scores against their
+    cut-offs, the guardian's words; and the same actions."""
+    from core.alerts import service
+    from core.alerts.views import alert_card
+    from web.rendering import pick_locale
+
+    alert = await service.get_alert(session, scope=reader.scope, alert_id=alert_id, now=reader.now)
+    card = await alert_card(session, alert=alert, locale=pick_locale(request, default=reader.staff.locale),
+                            now=reader.now)
+    return render(request, "console/alert.html", reader=reader, alert=alert, card=card,
+                  done=request.query_params.get("done"), methods=CONTACT_METHODS, targets=REFERRAL_TARGETS,
+                  outcomes=OUTCOMES)
