@@ -222,3 +222,13 @@ async def test_the_alert_page_shows_what_fired_it(console_world, browsers):
     acted = await director.post(f"/console/alerts/{w.red_a}/acknowledge", {"next": f"/alerts/{w.red_a}"})
     assert acted.headers["location"] == f"/console/alerts/{w.red_a}?done=acknowledged"
     assert "东岭村主任" in (await director.get(acted.headers["location"])).text
+
+
+async def test_malformed_ids_are_a_clear_error_page(console_world, browsers):
+    director = await browsers(link_code(console_world.a.director), lang="en")
+    for path in ("/console/cases/abc", "/console/cases/0", "/console/households/99999999999",
+                 "/console/alerts/-1"):
+        page = await director.get(path)
+        assert page.status_code == 422, path
+        assert "This did not work" in page.text
+    assert (await director.get("/console/cases/2147483647")).status_code == 404

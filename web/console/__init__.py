@@ -4,6 +4,7 @@ from __future__ import annotations
 from urllib.parse import urlencode
 
 from fastapi import FastAPI, Request
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import RedirectResponse
 
 
@@ -14,6 +15,11 @@ def setup(app: FastAPI) -> None:
 
     for module in (ledger, cases, reports, exports, admin):
         app.include_router(module.router)
+
+    @app.exception_handler(RequestValidationError)
+    async def bad_input(request: Request, exc: RequestValidationError):  # noqa: ANN202
+        # A malformed id in a path (letters, zero, too large): the reader's own error page.
+        return request.app.state.pages.render(request, "error.html", status_code=422, status=422, detail="invalid")
 
     @app.exception_handler(SignInRequired)
     async def sign_in(request: Request, exc: SignInRequired):  # noqa: ANN202

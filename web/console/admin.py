@@ -16,7 +16,7 @@ from core.staff import service as staff_service
 from core.staff import websessions
 from core.staff.schemas import StaffUpdate
 from web.console.common import back, render
-from web.console.deps import DB, Form, Reader
+from web.console.deps import DB, Form, IdPath, Reader
 
 router = APIRouter()
 
@@ -33,13 +33,13 @@ async def admin_home(request: Request, reader: Reader, session: DB) -> Response:
 
 
 @router.post("/admin/sessions/{session_id}/revoke")
-async def revoke_session(request: Request, session_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def revoke_session(request: Request, session_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await websessions.revoke(session, scope=reader.scope, session_id=session_id, now=reader.now)
     return back(request, "/admin", done="revoked")
 
 
 @router.post("/admin/staff/{staff_id}/phone")
-async def staff_phone(request: Request, staff_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def staff_phone(request: Request, staff_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     reader.require_admin()
     phone = (form.get("phone") or "").strip()[:30] or None
     data = StaffUpdate(phone=phone, phone_visible=form.get("phone_visible") == "on")
@@ -48,7 +48,7 @@ async def staff_phone(request: Request, staff_id: int, reader: Reader, form: For
 
 
 @router.get("/cohorts/{cohort_id}/invitations", response_class=HTMLResponse)
-async def invitation_list(request: Request, cohort_id: int, reader: Reader, session: DB) -> Response:
+async def invitation_list(request: Request, cohort_id: IdPath, reader: Reader, session: DB) -> Response:
     cohort = await get_cohort(session, scope=reader.scope, cohort_id=cohort_id)
     rows = await invitations.list_invitations(session, scope=reader.scope, cohort_id=cohort_id)
     return render(request, "console/invitations.html", reader=reader, cohort=cohort, rows=rows,
@@ -57,7 +57,7 @@ async def invitation_list(request: Request, cohort_id: int, reader: Reader, sess
 
 
 @router.post("/cohorts/{cohort_id}/invitations")
-async def invitation_create(request: Request, cohort_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def invitation_create(request: Request, cohort_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await get_cohort(session, scope=reader.scope, cohort_id=cohort_id)
     uses = (form.get("max_uses") or "").strip()
     if uses and not uses.isdigit():
@@ -71,7 +71,7 @@ async def invitation_create(request: Request, cohort_id: int, reader: Reader, fo
 
 
 @router.get("/invitations/{invitation_id}/poster", response_class=HTMLResponse)
-async def poster(request: Request, invitation_id: int, reader: Reader, session: DB) -> Response:
+async def poster(request: Request, invitation_id: IdPath, reader: Reader, session: DB) -> Response:
     """An A4 poster for the village notice board, always in Chinese (the families read it)."""
     invitation = await invitations.get_invitation(session, scope=reader.scope, invitation_id=invitation_id)
     cohort = await get_cohort(session, scope=reader.scope, cohort_id=invitation.cohort_id)
@@ -144,7 +144,7 @@ async def campaign_create(request: Request, reader: Reader, form: Form, session:
 
 
 @router.post("/campaigns/{campaign_id}/cancel")
-async def campaign_cancel(request: Request, campaign_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def campaign_cancel(request: Request, campaign_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     from core.campaigns import service as campaign_service
 
     await campaign_service.cancel_campaign(session, scope=reader.scope, campaign_id=campaign_id, now=reader.now)
@@ -206,7 +206,7 @@ async def staff_create(request: Request, reader: Reader, form: Form, session: DB
 
 
 @router.post("/admin/staff/{staff_id}/link-code")
-async def staff_link_code(request: Request, staff_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def staff_link_code(request: Request, staff_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     reader.require_admin()
     issued = await staff_service.issue_link_code(session, staff_id=staff_id, actor_id=reader.staff.id, now=reader.now,
                                                  link_days=request.app.state.settings.staff_link_code_days)

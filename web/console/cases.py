@@ -11,7 +11,7 @@ from core.alerts import queries, service
 from core.alerts.cases import CONTACT_METHODS, OUTCOMES, REFERRAL_TARGETS
 from core.cohorts.service import list_cohorts
 from web.console.common import back, render
-from web.console.deps import DB, Form, Reader
+from web.console.deps import DB, Form, IdPath, Reader
 
 router = APIRouter()
 
@@ -31,7 +31,7 @@ async def case_list(request: Request, reader: Reader, session: DB) -> Response:
 
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
-async def case_page(request: Request, case_id: int, reader: Reader, session: DB) -> Response:
+async def case_page(request: Request, case_id: IdPath, reader: Reader, session: DB) -> Response:
     history = await queries.case_history(session, scope=reader.scope, case_id=case_id, now=reader.now)
     measures = [(e, name) for e, name in history.events if e.kind in ("contact", "referral")]
     return render(request, "console/case.html", reader=reader, h=history, measures=measures,
@@ -44,33 +44,33 @@ def _note(form: dict[str, str]) -> str | None:
 
 
 @router.post("/cases/{case_id}/note")
-async def case_note(request: Request, case_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def case_note(request: Request, case_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await actions.add_note(session, scope=reader.scope, case_id=case_id, text=form.get("note", ""), now=reader.now)
     return back(request, f"/cases/{case_id}", done="note")
 
 
 @router.post("/cases/{case_id}/contact")
-async def case_contact(request: Request, case_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def case_contact(request: Request, case_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await actions.log_contact(session, scope=reader.scope, method=form.get("method", ""), note=_note(form),
                               now=reader.now, case_id=case_id)
     return back(request, f"/cases/{case_id}", done="contact")
 
 
 @router.post("/cases/{case_id}/refer")
-async def case_refer(request: Request, case_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def case_refer(request: Request, case_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await actions.refer(session, scope=reader.scope, to=form.get("to", ""), note=_note(form), now=reader.now,
                         case_id=case_id)
     return back(request, f"/cases/{case_id}", done="referral")
 
 
 @router.post("/cases/{case_id}/close")
-async def case_close(request: Request, case_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def case_close(request: Request, case_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await actions.close_case(session, scope=reader.scope, case_id=case_id, outcome=form.get("outcome", ""),
                              note=_note(form), now=reader.now)
     return back(request, f"/cases/{case_id}", done="closed")
 
 
 @router.post("/cases/{case_id}/reopen")
-async def case_reopen(request: Request, case_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def case_reopen(request: Request, case_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await actions.reopen_case(session, scope=reader.scope, case_id=case_id, now=reader.now)
     return back(request, f"/cases/{case_id}", done="reopened")

@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import Depends, Request
+from fastapi import Depends, Path, Request
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope, scope_for
@@ -98,3 +98,8 @@ async def checked_form(request: Request, reader: Reader) -> dict[str, Any]:
 
 
 Form = Annotated[dict[str, Any], Depends(checked_form)]
+
+
+# A row id in a path: positive and within a 32-bit INTEGER column (a larger one is bad input, not a
+# database error on PostgreSQL).
+IdPath = Annotated[int, Path(ge=1, le=2_147_483_647)]

@@ -17,7 +17,7 @@ from core.alerts import queries
 from core.households.identity import family_label_of
 from core.models import Child, Household
 from web.console.common import back, render
-from web.console.deps import DB, Reader
+from web.console.deps import DB, IdPath, Reader
 
 router = APIRouter()
 
@@ -34,7 +34,7 @@ async def households_home(request: Request, reader: Reader, session: DB) -> Resp
 
 
 @router.get("/cohorts/{cohort_id}/households", response_class=HTMLResponse)
-async def cohort_ledger(request: Request, cohort_id: int, reader: Reader, session: DB) -> Response:
+async def cohort_ledger(request: Request, cohort_id: IdPath, reader: Reader, session: DB) -> Response:
     cohort = await get_cohort(session, scope=reader.scope, cohort_id=cohort_id)
     rows = await ledger(session, scope=reader.scope, cohort_id=cohort_id, now=reader.now)
     chosen = {k: (request.query_params.get(k) or "").strip() or None for k in FILTERS}
@@ -45,7 +45,7 @@ async def cohort_ledger(request: Request, cohort_id: int, reader: Reader, sessio
 
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
-async def household_page(request: Request, household_id: int, reader: Reader, session: DB) -> Response:
+async def household_page(request: Request, household_id: IdPath, reader: Reader, session: DB) -> Response:
     household = await households.get_household(session, scope=reader.scope, household_id=household_id,
                                                now=reader.now)
     cases = await queries.household_cases(session, scope=reader.scope, household_id=household.id)
@@ -56,7 +56,7 @@ async def household_page(request: Request, household_id: int, reader: Reader, se
 
 
 @router.get("/children/{child_id}", response_class=HTMLResponse)
-async def child_page(request: Request, child_id: int, reader: Reader, session: DB) -> Response:
+async def child_page(request: Request, child_id: IdPath, reader: Reader, session: DB) -> Response:
     child = await session.get(Child, child_id)
     household = await session.get(Household, child.household_id) if child else None
     if child is None or household is None or not reader.scope.sees(household.cohort_id):

@@ -15,7 +15,7 @@ from core.inbox import service as inbox
 from core.inbox.views import family_of
 from core.staff import websessions
 from web.console.common import back, render, url
-from web.console.deps import BROWSER_COOKIE, DB, SESSION_COOKIE, Form, Now, Reader, form_of
+from web.console.deps import BROWSER_COOKIE, DB, Form, IdPath, Now, Reader, SESSION_COOKIE, form_of
 
 router = APIRouter()
 
@@ -137,34 +137,34 @@ def _note(form: dict[str, str]) -> str | None:
 
 
 @router.post("/alerts/{alert_id}/acknowledge")
-async def acknowledge(request: Request, alert_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def acknowledge(request: Request, alert_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await cases.acknowledge(session, scope=reader.scope, alert_id=alert_id, now=reader.now, cards=True)
     return back(request, _safe_next(form.get("next")), done="acknowledged")
 
 
 @router.post("/alerts/{alert_id}/contact")
-async def alert_contact(request: Request, alert_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def alert_contact(request: Request, alert_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await cases.log_contact(session, scope=reader.scope, method=form.get("method", ""), note=_note(form),
                             now=reader.now, alert_id=alert_id, cards=True)
     return back(request, _safe_next(form.get("next")), done="contact")
 
 
 @router.post("/alerts/{alert_id}/refer")
-async def alert_refer(request: Request, alert_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def alert_refer(request: Request, alert_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await cases.refer(session, scope=reader.scope, to=form.get("to", ""), note=_note(form), now=reader.now,
                       alert_id=alert_id, cards=True)
     return back(request, _safe_next(form.get("next")), done="referral")
 
 
 @router.post("/alerts/{alert_id}/resolve")
-async def alert_resolve(request: Request, alert_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def alert_resolve(request: Request, alert_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await cases.resolve_alert(session, scope=reader.scope, alert_id=alert_id, outcome=form.get("outcome", ""),
                               note=_note(form), now=reader.now, cards=True)
     return back(request, _safe_next(form.get("next")), done="resolved")
 
 
 @router.get("/inbox/{item_id}", response_class=HTMLResponse)
-async def inbox_item(request: Request, item_id: int, reader: Reader, session: DB) -> Response:
+async def inbox_item(request: Request, item_id: IdPath, reader: Reader, session: DB) -> Response:
     item = await inbox.read_item(session, scope=reader.scope, item_id=item_id, now=reader.now)
     family = await family_of(session, household_id=item.household_id, guardian_id=item.guardian_id)
     messages = await inbox.thread(session, item_id=item.id)
@@ -173,7 +173,7 @@ async def inbox_item(request: Request, item_id: int, reader: Reader, session: DB
 
 
 @router.post("/inbox/{item_id}/reply")
-async def inbox_reply(request: Request, item_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def inbox_reply(request: Request, item_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     text = (form.get("text") or "").strip()
     if not text:
         raise Invalid("write a few words to reply", field="text", code="reply_empty")
@@ -182,19 +182,19 @@ async def inbox_reply(request: Request, item_id: int, reader: Reader, form: Form
 
 
 @router.post("/inbox/{item_id}/call-noted")
-async def inbox_call(request: Request, item_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def inbox_call(request: Request, item_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await inbox.note_call(session, scope=reader.scope, item_id=item_id, now=reader.now, cards=True)
     return back(request, f"/inbox/{item_id}", done="call")
 
 
 @router.post("/inbox/{item_id}/done")
-async def inbox_done(request: Request, item_id: int, reader: Reader, form: Form, session: DB) -> Response:
+async def inbox_done(request: Request, item_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
     await inbox.mark_done(session, scope=reader.scope, item_id=item_id, now=reader.now, cards=True)
     return back(request, _safe_next(form.get("next")), done="inbox_done")
 
 
 @router.get("/alerts/{alert_id}", response_class=HTMLResponse)
-async def alert_page(request: Request, alert_id: int, reader: Reader, session: DB) -> Response:
+async def alert_page(request: Request, alert_id: IdPath, reader: Reader, session: DB) -> Response:
     """What fired the alert, as the phone card shows it: the answers, the scores against their
     cut-offs, the guardian's words; and the same actions."""
     from core.alerts import service
