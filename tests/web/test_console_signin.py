@@ -234,3 +234,20 @@ async def test_an_expired_telegram_code_does_not_sign_in(console_world, browsers
             .payload["code"]
     clock.advance(minutes=websessions.SIGNIN_CODE_MINUTES, seconds=1)
     assert (await asker.client.post("/console/signin/telegram/code", data={"code": code})).status_code == 401
+
+
+async def test_admins_list_and_end_console_sessions_through_the_api(console_world, browsers, web_client):
+    from tests.api.helpers import bearer
+
+    w = console_world
+    director = await browsers(link_code(w.a.director))
+    assert (await director.get("/console/")).status_code == 200
+    admin = bearer(w.admin["credentials"]["api_token"])
+    listed = (await web_client.get("/api/v1/console-sessions", headers=admin)).json()
+    [row] = [s for s in listed if s["staff_id"] == w.a.director["id"]]
+    assert row["method"] == "link_code" and row["staff_name"] == "东岭村主任" and "token" not in str(row).lower()
+    assert (await web_client.get("/api/v1/console-sessions", headers=w.a.director_auth)).status_code == 403
+    ended = await web_client.post(f"/api/v1/console-sessions/{row['id']}/revoke", headers=admin)
+    assert ended.status_code == 200 and ended.json()["revoked_at"] is not None
+    assert (await director.get("/console/")).status_code == 303
+    assert (await web_client.post("/api/v1/console-sessions/999/revoke", headers=admin)).status_code == 404
