@@ -4,17 +4,26 @@ plain lines in Chinese). Admin pages need an admin; a cohort's invitations follo
 scope like the API (core.enrolment.invitations)."""
 from __future__ import annotations
 
+from datetime import date, datetime, time
+from zoneinfo import ZoneInfo
+
+import segno
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 from markupsafe import Markup
 
-from core.cohorts.service import get_cohort, list_cohorts
+from pydantic import ValidationError
+
+from core.campaigns import service as campaign_service
+from core.campaigns.service import CampaignCreate
+from core.cohorts.schemas import CohortCreate
+from core.cohorts.service import checkin_schedule, create_cohort, get_cohort, lesson_schedule, list_cohorts
 from core.enrolment import invitations
-from core.enrolment.invitations import InvitationCreate
+from core.enrolment.invitations import InvitationCreate, deep_link
 from core.errors import Invalid
 from core.staff import service as staff_service
 from core.staff import websessions
-from core.staff.schemas import StaffUpdate
+from core.staff.schemas import StaffCreate, StaffUpdate
 from web.console.common import back, render
 from web.console.deps import DB, Form, IdPath, Reader
 
@@ -75,11 +84,9 @@ async def poster(request: Request, invitation_id: IdPath, reader: Reader, sessio
     """An A4 poster for the village notice board, always in Chinese (the families read it)."""
     invitation = await invitations.get_invitation(session, scope=reader.scope, invitation_id=invitation_id)
     cohort = await get_cohort(session, scope=reader.scope, cohort_id=invitation.cohort_id)
-    link = invitations.deep_link(request.app.state.settings.telegram_bot_username, invitation.code)
+    link = deep_link(request.app.state.settings.telegram_bot_username, invitation.code)
     qr = None
     if link is not None:
-        import segno
-
         qr = Markup(segno.make(link, error="m").svg_inline(scale=10, border=2, dark="#000", title=None))
     return render(request, "console/poster.html", reader=reader, invitation=invitation, cohort=cohort, link=link,
                   qr=qr, locale="zh-Hans")
@@ -92,8 +99,6 @@ async def poster(request: Request, invitation_id: IdPath, reader: Reader, sessio
 async def schedules(request: Request, reader: Reader, session: DB) -> Response:
     """Each cohort's lesson days and check-in calendar with the next slot (read-only here; the
     API changes them)."""
-    from core.cohorts.service import checkin_schedule, lesson_schedule
-
     rows = [(c, lesson_schedule(c, now=reader.now), await checkin_schedule(session, cohort=c, now=reader.now))
             for c in await list_cohorts(session, scope=reader.scope)]
     return render(request, "console/schedules.html", reader=reader, rows=rows)
@@ -101,8 +106,6 @@ async def schedules(request: Request, reader: Reader, session: DB) -> Response:
 
 @router.get("/campaigns", response_class=HTMLResponse)
 async def campaigns(request: Request, reader: Reader, session: DB) -> Response:
-    from core.campaigns import service as campaign_service
-
     rows = await campaign_service.list_campaigns(session, scope=reader.scope)
     cohorts = await list_cohorts(session, scope=reader.scope)
     return render(request, "console/campaigns.html", reader=reader, rows=rows, cohorts=cohorts,
@@ -112,14 +115,6 @@ async def campaigns(request: Request, reader: Reader, session: DB) -> Response:
 @router.post("/campaigns")
 async def campaign_create(request: Request, reader: Reader, form: Form, session: DB) -> Response:
     """A one-off message on a date (5·25, 10·10, school start) to the chosen cohorts."""
-    from datetime import date, datetime, time
-    from zoneinfo import ZoneInfo
-
-    from pydantic import ValidationError
-
-    from core.campaigns import service as campaign_service
-    from core.campaigns.service import CampaignCreate
-
     try:
         day = date.fromisoformat(form.get("date", ""))
         at = time.fromisoformat(form.get("time", "") or "19:00")
@@ -145,8 +140,6 @@ async def campaign_create(request: Request, reader: Reader, form: Form, session:
 
 @router.post("/campaigns/{campaign_id}/cancel")
 async def campaign_cancel(request: Request, campaign_id: IdPath, reader: Reader, form: Form, session: DB) -> Response:
-    from core.campaigns import service as campaign_service
-
     await campaign_service.cancel_campaign(session, scope=reader.scope, campaign_id=campaign_id, now=reader.now)
     return back(request, "/campaigns", done="cancelled")
 
@@ -156,8 +149,6 @@ async def campaign_cancel(request: Request, campaign_id: IdPath, reader: Reader,
 
 def _validated(model, **values):  # type: ignore[no-untyped-def]
     """A pydantic model from a form, its first problem as a clear Invalid naming the field."""
-    from pydantic import ValidationError
-
     try:
         return model(**values)
     except ValidationError as exc:
@@ -168,9 +159,6 @@ def _validated(model, **values):  # type: ignore[no-untyped-def]
 
 @router.post("/admin/cohorts")
 async def cohort_create(request: Request, reader: Reader, form: Form, session: DB) -> Response:
-    from core.cohorts.schemas import CohortCreate
-    from core.cohorts.service import create_cohort
-
     reader.require_admin()
     data = _validated(CohortCreate, name=(form.get("name") or "").strip(), region=(form.get("region") or "").strip(),
                       timezone=request.app.state.settings.default_timezone)
@@ -180,8 +168,6 @@ async def cohort_create(request: Request, reader: Reader, form: Form, session: D
 
 def _issued(request: Request, reader, issued) -> Response:  # type: ignore[no-untyped-def]
     """The link code, shown once: only its hash is kept."""
-    from core.enrolment.invitations import deep_link
-
     link = deep_link(request.app.state.settings.telegram_bot_username, issued.link_code) if issued.link_code else None
     return render(request, "console/staff_issued.html", reader=reader, staff=issued.staff, code=issued.link_code,
                   link=link, days=request.app.state.settings.staff_link_code_days)
@@ -189,8 +175,6 @@ def _issued(request: Request, reader, issued) -> Response:  # type: ignore[no-un
 
 @router.post("/admin/staff")
 async def staff_create(request: Request, reader: Reader, form: Form, session: DB) -> Response:
-    from core.staff.schemas import StaffCreate
-
     reader.require_admin()
     raw = (await request.form()).getlist("cohort_id")
     if not all(isinstance(v, str) and v.isdigit() for v in raw):

@@ -34,10 +34,15 @@ def url(request: Request, path: str) -> str:
     return request.scope.get("root_path", "") + path
 
 
+def page_locale(request: Request, reader: Console | None) -> str:
+    """The page's language: ?lang=, the lang cookie, the browser's, then the staff member's own."""
+    return pick_locale(request, default=reader.staff.locale if reader else "zh-Hans")
+
+
 def render(request: Request, template: str, *, reader: Console | None = None, status_code: int = 200,
            locale: str | None = None, **context: Any) -> HTMLResponse:
     pages = request.app.state.pages
-    locale = locale or pick_locale(request, default=reader.staff.locale if reader else "zh-Hans")
+    locale = locale or page_locale(request, reader)
     env = pages.env(locale)
     if "when" not in env.filters:
         zone = request.app.state.settings.default_timezone

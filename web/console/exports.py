@@ -20,10 +20,9 @@ from core.alerts import service
 from core.cohorts.service import get_cohort, list_cohorts
 from core.errors import Invalid
 from core.households.ledger import ledger
-from web.console.common import local_date
+from web.console.common import local_date, page_locale
 from web.console.deps import DB, Reader
 from web.console.reports import county_funnel
-from web.rendering import pick_locale
 
 router = APIRouter()
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -62,7 +61,7 @@ def _file(name: str, fmt: str, headers: Sequence[str], rows: Sequence[Sequence[A
 
 
 def _gettext(request: Request, reader) -> Any:  # type: ignore[no-untyped-def]
-    return request.app.state.pages.gettext(pick_locale(request, default=reader.staff.locale))
+    return request.app.state.pages.gettext(page_locale(request, reader))
 
 
 @router.get("/exports/ledger.{fmt}")

@@ -16,7 +16,7 @@ from core.households.timeline import timeline
 from core.alerts import queries
 from core.households.identity import family_label_of
 from core.models import Child, Household
-from web.console.common import back, render
+from web.console.common import page_locale, back, render
 from web.console.deps import DB, IdPath, Reader
 
 router = APIRouter()
@@ -52,7 +52,7 @@ async def household_page(request: Request, household_id: IdPath, reader: Reader,
     return render(request, "console/household.html", reader=reader, household=household,
                   family=await family_label_of(session, household_id=household.id),
                   today=reader.now.date(), age_in_years=age_in_years, cases=cases,
-                  entries=await timeline(session, household_id=household.id, locale=_locale(request, reader)))
+                  entries=await timeline(session, household_id=household.id, locale=page_locale(request, reader)))
 
 
 @router.get("/children/{child_id}", response_class=HTMLResponse)
@@ -66,10 +66,4 @@ async def child_page(request: Request, child_id: IdPath, reader: Reader, session
     return render(request, "console/child.html", reader=reader, child=child, household=household,
                   age=age_in_years(child.birth_year, child.birth_month, reader.now.date()),
                   entries=await timeline(session, household_id=household.id, child_id=child.id,
-                                           locale=_locale(request, reader)))
-
-
-def _locale(request: Request, reader) -> str:  # type: ignore[no-untyped-def]
-    from web.rendering import pick_locale
-
-    return pick_locale(request, default=reader.staff.locale)
+                                           locale=page_locale(request, reader)))

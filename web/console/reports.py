@@ -19,7 +19,7 @@ from core.cohorts.service import list_cohorts
 from core.delivery.stats import delivery_stats
 from core.errors import Invalid, NotFound
 from web.console import charts
-from web.console.common import render
+from web.console.common import page_locale, render
 from web.console.deps import DB, Reader
 
 router = APIRouter()
@@ -54,7 +54,7 @@ async def county_funnel(request: Request, session: AsyncSession, scope: Scope, n
 async def funnel_page(request: Request, reader: Reader, session: DB) -> Response:
     total = await county_funnel(request, session, reader.scope, reader.now)
     names = {c.id: c.name for c in await list_cohorts(session, scope=reader.scope)}
-    _ = request.app.state.pages.gettext(_locale(request, reader))
+    _ = request.app.state.pages.gettext(page_locale(request, reader))
     steps = [(_("Check-ins sent"), "checkins_sent"), (_("Answered"), "checkins_completed"),
              (_("Flagged"), "checkins_flagged"), (_("Acknowledged"), "acknowledged"),
              (_("Referred"), "referred"), (_("Resolved"), "resolved")]
@@ -73,12 +73,6 @@ async def funnel_page(request: Request, reader: Reader, session: DB) -> Response
                   query=request.url.query, chosen=cohort_params(request) or [])
 
 
-def _locale(request: Request, reader) -> str:  # type: ignore[no-untyped-def]
-    from web.rendering import pick_locale
-
-    return pick_locale(request, default=reader.staff.locale)
-
-
 @router.get("/reports/checkins", response_class=HTMLResponse)
 async def weekly_page(request: Request, reader: Reader, session: DB) -> Response:
     """Check-in completion by week (Monday to Sunday): the funnel of each week, summed."""
@@ -94,7 +88,7 @@ async def weekly_page(request: Request, reader: Reader, session: DB) -> Response
                                   date_from=start, date_to=start + timedelta(days=6))
         rate = round(100 * week.checkins_completed / week.checkins_sent) if week.checkins_sent else None
         rows.append((start, week, rate))
-    _ = request.app.state.pages.gettext(_locale(request, reader))
+    _ = request.app.state.pages.gettext(page_locale(request, reader))
     chart = charts.lines(_("Check-ins answered, in 100 sent"), [r[0].strftime("%m-%d") for r in rows],
                          [(_("Answered in 100"), [r[2] for r in rows])])
     return render(request, "console/report_checkins.html", reader=reader, rows=rows, chart=chart)
@@ -117,7 +111,7 @@ async def lessons_page(request: Request, reader: Reader, session: DB) -> Respons
         raise NotFound("cohort not found", field="cohort_id")
     stats = [(c, await delivery_stats(session, scope=reader.scope, cohort_id=c.id, since=since, until=until))
              for c in cohorts if chosen is None or c.id in chosen]
-    _ = request.app.state.pages.gettext(_locale(request, reader))
+    _ = request.app.state.pages.gettext(page_locale(request, reader))
     labels = [c.name for c, _s in stats]
     chart = charts.bars(_("Lessons sent, and what families said"), labels, [
         (_("Lessons sent"), [s.deliveries.get("lesson", {}).get("sent", 0) for _c, s in stats]),

@@ -8,13 +8,14 @@ import secrets
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 
-from core.alerts import cases, queries
+from core.alerts import cases, queries, service
+from core.alerts.views import alert_card
 from core.alerts.cases import CONTACT_METHODS, OUTCOMES, REFERRAL_TARGETS
 from core.errors import Invalid
 from core.inbox import service as inbox
 from core.inbox.views import family_of
 from core.staff import websessions
-from web.console.common import back, render, url
+from web.console.common import back, page_locale, render, url
 from web.console.deps import BROWSER_COOKIE, DB, Form, IdPath, Now, Reader, SESSION_COOKIE, form_of
 
 router = APIRouter()
@@ -197,13 +198,8 @@ async def inbox_done(request: Request, item_id: IdPath, reader: Reader, form: Fo
 async def alert_page(request: Request, alert_id: IdPath, reader: Reader, session: DB) -> Response:
     """What fired the alert, as the phone card shows it: the answers, the scores against their
     cut-offs, the guardian's words; and the same actions."""
-    from core.alerts import service
-    from core.alerts.views import alert_card
-    from web.rendering import pick_locale
-
     alert = await service.get_alert(session, scope=reader.scope, alert_id=alert_id, now=reader.now)
-    card = await alert_card(session, alert=alert, locale=pick_locale(request, default=reader.staff.locale),
-                            now=reader.now)
+    card = await alert_card(session, alert=alert, locale=page_locale(request, reader), now=reader.now)
     return render(request, "console/alert.html", reader=reader, alert=alert, card=card,
                   done=request.query_params.get("done"), methods=CONTACT_METHODS, targets=REFERRAL_TARGETS,
                   outcomes=OUTCOMES)
