@@ -40,12 +40,14 @@ async def ledger(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     village: dict[int, str] = {}
     reachable: set[int] = set()
     if ids:
-        for g in (await session.scalars(select(Guardian).where(Guardian.household_id.in_(ids))
-                                        .order_by(Guardian.id))).all():
-            if g.village and g.household_id not in village:
-                village[g.household_id] = g.village
-            if g.status != GuardianStatus.stopped and g.unreachable_at is None:
-                reachable.add(g.household_id)
+        # Columns, not ORM objects: a county's ledger has thousands of guardians.
+        for household_id, group, status, unreachable_at in (await session.execute(
+                select(Guardian.household_id, Guardian.village, Guardian.status, Guardian.unreachable_at)
+                .where(Guardian.household_id.in_(ids)).order_by(Guardian.id))).all():
+            if group and household_id not in village:
+                village[household_id] = group
+            if status != GuardianStatus.stopped and unreachable_at is None:
+                reachable.add(household_id)
     rows: list[LedgerRow] = []
     for line in lines:
         common = dict(household_id=line.household_id, cohort_id=line.cohort_id, family=line.family,

@@ -232,3 +232,20 @@ async def test_malformed_ids_are_a_clear_error_page(console_world, browsers):
         assert page.status_code == 422, path
         assert "This did not work" in page.text
     assert (await director.get("/console/cases/2147483647")).status_code == 404
+
+
+async def test_the_ledger_is_shown_a_page_at_a_time(console_world, browsers, sessionmaker, clock, monkeypatch):
+    from tests.api.helpers import add_household
+    from web.console import ledger
+
+    w = console_world
+    await add_household(sessionmaker, clock, w.a.cohort_id, children=(("Xiaohong", 2017, 5),))
+    monkeypatch.setattr(ledger, "PAGE_SIZE", 1)
+    director = await browsers(link_code(w.a.director), lang="en")
+    url = f"/console/cohorts/{w.a.cohort_id}/households"
+    first = await director.get(url)
+    assert "Xiaoming" in first.text and "Xiaohong" not in first.text and "Page 1 of 2" in first.text
+    second = await director.get(f"{url}?page=2")
+    assert "Xiaohong" in second.text and "Xiaoming" not in second.text
+    filtered = await director.get(f"{url}?q=xiaohong&page=9")  # a page past the end shows the last
+    assert "Xiaohong" in filtered.text and "Page" not in filtered.text

@@ -3,6 +3,8 @@ household and per child with the timeline. Scoped like the API (another cohort: 
 audited by the core reads."""
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, Response
 
@@ -22,6 +24,7 @@ from web.console.deps import DB, IdPath, Reader
 router = APIRouter()
 
 FILTERS = ("q", "village", "band", "open_case", "reachable")
+PAGE_SIZE = 200
 
 
 @router.get("/households", response_class=HTMLResponse)
@@ -40,8 +43,14 @@ async def cohort_ledger(request: Request, cohort_id: IdPath, reader: Reader, ses
     chosen = {k: (request.query_params.get(k) or "").strip() or None for k in FILTERS}
     shown = [r for r in rows if matches(r, **chosen)]
     villages = sorted({r.village for r in rows if r.village})
-    return render(request, "console/ledger.html", reader=reader, cohort=cohort, rows=shown, total=len(rows),
-                  villages=villages, chosen=chosen, query=request.url.query)
+    # A page of lines at a time: a county's village can have thousands (the export has them all).
+    raw_page = request.query_params.get("page") or "1"
+    pages = max(1, -(-len(shown) // PAGE_SIZE))
+    page = min(int(raw_page), pages) if raw_page.isdigit() and int(raw_page) >= 1 else 1
+    params = {k: v for k, v in chosen.items() if v}
+    return render(request, "console/ledger.html", reader=reader, cohort=cohort, total=len(rows),
+                  matching=len(shown), rows=shown[(page - 1) * PAGE_SIZE:page * PAGE_SIZE], page=page, pages=pages,
+                  villages=villages, chosen=chosen, page_query=urlencode(params))
 
 
 @router.get("/households/{household_id}", response_class=HTMLResponse)
