@@ -9,6 +9,7 @@ from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import REPORT_SLOTS
+from api.docs import install as install_docs
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.guard import AuthThrottle, RequestGuard
 from api.routers import health, v1_router
@@ -55,7 +56,8 @@ def create_app(
         summary="守望 — cohorts, staff, households, lessons and campaigns of the Shouwang programme",
         version="1",
         lifespan=lifespan,
-        docs_url="/docs",
+        description=API_DESCRIPTION,
+        docs_url=None,  # served below with local assets: no CDN (a blank page offline or in China)
         redoc_url=None,
     )
     app.state.settings = settings
@@ -78,10 +80,26 @@ def create_app(
     )
     app.state.bot_status = bot_status  # None: no bot in this process (/healthz leaves it out)
     install_error_handlers(app)
+    install_docs(app)
     app.include_router(health.router, responses=ERROR_RESPONSES["public"])
     # Every operation documents the error answers it can give, each in the one error shape.
     app.include_router(v1_router, prefix="/api/v1", responses=ERROR_RESPONSES["api"])
     return app
+
+
+API_DESCRIPTION = """
+The programme's data for staff and tools: cohorts (a village or school group), staff, invitations,
+households, lessons and questionnaires, alerts and cases (一人一案), the inbox, and reports.
+
+**Sign in**: every call under `/api/v1` carries a staff member's API token as
+`Authorization: Bearer <token>` (press *Authorize* above). Directors and supervisors see only their
+own cohorts — anything else answers 404 — and admins see everything. Every read or change of
+personal data is written to the audit log.
+
+**Errors** always have one shape: `{"error": {"code": "…", "message": "…", "field": "…"}}`.
+
+The same data is shown to people in the staff console at `/console/`.
+"""
 
 
 def _use(app: FastAPI, sessionmaker: async_sessionmaker[AsyncSession] | None,

@@ -23,6 +23,7 @@ from bot.alert_render import card_html, followup_result_html, household_left_htm
 from bot.inbox_render import digest_html, inbox_card_html, news_html, not_shown_reply, relay_text
 from bot.keyboards.alerts import card_keyboard
 from bot.keyboards.inbox import inbox_card_keyboard, news_keyboard
+from bot.console_render import signin_html
 from bot.checkin_render import closed_html, question_html, reminder_lead, safety_html
 from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
@@ -193,6 +194,8 @@ class TelegramMessenger:
             return await self.bot.send_message(item.chat_id, guardian_left_html(content))
         if item.kind == INVITE_USED_KIND:
             return await self.bot.send_message(item.chat_id, invite_used_html(content))
+        if item.kind == "console_signin":  # core.staff.websessions.SIGNIN_KIND
+            return await self.bot.send_message(item.chat_id, signin_html(content), disable_web_page_preview=True)
         if item.kind == "campaign":
             if content.get("lesson_id"):
                 return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,

@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # The address staff open the console at (https://shouwang.example.org): the one-time sign-in
+    # link sent to Telegram is built from it, never from a request's Host header (which a client
+    # can forge). Unset: the message carries only the six-digit code.
+    public_url: str | None = None
     # Request bodies larger than this are refused (413) before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # This many failed sign-ins (401) from one address within the window → 429 until they age out.
@@ -97,7 +101,7 @@ class Settings(BaseSettings):
     sms_receipt_token: str | None = None
 
     @field_validator("telegram_token", "admin_token", "telegram_bot_username", "web_secret", "sms_access_key_id",
-                     "sms_access_key_secret", "sms_sign_name", "sms_receipt_token", mode="before")
+                     "sms_access_key_secret", "sms_sign_name", "sms_receipt_token", "public_url", mode="before")
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value

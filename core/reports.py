@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
 from core.alerts.raising import ALERT_RESOLVED
-from core.alerts.schemas import FlaggedCounts, FunnelPeriod, FunnelReport
+from core.alerts.schemas import FlaggedCounts, FunnelPeriod, FunnelReport, FunnelTotal
 from core.checkin.service import COMPLETED, EXPIRED
 from core.errors import Invalid, NotFound
 from core.models import Alert, CaseEvent, CheckIn, Cohort
@@ -94,6 +94,51 @@ def _rounded(value: float | None) -> float | None:
 
 async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: datetime,
                  date_from: date | None = None, date_to: date | None = None) -> FunnelReport:
+    report, _waits = await _funnel(session, scope=scope, cohort_id=cohort_id, now=now, date_from=date_from,
+                                   date_to=date_to)
+    return report
+
+
+async def funnel_total(session: AsyncSession, *, scope: Scope, cohort_ids: Sequence[int] | None, now: datetime,
+                       date_from: date | None = None, date_to: date | None = None) -> FunnelTotal:
+    """The funnel summed over several cohorts (a supervisor's county: every cohort in scope when
+    `cohort_ids` is None) for the same local days in each cohort's own time zone. Counts are the
+    sums of the cohorts' funnels; the median and 90th percentile are taken over all their
+    acknowledged alerts together (a median of medians would not be one)."""
+    if cohort_ids is None:
+        query = select(Cohort.id).order_by(Cohort.id)
+        if scope.cohort_ids is not None:
+            query = query.where(Cohort.id.in_(scope.cohort_ids))
+        cohort_ids = list((await session.scalars(query)).all())
+    cohort_ids = sorted(set(cohort_ids))
+    for cohort_id in cohort_ids:
+        if not scope.sees(cohort_id):
+            raise NotFound("cohort not found", field="cohort_ids")
+    if date_from is None or date_to is None:
+        first = await session.get(Cohort, cohort_ids[0]) if cohort_ids else None
+        zone = first.timezone if first is not None else "Asia/Shanghai"
+        date_from, date_to = resolve_period(date_from, date_to, today=now.astimezone(ZoneInfo(zone)).date())
+    reports: list[FunnelReport] = []
+    waits: list[float] = []
+    for cohort_id in cohort_ids:
+        report, of_cohort = await _funnel(session, scope=scope, cohort_id=cohort_id, now=now, date_from=date_from,
+                                          date_to=date_to)
+        reports.append(report)
+        waits.extend(of_cohort)
+    fields = ("checkins_sent", "checkins_completed", "checkins_expired", "checkins_flagged", "acknowledged",
+              "referred", "resolved", "escalated")
+    return FunnelTotal(
+        cohort_ids=cohort_ids, from_=date_from, to=date_to,
+        **{f: sum(getattr(r, f) for r in reports) for f in fields},
+        flagged=FlaggedCounts(**{s: sum(getattr(r.flagged, s) for r in reports) for s in ("red", "orange", "yellow")}),
+        median_minutes_to_acknowledge=_rounded(nearest_rank(waits, 50)),
+        p90_minutes_to_acknowledge=_rounded(nearest_rank(waits, 90)),
+        cohorts=reports,
+    )
+
+
+async def _funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: datetime,
+                  date_from: date | None, date_to: date | None) -> tuple[FunnelReport, list[float]]:
     cohort = await session.get(Cohort, cohort_id)
     if cohort is None or not scope.sees(cohort_id):
         raise NotFound("cohort not found")
@@ -157,4 +202,4 @@ async def funnel(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
         escalated=sum(1 for row in alerts if row.escalation_level >= 1),
         median_minutes_to_acknowledge=_rounded(nearest_rank(waits, 50)),
         p90_minutes_to_acknowledge=_rounded(nearest_rank(waits, 90)),
-    )
+    ), waits

@@ -55,6 +55,7 @@ def build(*, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
           clock: Clock = system_clock, sms: NoticeSender | None = None) -> dict[str, FastAPI]:
     """{prefix: app} for the mobile pages and the console. `sms` sends sign-in codes (the SMS
     channel, wired by cli); without it the mobile sign-in says codes cannot be sent now."""
+    from web.console import setup as setup_console
     from web.console.routes import router as console_router
     from web.mobile.routes import router as mobile_router
 
@@ -64,6 +65,7 @@ def build(*, settings: Settings, sessionmaker: async_sessionmaker[AsyncSession],
     mobile.include_router(mobile_router)
     console = _sub_app(name="console", settings=settings, sessionmaker=sessionmaker, clock=clock, pages=pages)
     console.include_router(console_router)
+    setup_console(console)
     return {MOBILE_PREFIX: mobile, CONSOLE_PREFIX: console}
 
 

@@ -219,3 +219,24 @@ async def alert_messages(session: AsyncSession, *, alert_id: int) -> list[tuple[
 
 async def cohort_timezone(session: AsyncSession, cohort_id: int | None) -> str:
     return (await session.scalar(select(Cohort.timezone).where(Cohort.id == cohort_id))) or "Asia/Shanghai"
+
+
+async def followups_due(session: AsyncSession, *, scope: Scope, now: datetime,
+                        within: timedelta = timedelta(days=7), limit: int = 50) -> list[Case]:
+    """Open cases whose follow-up (随访) is overdue or falls within `within`, the soonest first."""
+    query = select(Case).where(Case.status == "open", Case.followup_due_at.is_not(None),
+                               Case.followup_due_at <= now + within)
+    cohorts = _cohorts(scope)
+    if cohorts is not None:
+        query = query.where(Case.cohort_id.in_(cohorts))
+    rows = list((await session.scalars(query.order_by(Case.followup_due_at, Case.id).limit(limit))).all())
+    audit.record(session, staff_id=scope.staff_id, action="read", entity="case", now=now, ids=[c.id for c in rows],
+                 view="followups_due")
+    return rows
+
+
+async def household_cases(session: AsyncSession, *, scope: Scope, household_id: int) -> list[Case]:
+    """A household's cases, newest first (the caller has read the household, which is audited)."""
+    rows = (await session.scalars(select(Case).where(Case.household_id == household_id)
+                                  .order_by(Case.opened_at.desc(), Case.id.desc()))).all()
+    return [c for c in rows if c.cohort_id is not None and scope.sees(c.cohort_id)]

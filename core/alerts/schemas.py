@@ -202,3 +202,27 @@ class FunnelReport(BaseModel):
     escalated: int
     median_minutes_to_acknowledge: float | None
     p90_minutes_to_acknowledge: float | None
+
+
+class FunnelTotal(BaseModel):
+    """The funnel summed over cohorts (a county) for the same local days in each cohort's time
+    zone; the times to acknowledge over all their acknowledged alerts together. `cohorts`: each
+    cohort's own funnel, as GET /cohorts/{id}/reports/funnel gives it."""
+
+    model_config = ConfigDict(populate_by_name=True)
+
+    cohort_ids: list[int]
+    from_: date = Field(alias="from")
+    to: date
+    checkins_sent: int
+    checkins_completed: int
+    checkins_expired: int
+    checkins_flagged: int
+    flagged: FlaggedCounts
+    acknowledged: int
+    referred: int
+    resolved: int
+    escalated: int
+    median_minutes_to_acknowledge: float | None
+    p90_minutes_to_acknowledge: float | None
+    cohorts: list[FunnelReport]

@@ -3,6 +3,7 @@ from core.models.campaign import Campaign
 from core.models.case import Case, CaseEvent, StaffPrompt
 from core.models.checkin import Alert, Answer, CheckIn, CheckInRound, CheckInScore, FreeText, Questionnaire
 from core.models.cohort import Cohort
+from core.models.console import StaffSignInCode, StaffWebSession
 from core.models.enrolment import (
     Child,
     CodeAttempt,
@@ -56,6 +57,8 @@ __all__ = [
     "SendBudget",
     "Staff",
     "StaffCohort",
+    "StaffSignInCode",
+    "StaffWebSession",
     "TextDocument",
     "ChannelProblem",
     "SignInCode",

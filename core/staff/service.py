@@ -166,6 +166,10 @@ async def authenticate(session: AsyncSession, *, token: str) -> Staff | None:
     return staff
 
 
+async def find_by_link_code(session: AsyncSession, *, code: str) -> Staff | None:
+    return await session.scalar(select(Staff).where(Staff.link_code_hash == hash_secret(code)))
+
+
 async def link_telegram(session: AsyncSession, *, staff: Staff, chat_id: int, now: datetime) -> Staff:
     """Bind a chat to a staff record with a one-time link code (already matched by the caller)."""
     other = await session.scalar(select(Staff).where(Staff.telegram_chat_id == chat_id, Staff.id != staff.id))

@@ -2,7 +2,7 @@
 SMS messages with their receipts, channel problems
 
 Revision ID: 0019m
-Revises: 0016s
+Revises: 0018c
 Create Date: 2026-12-03 12:45:00
 """
 from __future__ import annotations
@@ -14,7 +14,7 @@ import core.db
 
 
 revision = '0019m'
-down_revision = '0016s'
+down_revision = '0018c'
 branch_labels = None
 depends_on = None
 
