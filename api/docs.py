@@ -48,6 +48,10 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/v1/households/{household_id}"): ("Read a household", "One family. Another cohort's is 404. Audited."),
     ("PATCH", "/api/v1/children/{child_id}"): ("Correct a child's details", "Nickname, birth month or sex. "
                                                "Directors and admins; audited."),
+    ("POST", "/api/v1/guardians/{guardian_id}/web-link"): ("Make a guardian's sign-in link", "A one-time link "
+                                                            "(and QR code) that signs this guardian in to the mobile "
+                                                            "pages without an SMS code: single use, expiring, no "
+                                                            "names in it. Your own cohorts only; audited."),
     ("GET", "/api/v1/lessons"): ("List lessons", "The lesson library, newest version of each."),
     ("POST", "/api/v1/lessons"): ("Add or change a lesson", "Checked like a content file; a changed text becomes a "
                                   "new version."),

@@ -19,7 +19,7 @@ from core import audit
 from core.alerts import service
 from core.cohorts.service import get_cohort, list_cohorts
 from core.errors import Invalid
-from core.households.ledger import ledger
+from core.ledger.rows import ledger
 from web.console.common import local_date, page_locale
 from web.console.deps import DB, Reader
 from web.console.reports import county_funnel

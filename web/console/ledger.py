@@ -13,8 +13,8 @@ from core.cohorts.service import get_cohort, list_cohorts
 from core.people import age_in_years
 from core.errors import NotFound
 from core.households import service as households
-from core.households.ledger import ledger, matches
-from core.households.timeline import timeline
+from core.ledger.rows import ledger, matches
+from core.ledger.timeline import timeline
 from core.alerts import queries
 from core.households.identity import family_label_of
 from core.models import Child, Household
