@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from bot.keyboards import flow as kb
 from bot.keyboards.callbacks import ConsentCB, StepCB
 from bot.handlers.checkins import _send_safety as send_safety
@@ -19,7 +20,7 @@ from bot.prompts import draft_locale, send_step
 from bot.texts import PLEASE_TAP, both, help_text, invalid_reason
 from core.checkin.free_text import receive_draft_text
 from core.checkin.risk import RiskScanner
-from core.checkin.safety import reserve_safety_for_chat
+from core.checkin.safety import reserve_safety_for_address
 from core.clock import Clock
 from core.enrolment import rules
 from core.enrolment import service as enrolment
@@ -109,7 +110,7 @@ async def on_step_button(
     value = callback_data.value
     try:
         if value == "cancel" and draft.flow in ("add_child", "edit_child", "edit_identity"):
-            await enrolment.cancel_draft(session, chat_id=chat_id)
+            await enrolment.cancel_draft(session, address=address_of(chat_id))
             await session.commit()
             await bot.send_message(chat_id, _("All right, nothing was changed.") + "\n\n" + help_text())
             return
@@ -182,7 +183,7 @@ async def _complete(bot: Bot, session: AsyncSession, draft: Draft, guardian: Gua
         try:
             enrolled = await enrolment.complete_enrolment(session, draft=draft, now=now)
         except CodeRejected:
-            await enrolment.cancel_draft(session, chat_id=chat_id)
+            await enrolment.cancel_draft(session, address=address_of(chat_id))
             await session.commit()
             await bot.send_message(chat_id, _(
                 "Sorry, this invitation link can no longer be used, so we could not finish. "
@@ -192,7 +193,7 @@ async def _complete(bot: Bot, session: AsyncSession, draft: Draft, guardian: Gua
         except Conflict as exc:
             if exc.code != "already_enrolled":
                 raise
-            await enrolment.cancel_draft(session, chat_id=chat_id)
+            await enrolment.cancel_draft(session, address=address_of(chat_id))
             await session.commit()
             await bot.send_message(chat_id, _("You are enrolled in Shouwang.") + "\n\n" + help_text())
             return
@@ -288,8 +289,8 @@ async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock,
         return False
     reserved = None
     if result.stored is not None and result.cohort_id is not None:
-        reserved = await reserve_safety_for_chat(
-            session, chat_id=chat_id, locale=guardian.locale if guardian else (draft.locale or "zh-Hans"),
+        reserved = await reserve_safety_for_address(
+            session, address=address_of(chat_id), locale=guardian.locale if guardian else (draft.locale or "zh-Hans"),
             guardian_id=guardian.id if guardian else None, cohort_id=result.cohort_id,
             ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the words and the alert are stored before any reply
