@@ -6,7 +6,7 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
-from core.content.markup import to_telegram_html
+from bot.markup import to_telegram_html
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit; longer lessons go as text after the media
 

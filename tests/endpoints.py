@@ -45,3 +45,10 @@ def guardian_of(address: int | str):  # type: ignore[no-untyped-def]
     """select(Guardian) of the guardian at this address."""
     return (select(Guardian).join(Endpoint, Endpoint.guardian_id == Guardian.id)
             .where(Endpoint.owner == "guardian", Endpoint.address == tg(address)))
+
+
+def at(address: int | str, model: type = Guardian):  # type: ignore[no-untyped-def]
+    """A where-clause: the guardian (or staff member) with an endpoint at this address."""
+    column = Endpoint.guardian_id if model is Guardian else Endpoint.staff_id
+    owner = "guardian" if model is Guardian else "staff"
+    return model.id.in_(select(column).where(Endpoint.owner == owner, Endpoint.address == tg(address)))

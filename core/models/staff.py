@@ -34,7 +34,8 @@ class Staff(Base):
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     # Read from their endpoints (the API's StaffRead shows it): a Telegram chat is linked.
     telegram_linked: Mapped[bool] = column_property(
-        exists().where(Endpoint.owner == "staff", Endpoint.staff_id == id, Endpoint.channel == "telegram"))
+        exists().where(Endpoint.owner == "staff", Endpoint.staff_id == id, Endpoint.channel == "telegram")
+        .correlate_except(Endpoint))  # its own FROM even when the query joins endpoints
 
     memberships: Mapped[list[StaffCohort]] = relationship(
         back_populates="staff", lazy="raise", cascade="all, delete-orphan"

@@ -62,6 +62,7 @@ async def create_staff(
     code = _issue_link_code(staff, now=now, days=link_days)
     session.add(staff)
     await session.flush()
+    await session.refresh(staff, ["telegram_linked"])  # read from endpoints, not set by the insert
     audit.record(session, staff_id=actor_id, action="create", entity="staff", entity_id=staff.id, now=now)
     return IssuedStaff(staff=staff, api_token=token, link_code=code)
 
@@ -131,6 +132,7 @@ async def update_staff(
             StaffCohort(cohort_id=cid, is_primary=cid in primary_ids) for cid in dict.fromkeys(cohort_ids)
         ]
     await session.flush()
+    await session.refresh(staff, ["telegram_linked"])
     audit.record(
         session, staff_id=actor_id, action="update", entity="staff", entity_id=staff.id, now=now,
         fields=sorted(changes),

@@ -12,7 +12,7 @@ from core.delivery.outbox import claim
 from core.delivery.planning import plan_due_lessons
 from core.delivery.ratelimit import TokenBucket
 from core.delivery.sender import Sender, SenderConfig
-from core.models import Delivery, Guardian
+from core.models import Delivery
 from core.ports import SendOutcome
 from tests.core.outbox_fixtures import ScriptedMessenger, seed_cohort, seed_library
 from tests.endpoints import guardian_of, tg
