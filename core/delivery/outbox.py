@@ -202,10 +202,16 @@ async def send_now(
     )
 
 
+def sent_values(*, message_id: str | None, now: datetime, error: str | None = None) -> dict[str, Any]:
+    """What "sent" means for a row — the one definition, used by the sender's bulk update and by
+    mark_sent for replies a handler sent itself."""
+    return {"state": SENT, "sent_at": now, "finished_at": now, "provider_message_id": message_id,
+            "lease_until": None, "last_error": error}
+
+
 def mark_sent(delivery: Delivery, *, message_id: str | None, now: datetime) -> None:
-    """The one place a delivery becomes sent, for the sender and for replies a handler sent."""
-    delivery.state, delivery.sent_at, delivery.finished_at = SENT, now, now
-    delivery.provider_message_id, delivery.lease_until, delivery.last_error = message_id, None, None
+    for column, value in sent_values(message_id=message_id, now=now).items():
+        setattr(delivery, column, value)
 
 
 def retry_later(delivery: Delivery, *, error: str, now: datetime) -> None:

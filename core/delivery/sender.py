@@ -331,8 +331,7 @@ class Sender:
             d = item.delivery
             row: dict[str, Any] = {"id": d.id, "lease_until": None}
             if outcome.status == "sent":
-                row.update(state=SENT, sent_at=now, finished_at=now, provider_message_id=outcome.message_id,
-                           last_error=outcome.error)
+                row.update(outbox.sent_values(message_id=outcome.message_id, now=now, error=outcome.error))
                 if (d.payload or {}).get(TRIED):
                     row["payload"] = {k: v for k, v in d.payload.items() if k != TRIED}
                 self._last_sent[d.address] = now

@@ -224,18 +224,18 @@ def downgrade() -> None:
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.add_column(sa.Column('telegram_chat_id', sa.BigInteger(), nullable=True))
         batch_op.add_column(sa.Column('telegram_blocked_at', core.db.UTCDateTime(timezone=True), nullable=True))
-    # The staff member's first Telegram endpoint by rank is the chat 0016 knew.
-    first = ("(SELECT {what} FROM endpoints e WHERE e.staff_id = staff.id AND e.channel = 'telegram'"
+    # A person's first Telegram endpoint by rank is the chat 0016 knew.
+    first = ("(SELECT {what} FROM endpoints e WHERE e.{owner}_id = {table}.id AND e.channel = 'telegram'"
              " ORDER BY e.rank, e.id LIMIT 1)")
-    op.execute("UPDATE staff SET telegram_chat_id = " + first.format(what=_CHAT.format(col='e.address'))
+    chat = _CHAT.format(col='e.address')
+    op.execute("UPDATE staff SET telegram_chat_id = " + first.format(what=chat, owner='staff', table='staff')
                + ", telegram_blocked_at = " + first.format(
-                   what="CASE WHEN e.state = 'blocked' THEN e.state_changed_at END"))
+                   what="CASE WHEN e.state = 'blocked' THEN e.state_changed_at END", owner='staff', table='staff'))
     with op.batch_alter_table('staff', schema=None) as batch_op:
         batch_op.create_unique_constraint(batch_op.f('uq_staff_telegram_chat_id'), ['telegram_chat_id'])
     with op.batch_alter_table('guardians', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chat_id', sa.BigInteger(), nullable=True))
-    op.execute("UPDATE guardians SET chat_id = " + first.replace('staff', 'guardian').format(
-        what=_CHAT.format(col='e.address')).replace('e.guardian_id = guardian.id', 'e.guardian_id = guardians.id'))
+    op.execute("UPDATE guardians SET chat_id = " + first.format(what=chat, owner='guardian', table='guardians'))
     with op.batch_alter_table('guardians', schema=None) as batch_op:
         batch_op.alter_column('chat_id', existing_type=sa.BigInteger(), nullable=False)
         batch_op.create_unique_constraint(batch_op.f('uq_guardians_chat_id'), ['chat_id'])
