@@ -7,7 +7,7 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from core.models import CodeAttempt, Draft, Staff
+from core.models import CodeAttempt, Draft, Endpoint, Guardian, Staff
 from core.models import Invitation
 from harness import text_of
 from tests.endpoints import at
@@ -83,3 +83,15 @@ async def test_staff_member_links_their_chat(person, world, db):
     # Now linked: a bare /start and a guardian command are answered as staff.
     assert "王主任" in text_of(await director.send("/start"))
     assert "工作人员账号" in text_of(await director.send("/children"))
+
+
+async def test_one_chat_can_be_a_guardian_and_a_staff_member(enrol, world, db):
+    """Separate records at the same address (DESIGN: one Telegram account may be both)."""
+    grandma = await enrol()
+    await grandma.send(f"/start {world.director_link_code}")
+    [guardian] = await db.all(Guardian, at(grandma.chat_id))
+    [staff] = await db.all(Staff, at(grandma.chat_id, Staff))
+    assert staff.id == world.director_id and guardian.household_id
+    endpoints = await db.all(Endpoint, Endpoint.address == grandma.address)
+    assert sorted((e.owner, e.channel, e.state) for e in endpoints) == [
+        ("guardian", "telegram", "active"), ("staff", "telegram", "active")]
