@@ -10,6 +10,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FrozenClock
+from core.delivery.channels import ByChannel
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.delivery.planning import plan_due_lessons
 from core.endpoints.service import add_endpoint, guardian_at, heard_from
@@ -212,3 +213,22 @@ async def test_pacing_is_per_endpoint(sessionmaker: async_sessionmaker[AsyncSess
     stats = await make_sender(sessionmaker, messenger, clock).drain_once()
     assert (stats.sent, stats.deferred) == (2, 1)
     assert sorted(o.address for o in messenger.sent) == sorted([TG, SMS])
+
+
+async def test_each_row_goes_to_the_adapter_of_its_channel(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    guardian_id = await _guardian(sessionmaker, clock, TG, SMS)
+    clock.set(MON_20_SH)
+    async with sessionmaker() as session, session.begin():
+        for n, address in enumerate((TG, SMS)):
+            await enqueue(session, address=address, kind="campaign", ref=f"campaign:{n}", cycle="1", lane=2,
+                          due_at=clock(), now=clock(), guardian_id=guardian_id,
+                          payload={"text": "hi", "locale": "zh-Hans"})
+        await enqueue(session, address=WEB, kind="campaign", ref="campaign:9", cycle="1", lane=2, due_at=clock(),
+                      now=clock(), payload={"text": "hi", "locale": "zh-Hans"})
+    telegram, sms = ScriptedMessenger(), ScriptedMessenger()
+    await make_sender(sessionmaker, ByChannel({"telegram": telegram, "sms": sms}), clock).drain_once()
+    assert ([o.address for o in telegram.sent], [o.address for o in sms.sent]) == ([TG], [SMS])
+    [web] = await _rows(sessionmaker, Delivery, Delivery.address == WEB)
+    assert (web.state, web.last_error) == ("pending", "no adapter for channel web")  # waits, is not refused
