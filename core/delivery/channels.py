@@ -1,4 +1,4 @@
-"""The sender speaks to one Messenger; a process may hold an adapter per channel (Telegram, SMS,
+"""The sender speaks to one Messenger; a process may hold an adapter per channel (chat apps, SMS,
 later WeChat). ByChannel hands each row to the adapter of its address's channel."""
 from __future__ import annotations
 
