@@ -6,17 +6,17 @@ from typing import Any
 
 from aiogram.utils.i18n import gettext as _
 
-from core.content.markup import to_telegram_html
+from core.content.markup import to_html
 from core.locales import localized
 
 CAPTION_LIMIT = 1024  # Telegram's caption limit; longer lessons go as text after the media
 
 
 def lesson_html(content: dict[str, Any]) -> str:
-    parts = [f"<b>{escape(content.get('title', ''))}</b>", to_telegram_html(content.get("body", ""))]
+    parts = [f"<b>{escape(content.get('title', ''))}</b>", to_html(content.get("body", ""))]
     if content.get("try_today"):
         parts.append("💡 <b>{label}</b> {text}".format(
-            label=escape(_("Try this today:")), text=to_telegram_html(content["try_today"])))
+            label=escape(_("Try this today:")), text=to_html(content["try_today"])))
     return "\n\n".join(p for p in parts if p)
 
 
@@ -27,4 +27,4 @@ def followup_html(content: dict[str, Any]) -> str:
 
 def campaign_html(content: dict[str, Any], locale: str) -> str:
     texts = content.get("texts") or {}
-    return to_telegram_html(localized(texts, locale, default=""))
+    return to_html(localized(texts, locale, default=""))

@@ -19,6 +19,7 @@ from aiogram.methods.base import Response
 from aiogram.types import FSInputFile, Message
 from aiogram.utils.i18n import I18n
 
+from bot.addresses import chat_of, is_telegram
 from bot.alert_render import card_html, followup_result_html, household_left_html, reminder_html
 from bot.inbox_render import digest_html, inbox_card_html, news_html, not_shown_reply, relay_text
 from bot.keyboards.alerts import card_keyboard
@@ -58,6 +59,8 @@ class TelegramMessenger:
         self.media_root = media_root
 
     async def deliver(self, item: Outgoing) -> SendOutcome:
+        if not is_telegram(item.address):  # the sender routes by channel: a bug, not a retry
+            return SendOutcome(status="permanent", error=f"not a telegram address: {item.channel}")
         try:
             # Scheduled pushes have no incoming update: set the i18n context and the locale here.
             # outbox_request: a 429 comes back here as an outcome (the sender pauses and requeues).
@@ -65,7 +68,7 @@ class TelegramMessenger:
                 if item.kind == "inbox_forward":
                     message, copied = await self._forward(item)
                     if not copied:
-                        return SendOutcome(status="sent", message_id=message.message_id, error="copy_refused")
+                        return SendOutcome(status="sent", message_id=str(message.message_id), error="copy_refused")
                 else:
                     message = await self._send(item)
         except _UnknownKind as exc:  # a bug or a newer row kind: retrying cannot help
@@ -84,19 +87,25 @@ class TelegramMessenger:
             return SendOutcome(status="transient", error="network_error")
         except TelegramAPIError as exc:
             return SendOutcome(status="permanent", error=f"api_error: {exc.message[:120]}")
-        return SendOutcome(status="sent", message_id=message.message_id)
+        return SendOutcome(status="sent", message_id=str(message.message_id))
 
     async def _forward(self, item: Outgoing) -> tuple[Message, bool]:
         """A guardian's message as it is (copyMessage: nothing is downloaded), then the card
         under it. When Telegram will not copy it, the card alone says it could not be shown."""
         content = item.content
+        chat = chat_of(item.address)
         card = InboxCard.from_payload(content["card"])
         copied_id = None
         copy = content.get("copy")
+        if copy and not is_telegram(copy.get("from_address")):
+            copy = None  # a message on another channel cannot be copied here: the card alone says so
+            for line in card.thread:
+                if line.id == card.carries_message_id:
+                    line.status = "not_shown"
         if copy:
             try:
-                copied = await self.bot.copy_message(chat_id=item.chat_id, from_chat_id=copy["from_chat_id"],
-                                                     message_id=copy["message_id"])
+                copied = await self.bot.copy_message(chat_id=chat, from_chat_id=chat_of(copy["from_address"]),
+                                                     message_id=int(copy["message_id"]))
                 copied_id = copied.message_id
             except TelegramBadRequest as exc:
                 if "chat not found" in exc.message.lower():
@@ -105,13 +114,14 @@ class TelegramMessenger:
                 for line in card.thread:
                     if line.id == card.carries_message_id:
                         line.status = "not_shown"
-        sent = await self.bot.send_message(item.chat_id, inbox_card_html(card),
+        sent = await self.bot.send_message(chat, inbox_card_html(card),
                                            reply_markup=inbox_card_keyboard(card.item_id, card.state),
                                            reply_to_message_id=copied_id)
-        return sent, copy is None or copied_id is not None
+        return sent, not content.get("copy") or copied_id is not None
 
     async def _send(self, item: Outgoing) -> Message:
         content = item.content
+        chat = chat_of(item.address)
         # Paid broadcast (bulk lanes only, when switched on): Telegram lifts the 30 msg/s cap for
         # these sends, for a fee. Alerts, safety messages and replies never carry it.
         paid = {"allow_paid_broadcast": True} if item.paid_broadcast else {}
@@ -119,39 +129,39 @@ class TelegramMessenger:
             card = InboxCard.from_payload(content["card"])
             try:
                 edited = await self.bot.edit_message_text(
-                    text=inbox_card_html(card), chat_id=item.chat_id, message_id=content["message_id"],
+                    text=inbox_card_html(card), chat_id=chat, message_id=int(content["message_id"]),
                     reply_markup=inbox_card_keyboard(card.item_id, card.state))
             except TelegramBadRequest as exc:
                 if "not modified" not in exc.message.lower():
                     raise
                 edited = None
             return edited if isinstance(edited, Message) else Message.model_validate(
-                {"message_id": content["message_id"], "date": 0, "chat": {"id": item.chat_id, "type": "private"}})
+                {"message_id": int(content["message_id"]), "date": 0, "chat": {"id": chat, "type": "private"}})
         if item.kind == "inbox_digest":
             cards = [InboxCard.from_payload(c) for c in content["items"]]
-            return await self.bot.send_message(item.chat_id, digest_html(cards))
+            return await self.bot.send_message(chat, digest_html(cards))
         if item.kind == "inbox_relay":
             if content.get("from_message_id"):
-                await self.bot.send_message(item.chat_id, relay_text(content.get("director"), None))
-                copied = await self.bot.copy_message(chat_id=item.chat_id, from_chat_id=content["from_chat_id"],
-                                                     message_id=content["from_message_id"])
+                await self.bot.send_message(chat, relay_text(content.get("director"), None))
+                copied = await self.bot.copy_message(chat_id=chat, from_chat_id=chat_of(content["from_address"]),
+                                                     message_id=int(content["from_message_id"]))
                 return Message.model_validate({"message_id": copied.message_id, "date": 0,
-                                               "chat": {"id": item.chat_id, "type": "private"}})
-            return await self.bot.send_message(item.chat_id, relay_text(content.get("director"), content["text"]))
+                                               "chat": {"id": chat, "type": "private"}})
+            return await self.bot.send_message(chat, relay_text(content.get("director"), content["text"]))
         if item.kind == "inbox_notice":
-            return await self.bot.send_message(item.chat_id, not_shown_reply(
+            return await self.bot.send_message(chat, not_shown_reply(
                 DirectorContact(name=content.get("director"), phone=content.get("director_phone"))))
         if item.kind == "alert_news":
             card = AlertCard.from_payload(content["card"])
             return await self.bot.send_message(
-                item.chat_id, news_html(content.get("occurrences") or card.occurrences, content.get("words"),
+                chat, news_html(content.get("occurrences") or card.occurrences, content.get("words"),
                                         card.severity, card.case_id),
                 reply_markup=news_keyboard(card.alert_id))
         if item.kind == "lesson":
-            return await send_lesson(self.bot, item.chat_id, content, item.delivery_id, media_root=self.media_root,
+            return await send_lesson(self.bot, chat, content, item.delivery_id, media_root=self.media_root,
                                      **paid)
         if item.kind == "lesson_followup":
-            return await self.bot.send_message(item.chat_id, followup_html(content),
+            return await self.bot.send_message(chat, followup_html(content),
                                                reply_markup=tried_keyboard(item.delivery_id), **paid)
         if item.kind in ("checkin", "checkin_reminder"):
             view = QuestionView.from_payload(content["question"])
@@ -159,48 +169,48 @@ class TelegramMessenger:
             # The first message introduces the questionnaire; a reminder, or a later question
             # after a restart, goes straight to where the guardian is.
             intro = item.kind == "checkin" and not content.get("answered")
-            return await self.bot.send_message(item.chat_id, question_html(view, with_intro=intro, lead=lead),
+            return await self.bot.send_message(chat, question_html(view, with_intro=intro, lead=lead),
                                                reply_markup=question_keyboard(view), **paid)
         if item.kind == "checkin_closed":
-            return await self.bot.send_message(item.chat_id, closed_html(content), **paid)
+            return await self.bot.send_message(chat, closed_html(content), **paid)
         if item.kind == "safety":
-            return await self.bot.send_message(item.chat_id, safety_html(SafetyMessage.from_payload(content["safety"])))
+            return await self.bot.send_message(chat, safety_html(SafetyMessage.from_payload(content["safety"])))
         if item.kind == "alert":
             card = AlertCard.from_payload(content["card"])
-            return await self.bot.send_message(item.chat_id, card_html(card, level=content.get("level", 0)),
+            return await self.bot.send_message(chat, card_html(card, level=content.get("level", 0)),
                                                reply_markup=card_keyboard(card.alert_id, card.status))
         if item.kind == "alert_update":
             card = AlertCard.from_payload(content["card"])
             try:
                 edited = await self.bot.edit_message_text(
-                    text=card_html(card, level=content.get("level", 0)), chat_id=item.chat_id,
-                    message_id=content["message_id"], reply_markup=card_keyboard(card.alert_id, card.status))
+                    text=card_html(card, level=content.get("level", 0)), chat_id=chat,
+                    message_id=int(content["message_id"]), reply_markup=card_keyboard(card.alert_id, card.status))
             except TelegramBadRequest as exc:
                 if "not modified" not in exc.message.lower():
                     raise
                 edited = None  # someone on the phone already showed this state
             return edited if isinstance(edited, Message) else Message.model_validate(
-                {"message_id": content["message_id"], "date": 0, "chat": {"id": item.chat_id, "type": "private"}})
+                {"message_id": int(content["message_id"]), "date": 0, "chat": {"id": chat, "type": "private"}})
         if item.kind == "alert_reminder":
             card = AlertCard.from_payload(content["card"])
-            return await self.bot.send_message(item.chat_id,
+            return await self.bot.send_message(chat,
                                                reminder_html(card, escalate_local=content.get("escalate_local")),
                                                reply_markup=card_keyboard(card.alert_id, card.status))
         if item.kind == "followup_result":
-            return await self.bot.send_message(item.chat_id, followup_result_html(content), **paid)
+            return await self.bot.send_message(chat, followup_result_html(content), **paid)
         if item.kind == "household_left":
-            return await self.bot.send_message(item.chat_id, household_left_html(content), **paid)
+            return await self.bot.send_message(chat, household_left_html(content), **paid)
         if item.kind == GUARDIAN_LEFT_KIND:
-            return await self.bot.send_message(item.chat_id, guardian_left_html(content))
+            return await self.bot.send_message(chat, guardian_left_html(content))
         if item.kind == INVITE_USED_KIND:
-            return await self.bot.send_message(item.chat_id, invite_used_html(content))
+            return await self.bot.send_message(chat, invite_used_html(content))
         if item.kind == "console_signin":  # core.staff.websessions.SIGNIN_KIND
-            return await self.bot.send_message(item.chat_id, signin_html(content), disable_web_page_preview=True)
+            return await self.bot.send_message(chat, signin_html(content), disable_web_page_preview=True)
         if item.kind == "campaign":
             if content.get("lesson_id"):
-                return await send_lesson(self.bot, item.chat_id, content, item.delivery_id,
+                return await send_lesson(self.bot, chat, content, item.delivery_id,
                                          media_root=self.media_root, **paid)
-            return await self.bot.send_message(item.chat_id, campaign_html(content, item.locale), **paid)
+            return await self.bot.send_message(chat, campaign_html(content, item.locale), **paid)
         raise _UnknownKind(item.kind)
 
 

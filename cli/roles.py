@@ -141,14 +141,16 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
             from bot.i18n import build_i18n
             from bot.liveness import WhileBotUp
             from bot.messenger import TelegramMessenger
+            from core.delivery.channels import ByChannel
 
             polling_here = telegram is not None
             if telegram is None:
                 telegram = build_bot(settings)
             messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
-            sender = build_sender(settings, worker_sessionmaker,
-                                  WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
-                                  if polling_here else messenger)
+            # One adapter per channel; other channels' adapters join this map as they are added.
+            sender = build_sender(settings, worker_sessionmaker, ByChannel({
+                "telegram": WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
+                if polling_here else messenger}))
             retry = reply_retry_of(telegram)
             if retry is not None:  # a reply that met a 429 holds bulk sending a beat longer (bot/retry.py)
                 retry.on_pause = sender.bucket.pause

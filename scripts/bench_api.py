@@ -46,7 +46,7 @@ from sqlalchemy.engine import make_url  # noqa: E402
 from core.config import PROJECT_ROOT, Settings  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.models import (  # noqa: E402
-    Alert, AuditLog, Case, CaseEvent, CheckIn, Child, Cohort, Delivery, Guardian, Household, Questionnaire,
+    Alert, AuditLog, Case, CaseEvent, CheckIn, Child, Cohort, Delivery, Endpoint, Guardian, Household, Questionnaire,
 )
 
 ADMIN_TOKEN = "bench-admin-token"
@@ -128,7 +128,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
                                            .order_by(Questionnaire.version.desc()).limit(1))
 
         start = now - timedelta(days=60)
-        hh, gu, ch = [], [], []
+        hh, gu, ch, ep = [], [], [], []
         for h in range(1, households + 1):
             hh.append({"id": h, "cohort_id": cohort_id, "created_at": start})
         gid = cid = 0
@@ -137,11 +137,14 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
         for h in range(1, households + 1):
             for n in range(2 if rnd.random() < 0.3 else 1):
                 gid += 1
-                gu.append({"id": gid, "household_id": h, "chat_id": 10_000_000 + gid, "locale": "zh-Hans",
+                gu.append({"id": gid, "household_id": h, "locale": "zh-Hans",
                            "relationship": "grandmother" if n == 0 else "father", "lives_with_children": n == 0,
                            "status": "active", "consent_version": 1, "consented_at": start, "quiet_start": "21:30",
                            "quiet_end": "08:00", "created_at": start, "updated_at": start})
-                first_guardian.setdefault(h, (gid, 10_000_000 + gid))
+                ep.append({"owner": "guardian", "guardian_id": gid, "channel": "telegram",
+                           "address": f"telegram:{10_000_000 + gid}", "state": "active", "rank": 0,
+                           "state_changed_at": start, "created_at": start})
+                first_guardian.setdefault(h, (gid, f"telegram:{10_000_000 + gid}"))
             for _ in range(2 if rnd.random() < 0.5 else 1):
                 cid += 1
                 child_household[cid] = h
@@ -164,7 +167,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
                                  "reminded_count": 0, "completed_at": at + timedelta(hours=5) if done else None})
                 g, chat = first_guardian[h]
                 did += 1
-                deliveries.append({"id": did, "chat_id": chat, "guardian_id": g, "cohort_id": cohort_id, "kind": "checkin",
+                deliveries.append({"id": did, "address": chat, "guardian_id": g, "cohort_id": cohort_id, "kind": "checkin",
                                    "ref": f"checkin:{k}", "ref_kind": "checkin", "ref_id": k, "cycle": f"bench-{week}",
                                    "lane": 1, "state": "sent", "due_at": at, "attempts": 1, "payload": {"checkin_id": k},
                                    "lesson_id": None, "lesson_version": None,
@@ -200,7 +203,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
             at = now - timedelta(days=7 * week - 2)
             for g in gu:
                 did += 1
-                deliveries.append({"id": did, "chat_id": g["chat_id"], "guardian_id": g["id"], "cohort_id": cohort_id,
+                deliveries.append({"id": did, "address": f"telegram:{10_000_000 + g['id']}", "guardian_id": g["id"], "cohort_id": cohort_id,
                                    "kind": "lesson", "ref": "schedule", "ref_kind": None, "ref_id": None,
                                    "cycle": f"bench-{week}", "lane": 2,
                                    "state": "sent" if rnd.random() < 0.95 else "failed", "due_at": at, "attempts": 1,
@@ -212,7 +215,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
                           "entity_id": rnd.randint(1, households), "cohort_id": cohort_id, "detail": {}})
 
         async with engine.begin() as conn:
-            for table, rows in ((Household, hh), (Guardian, gu), (Child, ch), (CheckIn, checkins),
+            for table, rows in ((Household, hh), (Guardian, gu), (Endpoint, ep), (Child, ch), (CheckIn, checkins),
                                 (Delivery, deliveries), (Case, cases), (Alert, alerts), (CaseEvent, events),
                                 (AuditLog, audit)):
                 await _bulk(conn, table.__table__, rows)

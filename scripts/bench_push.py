@@ -48,7 +48,7 @@ from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.delivery.planning import plan_due_lessons  # noqa: E402
 from core.delivery.sender import Sender  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.models import Child, Cohort, Delivery, Guardian, Household, Staff, StaffCohort  # noqa: E402
+from core.models import Child, Cohort, Delivery, Endpoint, Guardian, Household, Staff, StaffCohort  # noqa: E402
 from core.ports import Outgoing, SendOutcome  # noqa: E402
 
 SLOT = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # Monday 20:00 Asia/Shanghai
@@ -113,20 +113,25 @@ async def seed(sessionmaker, n: int, now: datetime) -> None:  # type: ignore[no-
                 {"household_id": i, "nickname": f"c{i}", "birth_year": 2011 + i % 10, "birth_month": 1 + i % 12,
                  "created_at": created, "updated_at": created} for i in ids])
             await session.execute(insert(Guardian), [
-                {"id": i, "household_id": i, "chat_id": FIRST_CHAT + i, "locale": "zh-Hans" if i % 5 else "en",
+                {"id": i, "household_id": i, "locale": "zh-Hans" if i % 5 else "en",
                  "relationship": "grandmother", "lives_with_children": bool(i % 4), "status": "active",
                  "consent_version": 1, "consented_at": created, "created_at": created, "updated_at": created,
                  "quiet_start": "21:30", "quiet_end": "08:00"} for i in ids])
+            await session.execute(insert(Endpoint), [
+                {"owner": "guardian", "guardian_id": i, "channel": "telegram", "address": f"telegram:{FIRST_CHAT + i}",
+                 "state": "active", "rank": 0, "state_changed_at": created, "created_at": created} for i in ids])
 
 
 async def add_directors(sessionmaker, now: datetime) -> None:  # type: ignore[no-untyped-def]
     async with sessionmaker() as session, session.begin():
         cohort_id = await session.scalar(select(Cohort.id))
         for n, chat_id in enumerate(DIRECTOR_CHATS):
-            staff = Staff(display_name=f"主任{n}", role="director", token_hash=f"{n:064d}", telegram_chat_id=chat_id,
+            staff = Staff(display_name=f"主任{n}", role="director", token_hash=f"{n:064d}",
                           locale="zh-Hans", active=True, is_bootstrap=False, created_at=now)
             session.add(staff)
             await session.flush()
+            session.add(Endpoint(owner="staff", staff_id=staff.id, channel="telegram", address=f"telegram:{chat_id}",
+                                 state="active", rank=0, state_changed_at=now, created_at=now))
             session.add(StaffCohort(staff_id=staff.id, cohort_id=cohort_id, is_primary=n == 0))
 
 

@@ -28,11 +28,12 @@ import uvicorn  # noqa: E402
 from sqlalchemy import update  # noqa: E402
 
 from api.main import create_app  # noqa: E402
+from core.endpoints.service import add_endpoint  # noqa: E402
 from core.clock import FrozenClock  # noqa: E402
 from core.config import Settings  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.models import Guardian, Staff  # noqa: E402
+from core.models import Guardian  # noqa: E402
 from tests.api.checkin_data import load_shipped_questionnaires, weekly_alerts  # noqa: E402
 from tests.api.helpers import ADMIN, add_household  # noqa: E402
 from web.app import mount  # noqa: E402
@@ -65,8 +66,7 @@ async def build_world(client: httpx.AsyncClient, sessionmaker, clock: FrozenCloc
         "display_name": "李督导", "role": "supervisor", "cohort_ids": cohorts})).json()
     async with sessionmaker() as session, session.begin():
         for staff in (director, west):
-            await session.execute(update(Staff).where(Staff.id == staff["id"])
-                                  .values(telegram_chat_id=700_000 + staff["id"]))
+            await add_endpoint(session, address=f"telegram:{700_000 + staff['id']}", staff_id=staff["id"], now=clock())
     await load_shipped_questionnaires(sessionmaker, clock)
     alerts, households = [], []
     clock.set(NOW - timedelta(days=3))

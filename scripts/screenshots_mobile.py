@@ -24,6 +24,7 @@ from playwright.async_api import async_playwright  # noqa: E402
 from sqlalchemy import select  # noqa: E402
 
 from api.main import create_app  # noqa: E402
+from core.endpoints.service import add_endpoint, first_address  # noqa: E402
 from core.checkin.service import open_checkins_for_cohort  # noqa: E402
 from core.clock import FrozenClock  # noqa: E402
 from core.config import PROJECT_ROOT, Settings  # noqa: E402
@@ -54,16 +55,17 @@ async def main(out: Path) -> None:
         village = await seed_village(session, now=NOW)
         village.grandma.phone = "+8613812345678"
         village.grandma.call_name = "王奶奶"
-        director = Staff(display_name="李主任", role="director", token_hash=hash_secret("shots"), telegram_chat_id=9001,
+        director = Staff(display_name="李主任", role="director", token_hash=hash_secret("shots"),
                          phone="+8613700001111", phone_visible=True, created_at=NOW)
         session.add(director)
         await session.flush()
+        await add_endpoint(session, address="telegram:9001", staff_id=director.id, now=NOW)
         session.add(StaffCohort(staff_id=director.id, cohort_id=village.cohort.id, is_primary=True))
         await open_checkins_for_cohort(session, cohort_id=village.cohort.id, questionnaire_id="weekly_checkin",
                                        cycle="2026-W48", now=NOW)
         await open_checkins_for_cohort(session, cohort_id=village.cohort.id, questionnaire_id="psc17",
                                        cycle="2026-11", now=NOW)
-        lesson = Delivery(chat_id=village.grandma.chat_id, guardian_id=village.grandma.id, kind="lesson",
+        lesson = Delivery(address=await first_address(session, guardian_id=village.grandma.id) or "", guardian_id=village.grandma.id, kind="lesson",
                           ref="schedule", cycle="2026-11-20T20:00", lane=2, state="sent", due_at=NOW, attempts=1,
                           payload={}, lesson_id="calm_consequences", lesson_version=2, created_at=NOW, sent_at=NOW)
         session.add(lesson)

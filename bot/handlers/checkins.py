@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of, chat_of, is_telegram
 from bot.checkin_render import answered_by_other_html, being_answered_html, question_html, safety_html, thanks_html
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.checkins import AnswerCB, CheckinNavCB, note_keyboard, question_keyboard
@@ -71,6 +72,11 @@ NOTE_GONE = Refusal(strip_buttons=True)
 
 async def _send_safety(bot: Bot, session: AsyncSession, chat_id: int, reserved, clock: Clock) -> None:  # type: ignore[no-untyped-def]
     delivery, message = reserved
+    if delivery.address != address_of(chat_id):
+        # Reserved for the guardian's first endpoint on another channel: the outbox sends it there now.
+        retry_later(delivery, error="other_channel", now=clock())
+        await session.commit()
+        return
     try:
         # Not waited out here on a 429 (bot/retry.py): the reserved row's lease is short, and the
         # outbox delivers it as soon as Telegram lets us.
@@ -82,17 +88,19 @@ async def _send_safety(bot: Bot, session: AsyncSession, chat_id: int, reserved, 
         log.warning("safety delivery %s failed in the handler (%s); the sender will retry",
                     delivery.id, type(exc).__name__)
     else:
-        mark_sent(delivery, message_id=sent.message_id, now=clock())
+        mark_sent(delivery, message_id=str(sent.message_id), now=clock())
     await session.commit()
 
 
 async def _tell_others(bot: Bot, i18n: I18n, others: list[conversation.OtherMessage], *, done: bool) -> None:
     """Other guardians of the household see, without content, that it is being (or was) answered."""
     for other in others:
+        if not is_telegram(other.address):
+            continue
         with i18n.use_locale(to_babel(other.locale)):
             text = answered_by_other_html() if done else being_answered_html()
         try:
-            await bot.edit_message_text(text=text, chat_id=other.chat_id, message_id=other.message_id,
+            await bot.edit_message_text(text=text, chat_id=chat_of(other.address), message_id=int(other.message_id),
                                         reply_markup=None)
         except TelegramAPIError:
             pass  # their message may be too old or already changed

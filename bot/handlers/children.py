@@ -10,6 +10,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import ChildCB
@@ -45,7 +46,7 @@ async def on_child_button(
             await bot.send_message(chat_id, _("You can tell us about at most {max} children.").format(
                 max=rules.MAX_CHILDREN))
             return
-        draft = await enrolment.begin_flow(session, chat_id=chat_id, flow=DraftFlow.add_child,
+        draft = await enrolment.begin_flow(session, address=address_of(chat_id), flow=DraftFlow.add_child,
                                            locale=guardian.locale, now=now)
         await session.commit()
         await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n)
@@ -57,7 +58,7 @@ async def on_child_button(
         return
     nickname = escape(child.nickname)
     if action == "edit":
-        draft = await enrolment.begin_flow(session, chat_id=chat_id, flow=DraftFlow.edit_child,
+        draft = await enrolment.begin_flow(session, address=address_of(chat_id), flow=DraftFlow.edit_child,
                                            locale=guardian.locale, data={"child_id": child.id}, now=now)
         await session.commit()
         await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n)

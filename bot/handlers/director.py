@@ -15,6 +15,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of, chat_of, is_telegram
 from bot.alert_render import METHODS, OUTCOMES, REFERRALS, alert_list_html, card_html, case_html, roster_html, \
     staff_help, visits_html
 from bot.keyboards.alerts import (
@@ -44,7 +45,7 @@ def is_staff(_event: object, staff: Staff | None) -> bool:
 
 
 async def has_prompt(message: Message, session: AsyncSession, staff: Staff | None, clock: Clock) -> bool:
-    return staff is not None and await pending_prompt(session, chat_id=message.chat.id, now=clock()) is not None
+    return staff is not None and await pending_prompt(session, address=address_of(message.chat.id), now=clock()) is not None
 
 
 async def _tz(session: AsyncSession, scope: Scope) -> ZoneInfo:
@@ -57,12 +58,16 @@ async def refresh_cards(bot: Bot, session: AsyncSession, i18n: I18n, alert_id: i
     alert = await session.get(Alert, alert_id)
     if alert is None:
         return
-    for chat_id, message_id, locale, level in await queries.alert_messages(session, alert_id=alert_id):
+    for address, message_id, locale, level, _staff_id in await queries.alert_messages(session, alert_id=alert_id):
+        if not is_telegram(address):
+            continue  # a card on another channel is that channel's to redraw
+        chat_id = chat_of(address)
         card = await alert_card(session, alert=alert, locale=locale, now=clock())
         with i18n.use_locale(to_babel(locale)):
             text, markup = card_html(card, level=level), card_keyboard(alert.id, alert.status)
         try:
-            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=int(message_id),
+                                        reply_markup=markup)
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.info("alert %s: card in chat %s not updated: %s", alert_id, chat_id, exc.message[:60])
@@ -121,7 +126,7 @@ async def on_contact_method(callback: CallbackQuery, callback_data: ContactCB, b
         return
     ids = {"alert_id": target_id if target == "alert" else None, "case_id": target_id if target == "case" else None,
            "household_id": target_id if target == "household" else None}
-    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="contact", now=clock(),
+    await set_prompt(session, staff_id=staff.id, address=address_of(callback.from_user.id), kind="contact", now=clock(),
                      data={"method": callback_data.method}, **ids)
     await session.commit()
     await callback.answer()
@@ -130,7 +135,7 @@ async def on_contact_method(callback: CallbackQuery, callback_data: ContactCB, b
 
 async def on_refer_target(callback: CallbackQuery, callback_data: ReferCB, bot: Bot, session: AsyncSession,
                           staff: Staff, clock: Clock) -> None:
-    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="referral", now=clock(),
+    await set_prompt(session, staff_id=staff.id, address=address_of(callback.from_user.id), kind="referral", now=clock(),
                      alert_id=callback_data.alert_id, data={"to": callback_data.to})
     await session.commit()
     await callback.answer()
@@ -143,7 +148,7 @@ async def on_refer_target(callback: CallbackQuery, callback_data: ReferCB, bot: 
 
 async def on_outcome(callback: CallbackQuery, callback_data: OutcomeCB, bot: Bot, session: AsyncSession,
                      staff: Staff, clock: Clock) -> None:
-    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="resolve", now=clock(),
+    await set_prompt(session, staff_id=staff.id, address=address_of(callback.from_user.id), kind="resolve", now=clock(),
                      alert_id=callback_data.alert_id, data={"outcome": callback_data.outcome})
     await session.commit()
     await callback.answer()
@@ -153,7 +158,7 @@ async def on_outcome(callback: CallbackQuery, callback_data: OutcomeCB, bot: Bot
 
 async def on_case_note_button(callback: CallbackQuery, callback_data: CaseCB, bot: Bot, session: AsyncSession,
                               staff: Staff, clock: Clock) -> None:
-    await set_prompt(session, staff_id=staff.id, chat_id=callback.from_user.id, kind="note", now=clock(),
+    await set_prompt(session, staff_id=staff.id, address=address_of(callback.from_user.id), kind="note", now=clock(),
                      case_id=callback_data.case_id)
     await session.commit()
     await callback.answer()
@@ -197,9 +202,9 @@ def _done_reply(done: director_flow.Done) -> str:
 async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot: Bot, session: AsyncSession,
                            staff: Staff, clock: Clock, i18n: I18n) -> None:
     chat_id = callback.from_user.id
-    prompt = await pending_prompt(session, chat_id=chat_id, now=clock())
+    prompt = await pending_prompt(session, address=address_of(chat_id), now=clock())
     if callback_data.action == "cancel" or prompt is None:
-        await clear_prompt(session, chat_id=chat_id)
+        await clear_prompt(session, address=address_of(chat_id))
         await session.commit()
         await callback.answer()
         await bot.send_message(chat_id, _("All right, nothing was saved."))
@@ -207,7 +212,7 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
     try:
         reply = await _carry_out(prompt, None, bot, session, staff, clock, i18n)
     except DomainError as exc:  # the question is over either way
-        await clear_prompt(session, chat_id=chat_id)
+        await clear_prompt(session, address=address_of(chat_id))
         await session.commit()
         await callback.answer(staff_refusal(exc), show_alert=True)
         return
@@ -217,7 +222,7 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
 
 async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staff: Staff, clock: Clock,
                          i18n: I18n) -> None:
-    prompt = await pending_prompt(session, chat_id=message.chat.id, now=clock())
+    prompt = await pending_prompt(session, address=address_of(message.chat.id), now=clock())
     assert prompt is not None  # the filter saw it
     if not message.text:
         await message.answer(_("Please type the note as words, or tap “Skip the note”."))
@@ -228,7 +233,7 @@ async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staf
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
     except DomainError as exc:
-        await clear_prompt(session, chat_id=message.chat.id)
+        await clear_prompt(session, address=address_of(message.chat.id))
         await session.commit()
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return

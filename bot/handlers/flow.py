@@ -12,6 +12,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from bot.keyboards import flow as kb
 from bot.keyboards.callbacks import ConsentCB, StepCB
 from bot.handlers.checkins import _send_safety as send_safety
@@ -19,7 +20,7 @@ from bot.prompts import draft_locale, send_step
 from bot.texts import PLEASE_TAP, both, help_text, invalid_reason
 from core.checkin.free_text import receive_draft_text
 from core.checkin.risk import RiskScanner
-from core.checkin.safety import reserve_safety_for_chat
+from core.checkin.safety import reserve_safety_for_address
 from core.clock import Clock
 from core.enrolment import service as enrolment
 from core.flows import enrolment as enrolment_flow
@@ -204,8 +205,8 @@ async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock,
         return False
     reserved = None
     if result.stored is not None and result.cohort_id is not None:
-        reserved = await reserve_safety_for_chat(
-            session, chat_id=chat_id, locale=guardian.locale if guardian else pick_locale(draft.locale),
+        reserved = await reserve_safety_for_address(
+            session, address=address_of(chat_id), locale=guardian.locale if guardian else pick_locale(draft.locale),
             guardian_id=guardian.id if guardian else None, cohort_id=result.cohort_id,
             ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the words and the alert are stored before any reply

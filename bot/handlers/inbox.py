@@ -16,6 +16,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of, chat_of, is_telegram
 from bot.handlers.checkins import _send_safety
 from bot.inbox_render import (
     inbox_card_html, inbox_list_html, not_shown_reply, relay_text, sent_to_director, sticker_reply,
@@ -46,7 +47,8 @@ REPLY_PROMPT = "inbox_reply"
 def incoming_of(message: Message) -> inbox.Incoming | None:
     """What the guardian sent, as the inbox keeps it (a reference, never the file). None for a
     sticker: it carries no words, and forwarding every 👍 would bury the directors' phones."""
-    base = {"chat_id": message.chat.id, "message_id": message.message_id, "text": message.text or message.caption}
+    base = {"address": address_of(message.chat.id), "message_id": str(message.message_id),
+            "text": message.text or message.caption}
     if message.text:
         return inbox.Incoming(kind="text", **base)
     if message.sticker:
@@ -132,12 +134,16 @@ async def refresh_inbox_cards(bot: Bot, session: AsyncSession, i18n: I18n, item_
     item = await session.get(InboxItem, item_id)
     if item is None:
         return
-    for chat_id, message_id, locale, _staff_id, carried in await inbox.card_messages(session, item_id=item_id):
+    for address, message_id, locale, _staff_id, carried in await inbox.card_messages(session, item_id=item_id):
+        if not is_telegram(address):
+            continue  # a card on another channel is that channel's to redraw
+        chat_id = chat_of(address)
         card = await inbox_card(session, item=item, now=clock(), carries_message_id=carried or None)
         with i18n.use_locale(to_babel(locale)):
             text, markup = inbox_card_html(card), inbox_card_keyboard(item.id, item.state)
         try:
-            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=message_id, reply_markup=markup)
+            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=int(message_id),
+                                        reply_markup=markup)
         except TelegramBadRequest as exc:
             if "not modified" not in exc.message.lower():
                 log.info("inbox %s: card in chat %s not updated: %s", item_id, chat_id, exc.message[:60])
@@ -167,7 +173,7 @@ async def on_inbox_button(callback: CallbackQuery, callback_data: InboxCB, bot: 
     if action == "reply":
         item = await inbox.get_item(session, scope=scope, item_id=callback_data.item_id)
         scope.require_change(item.cohort_id)
-        await set_prompt(session, staff_id=staff.id, chat_id=chat_id, kind=REPLY_PROMPT, now=now,
+        await set_prompt(session, staff_id=staff.id, address=address_of(chat_id), kind=REPLY_PROMPT, now=now,
                          household_id=item.household_id, data={"item_id": item.id})
         await session.commit()
         await callback.answer()
@@ -192,15 +198,16 @@ def _cancel_keyboard():  # type: ignore[no-untyped-def]
 async def has_reply_prompt(message: Message, session: AsyncSession, staff: Staff | None, clock: Clock) -> bool:
     if staff is None:
         return False
-    prompt = await pending_prompt(session, chat_id=message.chat.id, now=clock())
+    prompt = await pending_prompt(session, address=address_of(message.chat.id), now=clock())
     return prompt is not None and prompt.kind == REPLY_PROMPT
 
 
 async def on_reply(message: Message, bot: Bot, session: AsyncSession, staff: Staff, clock: Clock) -> None:
-    prompt = await pending_prompt(session, chat_id=message.chat.id, now=clock())
+    prompt = await pending_prompt(session, address=address_of(message.chat.id), now=clock())
     assert prompt is not None
     item_id = int((prompt.data or {}).get("item_id") or 0)
-    voice = (message.chat.id, message.message_id, message.voice.file_unique_id) if message.voice else None
+    voice = (address_of(message.chat.id), str(message.message_id), message.voice.file_unique_id) if message.voice \
+        else None
     if message.text is None and voice is None:
         await message.answer(_("Please type your reply, or record a voice note."))
         return
@@ -212,11 +219,11 @@ async def on_reply(message: Message, bot: Bot, session: AsyncSession, staff: Sta
             reason=_("it is empty or too long.") if exc.code in ("reply_empty", "reply_too_long") else exc.message))
         return
     except DomainError as exc:
-        await clear_prompt(session, chat_id=message.chat.id)
+        await clear_prompt(session, address=address_of(message.chat.id))
         await session.commit()
         await message.answer(staff_refusal(exc))
         return
-    await clear_prompt(session, chat_id=message.chat.id)
+    await clear_prompt(session, address=address_of(message.chat.id))
     await session.commit()
     if sent.status == inbox.UNDELIVERED:
         await message.answer(_("This family cannot be reached here any more (they blocked the bot or left). "

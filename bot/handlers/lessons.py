@@ -13,6 +13,7 @@ from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.lessons import LessonCB, ReReadCB, history_keyboard
 from bot.lesson_render import lesson_html
@@ -39,7 +40,7 @@ async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian:
         return
     now = clock()
     try:
-        todo = await lesson_service.take_next_lesson(session, guardian=guardian, now=now)
+        todo = await lesson_service.take_next_lesson(session, guardian=guardian, address=address_of(message.chat.id), now=now)
     except Conflict:
         return  # a second tap handled at the same moment: the first one sends the lesson
     if todo is None:
@@ -61,7 +62,7 @@ async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian:
         lesson_service.mark_failed(todo.delivery, error=type(exc).__name__, now=now)
         log.warning("on-request lesson delivery %s failed: %s", todo.delivery.id, type(exc).__name__)
         return
-    await lesson_service.mark_sent(session, delivery=todo.delivery, message_id=sent.message_id, now=now)
+    await lesson_service.mark_sent(session, delivery=todo.delivery, message_id=str(sent.message_id), now=now)
 
 
 async def on_pause(message: Message, guardian: Guardian, clock: Clock) -> None:

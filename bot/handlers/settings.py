@@ -9,6 +9,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import SettingsCB
@@ -55,7 +56,7 @@ async def on_settings_button(
         return
     if action == "identity":
         # The same three questions as at enrolment, then a summary to confirm (a Draft row).
-        flow = await enrolment.begin_identity_edit(session, guardian=guardian, now=now)
+        flow = await enrolment.begin_identity_edit(session, guardian=guardian, address=address_of(chat_id), now=now)
         await session.commit()
         await send_step(bot, session, flow, chat_id=chat_id, today=now.date(), i18n=i18n)
         return

@@ -11,6 +11,7 @@ from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from bot.alert_render import staff_help
 from bot.handlers.director import staff_commands
 from bot.prompts import send_step
@@ -43,7 +44,7 @@ async def _start_with_code(
     chat_id = message.chat.id
     now = clock()
     result = await enrolment.resolve_code(
-        session, chat_id=chat_id, code=code, now=now,
+        session, address=address_of(chat_id), code=code, now=now,
         max_attempts=settings.code_attempts_max, window_minutes=settings.code_attempts_window_minutes,
     )
     if result.problem is not None:
@@ -57,7 +58,8 @@ async def _start_with_code(
 
     if result.kind == "staff":
         assert result.staff is not None
-        linked = await staff_service.link_telegram(session, staff=result.staff, chat_id=chat_id, now=now)
+        linked = await staff_service.link_address(session, staff=result.staff, address=address_of(chat_id),
+                                                now=now)
         cohorts = await staff_service.staff_cohort_names(session, staff_id=linked.id)
         await session.commit()
         with i18n.use_locale(to_babel(linked.locale)):
@@ -81,12 +83,12 @@ async def _start_with_code(
     if result.kind == "invitation":
         assert result.invitation is not None
         draft = await enrolment.begin_flow(
-            session, chat_id=chat_id, flow=DraftFlow.enrol, invitation_id=result.invitation.id, now=now
+            session, address=address_of(chat_id), flow=DraftFlow.enrol, invitation_id=result.invitation.id, now=now
         )
     else:
         assert result.household_invite is not None
         draft = await enrolment.begin_flow(
-            session, chat_id=chat_id, flow=DraftFlow.join,
+            session, address=address_of(chat_id), flow=DraftFlow.join,
             household_invite_id=result.household_invite.id, now=now,
         )
     await session.commit()

@@ -1,4 +1,6 @@
-"""Loads who is talking (guardian, staff member, unfinished flow) into handler data."""
+"""Loads who is talking (guardian, staff member, unfinished flow) into handler data: the one
+place a Telegram chat becomes an endpoint address ("telegram:<chat id>", data["address"]) and
+the person at it is found through their endpoints."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
@@ -8,9 +10,10 @@ from aiogram import BaseMiddleware
 from aiogram.types import Chat, TelegramObject, Update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from bot.addresses import address_of
 from core.clock import Clock
+from core.endpoints.service import heard_from, staff_at
 from core.enrolment.service import find_guardian, get_draft, mark_reachable
-from core.staff.service import find_staff_by_chat
 
 
 class ContextMiddleware(BaseMiddleware):
@@ -24,18 +27,20 @@ class ContextMiddleware(BaseMiddleware):
     ) -> Any:
         session: AsyncSession = data["session"]
         chat: Chat | None = data.get("event_chat")
-        guardian = staff = draft = None
+        guardian = staff = draft = address = None
         if chat is not None and chat.type == "private":
-            guardian = await find_guardian(session, chat_id=chat.id)
-            staff = await find_staff_by_chat(session, chat_id=chat.id)
-            draft = await get_draft(session, chat_id=chat.id)
-        if guardian is not None and isinstance(event, Update) and event.my_chat_member is None:
-            # They wrote or tapped: Telegram delivers to them again, whatever a 403 said before.
+            address = address_of(chat.id)
+            guardian = await find_guardian(session, address=address)
+            staff = await staff_at(session, address=address)
+            draft = await get_draft(session, address=address)
+        if address is not None and (guardian or staff) and isinstance(event, Update) and event.my_chat_member is None:
+            # They wrote or tapped: Telegram delivers to them again, whatever a 403 said before
+            # (their endpoints here reopen; alerts reach a staff member again).
             clock: Clock = data["clock"]
-            mark_reachable(guardian, now=clock())
-        if staff is not None and staff.telegram_blocked_at is not None and isinstance(event, Update) \
-                and event.my_chat_member is None:
-            staff.telegram_blocked_at = None  # they wrote: alerts reach them again
+            await heard_from(session, address=address, now=clock())
+            if guardian is not None:
+                mark_reachable(guardian, now=clock())
+        data["address"] = address
         data["guardian"] = guardian
         data["staff"] = staff
         data["draft"] = draft

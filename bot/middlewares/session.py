@@ -10,6 +10,7 @@ from aiogram.types import TelegramObject, Update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from bot.addresses import CHANNEL
 from bot.retry import hold_session
 from core.clock import Clock
 from core.models import ProcessedUpdate
@@ -53,10 +54,11 @@ class SessionMiddleware(BaseMiddleware):
             return result
 
     async def _first_delivery(self, session: AsyncSession, update_id: int) -> bool:
-        if await session.get(ProcessedUpdate, update_id) is not None:
+        key = (CHANNEL, str(update_id))  # processed inbound events are keyed by (channel, event id)
+        if await session.get(ProcessedUpdate, key) is not None:
             await session.rollback()
             return False
-        session.add(ProcessedUpdate(update_id=update_id, processed_at=self.clock()))
+        session.add(ProcessedUpdate(channel=key[0], event_id=key[1], processed_at=self.clock()))
         try:
             await session.flush()
         except IntegrityError:  # the same update is being handled right now elsewhere

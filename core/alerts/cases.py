@@ -21,7 +21,7 @@ from core.alerts.queries import alert_messages
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, ALERT_RESOLVED
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.errors import Conflict, Invalid, NotFound
-from core.models import Alert, Case, CaseEvent, CheckIn, Household, Staff
+from core.models import Alert, Case, CaseEvent, CheckIn, Household
 from core.models.enums import StaffRole
 
 CASE_OPEN, CASE_CLOSED = "open", "closed"
@@ -109,15 +109,11 @@ async def _cards_changed(session: AsyncSession, alert: Alert, now: datetime, car
     through the outbox (lane 0): an edit of each message already sent."""
     if not cards:
         return
-    for chat_id, message_id, _locale, level in await alert_messages(session, alert_id=alert.id):
-        await enqueue(session, chat_id=chat_id, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+    for address, message_id, _locale, level, staff_id in await alert_messages(session, alert_id=alert.id):
+        await enqueue(session, address=address, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
                       cycle=alert.status, lane=LANE_URGENT, due_at=now, now=now, cohort_id=alert.cohort_id,
-                      staff_id=await _staff_of_chat(session, chat_id),
+                      staff_id=staff_id,
                       payload={"alert_id": alert.id, "message_id": message_id, "level": level})
-
-
-async def _staff_of_chat(session: AsyncSession, chat_id: int) -> int | None:
-    return await session.scalar(select(Staff.id).where(Staff.telegram_chat_id == chat_id))
 
 
 async def _acknowledge(session: AsyncSession, alert: Alert, scope: Scope, now: datetime, cards: bool) -> None:

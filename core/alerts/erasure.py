@@ -29,8 +29,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.alerts import notify
 from core.alerts.queries import alert_messages
 from core.delivery.outbox import LANE_URGENT, enqueue
+from core.endpoints.service import endpoints_of
 from core.people import display_phone
-from core.models import Alert, Case, CaseEvent, Child, Delivery, FreeText, Guardian, Staff
+from core.models import Alert, Case, CaseEvent, Child, Delivery, FreeText, Guardian
 
 REDACTED = "[…]"  # the marker where a name, a number, a place or someone's words were
 # Evidence keys that hold what a person said or point at a person; everything else is structure.
@@ -45,7 +46,7 @@ class Erasing:
     household_id: int
     household_gone: bool
     guardian_id: int
-    chat_id: int
+    addresses: list[str]  # every endpoint of the guardian
     identifiers: list[str]  # names, numbers and places to replace inside notes
     alert_ids: list[int]
 
@@ -66,7 +67,8 @@ async def gather(session: AsyncSession, *, guardian: Guardian, household_gone: b
         Alert.household_id == guardian.household_id,
         Alert.guardian_id == guardian.id)))).all())
     return Erasing(household_id=guardian.household_id, household_gone=household_gone, guardian_id=guardian.id,
-                   chat_id=guardian.chat_id, identifiers=identifiers, alert_ids=alert_ids)
+                   addresses=[e.address for e in await endpoints_of(session, guardian_id=guardian.id)],
+                   identifiers=identifiers, alert_ids=alert_ids)
 
 
 def scrub(text: str, identifiers: list[str]) -> str:
@@ -112,7 +114,7 @@ async def redact(session: AsyncSession, *, erasing: Erasing, now: datetime) -> N
     # from a later enrolment of the same chat) cannot be found by chat: they carry none. Their
     # own kept words go with the guardian row (ON DELETE CASCADE).
     await session.execute(delete(FreeText).where(FreeText.guardian_id == erasing.guardian_id))
-    await session.execute(delete(Delivery).where(Delivery.chat_id == erasing.chat_id, Delivery.guardian_id.is_(None),
+    await session.execute(delete(Delivery).where(Delivery.address.in_(erasing.addresses), Delivery.guardian_id.is_(None),
                                                  Delivery.staff_id.is_(None)))
     await session.flush()
     for alert in alerts:
@@ -122,8 +124,7 @@ async def redact(session: AsyncSession, *, erasing: Erasing, now: datetime) -> N
 async def edit_cards(session: AsyncSession, *, alert: Alert, cycle: str, now: datetime) -> None:
     """Redraw every card of this alert already on a staff phone (an `alert_update` row per
     message, rendered at send time); `cycle` names the occasion, so each redraws once."""
-    for chat_id, message_id, _locale, level in await alert_messages(session, alert_id=alert.id):
-        staff_id = await session.scalar(select(Staff.id).where(Staff.telegram_chat_id == chat_id))
-        await enqueue(session, chat_id=chat_id, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+    for address, message_id, _locale, level, staff_id in await alert_messages(session, alert_id=alert.id):
+        await enqueue(session, address=address, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
                       cycle=cycle, lane=LANE_URGENT, due_at=now, now=now, cohort_id=alert.cohort_id,
                       staff_id=staff_id, payload={"alert_id": alert.id, "message_id": message_id, "level": level})

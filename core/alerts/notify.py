@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts.policy import AlertPolicy
 from core.delivery.outbox import LANE_CHECKIN, LANE_URGENT, enqueue
+from core.endpoints.service import first_addresses, staff_reachable
 from core.models import Alert, CaseEvent, Cohort, Delivery, Staff, StaffCohort
 from core.models.enums import StaffRole
 
@@ -30,10 +31,9 @@ TOP_LEVEL = 2
 
 
 async def reachable_staff(session: AsyncSession, *, cohort_id: int | None, role: str) -> list[Staff]:
-    """Active staff of this role with a linked Telegram chat that has not blocked the bot: the
-    cohort's own directors or supervisors; for admins, all of them."""
-    query = select(Staff).where(Staff.role == role, Staff.active.is_(True), Staff.telegram_chat_id.is_not(None),
-                                Staff.telegram_blocked_at.is_(None))
+    """Active staff of this role with an endpoint that still works (a linked chat that has not
+    blocked the bot): the cohort's own directors or supervisors; for admins, all of them."""
+    query = select(Staff).where(Staff.role == role, Staff.active.is_(True), staff_reachable())
     if role != StaffRole.admin:
         query = query.join(StaffCohort, StaffCohort.staff_id == Staff.id).where(StaffCohort.cohort_id == cohort_id)
     return list((await session.scalars(query.order_by(Staff.id))).all())
@@ -47,9 +47,11 @@ async def policy_for(session: AsyncSession, cohort_id: int | None) -> AlertPolic
 async def _send(session: AsyncSession, *, alert: Alert, people: list[Staff], kind: str, cycle: str,
                 now: datetime, lane: int = LANE_URGENT, **payload: object) -> int:
     sent = 0
+    addresses = await first_addresses(session, staff_ids=[p.id for p in people])
     for person in people:
-        assert person.telegram_chat_id is not None
-        if await enqueue(session, chat_id=person.telegram_chat_id, kind=kind, ref=f"alert:{alert.id}", cycle=cycle,
+        if person.id not in addresses:
+            continue
+        if await enqueue(session, address=addresses[person.id], kind=kind, ref=f"alert:{alert.id}", cycle=cycle,
                          lane=lane, due_at=now, now=now, cohort_id=alert.cohort_id, staff_id=person.id,
                          payload={"alert_id": alert.id, **payload}):
             sent += 1
@@ -128,11 +130,8 @@ async def remind_due(session: AsyncSession, *, now: datetime, limit: int = 200) 
 
 
 async def staff_unreachable(session: AsyncSession, *, staff_id: int, alert_id: int | None, now: datetime) -> None:
-    """Telegram said 403 for a staff member's chat: mark it, and if the alert now has no
-    reachable director, escalate it at once."""
-    staff = await session.get(Staff, staff_id)
-    if staff is not None and staff.telegram_blocked_at is None:
-        staff.telegram_blocked_at = now
+    """No endpoint of a staff member takes messages any more (the sender has marked them):
+    if the alert now has no reachable director, escalate it at once."""
     alert = await session.get(Alert, alert_id) if alert_id else None
     if alert is None or alert.status != "open" or alert.escalation_level > 0:
         return
@@ -159,32 +158,36 @@ async def tell_directors(session: AsyncSession, *, cohort_id: int | None, kind: 
                          payload: dict[str, object]) -> int:
     """A plain notice for the cohort's directors (a follow-up's result, a family that left)."""
     sent = 0
-    for person in await reachable_staff(session, cohort_id=cohort_id, role=StaffRole.director):
-        assert person.telegram_chat_id is not None
-        if await enqueue(session, chat_id=person.telegram_chat_id, kind=kind, ref=ref, cycle="1", lane=LANE_CHECKIN,
+    people = await reachable_staff(session, cohort_id=cohort_id, role=StaffRole.director)
+    addresses = await first_addresses(session, staff_ids=[p.id for p in people])
+    for person in people:
+        if person.id not in addresses:
+            continue
+        if await enqueue(session, address=addresses[person.id], kind=kind, ref=ref, cycle="1", lane=LANE_CHECKIN,
                          due_at=now, now=now, cohort_id=cohort_id, staff_id=person.id, payload=payload):
             sent += 1
     return sent
 
 
-async def _card_holders(session: AsyncSession, *, alert_id: int) -> list[tuple[int, int, int | None, int]]:
-    """(chat id, card message id, staff id, level) of every card of this alert sent to staff."""
+async def _card_holders(session: AsyncSession, *, alert_id: int) -> list[tuple[str, str, int | None, int]]:
+    """(address, card message id, staff id, level) of every card of this alert sent to staff."""
     rows = await session.execute(
-        select(Delivery.chat_id, Delivery.telegram_message_id, Delivery.staff_id, Delivery.payload)
+        select(Delivery.address, Delivery.provider_message_id, Delivery.staff_id, Delivery.payload)
         .where(Delivery.kind == ALERT_KIND, Delivery.ref == f"alert:{alert_id}", Delivery.staff_id.is_not(None),
-               Delivery.telegram_message_id.is_not(None))
+               Delivery.provider_message_id.is_not(None))
         .order_by(Delivery.id)
     )
-    return [(chat_id, message_id, staff_id, int((payload or {}).get("level", 0)))
-            for chat_id, message_id, staff_id, payload in rows]
+    return [(address, message_id, staff_id, int((payload or {}).get("level", 0)))
+            for address, message_id, staff_id, payload in rows]
 
 
 async def cards_redrawn(session: AsyncSession, *, alert: Alert, now: datetime, why: str) -> int:
     """Every card of this alert is edited to show it as it stands now (lane 0). `why` keys the
     edit ("n3": the third occurrence, "refiled"), so the same change is queued once."""
     queued = 0
-    for chat_id, message_id, staff_id, level in await _card_holders(session, alert_id=alert.id):
-        if await enqueue(session, chat_id=chat_id, kind=UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+    for address, message_id, staff_id, level in await _card_holders(session, alert_id=alert.id):
+        # An edit goes where the card is (the sender never moves it to another endpoint).
+        if await enqueue(session, address=address, kind=UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
                          cycle=f"{alert.status}-{why}", lane=LANE_URGENT, due_at=now, now=now,
                          cohort_id=alert.cohort_id, staff_id=staff_id,
                          payload={"alert_id": alert.id, "message_id": message_id, "level": level}):
@@ -198,12 +201,12 @@ async def tell_news(session: AsyncSession, *, alert: Alert, now: datetime) -> in
     show the count. The deadlines stay as they were: news does not restart the clock."""
     await session.flush()
     told = 0
-    seen: set[int] = set()
-    for chat_id, _message_id, staff_id, _level in await _card_holders(session, alert_id=alert.id):
-        if chat_id in seen:
+    seen: set[str] = set()
+    for address, _message_id, staff_id, _level in await _card_holders(session, alert_id=alert.id):
+        if address in seen:
             continue
-        seen.add(chat_id)
-        if await enqueue(session, chat_id=chat_id, kind=NEWS_KIND, ref=f"alert:{alert.id}",
+        seen.add(address)
+        if await enqueue(session, address=address, kind=NEWS_KIND, ref=f"alert:{alert.id}",
                          cycle=f"n{alert.occurrences}", lane=LANE_URGENT, due_at=now, now=now,
                          cohort_id=alert.cohort_id, staff_id=staff_id,
                          payload={"alert_id": alert.id, "occurrences": alert.occurrences,

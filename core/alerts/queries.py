@@ -204,17 +204,17 @@ async def visits_due(session: AsyncSession, *, scope: Scope, now: datetime) -> l
     return sorted(due, key=lambda line: (line.last_contact is not None, line.last_contact or now, line.household_id))
 
 
-async def alert_messages(session: AsyncSession, *, alert_id: int) -> list[tuple[int, int, str, int]]:
-    """(chat id, message id, staff locale, escalation level) of every card of this alert sent to
-    staff, to update them all when someone acts ("acknowledged by …")."""
+async def alert_messages(session: AsyncSession, *, alert_id: int) -> list[tuple[str, str, str, int, int]]:
+    """(address, message id, staff locale, escalation level, staff id) of every card of this
+    alert sent to staff, to update them all when someone acts ("acknowledged by …")."""
     rows = await session.execute(
-        select(Delivery.chat_id, Delivery.telegram_message_id, Staff.locale, Delivery.payload)
+        select(Delivery.address, Delivery.provider_message_id, Staff.locale, Delivery.payload, Staff.id)
         .join(Staff, Staff.id == Delivery.staff_id)
-        .where(Delivery.kind == "alert", Delivery.about("alert", alert_id), Delivery.telegram_message_id.is_not(None))
+        .where(Delivery.kind == "alert", Delivery.about("alert", alert_id), Delivery.provider_message_id.is_not(None))
         .order_by(Delivery.id)
     )
-    return [(chat_id, message_id, locale, int((payload or {}).get("level", 0)))
-            for chat_id, message_id, locale, payload in rows]
+    return [(address, message_id, locale, int((payload or {}).get("level", 0)), staff_id)
+            for address, message_id, locale, payload, staff_id in rows]
 
 
 async def cohort_timezone(session: AsyncSession, cohort_id: int | None) -> str:

@@ -16,7 +16,8 @@ from core.catalog.service import get_lesson
 from core.content.localized import check_localized
 from core.db import affected_rows
 from core.delivery import outbox
-from core.delivery.outbox import LANE_LESSON, PENDING, _insert, plan_groups
+from core.delivery.outbox import KEY, LANE_LESSON, PENDING, _insert, plan_groups
+from core.endpoints.service import guardian_address
 from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.inputs import Timestamp
@@ -156,8 +157,9 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
                 due_at = next_allowed(QuietHours(parse_hhmm(group.quiet_start), parse_hhmm(group.quiet_end)), tz,
                                       campaign.send_at)
                 tz_col = func.coalesce(Guardian.timezone, literal(cohort.timezone))
+                address = guardian_address()
                 source = select(
-                    Guardian.chat_id, Guardian.id, literal(cohort.id), literal("campaign"),
+                    address, Guardian.id, literal(cohort.id), literal("campaign"),
                     literal(f"campaign:{campaign.id}"), literal("campaign"), literal(campaign.id), literal("1"), literal(LANE_LESSON), literal(PENDING),
                     literal(due_at, Delivery.due_at.type), literal(0), literal(payload, Delivery.payload.type),
                     literal(campaign.lesson_id, Delivery.lesson_id.type),
@@ -167,12 +169,13 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
                     Household.cohort_id == cohort.id, Guardian.status != GuardianStatus.stopped,
                     Guardian.unreachable_at.is_(None), tz_col == group.timezone,
                     Guardian.quiet_start == group.quiet_start, Guardian.quiet_end == group.quiet_end,
+                    address.is_not(None),
                 )
                 result = await session.execute(
                     _insert(session).from_select(
-                        ["chat_id", "guardian_id", "cohort_id", "kind", "ref", "ref_kind", "ref_id", "cycle", "lane",
+                        ["address", "guardian_id", "cohort_id", "kind", "ref", "ref_kind", "ref_id", "cycle", "lane",
                          "state", "due_at", "attempts", "payload", "lesson_id", "lesson_version", "created_at"], source,
-                    ).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+                    ).on_conflict_do_nothing(index_elements=KEY)
                 )
                 added += max(affected_rows(result) or 0, 0)
         campaign.state, campaign.planned_at = "planned", now

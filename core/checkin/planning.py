@@ -18,6 +18,7 @@ from core.checkin.rules import highest_severity
 from core.checkin.service import ANSWERABLE, CHECKIN_KIND, expire_checkins, get_questionnaire, open_checkins_for_cohort
 from core.db import dialect_insert
 from core.delivery.outbox import LANE_CHECKIN, SENT, enqueue
+from core.endpoints.service import first_address
 from core.errors import NotFound
 from core.models import CheckIn, CheckInRound, Cohort, Delivery, Guardian
 from core.models.enums import GuardianStatus
@@ -94,17 +95,17 @@ async def plan_round(session: AsyncSession, *, cohort_id: int, questionnaire_id:
     return row
 
 
-async def _sent_to(session: AsyncSession, checkin_ids: list[int]) -> dict[int, list[tuple[int, int]]]:
-    """check-in id → (chat id, guardian id) of everyone its first message reached."""
+async def _sent_to(session: AsyncSession, checkin_ids: list[int]) -> dict[int, list[tuple[str, int]]]:
+    """check-in id → (address, guardian id) of everyone its first message reached."""
     rows = await session.execute(
-        select(Delivery.ref_id, Delivery.chat_id, Delivery.guardian_id)
+        select(Delivery.ref_id, Delivery.address, Delivery.guardian_id)
         .where(Delivery.ref_kind == "checkin", Delivery.ref_id.in_(checkin_ids), Delivery.kind == CHECKIN_KIND,
                Delivery.state == SENT, Delivery.guardian_id.is_not(None))
     )
-    out: dict[int, list[tuple[int, int]]] = {}
-    for checkin_id, chat_id, guardian_id in rows:
+    out: dict[int, list[tuple[str, int]]] = {}
+    for checkin_id, address, guardian_id in rows:
         if checkin_id is not None and guardian_id is not None:  # always, by the query
-            out.setdefault(checkin_id, []).append((chat_id, guardian_id))
+            out.setdefault(checkin_id, []).append((address, guardian_id))
     return out
 
 
@@ -132,11 +133,11 @@ async def plan_reminders(session: AsyncSession, *, now: datetime, limit: int = 2
         recipients = reached.get(checkin.id, [])
         if checkin.claimed_by_guardian_id is not None:
             recipients = [(c, g) for c, g in recipients if g == checkin.claimed_by_guardian_id]
-        for chat_id, guardian_id in recipients:
+        for address, guardian_id in recipients:
             guardian = guardians.get(guardian_id)
             if guardian is None or guardian.status == GuardianStatus.stopped or guardian.unreachable_at:
                 continue
-            if await enqueue(session, chat_id=chat_id, kind=REMINDER_KIND, ref=f"checkin:{checkin.id}",
+            if await enqueue(session, address=address, kind=REMINDER_KIND, ref=f"checkin:{checkin.id}",
                              cycle=f"r{due_count}", lane=LANE_CHECKIN, due_at=now, now=now, guardian_id=guardian_id,
                              cohort_id=checkin.cohort_id, payload={"checkin_id": checkin.id, "reminder": due_count}):
                 added += 1
@@ -158,7 +159,10 @@ async def close_expired(session: AsyncSession, *, now: datetime) -> int:
         guardian = await session.get(Guardian, c.claimed_by_guardian_id)
         if guardian is None or guardian.status == GuardianStatus.stopped:
             continue
-        await enqueue(session, chat_id=guardian.chat_id, kind=CLOSED_KIND, ref=f"checkin:{c.id}", cycle="1",
+        address = await first_address(session, guardian_id=guardian.id)
+        if address is None:
+            continue
+        await enqueue(session, address=address, kind=CLOSED_KIND, ref=f"checkin:{c.id}", cycle="1",
                       lane=LANE_CHECKIN, due_at=now, now=now, guardian_id=guardian.id, cohort_id=c.cohort_id,
                       payload={"checkin_id": c.id})
     return len(results)

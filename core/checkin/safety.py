@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.content.texts import current_text
 from core.delivery.outbox import LANE_URGENT, send_now
+from core.endpoints.service import first_address
 from core.staff.directors import primary_director_contact
 from core.locales import localized
 from core.models import Cohort, Delivery, Guardian
@@ -59,15 +60,18 @@ async def reserve_safety_message(session: AsyncSession, *, guardian: Guardian, c
     """The outbox row for one safety message (once per guardian and occasion, e.g. ref
     "checkin:12:safety" or "text:5"), born 'sending' so the caller sends it now. None when it
     was already sent for this occasion."""
-    return await reserve_safety_for_chat(session, chat_id=guardian.chat_id, locale=guardian.locale,
-                                         guardian_id=guardian.id, cohort_id=cohort_id, ref=ref, now=now)
+    address = await first_address(session, guardian_id=guardian.id)
+    if address is None:
+        return None  # no endpoint left: they hear it when they write again (the sender would cancel it)
+    return await reserve_safety_for_address(session, address=address, locale=guardian.locale,
+                                            guardian_id=guardian.id, cohort_id=cohort_id, ref=ref, now=now)
 
 
-async def reserve_safety_for_chat(session: AsyncSession, *, chat_id: int, locale: str, guardian_id: int | None,
+async def reserve_safety_for_address(session: AsyncSession, *, address: str, locale: str, guardian_id: int | None,
                                   cohort_id: int, ref: str, now: datetime) -> tuple[Delivery, SafetyMessage] | None:
     """The same for someone who is not enrolled yet (a risk word typed during enrolment)."""
     message = await safety_message(session, cohort_id=cohort_id, locale=locale)
-    delivery = await send_now(session, chat_id=chat_id, kind=SAFETY_KIND, ref=ref, cycle="1",
+    delivery = await send_now(session, address=address, kind=SAFETY_KIND, ref=ref, cycle="1",
                               lane=LANE_URGENT, now=now, guardian_id=guardian_id, cohort_id=cohort_id,
                               payload={"safety": message.as_payload()})
     return None if delivery is None else (delivery, message)

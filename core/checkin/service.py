@@ -25,7 +25,8 @@ from core.checkin.rules import FiredRule, evaluate, rules_fired_by_answer
 from core.checkin.scoring import score
 from core.content.questionnaires import AnswerIn, QuestionnaireFile
 from core.db import dialect_insert
-from core.delivery.outbox import LANE_CHECKIN, PENDING
+from core.delivery.outbox import KEY, LANE_CHECKIN, PENDING
+from core.endpoints.service import first_addresses
 from core.people import age_in_years
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.locales import pick_locale
@@ -174,15 +175,17 @@ async def open_checkins_for_cohort(
                CheckIn.created_at == now)
     )).all()
     result.checkins = len(created)
+    addresses = await first_addresses(
+        session, guardian_ids={g.id for _, key in created for g in respondents[key]})
     deliveries = [
-        {"chat_id": g.chat_id, "guardian_id": g.id, "cohort_id": cohort_id, "kind": CHECKIN_KIND,
+        {"address": addresses[g.id], "guardian_id": g.id, "cohort_id": cohort_id, "kind": CHECKIN_KIND,
          "ref": f"checkin:{checkin_id}", "ref_kind": "checkin", "ref_id": checkin_id, "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
          "due_at": due, "attempts": 0, "payload": {"checkin_id": checkin_id}, "created_at": now}
-        for checkin_id, key in created for g in respondents[key]
+        for checkin_id, key in created for g in respondents[key] if g.id in addresses
     ]
     for start in range(0, len(deliveries), 1000):
         await session.execute(
-            dialect_insert(session, Delivery).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"]),
+            dialect_insert(session, Delivery).on_conflict_do_nothing(index_elements=KEY),
             deliveries[start:start + 1000],
         )
     result.deliveries = len(deliveries)

@@ -12,6 +12,7 @@ from core.catalog.service import age_band, audience_for, latest_lessons
 from core.checkin.rules import FiredRule
 from core.content.questionnaires import SEVERITY_RANK
 from core.delivery.lessons import lessons_done
+from core.endpoints.service import first_address
 from core.delivery.outbox import LANE_CHECKIN, enqueue
 from core.people import age_in_years
 from core.models import CheckIn, Child, Delivery, Guardian, Lesson
@@ -45,6 +46,9 @@ async def send_fitting_lesson(session: AsyncSession, *, checkin: CheckIn, fired:
     lesson = await fitting_lesson(session, checkin=checkin, fired=fired, guardian=guardian, now=now)
     if lesson is None:
         return None
-    return await enqueue(session, chat_id=guardian.chat_id, kind="lesson", ref=f"checkin:{checkin.id}",
+    address = await first_address(session, guardian_id=guardian.id)
+    if address is None:
+        return None
+    return await enqueue(session, address=address, kind="lesson", ref=f"checkin:{checkin.id}",
                          cycle=f"{lesson.id}@{lesson.version}", lane=LANE_CHECKIN, due_at=now, now=now,
                          guardian_id=guardian.id, cohort_id=checkin.cohort_id, lesson=lesson)

@@ -42,5 +42,8 @@ class StaffBlocked(Protocol):
 class SenderHooks:
     resolvers: Sequence[Resolver] = ()  # their contents are merged in this order
     persistent_kinds: frozenset[str] = frozenset({"safety"})  # retried until delivered, never dropped
+    # Edits of a message already on a phone (a card redrawn): they only mean something where that
+    # message is, so they never move to another endpoint.
+    edit_kinds: frozenset[str] = frozenset()
     on_settled: Mapping[str, Settled] = field(default_factory=dict)  # by kind
     on_staff_blocked: StaffBlocked | None = None

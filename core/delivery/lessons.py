@@ -34,9 +34,11 @@ async def lessons_done(session: AsyncSession, *, guardian_id: int) -> set[str]:
     return {lesson_id for lesson_id in rows.all() if lesson_id is not None}
 
 
-async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: datetime) -> LessonToSend | None:
-    """/lesson: the guardian's next lesson now, counted like a scheduled one (it moves them on
-    in their programme). The row is created 'sending'; the caller marks it sent or failed."""
+async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, address: str,
+                           now: datetime) -> LessonToSend | None:
+    """/lesson: the guardian's next lesson now, to the address they asked from, counted like a
+    scheduled one (it moves them on in their programme). The row is created 'sending'; the
+    caller marks it sent or failed."""
     planner = await LessonPlanner.load(session)
     cohort = await session.scalar(
         select(Cohort).join(Household, Household.cohort_id == Cohort.id).where(Household.id == guardian.household_id)
@@ -53,7 +55,7 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
         return None
     # Keyed by the lesson: two /lesson taps handled at once pick the same lesson and only one
     # row (and one message) comes of it; an earlier failed try of this lesson is reused.
-    key = {"chat_id": guardian.chat_id, "kind": "lesson", "ref": "request", "cycle": f"{lesson.id}@{lesson.version}"}
+    key = {"address": address, "kind": "lesson", "ref": "request", "cycle": f"{lesson.id}@{lesson.version}"}
     existing = await session.scalar(select(Delivery).filter_by(**key))
     if existing is not None:
         if existing.state != outbox.FAILED:
@@ -67,7 +69,7 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
             .values(**key, guardian_id=guardian.id, cohort_id=cohort_id, lane=outbox.LANE_LESSON,
                     state=outbox.SENDING, due_at=now, attempts=1, payload={}, lesson_id=lesson.id,
                     lesson_version=lesson.version, created_at=now, claimed_at=now)
-            .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+            .on_conflict_do_nothing(index_elements=outbox.KEY)
             .returning(Delivery.id)
         )
         new_id = inserted.scalar()
@@ -79,9 +81,8 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, now: da
     return LessonToSend(delivery=delivery, content=outbox.lesson_content(lesson, locale=guardian.locale))
 
 
-async def mark_sent(session: AsyncSession, *, delivery: Delivery, message_id: int | None, now: datetime) -> None:
-    delivery.state, delivery.sent_at, delivery.finished_at = outbox.SENT, now, now
-    delivery.telegram_message_id = message_id
+async def mark_sent(session: AsyncSession, *, delivery: Delivery, message_id: str | None, now: datetime) -> None:
+    outbox.mark_sent(delivery, message_id=message_id, now=now)
     await outbox.plan_followups(session, lessons=[delivery], now=now)
 
 

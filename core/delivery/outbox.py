@@ -13,6 +13,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest_slot, next_allowed, parse_hhmm
 from core.db import affected_rows, dialect_insert
+from core.endpoints.service import guardian_address
 from core.locales import localized
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
 from core.models.delivery import ref_columns
@@ -26,6 +27,7 @@ PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
     "pending", "sending", "sent", "failed", "blocked", "cancelled", "skipped",
 )
 STATES = (PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
+KEY = ["address", "kind", "ref", "cycle"]  # the outbox's unique key (uq_deliveries_key)
 
 
 def _insert(session: AsyncSession):  # type: ignore[no-untyped-def]
@@ -96,9 +98,10 @@ async def plan_lesson_chunk(
     due = next_allowed(quiet, tz, slot)
     cycle = cycle_key(slot, tz)
     tz_col = func.coalesce(Guardian.timezone, literal(cohort.timezone))
+    address = guardian_address()
     source = (
         select(
-            Guardian.chat_id,
+            address,
             Guardian.id,
             literal(cohort.id),
             literal("lesson"),
@@ -122,26 +125,27 @@ async def plan_lesson_chunk(
             Guardian.quiet_end == group.quiet_end,
             Guardian.id >= id_from,
             Guardian.id <= id_to,
+            address.is_not(None),
         )
     )
     stmt = (
         _insert(session)
         .from_select(
-            ["chat_id", "guardian_id", "cohort_id", "kind", "ref", "cycle", "lane", "state", "due_at",
+            ["address", "guardian_id", "cohort_id", "kind", "ref", "cycle", "lane", "state", "due_at",
              "attempts", "payload", "created_at"],
             source,
         )
-        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+        .on_conflict_do_nothing(index_elements=KEY)
     )
     result = await session.execute(stmt)
     return max(affected_rows(result) or 0, 0)
 
 
 async def _insert_once(session: AsyncSession, **values: Any) -> Delivery | None:
-    """One delivery unless its key (chat, kind, ref, cycle) exists: the new row, or None."""
+    """One delivery unless its key (address, kind, ref, cycle) exists: the new row, or None."""
     new_id = (await session.execute(
         _insert(session).values(**values, **ref_columns(values["ref"]))
-        .on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"])
+        .on_conflict_do_nothing(index_elements=KEY)
         .returning(Delivery.id)
     )).scalar()
     return None if new_id is None else await session.get(Delivery, new_id)
@@ -150,7 +154,7 @@ async def _insert_once(session: AsyncSession, **values: Any) -> Delivery | None:
 async def enqueue(
     session: AsyncSession,
     *,
-    chat_id: int,
+    address: str,
     kind: str,
     ref: str,
     cycle: str,
@@ -165,7 +169,7 @@ async def enqueue(
 ) -> Delivery | None:
     """Add one delivery unless its key exists. Returns the new row, or None if it was there."""
     return await _insert_once(
-        session, chat_id=chat_id, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind,
+        session, address=address, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind,
         ref=ref, cycle=cycle, lane=lane, state=PENDING, due_at=due_at, attempts=0, payload=payload or {},
         created_at=now, lesson_id=lesson.id if lesson else None, lesson_version=lesson.version if lesson else None,
     )
@@ -177,7 +181,7 @@ HANDLER_LEASE = timedelta(minutes=1)
 async def send_now(
     session: AsyncSession,
     *,
-    chat_id: int,
+    address: str,
     kind: str,
     ref: str,
     cycle: str,
@@ -186,21 +190,29 @@ async def send_now(
     guardian_id: int | None = None,
     cohort_id: int | None = None,
     payload: dict[str, Any] | None = None,
+    staff_id: int | None = None,
 ) -> Delivery | None:
     """A message a handler sends itself right away (a reply that must not wait in the queue),
     kept in the outbox as a safety net: the row is born 'sending' under a short lease, so if the
     handler's send fails (`retry_later`) or the process dies before it is marked sent, the
     sender delivers it. None when this key was already sent or is on its way."""
     return await _insert_once(
-        session, chat_id=chat_id, guardian_id=guardian_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
+        session, address=address, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
         lane=lane, state=SENDING, due_at=now, attempts=1, payload=payload or {}, created_at=now, claimed_at=now,
         lease_until=now + HANDLER_LEASE,
     )
 
 
-def mark_sent(delivery: Delivery, *, message_id: int | None, now: datetime) -> None:
-    delivery.state, delivery.sent_at, delivery.finished_at = SENT, now, now
-    delivery.telegram_message_id, delivery.lease_until, delivery.last_error = message_id, None, None
+def sent_values(*, message_id: str | None, now: datetime, error: str | None = None) -> dict[str, Any]:
+    """What "sent" means for a row — the one definition, used by the sender's bulk update and by
+    mark_sent for replies a handler sent itself."""
+    return {"state": SENT, "sent_at": now, "finished_at": now, "provider_message_id": message_id,
+            "lease_until": None, "last_error": error}
+
+
+def mark_sent(delivery: Delivery, *, message_id: str | None, now: datetime) -> None:
+    for column, value in sent_values(message_id=message_id, now=now).items():
+        setattr(delivery, column, value)
 
 
 def retry_later(delivery: Delivery, *, error: str, now: datetime) -> None:
@@ -214,7 +226,7 @@ FOLLOWUP_AFTER = timedelta(days=3)
 async def plan_followups(session: AsyncSession, *, lessons: list[Delivery], now: datetime) -> None:
     """A gentle 'did you try it?' a few days after each sent lesson (one per lesson delivery)."""
     rows = [
-        {"chat_id": d.chat_id, "guardian_id": d.guardian_id, "cohort_id": d.cohort_id, "kind": "lesson_followup",
+        {"address": d.address, "guardian_id": d.guardian_id, "cohort_id": d.cohort_id, "kind": "lesson_followup",
          "ref": f"delivery:{d.id}", "ref_kind": "delivery", "ref_id": d.id, "cycle": "1", "lane": LANE_LESSON, "state": PENDING,
          "due_at": now + FOLLOWUP_AFTER, "attempts": 0, "payload": {"lesson_delivery_id": d.id},
          "lesson_id": d.lesson_id, "lesson_version": d.lesson_version, "created_at": now}
@@ -224,7 +236,7 @@ async def plan_followups(session: AsyncSession, *, lessons: list[Delivery], now:
     if rows:
         # executemany of one cached statement: far cheaper than a giant multi-VALUES insert.
         await session.execute(
-            _insert(session).on_conflict_do_nothing(index_elements=["chat_id", "kind", "ref", "cycle"]), rows
+            _insert(session).on_conflict_do_nothing(index_elements=KEY), rows
         )
 
 

@@ -1,12 +1,18 @@
 """The sender drains the outbox through a Messenger, paced by a global token bucket and at most
-one message per second per chat. Claims are committed before any HTTP call (the lease), results
+one message per second per endpoint (address). Claims are committed before any HTTP call (the lease), results
 are written after; delivery is at-least-once with at most one duplicate per crash.
 
 Lane 0 (safety, alert cards, escalations) has its own loop, a 10-second lease and the first
 send slot of the bucket, so it never waits behind a lesson batch. A 429 pauses the bucket for
 retry_after and cuts its rate (AIMD; see core.delivery.ratelimit) the moment it is answered, not
 after the batch. With paid broadcast on, lanes 1–2 go through their own bucket at the paid rate
-with Telegram's allow_paid_broadcast; lane 0 stays on the free budget."""
+with Telegram's allow_paid_broadcast; lane 0 stays on the free budget.
+
+Endpoints: a channel that refuses a row (blocked, window closed, quota exhausted) closes that
+endpoint and the row moves to the person's next one; lane-0 rows also move on any other failure,
+so a safety message or an alert card tries every endpoint of the person until one delivers. A
+person with no endpoint left is handled as before endpoints: the row is blocked (or failed), a
+guardian is marked unreachable, an alert escalates."""
 from __future__ import annotations
 
 import asyncio
@@ -17,7 +23,7 @@ from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
@@ -28,18 +34,33 @@ from core.delivery.outbox import (
     defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
 )
 from core.delivery.ratelimit import Aimd, TokenBucket
-from core.models import Delivery, Guardian
+from core.endpoints.service import REFUSALS, first_address, next_address, refused, usable
+from core.models import Delivery, Endpoint
 from core.ports import Messenger, Outgoing, SendOutcome
 
 log = logging.getLogger(__name__)
 
-PER_CHAT_INTERVAL = timedelta(seconds=1)
+PER_ENDPOINT_INTERVAL = timedelta(seconds=1)  # Telegram: 1 message per second per chat
 # Kinds that must reach a person (SenderHooks.persistent_kinds) are retried on network and server
 # errors for as long as it takes, at most this far apart.
 PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 
 BULK_LANES = (1, 2)
+TRIED = "_tried"  # in a lane-0 row's payload: the addresses this round has tried
+
+
+def _has_person(d: Delivery) -> bool:
+    """Rows to a guardian or a staff member have endpoints to fall back on; a reply to someone
+    not enrolled yet (a draft's chat) has only its address."""
+    return d.guardian_id is not None or d.staff_id is not None
+
+
+async def _taken(session: AsyncSession, d: Delivery, address: str) -> bool:
+    """Does the outbox already hold this message (same kind, ref, cycle) for that address?"""
+    return await session.scalar(select(Delivery.id).where(
+        Delivery.address == address, Delivery.kind == d.kind, Delivery.ref == d.ref, Delivery.cycle == d.cycle,
+        Delivery.id != d.id)) is not None
 
 
 @dataclass
@@ -106,8 +127,8 @@ class Sender:
         self.paid_bucket = paid_bucket
         if self.paid_bucket is None and self.config.paid_broadcast:
             self.paid_bucket = TokenBucket(self.config.paid_rate, window_guard=self.config.window_guard)
-        self._last_sent: dict[int, datetime] = {}
-        self._in_flight: set[int] = set()  # chats claimed and not yet recorded (pipelined batches)
+        self._last_sent: dict[str, datetime] = {}  # address → last send
+        self._in_flight: set[str] = set()  # addresses claimed and not yet recorded (pipelined batches)
         self._held: dict[int, int] = {}  # delivery id → lane, claimed and not yet recorded
         # SQLite has one writer and no queue: its busy handler lets a writer that retries at once
         # (the bulk loop) starve one that sleeps (the lane-0 loop: "database is locked" after 15 s
@@ -173,27 +194,28 @@ class Sender:
             stats.claimed = len(items)
             if not items:
                 return stats, ready
-            seen_chats: set[int] = set()
+            seen: set[str] = set()
             live: list[Claimed] = []
+            await self._reroute(session, items=items, now=now)
             for item in items:
                 d = item.delivery
-                problem = recipient_problem(item)
+                problem = recipient_problem(item) or (d.state == CANCELLED and d.last_error) or None
                 if problem:
                     d.state, d.last_error, d.finished_at, d.lease_until = CANCELLED, problem, now, None
                     stats.cancelled += 1
                     continue
                 later = defer_for_quiet_hours(item, now)
-                last = self._last_sent.get(d.chat_id)
-                recent = d.chat_id in seen_chats or d.chat_id in self._in_flight or (
-                    last is not None and now - last < PER_CHAT_INTERVAL)
+                last = self._last_sent.get(d.address)
+                recent = d.address in seen or d.address in self._in_flight or (
+                    last is not None and now - last < PER_ENDPOINT_INTERVAL)
                 if later is None and recent:
-                    later = now + PER_CHAT_INTERVAL
+                    later = now + PER_ENDPOINT_INTERVAL
                 if later is not None:
                     d.state, d.due_at, d.lease_until = PENDING, later, None
                     d.attempts -= 1  # waiting is not a failed attempt
                     stats.deferred += 1
                     continue
-                seen_chats.add(d.chat_id)
+                seen.add(d.address)
                 live.append(item)
             await resolve_lessons(session, items=live, today=now.date())
             library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
@@ -209,18 +231,44 @@ class Sender:
                 locale = item.guardian.locale if item.guardian else (
                     found.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
                 content = dict(d.payload or {})
+                content.pop(TRIED, None)
                 if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
                 content.update(found)
-                ready.append((item, Outgoing(delivery_id=d.id, chat_id=d.chat_id, kind=d.kind, locale=locale,
+                ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=d.kind, locale=locale,
                                              content=content, lane=d.lane,
                                              paid_broadcast=self.paid_bucket is not None and d.lane in BULK_LANES)))
-        self._in_flight.update(o.chat_id for _, o in ready)
+        self._in_flight.update(o.address for _, o in ready)
         self._held.update((o.delivery_id, o.lane) for _, o in ready)
         return stats, ready
 
+    async def _reroute(self, session: AsyncSession, *, items: list[Claimed], now: datetime) -> None:
+        """Rows planned for an endpoint that has since closed (another row found it blocked,
+        its window closed) go to the person's first usable endpoint instead; with none left
+        they are cancelled ("unreachable"), as rows to a blocked chat always were."""
+        addresses = {i.delivery.address for i in items
+                     if _has_person(i.delivery) and i.delivery.kind not in self.hooks.edit_kinds}
+        if not addresses:
+            return
+        closed = {(e.owner, e.guardian_id or e.staff_id, e.address) for e in (await session.scalars(
+            select(Endpoint).where(Endpoint.address.in_(addresses)))).all() if not usable(e, now)}
+        if not closed:
+            return
+        for item in items:
+            d = item.delivery
+            if not _has_person(d) or d.kind in self.hooks.edit_kinds:
+                continue
+            owner, person = ("guardian", d.guardian_id) if d.guardian_id is not None else ("staff", d.staff_id)
+            if (owner, person, d.address) not in closed:
+                continue
+            to = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+            if to is None or await _taken(session, d, to):
+                d.state, d.last_error = CANCELLED, "unreachable" if to is None else "already at next"
+            else:
+                d.address = to
+
     def _release(self, ready: list[tuple[Claimed, Outgoing]]) -> None:
-        self._in_flight.difference_update(o.chat_id for _, o in ready)
+        self._in_flight.difference_update(o.address for _, o in ready)
         for _, o in ready:
             self._held.pop(o.delivery_id, None)
 
@@ -269,17 +317,17 @@ class Sender:
             return
         now = self.clock()
         updates: list[dict[str, Any]] = []
-        blocked_chats: list[tuple[int, int | None]] = []
-        blocked_staff: list[tuple[int, dict[str, Any]]] = []
+        # Rows a channel refused, or lane-0 rows that failed: the next endpoint decides (below).
+        elsewhere: list[tuple[Claimed, SendOutcome]] = []
         followups: list[Delivery] = []
-        settled: list[tuple[Delivery, str, str | None]] = []  # rows of a kind with an on_settled hook
         for item, outcome in results:
             d = item.delivery
             row: dict[str, Any] = {"id": d.id, "lease_until": None}
             if outcome.status == "sent":
-                row.update(state=SENT, sent_at=now, finished_at=now, telegram_message_id=outcome.message_id,
-                           last_error=outcome.error)
-                self._last_sent[d.chat_id] = now
+                row.update(outbox.sent_values(message_id=outcome.message_id, now=now, error=outcome.error))
+                if (d.payload or {}).get(TRIED):
+                    row["payload"] = {k: v for k, v in d.payload.items() if k != TRIED}
+                self._last_sent[d.address] = now
                 stats.sent += 1
                 if d.kind == "lesson":
                     followups.append(d)
@@ -288,47 +336,100 @@ class Sender:
                 row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
                            last_error="rate_limited")
                 stats.retried += 1
-            elif outcome.status == "blocked":
-                row.update(state=BLOCKED, finished_at=now, last_error=outcome.error or "blocked")
-                blocked_chats.append((d.chat_id, d.guardian_id))
-                if d.staff_id is not None:
-                    blocked_staff.append((d.staff_id, d.payload or {}))
-                stats.blocked += 1
-            elif outcome.status == "transient" and (d.attempts < self.config.max_attempts
-                                                    or d.kind in self.hooks.persistent_kinds):
-                # Safety messages and alerts are retried until they are delivered, never dropped.
-                cap = PERSISTENT_BACKOFF_CAP if d.kind in self.hooks.persistent_kinds else self.config.backoff_cap
-                delay = min(self.config.backoff_base * (2 ** min(d.attempts - 1, 16)), cap)
-                row.update(state=PENDING, due_at=now + delay, last_error=outcome.error or "transient")
-                stats.retried += 1
+            elif _has_person(d) and (outcome.status in REFUSALS
+                                     or (d.lane == LANE_URGENT and d.kind not in self.hooks.edit_kinds)):
+                elsewhere.append((item, outcome))
+                continue
             else:
-                row.update(state=FAILED, finished_at=now, last_error=outcome.error or outcome.status)
-                stats.failed += 1
+                row.update(self._failure(d, outcome, now=now, stats=stats))
             updates.append(row)
-            if d.kind in self.hooks.on_settled and row["state"] in (SENT, BLOCKED, FAILED):
-                settled.append((d, row["state"], row.get("last_error")))
         if len(self._last_sent) > 50_000:
-            cutoff = now - PER_CHAT_INTERVAL
+            cutoff = now - PER_ENDPOINT_INTERVAL
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
         async with self._transaction() as session:
+            after: list[tuple[Delivery, dict[str, Any], SendOutcome]] = []
+            for item, outcome in elsewhere:
+                row = {"id": item.delivery.id, "lease_until": None}
+                row.update(await self._elsewhere(session, item.delivery, outcome, now=now, stats=stats))
+                updates.append(row)
+                after.append((item.delivery, row, outcome))
             await session.execute(update(Delivery), updates)
-            for chat_id, guardian_id in blocked_chats:
-                # 403: stop sending to this chat at all until they write to us again.
-                if guardian_id is not None:
-                    await session.execute(
-                        update(Guardian).where(Guardian.id == guardian_id).values(unreachable_at=now)
-                    )
-                await session.execute(
-                    update(Delivery)
-                    .where(Delivery.chat_id == chat_id, Delivery.state == PENDING)
-                    .values(state=CANCELLED, finished_at=now, last_error="unreachable")
-                )
             await outbox.plan_followups(session, lessons=followups, now=now)
-            if self.hooks.on_staff_blocked is not None:
-                for staff_id, payload in blocked_staff:
-                    await self.hooks.on_staff_blocked(session, staff_id=staff_id, payload=payload, now=now)
-            for delivery, state, error in settled:
-                await self.hooks.on_settled[delivery.kind](session, delivery=delivery, state=state, error=error, now=now)
+            by_id = {item.delivery.id: item.delivery for item, _ in results}
+            outcomes = {item.delivery.id: outcome for item, outcome in results}
+            for row in updates:
+                d = by_id[row["id"]]
+                await self._consequences(session, d, row, outcomes[d.id], now=now)
+
+    def _failure(self, d: Delivery, outcome: SendOutcome, *, now: datetime, stats: DrainStats) -> dict[str, Any]:
+        """A failure that no other endpoint can help with: retry later, or give up."""
+        if outcome.status == "transient" and (d.attempts < self.config.max_attempts
+                                                or d.kind in self.hooks.persistent_kinds):
+            # Safety messages and alerts are retried until they are delivered, never dropped.
+            cap = PERSISTENT_BACKOFF_CAP if d.kind in self.hooks.persistent_kinds else self.config.backoff_cap
+            delay = min(self.config.backoff_base * (2 ** min(d.attempts - 1, 16)), cap)
+            stats.retried += 1
+            return {"state": PENDING, "due_at": now + delay, "last_error": outcome.error or "transient"}
+        if outcome.status == "blocked":
+            stats.blocked += 1
+            return {"state": BLOCKED, "finished_at": now, "last_error": outcome.error or "blocked"}
+        stats.failed += 1
+        return {"state": FAILED, "finished_at": now, "last_error": outcome.error or outcome.status}
+
+    async def _elsewhere(self, session: AsyncSession, d: Delivery, outcome: SendOutcome, *, now: datetime,
+                         stats: DrainStats) -> dict[str, Any]:
+        """Move a refused row to the person's next endpoint; a lane-0 row that failed any other
+        way moves on too, remembering where it has been, so it tries every endpoint. With nowhere
+        left: a refusal ends the row (blocked, or failed for a closed window or a quota), a
+        lane-0 row starts the round again after its backoff (or fails if it was permanent)."""
+        if outcome.status in REFUSALS:
+            await refused(session, address=d.address, guardian_id=d.guardian_id, staff_id=d.staff_id,
+                          state=outcome.status, now=now)
+        tried = list((d.payload or {}).get(TRIED) or [])
+        if d.lane == LANE_URGENT and d.address not in tried:
+            tried.append(d.address)
+        skip = tuple(tried) if d.lane == LANE_URGENT else ()
+        to = None if d.kind in self.hooks.edit_kinds else await next_address(
+            session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now, after=d.address, skip=skip)
+        if to is not None:
+            stats.extra["moved"] = stats.extra.get("moved", 0) + 1
+            if await _taken(session, d, to):
+                # The same message already waits (or went) there: this copy is not needed.
+                stats.cancelled += 1
+                return {"state": CANCELLED, "finished_at": now, "last_error": f"{outcome.status}; already at next"}
+            payload = {**(d.payload or {}), TRIED: tried} if d.lane == LANE_URGENT else d.payload
+            return {"state": PENDING, "address": to, "due_at": now, "attempts": max(d.attempts - 1, 0),
+                    "payload": payload, "last_error": f"{outcome.status} at {d.address.partition(':')[0]}"}
+        row = self._failure(d, outcome if outcome.status != "window_closed" else
+                            SendOutcome(status="permanent", error="window_closed"), now=now, stats=stats)
+        if row["state"] == PENDING:
+            # A new round for a lane-0 row: from the person's first endpoint, after the backoff.
+            first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+            row["payload"] = {k: v for k, v in (d.payload or {}).items() if k != TRIED}
+            if first is not None and first != d.address and not await _taken(session, d, first):
+                row["address"] = first
+        return row
+
+    async def _consequences(self, session: AsyncSession, d: Delivery, row: dict[str, Any], outcome: SendOutcome,
+                            *, now: datetime) -> None:
+        """What a row's end means elsewhere: nobody left to reach (nothing else waits for that
+        address; a staff member's cohort needs someone else), and each kind's own hook once
+        settled (an alert card that did not go out, an inbox card that did or did not arrive)."""
+        state = row.get("state")
+        unreachable = state == BLOCKED or (state == FAILED and outcome.status in REFUSALS)
+        if unreachable:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.address == d.address, Delivery.state == PENDING)
+                .values(state=CANCELLED, finished_at=now, last_error="unreachable")
+            )
+            if d.staff_id is not None and self.hooks.on_staff_blocked is not None:
+                await self.hooks.on_staff_blocked(session, staff_id=d.staff_id, payload=d.payload or {}, now=now)
+        settled = self.hooks.on_settled.get(d.kind)
+        if settled is not None and state in (SENT, BLOCKED, FAILED):
+            # Nobody left to reach counts as blocked, whatever the channel called it.
+            await settled(session, delivery=d, state=BLOCKED if unreachable else state,
+                          error=outcome.error if state == SENT else row.get("last_error"), now=now)
 
     # -------------------------------------------------------------- forever
 

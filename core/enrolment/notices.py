@@ -12,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts.notify import GUARDIAN_LEFT_KIND, tell_directors
 from core.delivery.outbox import LANE_CHECKIN, enqueue
+from core.endpoints.service import first_address
 from core.models import Guardian, Household, HouseholdInvite
 from core.models.enums import GuardianStatus
 
@@ -27,7 +28,10 @@ async def invite_used(session: AsyncSession, *, invite: HouseholdInvite, relatio
     inviter = await session.get(Guardian, invite.created_by_guardian_id)
     if inviter is None or inviter.status == GuardianStatus.stopped or inviter.unreachable_at is not None:
         return False
-    row = await enqueue(session, chat_id=inviter.chat_id, kind=INVITE_USED_KIND, ref=f"household_invite:{invite.id}",
+    address = await first_address(session, guardian_id=inviter.id)
+    if address is None:
+        return False
+    row = await enqueue(session, address=address, kind=INVITE_USED_KIND, ref=f"household_invite:{invite.id}",
                         cycle="1", lane=LANE_CHECKIN, due_at=now, now=now, guardian_id=inviter.id,
                         cohort_id=None, payload={"relationship": relationship})
     return row is not None

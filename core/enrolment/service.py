@@ -19,6 +19,7 @@ from core.alerts.notify import LEFT_KIND, tell_directors
 from core.checkin.free_text import adopt_enrolment_texts
 from core.config import SUPPORTED_LOCALES
 from core.db import affected_rows
+from core.endpoints.service import add_endpoint, endpoints_of, guardian_at
 from core.enrolment import notices
 from core import people as rules
 from core.enrolment.invitations import invitation_problem
@@ -74,17 +75,17 @@ class CodeResult:
 async def resolve_code(
     session: AsyncSession,
     *,
-    chat_id: int,
+    address: str,
     code: str,
     now: datetime,
     max_attempts: int,
     window_minutes: int,
 ) -> CodeResult:
-    """Find what a /start code opens. Wrong codes are counted per chat and slowed down."""
+    """Find what a /start code opens. Wrong codes are counted per address and slowed down."""
     since = now - timedelta(minutes=window_minutes)
     recent = await session.scalars(
         select(CodeAttempt.attempted_at)
-        .where(CodeAttempt.chat_id == chat_id, CodeAttempt.attempted_at > since)
+        .where(CodeAttempt.address == address, CodeAttempt.attempted_at > since)
         .order_by(CodeAttempt.attempted_at)
     )
     attempts = list(recent.all())
@@ -97,7 +98,7 @@ async def resolve_code(
     code = code.strip()
     result = await _match_code(session, code=code, now=now)
     if result.problem is not None:
-        session.add(CodeAttempt(chat_id=chat_id, attempted_at=now))
+        session.add(CodeAttempt(address=address, attempted_at=now))
     return result
 
 
@@ -128,14 +129,14 @@ async def _match_code(session: AsyncSession, *, code: str, now: datetime) -> Cod
 # ---------------------------------------------------------------- drafts
 
 
-async def get_draft(session: AsyncSession, *, chat_id: int) -> Draft | None:
-    return await session.scalar(select(Draft).where(Draft.chat_id == chat_id))
+async def get_draft(session: AsyncSession, *, address: str) -> Draft | None:
+    return await session.scalar(select(Draft).where(Draft.address == address))
 
 
 async def begin_flow(
     session: AsyncSession,
     *,
-    chat_id: int,
+    address: str,
     flow: DraftFlow,
     now: datetime,
     invitation_id: int | None = None,
@@ -143,8 +144,8 @@ async def begin_flow(
     locale: str | None = None,
     data: dict[str, Any] | None = None,
 ) -> Draft:
-    """Start a flow for a chat, or resume the same one if it is already under way."""
-    draft = await get_draft(session, chat_id=chat_id)
+    """Start a flow at an address, or resume the same one if it is already under way."""
+    draft = await get_draft(session, address=address)
     if draft is not None:
         same = (
             draft.flow == flow
@@ -162,7 +163,7 @@ async def begin_flow(
     if flow == DraftFlow.edit_identity:
         first = CALL_NAME
     draft = Draft(
-        chat_id=chat_id,
+        address=address,
         flow=flow,
         step=first,
         locale=locale,
@@ -177,8 +178,8 @@ async def begin_flow(
     return draft
 
 
-async def cancel_draft(session: AsyncSession, *, chat_id: int) -> bool:
-    result = await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
+async def cancel_draft(session: AsyncSession, *, address: str) -> bool:
+    result = await session.execute(delete(Draft).where(Draft.address == address))
     return bool(affected_rows(result))
 
 
@@ -260,9 +261,10 @@ def enter_village(draft: Draft, *, text: str | None, now: datetime) -> Draft:
     return _save(draft, step=step, now=now, village=village)
 
 
-async def begin_identity_edit(session: AsyncSession, *, guardian: Guardian, now: datetime) -> Draft:
-    """/settings → "What to call me, phone, where I live": the same three steps, then a summary."""
-    return await begin_flow(session, chat_id=guardian.chat_id, flow=DraftFlow.edit_identity, now=now,
+async def begin_identity_edit(session: AsyncSession, *, guardian: Guardian, address: str, now: datetime) -> Draft:
+    """/settings → "What to call me, phone, where I live": the same three steps, then a summary,
+    at the address they asked from."""
+    return await begin_flow(session, address=address, flow=DraftFlow.edit_identity, now=now,
                             locale=guardian.locale,
                             data={"call_name": guardian.call_name, "phone": guardian.phone,
                                   "village": guardian.village})
@@ -371,8 +373,8 @@ class Enrolled:
     cohort: Cohort | None = None
 
 
-async def find_guardian(session: AsyncSession, *, chat_id: int) -> Guardian | None:
-    return await session.scalar(select(Guardian).where(Guardian.chat_id == chat_id))
+async def find_guardian(session: AsyncSession, *, address: str) -> Guardian | None:
+    return await guardian_at(session, address=address)
 
 
 async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: datetime) -> Enrolled:
@@ -380,7 +382,7 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
     _expect(draft, CONFIRM)
     if draft.flow not in (DraftFlow.enrol, DraftFlow.join):
         raise Conflict("not an enrolment", code="stale_step")
-    if await find_guardian(session, chat_id=draft.chat_id) is not None:
+    if await find_guardian(session, address=draft.address) is not None:
         raise Conflict("this chat is already enrolled", code="already_enrolled")
     data = draft.data or {}
     for key in ("consent_version", "relationship", "lives_with_children"):
@@ -434,7 +436,6 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
 
     guardian = Guardian(
         household_id=household.id,
-        chat_id=draft.chat_id,
         locale=pick_locale(draft.locale),
         relationship=data["relationship"],
         lives_with_children=data["lives_with_children"],
@@ -448,6 +449,10 @@ async def complete_enrolment(session: AsyncSession, *, draft: Draft, now: dateti
         updated_at=now,
     )
     session.add(guardian)
+    await session.flush()
+    # Where they enrolled from is their first endpoint (a second guardian on this address is
+    # refused by the endpoints' unique key, which find_guardian above already rules out).
+    await add_endpoint(session, address=draft.address, now=now, guardian_id=guardian.id, rank=0)
     for item in children_data:
         rules.check_birth(item["birth_year"], item["birth_month"], now.date())
         session.add(
@@ -589,8 +594,8 @@ def set_quiet_hours(guardian: Guardian, *, start: str, end: str, now: datetime) 
 
 
 def mark_reachable(guardian: Guardian, *, now: datetime) -> bool:
-    """They wrote to the bot, so Telegram delivers to them again after an earlier 403.
-    Returns True when they had been marked unreachable."""
+    """They wrote to us, so the loaded row says they are reachable again (the database is
+    updated by core.endpoints.service.heard_from). Returns True when they had been unreachable."""
     if guardian.unreachable_at is None:
         return False
     guardian.unreachable_at = None
@@ -626,15 +631,15 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
     guardian, and the cohort's directors are told the family left (their cases stay,
     pseudonymised). Returns True when the household was erased too."""
     household_id = guardian.household_id
-    chat_id = guardian.chat_id
+    addresses = [e.address for e in await endpoints_of(session, guardian_id=guardian.id)]
     last = not await session.scalar(select(func.count()).select_from(Guardian).where(
         Guardian.household_id == household_id, Guardian.id != guardian.id))
     # Staff notes, alert evidence and the cards on staff phones lose the family's names, numbers
     # and words first (core/alerts/erasure.py says what stays and why).
     await erasure.redact(session, erasing=await erasure.gather(session, guardian=guardian, household_gone=last),
                          now=now or guardian.updated_at)
-    await session.execute(delete(Draft).where(Draft.chat_id == chat_id))
-    await session.execute(delete(CodeAttempt).where(CodeAttempt.chat_id == chat_id))
+    await session.execute(delete(Draft).where(Draft.address.in_(addresses)))
+    await session.execute(delete(CodeAttempt).where(CodeAttempt.address.in_(addresses)))
     await session.execute(delete(Guardian).where(Guardian.id == guardian.id))
     others = await session.scalar(
         select(func.count()).select_from(Guardian).where(Guardian.household_id == household_id)

@@ -30,8 +30,8 @@ class OtherMessage:
     """A check-in message another guardian of the household got: edited, without content, to say
     it is being answered or has been answered."""
 
-    chat_id: int
-    message_id: int
+    address: str
+    message_id: str  # the provider's id of the message to edit
     locale: str
 
 
@@ -74,12 +74,12 @@ async def item_id_at(session: AsyncSession, *, checkin_id: int, index: int) -> s
 
 async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id: int) -> list[OtherMessage]:
     rows = await session.execute(
-        select(Delivery.chat_id, Delivery.telegram_message_id, Guardian.locale)
+        select(Delivery.address, Delivery.provider_message_id, Guardian.locale)
         .join(Guardian, Guardian.id == Delivery.guardian_id)
         .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.about("checkin", checkin.id),
-               Delivery.guardian_id != guardian_id, Delivery.telegram_message_id.is_not(None))
+               Delivery.guardian_id != guardian_id, Delivery.provider_message_id.is_not(None))
     )
-    return [OtherMessage(chat_id, message_id, locale) for chat_id, message_id, locale in rows
+    return [OtherMessage(address, message_id, locale) for address, message_id, locale in rows
             if message_id is not None]  # always, by the query
 
 

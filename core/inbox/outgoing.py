@@ -59,8 +59,8 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Clai
                     assert person is not None
                     card = await inbox_card(session, item=item, now=now, carries_message_id=message.id)
                     content = {"card": card.as_payload(), "locale": person.locale,
-                               "copy": {"from_chat_id": message.chat_id, "message_id": message.telegram_message_id}
-                               if message.kind not in ("text", "other") and message.chat_id else None}
+                               "copy": {"from_address": message.address, "message_id": message.provider_message_id}
+                               if message.kind not in ("text", "other") and message.address else None}
             elif d.kind == UPDATE_KIND:
                 assert person is not None
                 card = await inbox_card(session, item=item, now=now, carries_message_id=payload.get("carried"))

@@ -28,6 +28,7 @@ from core.checkin.free_text import TextResult, receive_text, subject_child
 from core.checkin.risk import RiskScanner
 from core.delivery.outbox import LANE_CHECKIN, LANE_URGENT, enqueue
 from core.delivery.schedule import parse_hhmm
+from core.endpoints.service import first_address, first_addresses
 from core.errors import Conflict, Invalid, NotFound
 from core.locales import localized, pick_locale
 from core.models import (
@@ -68,11 +69,13 @@ NOT_DONE_REASONS = {
 @dataclass
 class Incoming:
     """One message from a guardian, as the channel adapter saw it. Media are referenced, never
-    downloaded: the chat and message ids to copy it, and the file's unique id."""
+    downloaded: the address it came from and the channel's message id to copy it, and the file's
+    unique id."""
 
     kind: str  # one of KINDS; "other" for what cannot be passed on
-    chat_id: int
-    message_id: int
+    # None: nothing to copy (words typed on a web page travel on the director's card).
+    address: str | None
+    message_id: str | None
     text: str | None = None  # typed words, or a caption
     file_unique_id: str | None = None
     media_type: str | None = None
@@ -152,8 +155,8 @@ async def receive(session: AsyncSession, *, guardian: Guardian, incoming: Incomi
         await session.flush()
     message = InboxMessage(
         item_id=item.id, direction="in", guardian_id=guardian.id, kind=incoming.kind,
-        text=incoming.text[:TEXT_MAX] if incoming.text else None, chat_id=incoming.chat_id,
-        telegram_message_id=incoming.message_id, file_unique_id=incoming.file_unique_id,
+        text=incoming.text[:TEXT_MAX] if incoming.text else None, address=incoming.address,
+        provider_message_id=incoming.message_id, file_unique_id=incoming.file_unique_id,
         media_type=incoming.media_type, status=RECEIVED,
         severity=scan.scan.severity if scan is not None and scan.hit else None, at=now,
     )
@@ -212,10 +215,12 @@ async def forward_pending(session: AsyncSession, *, item: InboxItem, now: dateti
     if not people:
         log.error("inbox item %s: nobody can be reached in cohort %s", item.id, item.cohort_id)
     queued = 0
+    addresses = await first_addresses(session, staff_ids=[p.id for p in people])
     for message in pending:
         for person in people:
-            assert person.telegram_chat_id is not None
-            if await enqueue(session, chat_id=person.telegram_chat_id, kind=FORWARD_KIND, ref=f"inbox:{item.id}",
+            if person.id not in addresses:
+                continue
+            if await enqueue(session, address=addresses[person.id], kind=FORWARD_KIND, ref=f"inbox:{item.id}",
                              cycle=f"m{message.id}", lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                              staff_id=person.id, payload={"item_id": item.id, "message_id": message.id}):
                 queued += 1
@@ -436,7 +441,7 @@ async def reply(session: AsyncSession, *, scope: Scope, item_id: int, now: datet
     reachable = guardian is not None and guardian.unreachable_at is None and guardian.status != GuardianStatus.stopped
     message = InboxMessage(
         item_id=item.id, direction="out", staff_id=scope.staff_id, kind="text" if voice is None else "voice",
-        text=text, chat_id=voice[0] if voice else None, telegram_message_id=voice[1] if voice else None,
+        text=text, address=voice[0] if voice else None, provider_message_id=voice[1] if voice else None,
         file_unique_id=voice[2] if voice else None, status=QUEUED if reachable else UNDELIVERED, at=now,
     )
     session.add(message)
@@ -444,14 +449,17 @@ async def reply(session: AsyncSession, *, scope: Scope, item_id: int, now: datet
     if item.state == DONE:
         item.state, item.done_at, item.done_by_staff_id = OPEN, None, None  # the conversation goes on
     await session.flush()
+    address = await first_address(session, guardian_id=guardian.id) if reachable and guardian else None
+    if address is None and reachable:
+        message.status, reachable = UNDELIVERED, False
     if reachable:
-        assert guardian is not None
-        await enqueue(session, chat_id=guardian.chat_id, kind=RELAY_KIND, ref=f"inbox:{item.id}",
+        assert guardian is not None and address is not None
+        await enqueue(session, address=address, kind=RELAY_KIND, ref=f"inbox:{item.id}",
                       cycle=f"r{message.id}", lane=LANE_URGENT, due_at=now, now=now, guardian_id=guardian.id,
                       cohort_id=item.cohort_id,
                       payload={"item_id": item.id, "message_id": message.id,
                                "director": staff.display_name if staff else None, "text": text,
-                               "from_chat_id": voice[0] if voice else None,
+                               "from_address": voice[0] if voice else None,
                                "from_message_id": voice[1] if voice else None})
     await _timeline(session, item=item, message=message, now=now)
     audit.record(session, staff_id=scope.staff_id, action="create", entity="inbox_reply", entity_id=item.id,
@@ -465,18 +473,18 @@ async def reply(session: AsyncSession, *, scope: Scope, item_id: int, now: datet
 # ---------------------------------------------------------------- the cards on the phones
 
 
-async def card_messages(session: AsyncSession, *, item_id: int) -> list[tuple[int, int, str, int | None, int]]:
+async def card_messages(session: AsyncSession, *, item_id: int) -> list[tuple[str, str, str, int | None, int]]:
     """(chat id, card message id, staff locale, staff id, the message it carried) of every card
     of this item sent to staff."""
     rows = await session.execute(
-        select(Delivery.chat_id, Delivery.telegram_message_id, Staff.locale, Delivery.staff_id, Delivery.payload)
+        select(Delivery.address, Delivery.provider_message_id, Staff.locale, Delivery.staff_id, Delivery.payload)
         .join(Staff, Staff.id == Delivery.staff_id)
         .where(Delivery.kind == FORWARD_KIND, Delivery.ref == f"inbox:{item_id}",
-               Delivery.telegram_message_id.is_not(None))
+               Delivery.provider_message_id.is_not(None))
         .order_by(Delivery.id)
     )
-    return [(chat_id, message_id, locale, staff_id, int((payload or {}).get("message_id") or 0))
-            for chat_id, message_id, locale, staff_id, payload in rows]
+    return [(address, message_id, locale, staff_id, int((payload or {}).get("message_id") or 0))
+            for address, message_id, locale, staff_id, payload in rows]
 
 
 async def _signature(session: AsyncSession, item: InboxItem) -> str:
@@ -492,8 +500,8 @@ async def cards_changed(session: AsyncSession, *, item: InboxItem, now: datetime
     through the outbox on lane 0) — so a second director sees at once that the first was done."""
     cycle = await _signature(session, item)
     queued = 0
-    for chat_id, message_id, _locale, staff_id, carried in await card_messages(session, item_id=item.id):
-        if await enqueue(session, chat_id=chat_id, kind=UPDATE_KIND, ref=f"inbox:{item.id}:{message_id}",
+    for address, message_id, _locale, staff_id, carried in await card_messages(session, item_id=item.id):
+        if await enqueue(session, address=address, kind=UPDATE_KIND, ref=f"inbox:{item.id}:{message_id}",
                          cycle=cycle, lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                          staff_id=staff_id, payload={"item_id": item.id, "message_id": message_id,
                                                      "carried": carried}):
@@ -534,9 +542,12 @@ async def forward_elsewhere(session: AsyncSession, *, message_id: int | None, no
         return 0
     await session.flush()
     queued = 0
-    for person in await _recipients(session, cohort_id=item.cohort_id):
-        assert person.telegram_chat_id is not None
-        if await enqueue(session, chat_id=person.telegram_chat_id, kind=FORWARD_KIND, ref=f"inbox:{item.id}",
+    people = await _recipients(session, cohort_id=item.cohort_id)
+    addresses = await first_addresses(session, staff_ids=[p.id for p in people])
+    for person in people:
+        if person.id not in addresses:
+            continue
+        if await enqueue(session, address=addresses[person.id], kind=FORWARD_KIND, ref=f"inbox:{item.id}",
                          cycle=f"m{message.id}", lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                          staff_id=person.id, payload={"item_id": item.id, "message_id": message.id}):
             queued += 1
@@ -547,7 +558,11 @@ async def tell_not_shown(session: AsyncSession, *, message: InboxMessage, now: d
     guardian = await session.get(Guardian, message.guardian_id) if message.guardian_id else None
     if guardian is None:
         return
-    await enqueue(session, chat_id=guardian.chat_id, kind=NOTICE_KIND, ref=f"inbox-message:{message.id}", cycle="1",
+    # Where their message came from (a voice note's channel), else wherever they are reached.
+    address = message.address or await first_address(session, guardian_id=guardian.id)
+    if address is None:
+        return
+    await enqueue(session, address=address, kind=NOTICE_KIND, ref=f"inbox-message:{message.id}", cycle="1",
                   lane=LANE_URGENT, due_at=now, now=now, guardian_id=guardian.id,
                   payload={"item_id": message.item_id, "message_id": message.id})
 
@@ -598,9 +613,12 @@ async def plan_digests(session: AsyncSession, *, now: datetime) -> int:
         if not ids:
             continue
         sent_any = False
-        for person in await notify.reachable_staff(session, cohort_id=cohort.id, role=StaffRole.director):
-            assert person.telegram_chat_id is not None
-            if await enqueue(session, chat_id=person.telegram_chat_id, kind=DIGEST_KIND, ref=f"cohort:{cohort.id}",
+        people = await notify.reachable_staff(session, cohort_id=cohort.id, role=StaffRole.director)
+        addresses = await first_addresses(session, staff_ids=[p.id for p in people])
+        for person in people:
+            if person.id not in addresses:
+                continue
+            if await enqueue(session, address=addresses[person.id], kind=DIGEST_KIND, ref=f"cohort:{cohort.id}",
                              cycle=day, lane=LANE_CHECKIN, due_at=now, now=now, cohort_id=cohort.id,
                              staff_id=person.id, payload={"item_ids": ids, "day": day}):
                 queued += 1

@@ -15,6 +15,7 @@ from core.models.enrolment import (
     Invitation,
 )
 from core.models.delivery import Delivery, LessonFeedback
+from core.models.endpoint import Endpoint
 from core.models.guards import IdempotencyKey, SafetyFloorRow
 from core.models.inbox import InboxItem, InboxMessage
 from core.models.lessons import Lesson, Programme
@@ -41,6 +42,7 @@ __all__ = [
     "ConsentDecline",
     "Delivery",
     "Draft",
+    "Endpoint",
     "Guardian",
     "Heartbeat",
     "Household",

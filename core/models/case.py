@@ -9,7 +9,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -63,12 +63,12 @@ class CaseEvent(Base):
 
 class StaffPrompt(Base):
     """A staff member was asked to type something (a contact's note, a referral's note…): their
-    next words in this chat answer it. In the database, so a restart loses nothing."""
+    next words at this address answer it. In the database, so a restart loses nothing."""
 
     __tablename__ = "staff_prompts"
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger, unique=True)
+    address: Mapped[str] = mapped_column(String(128), unique=True)  # the chat the answer will come from
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))
     kind: Mapped[str] = mapped_column(String(16))  # contact | referral | resolve | note
     alert_id: Mapped[int | None] = mapped_column(ForeignKey("alerts.id", ondelete="CASCADE"))

@@ -5,7 +5,7 @@ import re
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, and_, BigInteger, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, and_, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.db import Base, UTCDateTime
@@ -27,14 +27,14 @@ def ref_columns(ref: str) -> dict[str, Any]:
 class Delivery(Base):
     """One outgoing message in the outbox.
 
-    The unique key (chat, kind, ref, cycle) makes double ticks, restarts and concurrent planners
+    The unique key (address, kind, ref, cycle) makes double ticks, restarts and concurrent planners
     harmless. Senders claim rows with a lease committed before the HTTP call, so a crash between
     claim and send means the row is sent again after the lease (at most one duplicate per crash).
     """
 
     __tablename__ = "deliveries"
     __table_args__ = (
-        UniqueConstraint("chat_id", "kind", "ref", "cycle", name="uq_deliveries_key"),
+        UniqueConstraint("address", "kind", "ref", "cycle", name="uq_deliveries_key"),
         Index("ix_deliveries_due", "state", "lane", "due_at"),
         Index("ix_deliveries_guardian_kind", "guardian_id", "kind"),
         # Per-cohort statistics, counted from the index alone (covering).
@@ -46,7 +46,9 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    chat_id: Mapped[int] = mapped_column(BigInteger)
+    # The endpoint it goes to (core.models.endpoint: "telegram:123456789"). The sender moves a row
+    # to the person's next endpoint when a channel refuses it (blocked, window closed, quota).
+    address: Mapped[str] = mapped_column(String(128))
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"))  # alerts to staff
     cohort_id: Mapped[int | None] = mapped_column(ForeignKey("cohorts.id", ondelete="CASCADE"))
@@ -67,7 +69,9 @@ class Delivery(Base):
     payload: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     lesson_id: Mapped[str | None] = mapped_column(String(64))
     lesson_version: Mapped[int | None] = mapped_column(Integer)
-    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # The channel's id of what was sent (to edit it later where the channel can): a string, as
+    # providers' ids are (Telegram's integers are kept as their decimal text).
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     claimed_at: Mapped[datetime | None] = mapped_column(UTCDateTime)

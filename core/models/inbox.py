@@ -3,13 +3,13 @@ note, a photo, a video, a document — kept as an item for the cohort's director
 conversation that follows (the directors' replies and the guardian's answers).
 
 Personal data: an item and its messages go with the household (ON DELETE CASCADE); a message
-goes with the guardian who wrote it. Media are never downloaded: a message keeps the Telegram
-chat and message ids (to copy it to a director) and the file's unique id."""
+goes with the guardian who wrote it. Media are never downloaded: a message keeps the address it
+came from and the channel's message id (to copy it to a director) and the file's unique id."""
 from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, ForeignKey, Index, Integer, String, Text
+from sqlalchemy import ForeignKey, Index, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -58,9 +58,9 @@ class InboxMessage(Base):
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     kind: Mapped[str] = mapped_column(String(12))  # text | voice | photo | video | video_note | audio | document
     text: Mapped[str | None] = mapped_column(Text)  # typed words, or a caption
-    # Where the message is on Telegram (to copy it, never to download it).
-    chat_id: Mapped[int | None] = mapped_column(BigInteger)
-    telegram_message_id: Mapped[int | None] = mapped_column(BigInteger)
+    # Where the message is on its channel (to copy it, never to download it).
+    address: Mapped[str | None] = mapped_column(String(128))
+    provider_message_id: Mapped[str | None] = mapped_column(String(64))
     file_unique_id: Mapped[str | None] = mapped_column(String(64))
     media_type: Mapped[str | None] = mapped_column(String(32))  # e.g. audio/ogg, image/jpeg
     # in: received | shown | not_shown (Telegram refused to copy it); out: queued | delivered | undelivered

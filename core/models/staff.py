@@ -2,11 +2,13 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import BigInteger, Boolean, ForeignKey, Integer, String
+from sqlalchemy import Boolean, ForeignKey, Integer, String
 from sqlalchemy import false as sa_false
-from sqlalchemy.orm import Mapped, mapped_column, relationship
+from sqlalchemy import exists
+from sqlalchemy.orm import Mapped, column_property, mapped_column, relationship
 
 from core.db import Base, UTCDateTime
+from core.models.endpoint import Endpoint
 
 
 class Staff(Base):
@@ -19,12 +21,9 @@ class Staff(Base):
     role: Mapped[str] = mapped_column(String(16))
     # API token: only its SHA-256 is kept; the token itself is shown once.
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    # One-time code to bind a Telegram chat (/start <code>); hashed like the token.
+    # One-time code to bind a chat (/start <code>) as their endpoint; hashed like the token.
     link_code_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
     link_code_expires_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
-    telegram_chat_id: Mapped[int | None] = mapped_column(BigInteger, unique=True)
-    # Telegram said 403 for their chat: alerts escalate at once until they write to the bot again.
-    telegram_blocked_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     locale: Mapped[str] = mapped_column(String(16), default="zh-Hans")
     active: Mapped[bool] = mapped_column(Boolean, default=True)
     is_bootstrap: Mapped[bool] = mapped_column(Boolean, default=False)
@@ -33,10 +32,10 @@ class Staff(Base):
     phone: Mapped[str | None] = mapped_column(String(20))
     phone_visible: Mapped[bool] = mapped_column(Boolean, default=False, server_default=sa_false())
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
-
-    @property
-    def telegram_linked(self) -> bool:
-        return self.telegram_chat_id is not None
+    # Read from their endpoints (the API's StaffRead shows it): a Telegram chat is linked.
+    telegram_linked: Mapped[bool] = column_property(
+        exists().where(Endpoint.owner == "staff", Endpoint.staff_id == id, Endpoint.channel == "telegram")
+        .correlate_except(Endpoint))  # its own FROM even when the query joins endpoints
 
     memberships: Mapped[list[StaffCohort]] = relationship(
         back_populates="staff", lazy="raise", cascade="all, delete-orphan"

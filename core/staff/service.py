@@ -10,6 +10,7 @@ from sqlalchemy.orm import selectinload
 from core import audit
 from core.access import Scope
 from core.config import SUPPORTED_LOCALES
+from core.endpoints.service import move_staff_address
 from core.people import clean_phone
 from core.errors import Conflict, Invalid, NotFound
 from core.models import Cohort, Staff, StaffCohort
@@ -62,6 +63,7 @@ async def create_staff(
     code = _issue_link_code(staff, now=now, days=link_days)
     session.add(staff)
     await session.flush()
+    await session.refresh(staff, ["telegram_linked"])  # read from endpoints, not set by the insert
     audit.record(session, staff_id=actor_id, action="create", entity="staff", entity_id=staff.id, now=now)
     return IssuedStaff(staff=staff, api_token=token, link_code=code)
 
@@ -129,6 +131,7 @@ async def update_staff(
             StaffCohort(cohort_id=cid, is_primary=cid in primary_ids) for cid in dict.fromkeys(cohort_ids)
         ]
     await session.flush()
+    await session.refresh(staff, ["telegram_linked"])
     audit.record(
         session, staff_id=actor_id, action="update", entity="staff", entity_id=staff.id, now=now,
         fields=sorted(changes),
@@ -170,13 +173,10 @@ async def find_by_link_code(session: AsyncSession, *, code: str) -> Staff | None
     return await session.scalar(select(Staff).where(Staff.link_code_hash == hash_secret(code)))
 
 
-async def link_telegram(session: AsyncSession, *, staff: Staff, chat_id: int, now: datetime) -> Staff:
-    """Bind a chat to a staff record with a one-time link code (already matched by the caller)."""
-    other = await session.scalar(select(Staff).where(Staff.telegram_chat_id == chat_id, Staff.id != staff.id))
-    if other is not None:
-        other.telegram_chat_id = None  # one chat, one staff record: the newest link wins
-    staff.telegram_chat_id = chat_id
-    staff.telegram_blocked_at = None
+async def link_address(session: AsyncSession, *, staff: Staff, address: str, now: datetime) -> Staff:
+    """Bind an address (a chat) to a staff record with a one-time link code (already matched by
+    the caller): it becomes their first endpoint; one address, one staff record."""
+    await move_staff_address(session, staff_id=staff.id, address=address, now=now)
     staff.link_code_hash = None
     staff.link_code_expires_at = None
     audit.record(session, staff_id=staff.id, action="update", entity="staff", entity_id=staff.id, now=now,
@@ -194,12 +194,6 @@ async def staff_cohort_names(session: AsyncSession, *, staff_id: int) -> list[st
         .order_by(Cohort.name)
     )
     return list(rows.all())
-
-
-async def find_staff_by_chat(session: AsyncSession, *, chat_id: int) -> Staff | None:
-    return await session.scalar(
-        select(Staff).where(Staff.telegram_chat_id == chat_id, Staff.active.is_(True))
-    )
 
 
 async def ensure_bootstrap_admin(session: AsyncSession, *, token: str, now: datetime) -> Staff:

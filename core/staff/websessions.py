@@ -14,6 +14,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
+from core.endpoints.service import first_address
 from core.access import Scope
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.people import clean_phone
@@ -98,7 +99,9 @@ async def request_telegram_code(session: AsyncSession, *, phone: str, browser_to
     except Invalid:
         raise Invalid("please enter a mobile number, e.g. 13812345678", field="phone", code="phone_invalid") from None
     staff = await session.scalar(select(Staff).where(Staff.phone == number, Staff.active.is_(True)))
-    if staff is None or staff.telegram_chat_id is None or staff.telegram_blocked_at is not None:
+    # The code goes to the first endpoint that can still reach them (Telegram today; WeCom later).
+    address = None if staff is None else await first_address(session, staff_id=staff.id, now=now)
+    if staff is None or address is None:
         return False
     recent = await session.scalar(select(func.count()).select_from(StaffSignInCode).where(
         StaffSignInCode.staff_id == staff.id,
@@ -114,7 +117,7 @@ async def request_telegram_code(session: AsyncSession, *, phone: str, browser_to
     await session.flush()
     payload = {"code": code, "minutes": SIGNIN_CODE_MINUTES, "locale": staff.locale,
                "link": f"{link_base.rstrip('/')}/console/signin/link/{link}" if link_base else None}
-    await enqueue(session, chat_id=staff.telegram_chat_id, kind=SIGNIN_KIND, ref=f"signin:{row.id}", cycle="1",
+    await enqueue(session, address=address, kind=SIGNIN_KIND, ref=f"signin:{row.id}", cycle="1",
                   lane=LANE_URGENT, due_at=now, now=now, staff_id=staff.id, payload=payload)
     audit.record(session, staff_id=staff.id, action="create", entity="signin_code", entity_id=row.id, now=now)
     return True

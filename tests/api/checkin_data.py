@@ -17,6 +17,7 @@ from core.clock import FrozenClock
 from core.config import PROJECT_ROOT
 from core.content.loader import ContentBundle, check_content
 from core.models import Alert, CheckIn, Delivery, Guardian, Staff
+from tests.endpoints import reach
 
 PSC17_ITEMS = ["fidgety", "sad", "daydreams", "refuses_to_share", "others_feelings", "hopeless", "concentrating",
                "fights", "down_on_self", "blames_others", "less_fun", "rules", "motor", "teases", "worries",
@@ -115,7 +116,8 @@ async def link_telegram(sessionmaker: async_sessionmaker[AsyncSession], *staff_i
     """These staff have linked a Telegram chat, so alerts reach them (no immediate escalation)."""
     async with sessionmaker() as session, session.begin():
         for staff_id in staff_ids:
-            await session.execute(update(Staff).where(Staff.id == staff_id).values(telegram_chat_id=700_000 + staff_id))
+            staff = await session.get(Staff, staff_id)
+            await reach(session, staff, 700_000 + staff_id, now=staff.created_at)
 
 
 async def weekly_alerts(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, *, cohort_id: int,

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import FrozenClock
 from core.models import Child, Delivery, Guardian, Household
+from tests.endpoints import reach
 
 ADMIN = {"Authorization": "Bearer test-admin-token"}
 
@@ -50,7 +51,7 @@ async def add_household(
         session.add(household)
         await session.flush()
         guardian = Guardian(
-            household_id=household.id, chat_id=next(_chat_ids), locale="zh-Hans", relationship="grandmother",
+            household_id=household.id, locale="zh-Hans", relationship="grandmother",
             lives_with_children=True, status="active", consent_version=1, consented_at=now,
             created_at=now, updated_at=now,
         )
@@ -61,7 +62,8 @@ async def add_household(
         ]
         session.add_all([guardian, *kids])
         await session.flush()
-        return {"id": household.id, "guardian_id": guardian.id, "chat_id": guardian.chat_id,
+        endpoint = await reach(session, guardian, next(_chat_ids), now=now)
+        return {"id": household.id, "guardian_id": guardian.id, "address": endpoint.address,
                 "child_ids": [k.id for k in kids]}
 
 
@@ -124,7 +126,7 @@ _cycles = itertools.count(1)
 
 def delivery(*, created_at: datetime, state: str = "sent", kind: str = "lesson", lane: int = 2, **fields: object) -> Delivery:
     """An outbox row with a fresh unique key; due when created unless told otherwise."""
-    values: dict = {"chat_id": 1, "ref": "test", "cycle": str(next(_cycles)), "due_at": created_at, "attempts": 0,
+    values: dict = {"address": "telegram:1", "ref": "test", "cycle": str(next(_cycles)), "due_at": created_at, "attempts": 0,
                     "payload": {}}
     values.update(fields)
     return Delivery(kind=kind, lane=lane, state=state, created_at=created_at, **values)

@@ -47,8 +47,8 @@ async def test_a_check_in_sent_now_to_one_household_reaches_only_that_household(
     assert sorted(c.child_id for c in checkins) == sorted(two_children["child_ids"])  # type: ignore[type-var]
     assert {c.questionnaire_id for c in checkins} == {"weekly_checkin"}
     deliveries = await _rows(sessionmaker, Delivery)
-    assert {d.chat_id for d in deliveries} == {two_children["chat_id"]}
-    assert other["chat_id"] not in {d.chat_id for d in deliveries}
+    assert {d.address for d in deliveries} == {two_children["address"]}
+    assert other["address"] not in {d.address for d in deliveries}
     assert {(d.kind, d.lane, d.due_at) for d in deliveries} == {("checkin", 1, clock())}
     [round_] = await _rows(sessionmaker, CheckInRound)
     assert (round_.reason, round_.requested_by_staff_id, round_.checkins) == (
@@ -82,8 +82,8 @@ async def test_a_whole_cohort_and_only_that_cohort(
     extra = await add_household(sessionmaker, clock, world.a.cohort_id)
     response = await client.post(f"/api/v1/cohorts/{world.a.cohort_id}/checkins/send-now", json=WHY, headers=ADMIN)
     assert response.status_code == 201 and response.json()["checkins"] == 2
-    chats = {d.chat_id for d in await _rows(sessionmaker, Delivery)}
-    assert chats == {world.a.household["chat_id"], extra["chat_id"]}
+    chats = {d.address for d in await _rows(sessionmaker, Delivery)}
+    assert chats == {world.a.household["address"], extra["address"]}
 
 
 async def test_scoped_refused_and_checked(client: httpx.AsyncClient, world: World) -> None:

@@ -4,7 +4,7 @@ cards on the phones are updated); another cohort's item is not found."""
 from __future__ import annotations
 
 import httpx
-from sqlalchemy import select, update
+from sqlalchemy import String, cast, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.checkin.risk import scanner_for
@@ -25,7 +25,7 @@ async def _item(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClo
         guardian = await session.get(Guardian, guardian_id)
         assert guardian is not None
         received = await inbox.receive(session, guardian=guardian, scanner=scanner, now=clock(),
-                                       incoming=inbox.Incoming(kind="text", chat_id=guardian.chat_id, message_id=7,
+                                       incoming=inbox.Incoming(kind="text", address="telegram:1", message_id="7",
                                                                text=text))
         return received.item.id
 
@@ -39,7 +39,7 @@ async def test_list_read_reply_call_done_scoped_and_audited(
     # The forward to each director went out (as the sender would record it).
     async with sessionmaker() as session, session.begin():
         await session.execute(update(Delivery).where(Delivery.kind == "inbox_forward")
-                              .values(state="sent", telegram_message_id=Delivery.id + 500))
+                              .values(state="sent", provider_message_id=cast(Delivery.id + 500, String)))
 
     listed = await client.get(URL, headers=world.a.director_auth)
     assert listed.status_code == 200, listed.text
@@ -70,8 +70,8 @@ async def test_list_read_reply_call_done_scoped_and_audited(
     assert (replied.json()["direction"], replied.json()["status"]) == ("out", "queued")
     async with sessionmaker() as session:
         [relay] = (await session.scalars(select(Delivery).where(Delivery.kind == "inbox_relay"))).all()
-    assert (relay.chat_id, relay.lane, relay.payload["text"], relay.payload["director"]) == (
-        world.a.household["chat_id"], 0, "奶奶，我下午过来看看", "Director Village A")
+    assert (relay.address, relay.lane, relay.payload["text"], relay.payload["director"]) == (
+        world.a.household["address"], 0, "奶奶，我下午过来看看", "Director Village A")
     assert (await client.post(f"{URL}/{a_item}/reply", json={"text": ""},
                               headers=world.a.director_auth)).status_code == 422
 

@@ -52,6 +52,7 @@ class Person:
         self.chat_id = chat_id
         self.user = User(id=chat_id, is_bot=False, first_name="Tester", language_code=language_code)
         self.chat = Chat(id=chat_id, type="private")
+        self.address = f"telegram:{chat_id}"  # their endpoint's address
 
     # ------------------------------------------------------------ updates
 

@@ -128,7 +128,7 @@ async def test_future_month_button_and_17_year_old(person, world, db):
     q = await _at_step(person, world, "child_birth_year", locale="en")
     await q.choose("2008")
     await q.choose("12")  # turns 18 next month: still a child
-    assert (await db.all(Draft, Draft.chat_id == q.chat_id))[0].step == "child_sex"
+    assert (await db.all(Draft, Draft.address == q.address))[0].step == "child_sex"
 
 
 async def test_too_many_children(person, world, db):

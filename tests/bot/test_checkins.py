@@ -17,6 +17,7 @@ from core.models import Alert, Answer, CheckIn, CheckInScore, Delivery, FreeText
 from aiogram.types import CallbackQuery, Message, Update
 
 from harness import Person, answered, next_update_id, text_of
+from tests.endpoints import at
 
 SUNDAY_1905 = datetime(2026, 11, 29, 11, 5, tzinfo=timezone.utc)  # 19:05 in Shanghai: the weekly slot
 FIRST_SATURDAY = datetime(2026, 12, 5, 2, 5, tzinfo=timezone.utc)  # 10:05: PSC-17, first weekend
@@ -321,7 +322,7 @@ async def test_downtime_sends_only_the_latest_reminder(enrol, db, clock, tick):
     clock.advance(hours=50)  # the machine was off for two days
     assert (await tick()).reminders == 1
     [reminder] = await db.all(Delivery, Delivery.kind == "checkin_reminder")
-    assert (reminder.cycle, reminder.chat_id, reminder.state) == ("r2", grandma.chat_id, "sent")
+    assert (reminder.cycle, reminder.address, reminder.state) == ("r2", grandma.address, "sent")
 
 
 # ------------------------------------------------------------------ the household
@@ -388,7 +389,8 @@ async def test_two_guardians_tapping_at_once_lose_nothing(enrol, person, db, clo
     checkin = await only_checkin(db)
     [row] = await db.all(Answer, Answer.check_in_id == checkin.id)
     [claimer] = await db.all(Guardian, Guardian.id == checkin.claimed_by_guardian_id)
-    winner = grandma if claimer.chat_id == grandma.chat_id else grandpa
+    [grandma_row] = await db.all(Guardian, at(grandma.chat_id))
+    winner = grandma if claimer.id == grandma_row.id else grandpa
     # Exactly one answer, the claimer's, with the value the claimer tapped; nothing half-written.
     assert (row.item_id, row.value, row.answered_by_guardian_id) == (
         "mood", 2 if winner is grandma else 0, claimer.id)

@@ -10,13 +10,14 @@ from bot.keyboards.callbacks import PrefCB
 from core.delivery.planning import plan_due_lessons
 from core.models import Delivery, Guardian
 from harness import answered, next_update_id, text_of
+from tests.endpoints import at
 
 MON_20_SHANGHAI = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 MON_20_DUBAI = datetime(2026, 11, 23, 16, 0, tzinfo=timezone.utc)
 
 
 async def the_guardian(db, chat_id: int) -> Guardian:  # type: ignore[no-untyped-def]
-    [guardian] = await db.all(Guardian, Guardian.chat_id == chat_id)
+    [guardian] = await db.all(Guardian, at(chat_id))
     return guardian
 
 
@@ -74,14 +75,14 @@ async def test_a_parent_in_dubai_gets_the_lesson_at_eight_in_the_evening_there(
     clock.set(MON_20_SHANGHAI)
     assert await plan_due_lessons(sessionmaker, now=clock()) == 1
     assert (await sender.drain_once()).sent == 1
-    assert [d.chat_id for d in await db.all(Delivery, Delivery.kind == "lesson")] == [grandma.chat_id]
+    assert [d.address for d in await db.all(Delivery, Delivery.kind == "lesson")] == [grandma.address]
     dad_messages = len(dad.sent())
 
     clock.set(MON_20_DUBAI)
     assert await plan_due_lessons(sessionmaker, now=clock()) == 1
     assert (await sender.drain_once()).sent == 1
     assert len(dad.sent()) == dad_messages + 1
-    [lesson] = await db.all(Delivery, Delivery.kind == "lesson", Delivery.chat_id == dad.chat_id)
+    [lesson] = await db.all(Delivery, Delivery.kind == "lesson", Delivery.address == dad.address)
     assert (lesson.due_at, lesson.sent_at, lesson.cycle) == (MON_20_DUBAI, MON_20_DUBAI, "2026-11-23T20:00")
 
 

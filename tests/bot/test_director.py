@@ -12,7 +12,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import EditMessageText
 from sqlalchemy import update
 
-from core.models import Alert, Case, CaseEvent, CheckIn, Cohort, Delivery, Staff
+from core.models import Endpoint, Alert, Case, CaseEvent, CheckIn, Cohort, Delivery, Staff
 from core.models.enums import StaffRole
 from core.staff.schemas import StaffCreate
 from core.staff.service import create_staff
@@ -410,7 +410,8 @@ async def test_a_director_who_blocked_the_bot_means_escalation_now(team_factory,
     bot.session.fail_next(403, "Forbidden: bot was blocked by the user")
     await sender.drain_once()
     [wang] = await db.all(Staff, Staff.display_name == "王主任")
-    assert wang.telegram_blocked_at is not None
+    [endpoint] = await db.all(Endpoint, Endpoint.staff_id == wang.id)
+    assert endpoint.state == "blocked"
     clock.advance(seconds=2)
     await tick()
     assert team.supervisor.last().text.startswith(WORDS["zh-Hans"]["escalated"])
@@ -418,8 +419,8 @@ async def test_a_director_who_blocked_the_bot_means_escalation_now(team_factory,
     assert event.detail["why"] == "director_blocked"
     # When he writes to the bot again, alerts reach him again.
     await team.wang.send("/alerts")
-    [wang] = await db.all(Staff, Staff.display_name == "王主任")
-    assert wang.telegram_blocked_at is None
+    [endpoint] = await db.all(Endpoint, Endpoint.staff_id == wang.id)
+    assert endpoint.state == "active"
 
 
 async def test_a_family_that_leaves_is_reported_and_its_case_kept(team_factory, enrol, clock, tick, db):

@@ -5,6 +5,7 @@ from aiogram.methods import AnswerCallbackQuery, SendMessage
 
 from core.models import Child, ConsentDecline, Draft, Guardian, Household
 from harness import answered, text_of
+from core.models import Endpoint
 
 
 async def test_whole_enrolment_in_chinese(person, world, db):
@@ -58,8 +59,9 @@ async def test_whole_enrolment_in_chinese(person, world, db):
         assert command in welcome
 
     [guardian] = await db.all(Guardian)
-    assert (guardian.chat_id, guardian.locale, guardian.relationship, guardian.lives_with_children,
-            guardian.status, guardian.consent_version) == (grandma.chat_id, "zh-Hans", "grandmother", True,
+    assert (await db.count(Endpoint, Endpoint.guardian_id == guardian.id, Endpoint.address == grandma.address),
+            guardian.locale, guardian.relationship, guardian.lives_with_children,
+            guardian.status, guardian.consent_version) == (1, "zh-Hans", "grandmother", True,
                                                            "active", 2)
     [household] = await db.all(Household)
     assert household.cohort_id == world.cohort_id and guardian.household_id == household.id

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from core.models import AuditLog, CheckIn, CheckInRound, Delivery, Household
 from harness import text_of
+from tests.endpoints import at
 
 
 async def _drain(sender, clock) -> None:  # type: ignore[no-untyped-def]
@@ -17,7 +18,7 @@ async def _drain(sender, clock) -> None:  # type: ignore[no-untyped-def]
 async def _household_id(db, who) -> int:  # type: ignore[no-untyped-def]
     from core.models import Guardian
 
-    [guardian] = await db.all(Guardian, Guardian.chat_id == who.chat_id)
+    [guardian] = await db.all(Guardian, at(who.chat_id))
     return guardian.household_id
 
 
@@ -43,7 +44,7 @@ async def test_the_director_sends_one_family_the_check_in_now(enrol, person, wor
     assert round_.reason == "电话里奶奶说孩子这几天不吃饭"
     await _drain(sender, clock)
     assert grandma.last().reply_markup is not None  # the first question, with its answer buttons
-    assert neighbour.chat_id not in {d.chat_id for d in await db.all(Delivery, Delivery.kind == "checkin")}
+    assert neighbour.address not in {d.address for d in await db.all(Delivery, Delivery.kind == "checkin")}
 
     again = await wang.send(f"/checknow {household} 再发一次")
     assert "今天已经发过" in text_of(again)

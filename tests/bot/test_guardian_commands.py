@@ -3,6 +3,7 @@ from __future__ import annotations
 
 from core.models import Child, Draft, Guardian, Household
 from harness import answered, text_of
+from tests.endpoints import at
 
 
 async def test_help(enrol):
@@ -174,7 +175,8 @@ async def test_delete_keeps_the_household_when_another_guardian_remains(enrol, p
     await dad.send("/delete")
     await dad.tap("Yes, erase my data")
     assert "The children's details stay" in dad.last().text
-    assert [g.chat_id for g in await db.all(Guardian)] == [grandma.chat_id]
+    assert [g.id for g in await db.all(Guardian)] == [g.id for g in await db.all(Guardian, at(grandma.chat_id))]
+    assert await db.count(Guardian) == 1
     assert await db.count(Household) == 1 and await db.count(Child) == 1
 
 

@@ -80,7 +80,7 @@ async def test_lesson_sends_the_next_lesson_in_programme_order(enrol, db, bot, c
     [delivery] = await lesson_deliveries(db)
     assert (delivery.ref, delivery.state, delivery.lesson_id, delivery.lesson_version) == (
         "request", "sent", "one_on_one_time", 1)
-    assert delivery.telegram_message_id == bot.session.results[-1].message_id
+    assert delivery.provider_message_id == str(bot.session.results[-1].message_id)
     assert {LessonCB.unpack(data).delivery_id for _, data in grandma.last_buttons()} == {delivery.id}
     # The gentle "did you try it?" is planned for three days later.
     [followup] = await db.all(Delivery, Delivery.kind == "lesson_followup")
@@ -136,7 +136,7 @@ async def test_lesson_telegram_refused_is_marked_failed_and_offered_again(enrol,
     bot.session.fail_next(500, "Internal Server Error")
     assert await grandma.send("/lesson") == []
     [failed] = await lesson_deliveries(db)
-    assert (failed.state, failed.last_error, failed.telegram_message_id) == ("failed", "TelegramServerError", None)
+    assert (failed.state, failed.last_error, failed.provider_message_id) == ("failed", "TelegramServerError", None)
     assert await db.count(Delivery, Delivery.kind == "lesson_followup") == 0
     clock.advance(seconds=30)
     await grandma.send("/lesson")

@@ -5,6 +5,7 @@ import re
 
 from core.models import Child, Draft, Guardian, Household, HouseholdInvite
 from harness import text_of
+from tests.endpoints import at
 
 
 async def _invite_link(guardian) -> str:
@@ -45,7 +46,7 @@ async def test_father_joins_the_grandmothers_household(enrol, person, db):
     guardians = await db.all(Guardian)
     assert len(guardians) == 2 and await db.count(Household) == 1
     assert {g.household_id for g in guardians} == {(await db.all(Household))[0].id}
-    dad_row = next(g for g in guardians if g.chat_id == dad.chat_id)
+    [dad_row] = await db.all(Guardian, at(dad.chat_id))
     assert (dad_row.relationship, dad_row.lives_with_children, dad_row.locale) == ("father", False, "en")
     assert await db.count(Child) == 2 and await db.count(Draft) == 0
     [invite] = await db.all(HouseholdInvite)

@@ -96,7 +96,7 @@ async def test_the_outbox_waits_while_the_bot_is_down() -> None:
 
     inner, status = Messenger(), BotStatus()
     gated = WhileBotUp(inner, status, wait=5)
-    item = Outgoing(delivery_id=1, chat_id=1, kind="campaign", locale="zh-Hans")
+    item = Outgoing(delivery_id=1, address="telegram:1", kind="campaign", locale="zh-Hans")
     status.mark_down("connecting to the Bot API")
     assert await gated.deliver(item) == SendOutcome(status="rate_limited", retry_after=5, error="bot_down")
     status.mark_up()

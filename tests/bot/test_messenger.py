@@ -29,7 +29,7 @@ def lesson(locale: str = "en", **content: object) -> Outgoing:
     body = {"lesson_id": "l", "version": 1, "title": "Play together", "body": "Ten minutes a day.",
             "try_today": "Ask what they want to play.", "media": {}}
     body.update(content)
-    return Outgoing(delivery_id=31, chat_id=CHAT, kind="lesson", locale=locale, content=body)
+    return Outgoing(delivery_id=31, address=f"telegram:{CHAT}", kind="lesson", locale=locale, content=body)
 
 
 # ------------------------------------------------------------------ Telegram's answers
@@ -66,7 +66,7 @@ async def test_a_network_error_is_transient(messenger, bot):
 
 async def test_sent_returns_telegrams_message_id(messenger, bot):
     outcome = await messenger.deliver(lesson())
-    assert outcome == SendOutcome(status="sent", message_id=bot.session.results[-1].message_id)
+    assert outcome == SendOutcome(status="sent", message_id=str(bot.session.results[-1].message_id))
 
 
 # ------------------------------------------------------------------ how it looks
@@ -103,7 +103,7 @@ async def test_lesson_with_a_picture_goes_as_a_photo_with_caption(messenger, bot
     assert isinstance(photo.photo, FSInputFile) and Path(photo.photo.path) == tmp_path / "media/lessons/play.jpg"
     assert photo.caption.startswith("<b>Play together</b>")
     assert photo.reply_markup is not None
-    assert outcome.message_id == bot.session.results[-1].message_id
+    assert outcome.message_id == str(bot.session.results[-1].message_id)
 
 
 async def test_lesson_with_a_voice_recording_goes_as_voice_first(messenger, bot, tmp_path):
@@ -121,7 +121,7 @@ async def test_a_lesson_too_long_for_a_caption_goes_as_text(messenger, bot):
 
 
 async def test_followup_asks_did_you_try_it_with_three_buttons(messenger, bot):
-    await messenger.deliver(Outgoing(delivery_id=8, chat_id=CHAT, kind="lesson_followup", locale="en",
+    await messenger.deliver(Outgoing(delivery_id=8, address=f"telegram:{CHAT}", kind="lesson_followup", locale="en",
                                      content={"title": "Play & talk"}))
     [message] = bot.requests
     assert message.text == "A few days ago you read “Play &amp; talk”. Did you get a chance to try it?"
@@ -132,6 +132,6 @@ async def test_followup_asks_did_you_try_it_with_three_buttons(messenger, bot):
 
 
 async def test_campaign_text_in_the_recipients_language(messenger, bot):
-    await messenger.deliver(Outgoing(delivery_id=9, chat_id=CHAT, kind="campaign", locale="en",
+    await messenger.deliver(Outgoing(delivery_id=9, address=f"telegram:{CHAT}", kind="campaign", locale="en",
                                      content={"texts": {"zh-Hans": "你好", "en": "Hello & **welcome**"}}))
     assert bot.requests[-1].text == "Hello &amp; <b>welcome</b>"

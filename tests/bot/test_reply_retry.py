@@ -64,7 +64,7 @@ async def test_the_outbox_senders_requests_are_not_retried_here(bot, settings, s
     sleeper = Sleeper()
     install_reply_retry(bot, settings=settings, sleep=sleeper)
     async with sessionmaker() as session, session.begin():
-        await enqueue(session, chat_id=777, kind="campaign", ref="campaign:1", cycle="1", lane=LANE_URGENT,
+        await enqueue(session, address="telegram:777", kind="campaign", ref="campaign:1", cycle="1", lane=LANE_URGENT,
                       due_at=clock(), now=clock(), payload={"texts": {"zh-Hans": "你好"}, "locale": "zh-Hans"})
     bot.session.fail_next(429, "Too Many Requests: retry after 5", retry_after=5)
 

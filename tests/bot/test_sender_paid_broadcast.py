@@ -42,7 +42,7 @@ class NoWait:
 async def _one_per_lane(sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock) -> None:
     async with sessionmaker() as session, session.begin():
         for lane, chat in LANE_CHATS.items():
-            await enqueue(session, chat_id=chat, kind="campaign", ref=f"campaign:{lane}", cycle="1", lane=lane,
+            await enqueue(session, address=f"telegram:{chat}", kind="campaign", ref=f"campaign:{lane}", cycle="1", lane=lane,
                           due_at=clock(), now=clock(), payload={"texts": {"zh-Hans": f"lane {lane}"}})
 
 
@@ -83,7 +83,7 @@ async def test_sender_over_http_against_the_bot_api_double(
         clock.set(T0)
         await _one_per_lane(sessionmaker, clock)
         async with sessionmaker() as session, session.begin():
-            await enqueue(session, chat_id=5_003, kind="campaign", ref="campaign:9", cycle="1", lane=0,
+            await enqueue(session, address="telegram:5003", kind="campaign", ref="campaign:9", cycle="1", lane=0,
                           due_at=clock(), now=clock(), payload={"texts": {"zh-Hans": "lane 0 again"}})
         bot = build_bot(settings.model_copy(update={"telegram_token": "1:T", "telegram_api_base": base}))
         messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path)

@@ -7,9 +7,10 @@ from datetime import timedelta
 
 from sqlalchemy import update
 
-from core.models import CodeAttempt, Draft, Staff
+from core.models import CodeAttempt, Draft, Endpoint, Guardian, Staff
 from core.models import Invitation
 from harness import text_of
+from tests.endpoints import at
 
 
 def _zh_then_en(text: str, zh: str, en: str) -> None:
@@ -21,7 +22,7 @@ async def test_unknown_code_in_both_languages_and_the_attempt_is_kept(person, wo
     p = person("en")
     sent = await p.send("/start nosuchcode")
     _zh_then_en(text_of(sent), "这个链接或邀请码不对", "this link or code is not right")
-    assert await db.count(CodeAttempt, CodeAttempt.chat_id == p.chat_id) == 1
+    assert await db.count(CodeAttempt, CodeAttempt.address == p.address) == 1
     assert await db.count(Draft) == 0
 
 
@@ -74,10 +75,23 @@ async def test_staff_member_links_their_chat(person, world, db):
                                                   "help"]
     assert menu.commands[0].description == "未处理的警报，最严重的在前"
     [staff] = await db.all(Staff, Staff.id == world.director_id)
-    assert staff.telegram_chat_id == director.chat_id and staff.link_code_hash is None
+    assert staff.link_code_hash is None
+    assert [s.id for s in await db.all(Staff, at(director.chat_id, Staff))] == [staff.id]
     # The code was one-time.
     sent = await person("en").send(f"/start {world.director_link_code}")
     assert "this link or code is not right" in text_of(sent)
     # Now linked: a bare /start and a guardian command are answered as staff.
     assert "王主任" in text_of(await director.send("/start"))
     assert "工作人员账号" in text_of(await director.send("/children"))
+
+
+async def test_one_chat_can_be_a_guardian_and_a_staff_member(enrol, world, db):
+    """Separate records at the same address (DESIGN: one Telegram account may be both)."""
+    grandma = await enrol()
+    await grandma.send(f"/start {world.director_link_code}")
+    [guardian] = await db.all(Guardian, at(grandma.chat_id))
+    [staff] = await db.all(Staff, at(grandma.chat_id, Staff))
+    assert staff.id == world.director_id and guardian.household_id
+    endpoints = await db.all(Endpoint, Endpoint.address == grandma.address)
+    assert sorted((e.owner, e.channel, e.state) for e in endpoints) == [
+        ("guardian", "telegram", "active"), ("staff", "telegram", "active")]

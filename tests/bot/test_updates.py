@@ -23,7 +23,7 @@ async def test_a_redelivered_update_does_nothing_the_second_time(person, world, 
     await p.feed(wrong)
     assert await p.feed(wrong) == []
     assert await db.count(CodeAttempt) == 1  # counted once, not twice
-    assert await db.count(ProcessedUpdate, ProcessedUpdate.update_id == wrong.update_id) == 1
+    assert await db.count(ProcessedUpdate, ProcessedUpdate.event_id == str(wrong.update_id)) == 1
 
 
 async def test_a_redelivered_answer_is_not_applied_twice(person, world, db):
@@ -56,7 +56,7 @@ async def test_unexpected_error_rolls_back_logs_ids_only_and_replies_kindly(enro
     assert secret not in caplog.text
     assert f"update_id={update.update_id}" in caplog.text and "RuntimeError" in caplog.text
     # Rolled back: the update is not marked handled, so a redelivery is tried again.
-    assert await db.count(ProcessedUpdate, ProcessedUpdate.update_id == update.update_id) == 0
+    assert await db.count(ProcessedUpdate, ProcessedUpdate.event_id == str(update.update_id)) == 0
 
 
 async def test_unexpected_error_in_a_button_still_answers_it(person, world, monkeypatch, db):
@@ -118,7 +118,7 @@ async def test_a_failed_write_still_gets_a_kind_reply_in_their_language(enrol, m
     [earlier, *_] = await db.all(ProcessedUpdate)
 
     async def clashing(session, **kwargs):
-        session.add(ProcessedUpdate(update_id=earlier.update_id, processed_at=clock()))
+        session.add(ProcessedUpdate(channel="telegram", event_id=str(earlier.update_id), processed_at=clock()))
         await session.flush()  # IntegrityError: that update id is taken
 
     monkeypatch.setattr(mydata.enrolment, "guardian_data", clashing)

@@ -177,15 +177,15 @@ async def test_messenger_port_for_outbox_rows_and_cost_per_cohort(sms, session, 
     cohort_id, grandma_id = village.cohort.id, village.grandma.id
 
     async def recipient(item: Outgoing) -> Recipient | None:
-        return Recipient(GRANDMA, grandma_id, cohort_id) if item.chat_id == 101 else None
+        return Recipient(GRANDMA, grandma_id, cohort_id) if item.address == "sms:101" else None
 
     messenger = SmsMessenger(notices, recipient=recipient)
-    sent = await messenger.deliver(Outgoing(delivery_id=7, chat_id=101, kind="lesson", locale="zh-Hans"))
+    sent = await messenger.deliver(Outgoing(delivery_id=7, address="sms:101", kind="lesson", locale="zh-Hans"))
     assert sent.status == "sent"
     assert double.sent[-1].template_code == "SMS_900002" and double.sent[-1].params == {}
-    card = await messenger.deliver(Outgoing(delivery_id=8, chat_id=101, kind="alert", locale="zh-Hans"))
+    card = await messenger.deliver(Outgoing(delivery_id=8, address="sms:101", kind="alert", locale="zh-Hans"))
     assert card.status == "permanent"  # an alert card never becomes an SMS
-    nobody = await messenger.deliver(Outgoing(delivery_id=9, chat_id=999, kind="lesson", locale="zh-Hans"))
+    nobody = await messenger.deliver(Outgoing(delivery_id=9, address="sms:999", kind="lesson", locale="zh-Hans"))
     assert nobody.status == "blocked"
     clock.advance(minutes=2)
     await notices.send(kind="sign_in_code", phone=GRANDMA, params={"code": "123456"}, guardian_id=grandma_id)
@@ -216,7 +216,7 @@ async def test_an_outbox_rows_recipient_is_the_guardians_phone_on_record(session
 
     village = await seed_village(session, now=clock())
     village.grandma.phone = GRANDMA
-    rows = [Delivery(chat_id=g.chat_id, guardian_id=g.id, kind="lesson", ref="schedule", cycle="1", lane=2,
+    rows = [Delivery(address=f"sms:{g.phone or g.id}", guardian_id=g.id, kind="lesson", ref="schedule", cycle="1", lane=2,
                      state="pending", due_at=clock(), attempts=0, payload={}, created_at=clock())
             for g in (village.grandma, village.father)]
     session.add_all(rows)

@@ -110,7 +110,7 @@ async def _queue_row(url: str) -> None:
     try:
         async with make_sessionmaker(engine)() as session, session.begin():
             now = datetime.now(timezone.utc)
-            await enqueue(session, chat_id=CHAT, kind="campaign", ref="campaign:1", cycle="1", lane=LANE_URGENT,
+            await enqueue(session, address=f"telegram:{CHAT}", kind="campaign", ref="campaign:1", cycle="1", lane=LANE_URGENT,
                           due_at=now, now=now, payload={"texts": {"zh-Hans": "你好"}, "locale": "zh-Hans"})
     finally:
         await engine.dispose()
@@ -120,7 +120,7 @@ async def _row(url: str) -> Delivery | None:
     engine = make_engine(url)
     try:
         async with make_sessionmaker(engine)() as session:
-            return await session.scalar(select(Delivery).where(Delivery.chat_id == CHAT))
+            return await session.scalar(select(Delivery).where(Delivery.address == f"telegram:{CHAT}"))
     finally:
         await engine.dispose()
 

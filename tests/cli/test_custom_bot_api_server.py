@@ -102,5 +102,5 @@ async def test_polling_through_a_custom_bot_api_server(
     keyboard = json.loads(sent[0]["reply_markup"])["inline_keyboard"]
     assert [b["text"] for row in keyboard for b in row] == ["简体中文", "English"]
     async with sessionmaker() as session:
-        draft = await session.scalar(select(Draft).where(Draft.chat_id == CHAT))
+        draft = await session.scalar(select(Draft).where(Draft.address == f"telegram:{CHAT}"))
     assert draft is not None and draft.step == "language"

@@ -15,6 +15,7 @@ from core.checkin.service import load_questionnaires
 from core.config import PROJECT_ROOT
 from core.content.loader import check_content
 from core.models import Child, Cohort, Guardian, Household
+from tests.endpoints import reach, tg
 
 
 async def load_shipped_questionnaires(session: AsyncSession, *, now: datetime) -> None:
@@ -38,9 +39,11 @@ class Village:
 
 
 def _guardian(household: Household, chat_id: int, relationship: str, lives: bool, now: datetime) -> Guardian:
-    return Guardian(household_id=household.id, chat_id=chat_id, locale="zh-Hans", relationship=relationship,
+    guardian = Guardian(household_id=household.id, locale="zh-Hans", relationship=relationship,
                     lives_with_children=lives, status="active", consent_version=1, consented_at=now,
                     created_at=now, updated_at=now)
+    guardian.address = tg(chat_id)  # type: ignore[attr-defined]  # its endpoint, added once it has an id
+    return guardian
 
 
 def _child(household: Household, nickname: str, year: int, month: int, now: datetime) -> Child:
@@ -66,4 +69,6 @@ async def seed_village(session: AsyncSession, *, now: datetime) -> Village:
     child_b = _child(home_b, "小红", 2016, 1, now)
     session.add_all([grandma, father, mum_b, dad_b, older, baby, child_b])
     await session.flush()
+    for guardian in (grandma, father, mum_b, dad_b):
+        await reach(session, guardian, guardian.address, now=now)
     return Village(cohort, home_a, grandma, father, older, baby, home_b, mum_b, dad_b, child_b)

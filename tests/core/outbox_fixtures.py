@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Child, Cohort, Guardian, Household, Lesson, Programme
 from core.ports import Outgoing, SendOutcome
+from tests.endpoints import reach, tg
 
 
 def lesson(lesson_id: str, *, audience: tuple[str, ...] = ("guardian", "migrant_parent"),
@@ -48,27 +49,30 @@ async def seed_cohort(session: AsyncSession, *, now: datetime, guardians: int, s
         await session.flush()
         session.add(Child(household_id=household.id, nickname=f"c{i}", birth_year=2017, birth_month=5,
                           created_at=now, updated_at=now))
-        session.add(Guardian(household_id=household.id, chat_id=first_chat + i, locale="zh-Hans",
-                             relationship="grandmother", lives_with_children=True, status="active",
-                             consent_version=1, consented_at=now, created_at=now, updated_at=now))
+        guardian = Guardian(household_id=household.id, locale="zh-Hans",
+                            relationship="grandmother", lives_with_children=True, status="active",
+                            consent_version=1, consented_at=now, created_at=now, updated_at=now)
+        session.add(guardian)
+        await reach(session, guardian, first_chat + i, now=now)
     await session.flush()
     return cohort
 
 
 class ScriptedMessenger:
-    """Answers each delivery with the next scripted outcome for its chat (default: sent)."""
+    """Answers each delivery with the next scripted outcome for its address (default: sent);
+    any channel — an int is a Telegram chat id."""
 
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []
-        self.script: dict[int, deque[SendOutcome]] = defaultdict(deque)
+        self.script: dict[str, deque[SendOutcome]] = defaultdict(deque)
         self._next_id = 1
 
-    def then(self, chat_id: int, *outcomes: SendOutcome) -> None:
-        self.script[chat_id].extend(outcomes)
+    def then(self, address: int | str, *outcomes: SendOutcome) -> None:
+        self.script[tg(address)].extend(outcomes)
 
     async def deliver(self, item: Outgoing) -> SendOutcome:
         self.sent.append(item)
-        if self.script[item.chat_id]:
-            return self.script[item.chat_id].popleft()
+        if self.script[item.address]:
+            return self.script[item.address].popleft()
         self._next_id += 1
-        return SendOutcome(status="sent", message_id=self._next_id)
+        return SendOutcome(status="sent", message_id=str(self._next_id))

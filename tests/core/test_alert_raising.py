@@ -10,6 +10,7 @@ from core.alerts.raising import AlertSubject, raise_alert
 from core.clock import FrozenClock
 from core.models import Alert, Case, CaseEvent, Delivery, Staff, StaffCohort
 from tests.core.checkin_fixtures import seed_village
+from tests.endpoints import reach, tg
 
 
 async def _raise(session: AsyncSession, subject: AlertSubject, seen: int, clock: FrozenClock, severity: str = "yellow"):  # type: ignore[no-untyped-def]
@@ -37,10 +38,10 @@ async def test_many_alerts_on_one_connection(session: AsyncSession, clock: Froze
 async def test_a_second_reason_for_the_same_child_joins_the_same_case(session: AsyncSession,
                                                                        clock: FrozenClock) -> None:
     v = await seed_village(session, now=clock())
-    director = Staff(display_name="王主任", role="director", token_hash="x" * 64, telegram_chat_id=9001,
+    director = Staff(display_name="王主任", role="director", token_hash="x" * 64,
                      locale="zh-Hans", active=True, is_bootstrap=False, created_at=clock())
     session.add(director)
-    await session.flush()
+    await reach(session, director, 9001, now=clock())
     session.add(StaffCohort(staff_id=director.id, cohort_id=v.cohort.id, is_primary=True))
     await session.flush()
     subject = AlertSubject(f"child:{v.older.id}", v.cohort.id, v.home_a.id, child_id=v.older.id)
@@ -52,8 +53,8 @@ async def test_a_second_reason_for_the_same_child_joins_the_same_case(session: A
     assert other.alert.case_id == first.alert.case_id
     # Each is announced to the director; the orange one has the shorter deadline: 24 h against 72 h.
     notices = (await session.scalars(select(Delivery).where(Delivery.kind == "alert"))).all()
-    assert sorted((d.chat_id, d.payload["alert_id"]) for d in notices) == [(9001, first.alert.id),
-                                                                           (9001, other.alert.id)]
+    assert sorted((d.address, d.payload["alert_id"]) for d in notices) == [(tg(9001), first.alert.id),
+                                                                           (tg(9001), other.alert.id)]
     case = await session.get(Case, first.alert.case_id)
     assert case is not None and case.responsible_staff_id == director.id
     assert (other.alert.escalate_at - other.alert.created_at).total_seconds() == 24 * 3600

@@ -17,6 +17,7 @@ from core.models import Delivery, Staff
 from core.tick import run_tick
 from tests.core.outbox_fixtures import ScriptedMessenger, seed_cohort, seed_library
 from tests.core.test_outbox import make_sender
+from tests.endpoints import tg
 
 ADMIN = Scope(staff_id=1, role="admin", cohort_ids=None)
 MAY_25_10AM = datetime(2027, 5, 25, 2, 0, tzinfo=timezone.utc)  # 10:00 in Shanghai
@@ -54,14 +55,14 @@ async def test_campaign_planned_once_when_due_and_sent(
     await run_tick(sessionmaker, settings=settings, clock=clock)  # a double tick adds nothing
     async with sessionmaker() as session:
         rows = (await session.scalars(select(Delivery).where(Delivery.kind == "campaign"))).all()
-    assert sorted(r.chat_id for r in rows) == [100, 101]
+    assert sorted(r.address for r in rows) == [tg(100), tg(101)]
     messenger = ScriptedMessenger()
     sender = make_sender(sessionmaker, messenger, clock)
     await sender.drain_once()  # the tick also planned Monday's lessons: one message per chat per second
     clock.advance(seconds=1)
     await sender.drain_once()
     campaign_msgs = [o for o in messenger.sent if o.kind == "campaign"]
-    assert sorted(o.chat_id for o in campaign_msgs) == [100, 101]
+    assert sorted(o.address for o in campaign_msgs) == [tg(100), tg(101)]
     assert campaign_msgs[0].content["texts"]["zh-Hans"] == "今天是5·25心理健康日。"
 
 

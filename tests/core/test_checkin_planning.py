@@ -17,11 +17,11 @@ from core.models import CheckIn, Delivery, Questionnaire
 from tests.core.checkin_fixtures import seed_village
 
 
-async def _recipients(session: AsyncSession) -> dict[int, set[int]]:
-    """check-in id → chat ids asked"""
-    out: dict[int, set[int]] = {}
+async def _recipients(session: AsyncSession) -> dict[int, set[str]]:
+    """check-in id → addresses asked"""
+    out: dict[int, set[str]] = {}
     for d in (await session.scalars(select(Delivery).where(Delivery.kind == "checkin"))).all():
-        out.setdefault(d.payload["checkin_id"], set()).add(d.chat_id)
+        out.setdefault(d.payload["checkin_id"], set()).add(d.address)
     return out
 
 
@@ -37,8 +37,8 @@ async def test_psc17_one_checkin_per_child_of_age_and_the_right_respondents(
     asked = await _recipients(session)
     # Household A: only the grandmother, who lives with the child; household B: nobody lives
     # with the child, so both parents are asked.
-    assert asked[checkins[v.older.id].id] == {v.grandma.chat_id}
-    assert asked[checkins[v.child_b.id].id] == {v.mum_b.chat_id, v.dad_b.chat_id}
+    assert asked[checkins[v.older.id].id] == {v.grandma.address}
+    assert asked[checkins[v.child_b.id].id] == {v.mum_b.address, v.dad_b.address}
     deliveries = (await session.scalars(select(Delivery))).all()
     assert {(d.kind, d.lane, d.cycle) for d in deliveries} == {("checkin", LANE_CHECKIN, "2026-11")}
     assert {d.ref for d in deliveries} == {f"checkin:{c.id}" for c in checkins.values()}
@@ -77,7 +77,7 @@ async def test_who5_one_per_guardian(session: AsyncSession, clock: FrozenClock) 
     assert {c.subject_guardian_id for c in rows} == {v.grandma.id, v.father.id, v.mum_b.id}
     assert all(c.child_id is None for c in rows)
     asked = await _recipients(session)
-    assert all(asked[c.id] == {g.chat_id} for c in rows for g in (v.grandma, v.father, v.mum_b)
+    assert all(asked[c.id] == {g.address} for c in rows for g in (v.grandma, v.father, v.mum_b)
                if g.id == c.subject_guardian_id)
     again = await open_checkins_for_cohort(session, cohort_id=v.cohort.id, questionnaire_id="who5",
                                            cycle="2026-Q4", now=clock())

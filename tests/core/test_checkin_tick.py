@@ -86,7 +86,7 @@ async def test_no_schedule_or_a_retired_questionnaire_plans_nothing(sessionmaker
 
 async def mark_sent(sessionmaker) -> None:  # type: ignore[no-untyped-def]
     async with sessionmaker() as session, session.begin():
-        await session.execute(update(Delivery).values(state=SENT, telegram_message_id=1))
+        await session.execute(update(Delivery).values(state=SENT, provider_message_id="1"))
 
 
 async def test_reminders_go_to_whoever_is_answering_or_else_everyone_reached(sessionmaker, clock) -> None:  # type: ignore[no-untyped-def]
@@ -105,8 +105,8 @@ async def test_reminders_go_to_whoever_is_answering_or_else_everyone_reached(ses
     reminders = await rows(sessionmaker, Delivery, Delivery.kind == REMINDER_KIND)
     by_checkin: dict[int, set[int]] = {}
     for r in reminders:
-        by_checkin.setdefault(r.payload["checkin_id"], set()).add(r.chat_id)
-    assert by_checkin[checkin_b.id] == {v.mum_b.chat_id}  # not the father: she is answering
+        by_checkin.setdefault(r.payload["checkin_id"], set()).add(r.address)
+    assert by_checkin[checkin_b.id] == {v.mum_b.address}  # not the father: she is answering
     assert {d.cycle for d in reminders} == {"r1"} and {d.lane for d in reminders} == {1}
     async with sessionmaker() as session, session.begin():
         assert await plan_reminders(session, now=clock()) == 0  # once per threshold
@@ -125,7 +125,7 @@ async def test_expiry_counts_as_missed_and_tells_only_who_had_started(sessionmak
         assert await close_expired(session, now=clock()) == 3
     assert {c.state for c in await rows(sessionmaker, CheckIn)} == {"expired"}
     [notice] = await rows(sessionmaker, Delivery, Delivery.kind == CLOSED_KIND)
-    assert (notice.chat_id, notice.payload["checkin_id"]) == (v.grandma.chat_id, checkin_a.id)
+    assert (notice.address, notice.payload["checkin_id"]) == (v.grandma.address, checkin_a.id)
     # What was answered is still evaluated: "often unhappy" raises its yellow alert.
     [alert] = await rows(sessionmaker, Alert)
     assert (alert.rule_id, alert.severity, alert.child_id) == ("low_mood", "yellow", v.older.id)
@@ -146,15 +146,15 @@ async def test_a_send_is_dropped_when_the_checkin_was_answered_or_closed_meanwhi
     async with sessionmaker() as session, session.begin():
         claimed = await claim(session, now=clock(), limit=10, lease=timedelta(minutes=1))
         contents = await resolve_checkins(session, items=claimed, now=clock())
-        outcome = {(i.delivery.chat_id, i.delivery.payload["checkin_id"]): (i.delivery.state, i.delivery.last_error)
+        outcome = {(i.delivery.address, i.delivery.payload["checkin_id"]): (i.delivery.state, i.delivery.last_error)
                    for i in claimed}
     [checkin_older] = await rows(sessionmaker, CheckIn, CheckIn.child_id == v.older.id)
     [checkin_baby] = await rows(sessionmaker, CheckIn, CheckIn.child_id == v.baby.id)
-    assert outcome[(v.dad_b.chat_id, checkin_b.id)] == ("skipped", "claimed_by_other")
-    assert outcome[(v.grandma.chat_id, checkin_baby.id)] == ("skipped", "checkin_closed")
-    assert outcome[(v.mum_b.chat_id, checkin_b.id)] == ("sending", None)
+    assert outcome[(v.dad_b.address, checkin_b.id)] == ("skipped", "claimed_by_other")
+    assert outcome[(v.grandma.address, checkin_baby.id)] == ("skipped", "checkin_closed")
+    assert outcome[(v.mum_b.address, checkin_b.id)] == ("sending", None)
     # The mother, who started before her message went out, gets where she is: question 2.
-    mum = next(d for d in claimed if d.delivery.chat_id == v.mum_b.chat_id)
+    mum = next(d for d in claimed if d.delivery.address == v.mum_b.address)
     assert contents[mum.delivery.id]["question"]["number"] == 2
     grandma = next(d for d in claimed if d.delivery.payload["checkin_id"] == checkin_older.id)
     assert contents[grandma.delivery.id]["question"]["text"] == "这一周，小明的心情怎么样？"

@@ -22,6 +22,7 @@ from core.models import (
     Invitation,
 )
 from core.models.enums import DraftFlow
+from tests.endpoints import tg
 
 CHAT_A, CHAT_B, CHAT_C = 1001, 1002, 1003
 
@@ -41,7 +42,7 @@ async def make_invitation(session: AsyncSession, now, **kw) -> Invitation:  # ty
 async def walk_to_confirm(session: AsyncSession, clock: FrozenClock, *, chat_id: int, invitation: Invitation,
                           children: int = 1) -> Draft:
     now = clock()
-    draft = await enrol.begin_flow(session, chat_id=chat_id, flow=DraftFlow.enrol, now=now,
+    draft = await enrol.begin_flow(session, address=tg(chat_id), flow=DraftFlow.enrol, now=now,
                                    invitation_id=invitation.id)
     assert draft.step == enrol.LANGUAGE
     enrol.choose_language(draft, locale="zh-Hans", now=now)
@@ -84,11 +85,11 @@ async def test_enrol_creates_household_guardian_children(session: AsyncSession, 
 
 async def test_second_start_resumes_same_draft(session: AsyncSession, clock: FrozenClock) -> None:
     invitation = await make_invitation(session, clock())
-    first = await enrol.begin_flow(session, chat_id=CHAT_A, flow=DraftFlow.enrol, now=clock(),
+    first = await enrol.begin_flow(session, address=tg(CHAT_A), flow=DraftFlow.enrol, now=clock(),
                                    invitation_id=invitation.id)
     enrol.choose_language(first, locale="en", now=clock())
     enrol.accept_consent(first, version=1, now=clock())
-    again = await enrol.begin_flow(session, chat_id=CHAT_A, flow=DraftFlow.enrol, now=clock(),
+    again = await enrol.begin_flow(session, address=tg(CHAT_A), flow=DraftFlow.enrol, now=clock(),
                                    invitation_id=invitation.id)
     assert again.id == first.id and again.step == enrol.RELATIONSHIP
     assert await count(session, Draft) == 1
@@ -119,7 +120,7 @@ async def test_unusable_invitations(session: AsyncSession, clock: FrozenClock, k
     uses = kwargs.pop("uses", 0)
     invitation = await make_invitation(session, clock(), **kwargs)
     invitation.uses = uses
-    result = await enrol.resolve_code(session, chat_id=CHAT_A, code=invitation.code, now=clock(),
+    result = await enrol.resolve_code(session, address=tg(CHAT_A), code=invitation.code, now=clock(),
                                       max_attempts=5, window_minutes=15)
     assert result.problem == problem and result.kind is None
     await session.flush()
@@ -129,28 +130,28 @@ async def test_unusable_invitations(session: AsyncSession, clock: FrozenClock, k
 async def test_wrong_codes_are_slowed_down(session: AsyncSession, clock: FrozenClock) -> None:
     invitation = await make_invitation(session, clock())
     for _ in range(3):
-        result = await enrol.resolve_code(session, chat_id=CHAT_A, code="nope", now=clock(),
+        result = await enrol.resolve_code(session, address=tg(CHAT_A), code="nope", now=clock(),
                                           max_attempts=3, window_minutes=15)
         assert result.problem == "unknown"
         clock.advance(minutes=1)
     # Even the right code is refused while the chat is slowed down…
-    blocked = await enrol.resolve_code(session, chat_id=CHAT_A, code=invitation.code, now=clock(),
+    blocked = await enrol.resolve_code(session, address=tg(CHAT_A), code=invitation.code, now=clock(),
                                        max_attempts=3, window_minutes=15)
     assert blocked.problem == "too_many_attempts"
     assert blocked.retry_after_minutes == 13
     # …another chat is not affected, and after the window the right code works again.
-    other = await enrol.resolve_code(session, chat_id=CHAT_B, code=invitation.code, now=clock(),
+    other = await enrol.resolve_code(session, address=tg(CHAT_B), code=invitation.code, now=clock(),
                                      max_attempts=3, window_minutes=15)
     assert other.kind == "invitation"
     clock.advance(minutes=13)
-    ok = await enrol.resolve_code(session, chat_id=CHAT_A, code=invitation.code.upper(), now=clock(),
+    ok = await enrol.resolve_code(session, address=tg(CHAT_A), code=invitation.code.upper(), now=clock(),
                                   max_attempts=3, window_minutes=15)
     assert ok.kind == "invitation"
 
 
 async def test_decline_stores_only_an_anonymous_count(session: AsyncSession, clock: FrozenClock) -> None:
     invitation = await make_invitation(session, clock())
-    draft = await enrol.begin_flow(session, chat_id=CHAT_A, flow=DraftFlow.enrol, now=clock(),
+    draft = await enrol.begin_flow(session, address=tg(CHAT_A), flow=DraftFlow.enrol, now=clock(),
                                    invitation_id=invitation.id, locale="zh-Hans")
     assert draft.step == enrol.CONSENT
     await enrol.decline_consent(session, draft=draft, version=1, now=clock())
@@ -162,7 +163,7 @@ async def test_decline_stores_only_an_anonymous_count(session: AsyncSession, clo
 
 async def test_steps_out_of_order_are_refused(session: AsyncSession, clock: FrozenClock) -> None:
     invitation = await make_invitation(session, clock())
-    draft = await enrol.begin_flow(session, chat_id=CHAT_A, flow=DraftFlow.enrol, now=clock(),
+    draft = await enrol.begin_flow(session, address=tg(CHAT_A), flow=DraftFlow.enrol, now=clock(),
                                    invitation_id=invitation.id, locale="en")
     with pytest.raises(Conflict) as err:
         enrol.choose_relationship(draft, relationship="mother", now=clock())
@@ -178,10 +179,10 @@ async def test_household_invite_joins_same_household_and_erasure(session: AsyncS
         session, draft=await walk_to_confirm(session, clock, chat_id=CHAT_A, invitation=invitation), now=clock()
     )).guardian
     invite = await enrol.create_household_invite(session, guardian=grandma, now=clock(), days=7)
-    found = await enrol.resolve_code(session, chat_id=CHAT_B, code=invite.code, now=clock(), max_attempts=5,
+    found = await enrol.resolve_code(session, address=tg(CHAT_B), code=invite.code, now=clock(), max_attempts=5,
                                      window_minutes=15)
     assert found.kind == "household"
-    draft = await enrol.begin_flow(session, chat_id=CHAT_B, flow=DraftFlow.join, now=clock(),
+    draft = await enrol.begin_flow(session, address=tg(CHAT_B), flow=DraftFlow.join, now=clock(),
                                    household_invite_id=invite.id, locale="zh-Hans")
     enrol.accept_consent(draft, version=1, now=clock())
     enrol.choose_relationship(draft, relationship="father", now=clock())
@@ -196,7 +197,7 @@ async def test_household_invite_joins_same_household_and_erasure(session: AsyncS
     assert father.lives_with_children is False
 
     # The invite was for one person only.
-    again = await enrol.resolve_code(session, chat_id=CHAT_C, code=invite.code, now=clock(), max_attempts=5,
+    again = await enrol.resolve_code(session, address=tg(CHAT_C), code=invite.code, now=clock(), max_attempts=5,
                                      window_minutes=15)
     assert again.problem == "used_up"
 
@@ -215,7 +216,7 @@ async def test_add_edit_remove_children(session: AsyncSession, clock: FrozenCloc
         session, draft=await walk_to_confirm(session, clock, chat_id=CHAT_A, invitation=invitation), now=clock()
     )).guardian
     now = clock()
-    draft = await enrol.begin_flow(session, chat_id=CHAT_A, flow=DraftFlow.add_child, now=now)
+    draft = await enrol.begin_flow(session, address=tg(CHAT_A), flow=DraftFlow.add_child, now=now)
     assert draft.step == enrol.CHILD_NICKNAME
     enrol.enter_nickname(draft, text="妞妞", now=now)
     enrol.enter_birth_year(draft, year=2020, today=now.date(), now=now)
@@ -227,7 +228,7 @@ async def test_add_edit_remove_children(session: AsyncSession, clock: FrozenCloc
     added = await enrol.complete_child_draft(session, draft=draft, guardian=guardian, now=now)
     assert (added.nickname, added.birth_year, added.birth_month, added.sex) == ("妞妞", 2020, 7, "girl")
 
-    draft = await enrol.begin_flow(session, chat_id=CHAT_A, flow=DraftFlow.edit_child, now=now,
+    draft = await enrol.begin_flow(session, address=tg(CHAT_A), flow=DraftFlow.edit_child, now=now,
                                    data={"child_id": added.id})
     enrol.enter_nickname(draft, text="妞妞2", now=now)
     enrol.enter_birth_year(draft, year=2019, today=now.date(), now=now)

@@ -35,7 +35,7 @@ async def _world(session: AsyncSession, clock: FrozenClock):  # type: ignore[no-
 async def test_a_visit_then_resolving_closes_the_case_with_a_follow_up(session: AsyncSession,
                                                                         clock: FrozenClock) -> None:
     staff, alert, scope = await _world(session, clock)
-    prompt = await set_prompt(session, staff_id=staff.id, chat_id=7001, kind="contact", now=clock(),
+    prompt = await set_prompt(session, staff_id=staff.id, address="telegram:7001", kind="contact", now=clock(),
                               alert_id=alert.id, data={"method": "visit"})
     done = await director.carry_out(session, scope=scope, prompt=prompt, note="孩子很好", now=clock())
     assert (done.kind, done.method, done.case_id, done.alert_id) == ("contact", "visit", alert.case_id, alert.id)
@@ -43,7 +43,7 @@ async def test_a_visit_then_resolving_closes_the_case_with_a_follow_up(session: 
     kinds = [e.kind for e in (await session.scalars(select(CaseEvent).order_by(CaseEvent.id))).all()]
     assert "contact" in kinds
 
-    prompt = await set_prompt(session, staff_id=staff.id, chat_id=7001, kind="resolve", now=clock(),
+    prompt = await set_prompt(session, staff_id=staff.id, address="telegram:7001", kind="resolve", now=clock(),
                               alert_id=alert.id, data={"outcome": "safe_now"})
     done = await director.carry_out(session, scope=scope, prompt=prompt, note=None, now=clock())
     assert (done.kind, done.case_closed) == ("resolved", True)
@@ -56,7 +56,7 @@ async def test_a_visit_then_resolving_closes_the_case_with_a_follow_up(session: 
 
 async def test_a_case_note_needs_words(session: AsyncSession, clock: FrozenClock) -> None:
     staff, alert, scope = await _world(session, clock)
-    prompt = await set_prompt(session, staff_id=staff.id, chat_id=7001, kind="note", now=clock(),
+    prompt = await set_prompt(session, staff_id=staff.id, address="telegram:7001", kind="note", now=clock(),
                               case_id=alert.case_id)
     empty = await director.carry_out(session, scope=scope, prompt=prompt, note=None, now=clock())
     assert empty.kind == "note_needed"

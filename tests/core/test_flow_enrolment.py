@@ -16,7 +16,7 @@ from tests.core.test_enrolment_service import make_invitation
 
 async def _draft(session: AsyncSession, clock: FrozenClock, **kw) -> Draft:  # type: ignore[no-untyped-def]
     invitation = await make_invitation(session, clock(), **kw)
-    return await enrol.begin_flow(session, chat_id=4242, flow=DraftFlow.enrol, now=clock(),
+    return await enrol.begin_flow(session, address="telegram:4242", flow=DraftFlow.enrol, now=clock(),
                                   invitation_id=invitation.id)
 
 

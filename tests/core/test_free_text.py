@@ -150,7 +150,7 @@ async def test_the_most_severe_rules_lesson_that_fits_comes_first(session: Async
     assert await fitting_lesson(session, checkin=baby, fired=[fired("red", "suicide_talk_take_seriously")],
                                 guardian=v.grandma, now=clock()) is None
     # …and one they have had already.
-    session.add(Delivery(chat_id=v.grandma.chat_id, guardian_id=v.grandma.id, kind="lesson", ref="schedule",
+    session.add(Delivery(address=v.grandma.address, guardian_id=v.grandma.id, kind="lesson", ref="schedule",
                          cycle="c", lane=2, state="sent", due_at=clock(), attempts=1, payload={},
                          lesson_id="suicide_talk_take_seriously", lesson_version=1, created_at=clock()))
     await session.flush()

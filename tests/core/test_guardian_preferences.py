@@ -17,6 +17,7 @@ from core.enrolment import service as enrolment
 from core.errors import Invalid
 from core.models import Delivery, Guardian
 from tests.core.outbox_fixtures import ScriptedMessenger, seed_cohort, seed_library
+from tests.endpoints import guardian_of, tg
 
 NOW = datetime(2026, 11, 23, 4, 0, tzinfo=timezone.utc)
 MON_20_SHANGHAI = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
@@ -24,7 +25,7 @@ MON_20_URUMQI = datetime(2026, 11, 23, 14, 0, tzinfo=timezone.utc)  # UTC+6
 
 
 def guardian() -> Guardian:
-    return Guardian(chat_id=1, locale="zh-Hans", relationship="father", lives_with_children=False,
+    return Guardian(locale="zh-Hans", relationship="father", lives_with_children=False,
                     status="active", consent_version=1, consented_at=NOW, timezone=None, quiet_start="21:30",
                     quiet_end="08:00", created_at=NOW, updated_at=NOW)
 
@@ -78,7 +79,7 @@ async def test_a_guardian_in_urumqi_gets_the_lesson_at_eight_in_the_evening_urum
     async with sessionmaker() as session, session.begin():
         await seed_library(session, now=clock())
         await seed_cohort(session, now=clock(), guardians=2, schedule={"days": ["mon"], "time": "20:00"})
-        away = await session.scalar(select(Guardian).where(Guardian.chat_id == 10_001))
+        away = await session.scalar(guardian_of(10_001))
         enrolment.set_timezone(away, timezone="Asia/Urumqi", now=clock())
 
     fake_now = [0.0]
@@ -100,13 +101,13 @@ async def test_a_guardian_in_urumqi_gets_the_lesson_at_eight_in_the_evening_urum
     assert await plan_due_lessons(sessionmaker, now=clock()) == 1
     stats = await sender.drain_once()
     assert (stats.sent, stats.deferred) == (1, 0)  # not quiet by their own clock
-    assert [item.chat_id for item in messenger.sent] == [10_000, 10_001]
+    assert [item.address for item in messenger.sent] == [tg(10_000), tg(10_001)]
     async with sessionmaker() as session:
         rows = (await session.scalars(select(Delivery).where(Delivery.kind == "lesson")
                                       .order_by(Delivery.due_at))).all()
-    assert [(d.chat_id, d.due_at, d.sent_at, d.cycle) for d in rows] == [
-        (10_000, MON_20_SHANGHAI, MON_20_SHANGHAI, "2026-11-23T20:00"),
-        (10_001, MON_20_URUMQI, MON_20_URUMQI, "2026-11-23T20:00"),
+    assert [(d.address, d.due_at, d.sent_at, d.cycle) for d in rows] == [
+        (tg(10_000), MON_20_SHANGHAI, MON_20_SHANGHAI, "2026-11-23T20:00"),
+        (tg(10_001), MON_20_URUMQI, MON_20_URUMQI, "2026-11-23T20:00"),
     ]
 
 
@@ -118,7 +119,7 @@ async def test_quiet_hours_are_the_guardians_own_by_their_own_clock(
     async with sessionmaker() as session, session.begin():
         await seed_library(session, now=clock())
         await seed_cohort(session, now=clock(), guardians=2, schedule={"days": ["mon"], "time": "23:00"})
-        usual, late = (await session.scalars(select(Guardian).order_by(Guardian.chat_id))).all()
+        usual, late = (await session.scalars(select(Guardian).order_by(Guardian.id))).all()
         for g in (usual, late):
             enrolment.set_timezone(g, timezone="Asia/Tokyo", now=clock())
         enrolment.set_quiet_hours(late, start="23:30", end="09:00", now=clock())
@@ -126,5 +127,5 @@ async def test_quiet_hours_are_the_guardians_own_by_their_own_clock(
     tue_08_tokyo = datetime(2026, 11, 23, 23, 0, tzinfo=timezone.utc)
     assert await plan_due_lessons(sessionmaker, now=mon_23_tokyo) == 2
     async with sessionmaker() as session:
-        rows = (await session.scalars(select(Delivery).order_by(Delivery.chat_id))).all()
-    assert [(d.chat_id, d.due_at) for d in rows] == [(10_000, tue_08_tokyo), (10_001, mon_23_tokyo)]
+        rows = (await session.scalars(select(Delivery).order_by(Delivery.address))).all()
+    assert [(d.address, d.due_at) for d in rows] == [(tg(10_000), tue_08_tokyo), (tg(10_001), mon_23_tokyo)]

@@ -11,6 +11,7 @@ from core.config import Settings
 from core.housekeeping import last_beat
 from core.models import CodeAttempt, Draft, IdempotencyKey, ProcessedUpdate, Staff
 from core.tick import run_tick
+from tests.endpoints import tg
 
 
 async def test_tick_forgets_stale_state_and_beats(
@@ -19,12 +20,12 @@ async def test_tick_forgets_stale_state_and_beats(
     now = clock()
     async with sessionmaker() as session, session.begin():
         for chat_id, age in ((1, timedelta(days=30)), (2, timedelta(hours=1))):
-            session.add(Draft(chat_id=chat_id, flow="enrol", step="consent", data={}, created_at=now - age,
+            session.add(Draft(address=tg(chat_id), flow="enrol", step="consent", data={}, created_at=now - age,
                               updated_at=now - age))
-        session.add(CodeAttempt(chat_id=1, attempted_at=now - timedelta(hours=2)))
-        session.add(CodeAttempt(chat_id=1, attempted_at=now - timedelta(minutes=1)))
-        session.add(ProcessedUpdate(update_id=1, processed_at=now - timedelta(days=8)))
-        session.add(ProcessedUpdate(update_id=2, processed_at=now))
+        session.add(CodeAttempt(address=tg(1), attempted_at=now - timedelta(hours=2)))
+        session.add(CodeAttempt(address=tg(1), attempted_at=now - timedelta(minutes=1)))
+        session.add(ProcessedUpdate(channel="telegram", event_id="1", processed_at=now - timedelta(days=8)))
+        session.add(ProcessedUpdate(channel="sms", event_id="2", processed_at=now))
         staff = Staff(display_name="A", role="director", token_hash="h", locale="en", active=True, created_at=now)
         session.add(staff)
         await session.flush()
@@ -36,9 +37,9 @@ async def test_tick_forgets_stale_state_and_beats(
     await run_tick(sessionmaker, settings=settings, clock=clock)  # twice is harmless
 
     async with sessionmaker() as session:
-        assert (await session.scalars(select(Draft.chat_id))).all() == [2]
+        assert (await session.scalars(select(Draft.address))).all() == [tg(2)]
         assert await session.scalar(select(func.count()).select_from(CodeAttempt)) == 1
-        assert (await session.scalars(select(ProcessedUpdate.update_id))).all() == [2]
+        assert (await session.scalars(select(ProcessedUpdate.event_id))).all() == ["2"]
         assert (await session.scalars(select(IdempotencyKey.key))).all() == ["new"]
         assert await last_beat(session, name="tick") == now
 

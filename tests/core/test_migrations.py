@@ -15,7 +15,7 @@ from alembic.runtime.migration import MigrationContext
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from core.db import Base, make_engine
-from core.migrate import upgrade
+from core.migrate import downgrade, upgrade
 from core.models.delivery import ref_columns
 from core.migrate import current_revision
 from core.migrate import alembic_config
@@ -55,19 +55,6 @@ REFS = {
     ":5": (None, None),
     "Alert:5": (None, None),
 }
-
-
-async def downgrade(engine: AsyncEngine, revision: str) -> None:
-    from alembic import command
-
-    cfg = alembic_config()
-
-    def _run(connection: Any) -> None:
-        cfg.attributes["connection"] = connection
-        command.downgrade(cfg, revision)
-
-    async with engine.begin() as conn:
-        await conn.run_sync(_run)
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -121,7 +108,7 @@ async def test_typed_refs_and_sent_check_ins_are_backfilled_from_existing_rows(e
                 await _insert(conn, "deliveries", chat_id=1000 + n, guardian_id=guardian_id, kind=kind, ref=ref,
                               cycle="1", lane=1, state=state, due_at=stamp, attempts=1, payload="{}",
                               created_at=stamp, sent_at=stamp if state == "sent" else None)
-        await upgrade(engine)
+        await upgrade(engine, "0016s")  # the schema these raw inserts know (0017e renamed chat_id)
         async with engine.connect() as conn:
             got = {ref: (kind, ref_id) for ref, kind, ref_id in
                    await conn.execute(text("SELECT ref, ref_kind, ref_id FROM deliveries"))}
@@ -148,5 +135,125 @@ async def test_typed_refs_and_sent_check_ins_are_backfilled_from_existing_rows(e
         await downgrade(engine, "0014f")
         async with engine.connect() as conn:
             assert await conn.scalar(text("SELECT count(*) FROM deliveries")) == len(deliveries) + 2
+    finally:
+        await engine.dispose()
+
+
+# ---------------------------------------------------------------- 0017e: endpoints
+
+
+async def test_chat_ids_become_endpoints_and_addresses_with_every_row_kept(empty_url: str) -> None:
+    """A database at 0016s with guardians (one blocked), staff (one linked, one blocked, one not
+    linked; one both staff and guardian on the same chat), deliveries with Telegram message ids,
+    lesson feedback (a child row of deliveries and guardians: SQLite's table rebuild must not
+    cascade it away), drafts, code attempts, staff prompts, processed updates and inbox
+    messages: after 0017e every row is there, each chat is an address "telegram:<id>", and the
+    way back to 0016s restores the chat ids."""
+    engine = make_engine(empty_url)
+    sqlite = empty_url.startswith("sqlite")
+    at = datetime(2026, 11, 1, tzinfo=timezone.utc)
+    stamp = at.replace(tzinfo=None) if sqlite else at
+    big = 7_000_000_001  # Telegram chat ids exceed 32 bits
+    try:
+        await upgrade(engine, "0016s")
+        async with engine.begin() as conn:
+            await _insert(conn, "cohorts", id=1, name="c", region="", timezone="Asia/Shanghai", default_locale="zh-Hans",
+                          lesson_schedule="{}", checkin_schedule="{}", programmes="[]", safety_lines="[]",
+                          alert_policy="{}", created_at=stamp)
+            await _insert(conn, "households", id=1, cohort_id=1, created_at=stamp)
+            for gid, chat, unreachable in ((1, 111, None), (2, big, stamp), (3, 333, None)):
+                await _insert(conn, "guardians", id=gid, household_id=1, chat_id=chat, locale="zh-Hans",
+                              relationship="mother", lives_with_children=True, status="active", consent_version=1,
+                              consented_at=stamp, quiet_start="21:30", quiet_end="08:00", created_at=stamp,
+                              updated_at=stamp, unreachable_at=unreachable)
+            for sid, chat, blocked in ((1, 333, None), (2, 444, stamp), (3, None, None)):
+                await _insert(conn, "staff", id=sid, display_name=f"s{sid}", role="director", token_hash=f"{sid:064d}",
+                              telegram_chat_id=chat, telegram_blocked_at=blocked, locale="zh-Hans", active=True,
+                              is_bootstrap=False, phone_visible=False, created_at=stamp)
+            await _insert(conn, "deliveries", id=1, chat_id=111, guardian_id=1, cohort_id=1, kind="lesson",
+                          ref="schedule", cycle="c1", lane=2, state="sent", due_at=stamp, attempts=1, payload="{}",
+                          lesson_id="l1", lesson_version=1, telegram_message_id=98765, created_at=stamp, sent_at=stamp)
+            await _insert(conn, "deliveries", id=2, chat_id=444, staff_id=2, kind="alert", ref="alert:1", cycle="1",
+                          lane=0, state="pending", due_at=stamp, attempts=0, payload="{}", created_at=stamp)
+            await _insert(conn, "lesson_feedback", id=1, delivery_id=1, guardian_id=1, cohort_id=1, lesson_id="l1",
+                          lesson_version=1, question="helpful", answer="yes", answered_at=stamp)
+            await _insert(conn, "drafts", id=1, chat_id=555, flow="enrol", step="consent", data="{}",
+                          created_at=stamp, updated_at=stamp)
+            await _insert(conn, "code_attempts", id=1, chat_id=555, attempted_at=stamp)
+            await _insert(conn, "staff_prompts", id=1, chat_id=333, staff_id=1, kind="note", data="{}", created_at=stamp)
+            await _insert(conn, "processed_updates", update_id=big, processed_at=stamp)
+            await _insert(conn, "inbox_items", id=1, cohort_id=1, household_id=1, guardian_id=1, state="open",
+                          created_at=stamp, last_message_at=stamp)
+            await _insert(conn, "inbox_messages", id=1, item_id=1, direction="in", guardian_id=1, kind="voice",
+                          chat_id=111, telegram_message_id=42, status="received", at=stamp)
+            await _insert(conn, "inbox_messages", id=2, item_id=1, direction="out", staff_id=1, kind="text",
+                          text="hi", status="queued", at=stamp)
+
+        await upgrade(engine, "0017e")
+        async with engine.connect() as conn:
+            endpoints = {tuple(row) for row in await conn.execute(text(
+                "SELECT owner, guardian_id, staff_id, channel, address, state, rank FROM endpoints"))}
+            deliveries = set(map(tuple, await conn.execute(text(
+                "SELECT id, address, provider_message_id FROM deliveries"))))
+            feedback = await conn.scalar(text("SELECT count(*) FROM lesson_feedback"))
+            drafts = (await conn.execute(text("SELECT id, address FROM drafts"))).all()
+            attempts = (await conn.execute(text("SELECT id, address FROM code_attempts"))).all()
+            prompts = (await conn.execute(text("SELECT id, address, staff_id FROM staff_prompts"))).all()
+            processed = (await conn.execute(text("SELECT channel, event_id FROM processed_updates"))).all()
+            inbox = set(map(tuple, await conn.execute(text(
+                "SELECT id, address, provider_message_id FROM inbox_messages"))))
+            counts = [await conn.scalar(text(f"SELECT count(*) FROM {t}")) for t in ("guardians", "staff")]
+        assert endpoints == {
+            ("guardian", 1, None, "telegram", "telegram:111", "active", 0),
+            ("guardian", 2, None, "telegram", f"telegram:{big}", "blocked", 0),
+            ("guardian", 3, None, "telegram", "telegram:333", "active", 0),
+            ("staff", None, 1, "telegram", "telegram:333", "active", 0),  # the same chat: staff and guardian
+            ("staff", None, 2, "telegram", "telegram:444", "blocked", 0),
+        }
+        assert deliveries == {(1, "telegram:111", "98765"), (2, "telegram:444", None)}
+        assert feedback == 1
+        assert drafts == [(1, "telegram:555")] and attempts == [(1, "telegram:555")]
+        assert prompts == [(1, "telegram:333", 1)]
+        assert processed == [("telegram", str(big))]
+        assert inbox == {(1, "telegram:111", "42"), (2, None, None)}
+        assert counts == [3, 3]
+
+        # The outbox still keys by (address, kind, ref, cycle) and 0015's trigger survived the rebuild.
+        async with engine.begin() as conn:
+            await _insert(conn, "questionnaires", id="q", version=1, subject="self", doc="{}", sha256="0" * 64,
+                          loaded_at=stamp)
+            await _insert(conn, "check_ins", id=1, questionnaire_id="q", questionnaire_version=1, household_id=1,
+                          subject_key="guardian:1", cohort_id=1, cycle="1", state="open", cursor=0, created_at=stamp,
+                          due_at=stamp, expires_at=stamp, reminded_count=0)
+            await _insert(conn, "deliveries", id=3, address="sms:+8613800000000", guardian_id=1, kind="checkin",
+                          ref="checkin:1", ref_kind="checkin", ref_id=1, cycle="1", lane=1, state="sent", due_at=stamp,
+                          attempts=1, payload="{}", created_at=stamp, sent_at=stamp)
+            assert await conn.scalar(text("SELECT sent_at IS NOT NULL FROM check_ins WHERE id = 1"))
+        with pytest.raises(Exception):
+            async with engine.begin() as conn:
+                await _insert(conn, "deliveries", address="telegram:111", guardian_id=1, kind="lesson", ref="schedule",
+                              cycle="c1", lane=2, state="pending", due_at=stamp, attempts=0, payload="{}",
+                              created_at=stamp)
+        with pytest.raises(Exception):  # never two guardians on one address
+            async with engine.begin() as conn:
+                await _insert(conn, "endpoints", owner="guardian", guardian_id=3, channel="telegram",
+                              address="telegram:111", state="active", rank=1, state_changed_at=stamp, created_at=stamp)
+
+        async with engine.begin() as conn:
+            await conn.execute(text("DELETE FROM deliveries WHERE id = 3"))
+        await downgrade(engine, "0016s")
+        async with engine.connect() as conn:
+            guardians = set(map(tuple, await conn.execute(text("SELECT id, chat_id, unreachable_at IS NOT NULL FROM guardians"))))
+            staff = set(map(tuple, await conn.execute(text(
+                "SELECT id, telegram_chat_id, telegram_blocked_at IS NOT NULL FROM staff"))))
+            deliveries = set(map(tuple, await conn.execute(text("SELECT id, chat_id, telegram_message_id FROM deliveries"))))
+            back = [await conn.scalar(text(f"SELECT chat_id FROM {t}")) for t in ("drafts", "code_attempts",
+                                                                                 "staff_prompts")]
+            update_id = await conn.scalar(text("SELECT update_id FROM processed_updates"))
+            feedback = await conn.scalar(text("SELECT count(*) FROM lesson_feedback"))
+        assert guardians == {(1, 111, False), (2, big, True), (3, 333, False)}
+        assert staff == {(1, 333, False), (2, 444, True), (3, None, False)}
+        assert deliveries == {(1, 111, 98765), (2, 444, None)}
+        assert back == [555, 555, 333] and update_id == big and feedback == 1
     finally:
         await engine.dispose()

@@ -13,9 +13,10 @@ from core.delivery.planning import plan_due_lessons
 from core.delivery.ratelimit import TokenBucket
 from core.flows.delivery import sender_hooks
 from core.delivery.sender import Sender, SenderConfig
-from core.models import Delivery, Guardian
+from core.models import Delivery
 from core.ports import SendOutcome
 from tests.core.outbox_fixtures import ScriptedMessenger, seed_cohort, seed_library
+from tests.endpoints import guardian_of, tg
 
 MON_20_SH = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # Monday 20:00 in Shanghai
 CHAT = 10_000
@@ -164,7 +165,7 @@ async def test_403_marks_unreachable_and_stops_sending(
     stats = await sender.drain_once()
     assert (stats.sent, stats.blocked) == (1, 1)
     async with sessionmaker() as session:
-        blocked = await session.scalar(select(Guardian).where(Guardian.chat_id == CHAT))
+        blocked = await session.scalar(guardian_of(CHAT))
         assert blocked is not None and blocked.unreachable_at == MON_20_SH
     # Next slot: the blocked guardian is not planned again.
     clock.set(MON_20_SH + timedelta(days=3))
@@ -185,8 +186,8 @@ async def test_5xx_retries_with_backoff_then_succeeds_or_fails(
     for _ in range(6):
         await sender.drain_once()
         clock.advance(minutes=5)
-    good = (await deliveries(sessionmaker, chat_id=CHAT, kind="lesson"))[0]
-    bad = (await deliveries(sessionmaker, chat_id=CHAT + 1, kind="lesson"))[0]
+    good = (await deliveries(sessionmaker, address=tg(CHAT), kind="lesson"))[0]
+    bad = (await deliveries(sessionmaker, address=tg(CHAT + 1), kind="lesson"))[0]
     assert (good.state, good.attempts) == ("sent", 3)
     assert (bad.state, bad.attempts, bad.last_error) == ("failed", 3, "server_error_502")
 
@@ -198,13 +199,13 @@ async def test_paused_and_stopped_guardians_are_not_sent(
     clock.set(MON_20_SH)
     await plan_due_lessons(sessionmaker, now=clock())
     async with sessionmaker() as session, session.begin():
-        g = await session.scalar(select(Guardian).where(Guardian.chat_id == CHAT))
+        g = await session.scalar(guardian_of(CHAT))
         assert g is not None
         g.status = "paused"
     messenger = ScriptedMessenger()
     stats = await make_sender(sessionmaker, messenger, clock).drain_once()
     assert (stats.sent, stats.cancelled) == (1, 1)
-    assert [o.chat_id for o in messenger.sent] == [CHAT + 1]
+    assert [o.address for o in messenger.sent] == [tg(CHAT + 1)]
 
 
 async def test_quiet_hours_rechecked_at_send_time(
@@ -231,7 +232,7 @@ async def test_one_message_per_second_per_chat(
     clock.set(MON_20_SH)
     async with sessionmaker() as session, session.begin():
         for n in range(2):
-            await enqueue(session, chat_id=CHAT, kind="campaign", ref=f"campaign:{n}", cycle="1", lane=2,
+            await enqueue(session, address=tg(CHAT), kind="campaign", ref=f"campaign:{n}", cycle="1", lane=2,
                           due_at=clock(), now=clock(), payload={"text": "hi", "locale": "zh-Hans"})
     messenger = ScriptedMessenger()
     sender = make_sender(sessionmaker, messenger, clock)
@@ -250,16 +251,16 @@ async def test_lesson_on_request_reuses_a_failed_try(
 
     await seed(sessionmaker, clock, guardians=1)
     async with sessionmaker() as session, session.begin():
-        guardian = await session.scalar(select(Guardian).where(Guardian.chat_id == CHAT))
+        guardian = await session.scalar(guardian_of(CHAT))
         assert guardian is not None
-        first = await take_next_lesson(session, guardian=guardian, now=clock())
+        first = await take_next_lesson(session, guardian=guardian, address=tg(CHAT), now=clock())
         assert first is not None and first.delivery.lesson_id == "lesson_1"
         # A second request once the first is under way moves on to the next lesson…
-        second = await take_next_lesson(session, guardian=guardian, now=clock())
+        second = await take_next_lesson(session, guardian=guardian, address=tg(CHAT), now=clock())
         assert second is not None and second.delivery.lesson_id == "lesson_2"
         # …and a lesson whose sending failed is offered again on the same row.
         mark_failed(first.delivery, error="network", now=clock())
-        again = await take_next_lesson(session, guardian=guardian, now=clock())
+        again = await take_next_lesson(session, guardian=guardian, address=tg(CHAT), now=clock())
         assert again is not None and again.delivery.id == first.delivery.id and again.delivery.attempts == 2
 
 
@@ -277,6 +278,6 @@ async def test_two_senders_drain_together_without_sending_twice(
     senders = [make_sender(sessionmaker, m, clock, batch=7) for m in (a, b)]
     for _ in range(4):
         await asyncio.gather(*(s.drain_once() for s in senders))
-    chats = [o.chat_id for o in a.sent + b.sent]
-    assert sorted(chats) == list(range(CHAT, CHAT + 40))  # every guardian once, nobody twice
+    chats = [o.address for o in a.sent + b.sent]
+    assert sorted(chats) == sorted(tg(c) for c in range(CHAT, CHAT + 40))  # every guardian once, nobody twice
     assert a.sent and b.sent  # and both senders did part of the work

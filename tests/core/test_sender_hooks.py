@@ -38,7 +38,7 @@ async def test_a_kind_is_resolved_retried_and_settled_through_hooks_only(
                     bucket=TokenBucket(config.rate, monotonic=fake.monotonic, sleep=fake.sleep))
     async with sessionmaker() as session, session.begin():
         for chat, ref in ((701, "a"), (702, "b")):
-            await enqueue(session, chat_id=chat, kind="ping", ref=ref, cycle="1", lane=LANE_URGENT, due_at=clock(),
+            await enqueue(session, address=f"telegram:{chat}", kind="ping", ref=ref, cycle="1", lane=LANE_URGENT, due_at=clock(),
                           now=clock())
     messenger.then(702, SendOutcome(status="transient", error="timeout"), SendOutcome(status="failed", error="bad"))
 
@@ -52,7 +52,7 @@ async def test_a_kind_is_resolved_retried_and_settled_through_hooks_only(
     empty = Sender(sessionmaker, messenger, hooks=SenderHooks(), clock=clock, config=config,
                    bucket=TokenBucket(config.rate, monotonic=fake.monotonic, sleep=fake.sleep))
     async with sessionmaker() as session, session.begin():
-        await enqueue(session, chat_id=703, kind="ping", ref="c", cycle="1", lane=LANE_URGENT, due_at=clock(),
+        await enqueue(session, address="telegram:703", kind="ping", ref="c", cycle="1", lane=LANE_URGENT, due_at=clock(),
                       now=clock())
     await empty.drain_once()  # without hooks the row still goes out, with no content added and no reaction
     assert messenger.sent[-1].content.get("text") is None and len(settled) == 2

@@ -23,6 +23,7 @@ from core.models import Delivery, SendBudget
 from core.ports import SendOutcome
 from tests.core.outbox_fixtures import ScriptedMessenger, seed_cohort, seed_library
 from tests.core.test_outbox import FakeTime
+from tests.endpoints import tg
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 DIRECTOR = 900_001
@@ -231,9 +232,9 @@ async def _seed_urgent_and_bulk(sessionmaker: async_sessionmaker[AsyncSession], 
     async with sessionmaker() as session, session.begin():
         await seed_library(session, now=clock())
         await seed_cohort(session, now=clock(), guardians=1)
-        await enqueue(session, chat_id=DIRECTOR, kind="campaign", ref="alert:1", cycle="1", lane=0,
+        await enqueue(session, address=tg(DIRECTOR), kind="campaign", ref="alert:1", cycle="1", lane=0,
                       due_at=clock(), now=clock(), payload={"text": "red", "locale": "zh-Hans"})
-        await enqueue(session, chat_id=10_000, kind="campaign", ref="campaign:1", cycle="1", lane=2,
+        await enqueue(session, address=tg(10_000), kind="campaign", ref="campaign:1", cycle="1", lane=2,
                       due_at=clock(), now=clock(), payload={"text": "hi", "locale": "zh-Hans"})
 
 
@@ -261,7 +262,7 @@ async def test_dead_senders_lane_zero_rows_are_reclaimed_within_15_s(
     clock.advance(seconds=2)  # 11 s after the claim: the alert is free again
     stats = await alive.drain_once()
     assert (stats.claimed, stats.sent) == (1, 1)
-    assert [o.chat_id for o in messenger.sent] == [DIRECTOR]
+    assert [o.address for o in messenger.sent] == [tg(DIRECTOR)]
     clock.advance(seconds=60)
     assert (await alive.drain_once()).claimed == 0  # the lesson keeps its 2-minute lease…
     clock.advance(seconds=50)
@@ -293,7 +294,7 @@ async def test_sender_lane_loop_claims_only_lane_zero(
     await _seed_urgent_and_bulk(sessionmaker, clock)
     sender = _sender(sessionmaker, ScriptedMessenger(), clock)
     stats, ready = await sender._prepare(lanes=(0,))
-    assert [o.chat_id for _, o in ready] == [DIRECTOR]
+    assert [o.address for _, o in ready] == [tg(DIRECTOR)]
     async with sessionmaker() as session:
         states = dict((await session.execute(select(Delivery.lane, Delivery.state))).all())
     assert states == {0: "sending", 2: "pending"}
@@ -309,7 +310,7 @@ async def test_a_429_is_acted_on_when_answered_not_after_the_batch(
         await seed_library(session, now=clock())
         await seed_cohort(session, now=clock(), guardians=20)
         for i in range(20):
-            await enqueue(session, chat_id=10_000 + i, kind="campaign", ref="campaign:1", cycle="1", lane=2,
+            await enqueue(session, address=tg(10_000 + i), kind="campaign", ref="campaign:1", cycle="1", lane=2,
                           due_at=clock(), now=clock(), payload={"text": "hi", "locale": "zh-Hans"})
     messenger = ScriptedMessenger()
     messenger.then(10_000, SendOutcome(status="rate_limited", retry_after=3))

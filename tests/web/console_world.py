@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.flows.delivery import sender_hooks
 from core.clock import FrozenClock
+from tests.endpoints import address_of
 from tests.api.checkin_data import link_telegram, load_shipped_questionnaires, weekly_alerts
 from tests.api.helpers import World, add_household, create_cohort, create_staff
 from tests.api.helpers import Side
@@ -163,6 +164,6 @@ async def inbox_item(sessionmaker: async_sessionmaker[AsyncSession], clock: Froz
     async with sessionmaker() as session, session.begin():
         guardian = await session.get(Guardian, guardian_id)
         received = await inbox.receive(session, guardian=guardian, scanner=scanner, now=clock(),
-                                       incoming=inbox.Incoming(kind="text", chat_id=guardian.chat_id, message_id=7,
+                                       incoming=inbox.Incoming(kind="text", address=await address_of(session, guardian), message_id="7",
                                                                text=text))
         return received.item.id

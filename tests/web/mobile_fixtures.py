@@ -17,6 +17,7 @@ from core.config import PROJECT_ROOT, Settings
 from core.catalog.loading import load_content
 from core.models import Staff, StaffCohort
 from core.security import hash_secret
+from tests.endpoints import reach
 from tests.channels.sms_fixtures import make_double, make_notices, sms_settings
 from tests.core.checkin_fixtures import Village, seed_village
 from tests.doubles.aliyun_sms import AliyunSmsDouble
@@ -48,9 +49,10 @@ async def mobile(settings, sessionmaker, clock) -> Mobile:  # type: ignore[no-un
         village.grandma.phone = GRANDMA_PHONE
         village.father.phone = FATHER_PHONE
         director = Staff(display_name="王主任", role="director", token_hash=hash_secret("director-token"),
-                         telegram_chat_id=DIRECTOR_CHAT, phone="+8613700001111", phone_visible=True, created_at=now)
+                         phone="+8613700001111", phone_visible=True, created_at=now)
         session.add(director)
         await session.flush()
+        await reach(session, director, DIRECTOR_CHAT, now=now)
         session.add(StaffCohort(staff_id=director.id, cohort_id=village.cohort.id, is_primary=True))
         await open_checkins_for_cohort(session, cohort_id=village.cohort.id, questionnaire_id="weekly_checkin",
                                        cycle="2026-W48", now=now)

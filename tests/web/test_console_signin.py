@@ -155,7 +155,7 @@ async def test_a_code_sent_to_telegram_signs_in_the_browser_that_asked(
         assert stored.code_hash == hash_secret(code)
     # The real messenger renders it; the Bot API double receives the code in the staff chat.
     calls = await drain_to_bot_double(sessionmaker, settings, clock, tmp_path)
-    [params] = [p for m, p in calls if m == "sendmessage" and p["chat_id"] == str(delivery.chat_id)
+    [params] = [p for m, p in calls if m == "sendmessage" and p["chat_id"] == delivery.address.partition(":")[2]
                 and "守望工作台" in p["text"]]
     assert code in params["text"]
     # Another browser cannot use the code; the one that asked can, once.

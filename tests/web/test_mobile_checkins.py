@@ -8,6 +8,7 @@ import re
 from sqlalchemy import select
 
 from core.models import Alert, Answer, CheckIn, Delivery
+from tests.endpoints import tg
 from tests.web.mobile_fixtures import (DIRECTOR_CHAT, FATHER_PHONE, client, mobile, sign_in,  # noqa: F401
                                        text_of)
 
@@ -111,7 +112,7 @@ async def test_a_red_answer_shows_the_safety_page_and_raises_the_alert(client, m
         alert = (await session.scalars(select(Alert))).one()
         assert (alert.severity, alert.rule_id) == ("red", "safety_self_harm")
         card = (await session.scalars(select(Delivery).where(Delivery.kind == "alert"))).one()
-        assert (card.chat_id, card.lane, card.state) == (DIRECTOR_CHAT, 0, "pending")
+        assert (card.address, card.lane, card.state) == (tg(DIRECTOR_CHAT), 0, "pending")
         shown = (await session.scalars(select(Delivery).where(Delivery.kind == "safety"))).one()
         assert shown.state == "sent"  # shown on the page: not sent again elsewhere
         checkin = await session.get(CheckIn, weekly)

@@ -6,12 +6,13 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from core.models import Alert, Delivery, InboxItem, LessonFeedback
+from tests.endpoints import address_of, tg
 from tests.web.mobile_fixtures import DIRECTOR_CHAT, client, mobile, sign_in, text_of  # noqa: F401
 
 
 async def _sent_lesson(sessionmaker, clock, guardian) -> int:  # type: ignore[no-untyped-def]
     async with sessionmaker() as session, session.begin():
-        d = Delivery(chat_id=guardian.chat_id, guardian_id=guardian.id, cohort_id=None, kind="lesson", ref="schedule",
+        d = Delivery(address=await address_of(session, guardian), guardian_id=guardian.id, cohort_id=None, kind="lesson", ref="schedule",
                      cycle="2026-11-20T20:00", lane=2, state="sent", due_at=clock(), attempts=1, payload={},
                      lesson_id="calm_consequences", lesson_version=2, created_at=clock(), sent_at=clock())
         session.add(d)
@@ -76,7 +77,7 @@ async def test_words_to_the_director_enter_the_inbox(client, mobile, sessionmake
         item = await session.get(InboxItem, item_id)
         assert (item.child_id, item.state) == (mobile.village.older.id, "open")
         forwards = (await session.scalars(select(Delivery).where(Delivery.kind == "inbox_forward"))).all()
-        assert [d.chat_id for d in forwards] == [DIRECTOR_CHAT]
+        assert [d.address for d in forwards] == [tg(DIRECTOR_CHAT)]
     twice = await client.post(sent.headers["location"], data={"child_id": mobile.village.older.id})
     assert twice.status_code == 200  # a second tap changes nothing
 
@@ -93,6 +94,6 @@ async def test_red_words_show_the_safety_page_and_raise_an_alert(client, mobile,
         shown = (await session.scalars(select(Delivery).where(Delivery.kind == "safety"))).one()
         assert shown.state == "sent"
         card = (await session.scalars(select(Delivery).where(Delivery.kind == "alert"))).one()
-        assert card.chat_id == DIRECTOR_CHAT
+        assert card.address == tg(DIRECTOR_CHAT)
     long = await client.post("/m/write?lang=en", data={"text": "好" * 2001})
     assert long.status_code == 422 and "too long" in long.text

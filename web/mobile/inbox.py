@@ -50,7 +50,7 @@ async def write(request: Request, text: Annotated[str, Form()] = "") -> Response
         at = now(request)
         # From the web there is no Telegram message: the words travel on the director's card.
         received = await inbox.receive(session, guardian=guardian, scanner=_scanner(request), now=at,
-                                       incoming=Incoming(kind="text", chat_id=None, message_id=None,  # type: ignore[arg-type]
+                                       incoming=Incoming(kind="text", address=None, message_id=None,
                                                          text=words[:TEXT_MAX]))
         red = received.urgent and received.scan is not None and received.scan.scan.severity == "red"
         if red and received.scan is not None and received.scan.stored is not None:

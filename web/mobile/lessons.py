@@ -12,7 +12,7 @@ from markupsafe import Markup
 from sqlalchemy import select
 
 from core.content.lessons import AUDIO_SUFFIXES, MEDIA_PATH_PATTERN
-from core.content.markup import to_telegram_html
+from core.content.markup import to_html
 from core.delivery import lessons as lesson_service
 from core.errors import Invalid, NotFound
 from core.models import LessonFeedback
@@ -28,7 +28,7 @@ def _texts(lesson, locale: str) -> dict[str, str]:  # type: ignore[no-untyped-de
 
 def paragraphs(text: str) -> list[Markup]:
     """Author text (escaped, **bold** only) as paragraphs."""
-    return [Markup(to_telegram_html(p)) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    return [Markup(to_html(p)) for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
 
 
 @router.get("/lessons", response_class=HTMLResponse)

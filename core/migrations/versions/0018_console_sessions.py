@@ -1,7 +1,7 @@
 """staff web console: sessions and one-time sign-in codes (hashes only)
 
 Revision ID: 0018c
-Revises: 0016s
+Revises: 0017e
 Create Date: 2026-12-03 12:45:00
 """
 from __future__ import annotations
@@ -13,7 +13,7 @@ import core.db
 
 
 revision = '0018c'
-down_revision = '0016s'
+down_revision = '0017e'
 branch_labels = None
 depends_on = None
 
