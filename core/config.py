@@ -29,6 +29,10 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
+    # `shouwang api` processes (uvicorn workers; PostgreSQL only: SQLite has one writer, so one
+    # process). Together they open at most api_db_connections pooled connections (core.db.split_pool).
+    api_workers: int = Field(default=1, ge=1, le=64)
+    api_db_connections: int = Field(default=20, ge=2, le=1000)
     # Request bodies larger than this are refused (413) before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # This many failed sign-ins (401) from one address within the window → 429 until they age out.
