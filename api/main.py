@@ -10,7 +10,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.deps import REPORT_SLOTS
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.guard import AuthThrottle, RequestGuard
+from api.guard import RequestGuard, SharedAuthThrottle
 from api.routers import health, v1_router
 from core.clock import Clock, system_clock
 from core.config import Settings
@@ -61,8 +61,11 @@ def create_app(
     app.state.settings = settings
     _use(app, sessionmaker, health_sessionmaker)
     app.state.clock = clock
-    app.state.auth_throttle = AuthThrottle(limit=settings.auth_failures_max,
-                                           window_seconds=settings.auth_failures_window_seconds)
+    # Failed sign-ins are counted in the database on PostgreSQL, so several API processes share
+    # the count (in memory on SQLite, which runs one).
+    app.state.auth_throttle = SharedAuthThrottle(limit=settings.auth_failures_max,
+                                                 window_seconds=settings.auth_failures_window_seconds,
+                                                 sessionmaker=lambda: app.state.sessionmaker)
 
     async def authenticate(token: str) -> int | None:
         maker = app.state.sessionmaker

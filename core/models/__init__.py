@@ -14,7 +14,7 @@ from core.models.enrolment import (
     Invitation,
 )
 from core.models.delivery import Delivery, LessonFeedback
-from core.models.guards import IdempotencyKey, SafetyFloorRow
+from core.models.guards import AuthFailure, IdempotencyKey, SafetyFloorRow
 from core.models.inbox import InboxItem, InboxMessage
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
@@ -22,6 +22,7 @@ from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget,
 
 __all__ = [
     "Alert",
+    "AuthFailure",
     "Answer",
     "CheckIn",
     "CheckInRound",
