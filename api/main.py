@@ -16,6 +16,7 @@ from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import API_POOL, HEALTH_POOL, make_engine, make_sessionmaker, read_only_sessionmaker
 from core.health import BotStatus
+from core.report_cache import ReportCache
 from core.staff import service as staff_service
 
 
@@ -61,6 +62,7 @@ def create_app(
     app.state.settings = settings
     _use(app, sessionmaker, health_sessionmaker)
     app.state.clock = clock
+    app.state.report_cache = ReportCache(fresh_seconds=settings.report_cache_seconds)
     # Failed sign-ins are counted in the database on PostgreSQL, so several API processes share
     # the count (in memory on SQLite, which runs one).
     app.state.auth_throttle = SharedAuthThrottle(limit=settings.auth_failures_max,
