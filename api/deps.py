@@ -5,9 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import datetime
-from typing import Annotated
+from typing import Annotated, TypeVar
 
 from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
@@ -23,6 +23,7 @@ from core.security import same_secret
 from core.staff import service as staff_service
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 # Row ids are 32-bit INTEGER columns on PostgreSQL: anything larger is bad input (422), not a
 # database error.
@@ -167,3 +168,16 @@ async def report_slot(request: Request) -> AsyncIterator[None]:
 
 # Declare it before the session in a report route, so that a waiting report holds no connection.
 ReportSlot = Annotated[None, Depends(report_slot)]
+
+
+async def cached_report(request: Request, key: tuple[object, ...], now: datetime,
+                        compute: Callable[[], Awaitable[T]]) -> T:
+    """A report from the process's short-lived cache (core.report_cache), computed in one of the
+    report slots when it is missing or old: a cached answer waits for no slot. The caller has
+    checked access first; `key` names the report, the cohort and the period as asked."""
+
+    async def in_a_slot() -> T:
+        async with contextlib.asynccontextmanager(report_slot)(request):
+            return await compute()
+
+    return await request.app.state.report_cache.get(key, now, in_a_slot)

@@ -114,12 +114,12 @@ def _as_id(value: object) -> int | None:
     return number if 0 < number <= 2_147_483_647 else None
 
 
-def _count_auth_failure(request: Request) -> None:
+async def _count_auth_failure(request: Request) -> None:
     throttle = getattr(request.app.state, "auth_throttle", None)
     if throttle is None:
         return
     address = client_address(request.scope)
-    if throttle.fail(address, request.app.state.clock().timestamp()):
+    if await throttle.record(address, request.app.state.clock().timestamp()):
         log.warning("%d failed sign-ins from %s within %ds; refusing it for a while", throttle.limit, address,
                     int(throttle.window))
 
@@ -127,7 +127,7 @@ def _count_auth_failure(request: Request) -> None:
 async def _domain_error(request: Request, exc: Exception) -> JSONResponse:
     assert isinstance(exc, DomainError)
     if exc.status == 401:
-        _count_auth_failure(request)
+        await _count_auth_failure(request)
     elif exc.status in (403, 404):
         await _audit_denied(request, exc)
     headers = {"WWW-Authenticate": "Bearer"} if exc.status == 401 else None

@@ -16,15 +16,18 @@ sees it, in this order.
 """
 from __future__ import annotations
 
+import asyncio
 import json
 import logging
 import time
 import traceback
 from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, MutableMapping
-from datetime import datetime
+from datetime import datetime, timezone
 from typing import Any
 from urllib.parse import parse_qsl
+
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.inputs import control_char_problem
 from core.security import same_secret
@@ -48,8 +51,8 @@ class AuthThrottle:
     within `window` seconds the address is refused (every request, valid token or not — so the
     answer cannot tell a guessed token apart) until its oldest failure leaves the window.
 
-    In memory, per process: enough to make guessing slow; a shared limiter belongs in front of
-    several API processes (a proxy) if the deployment has them. At most `max_addresses` are
+    In memory, per process (SQLite runs one API process); SharedAuthThrottle shares it between
+    several processes through the database. At most `max_addresses` are
     remembered (the least recently failing are forgotten first)."""
 
     def __init__(self, *, limit: int, window_seconds: int, max_addresses: int = 10_000) -> None:
@@ -86,6 +89,90 @@ class AuthThrottle:
         while len(self._failures) > self.max_addresses:
             self._failures.popitem(last=False)
         return len(failures) == self.limit
+
+    # The guard's interface (async, so that SharedAuthThrottle can ask the database).
+    async def check(self, address: str, now: float) -> int | None:
+        return self.retry_after(address, now)
+
+    async def record(self, address: str, now: float) -> bool:
+        return self.fail(address, now)
+
+
+class SharedAuthThrottle(AuthThrottle):
+    """The same rule, counted in the database so that several API processes share it
+    (core.throttle; `shouwang api --workers N` on PostgreSQL). Each failure is written, and its
+    count comes back in the same transaction, so N processes allow `limit` failures in all, not
+    N × `limit`. Who is blocked is refreshed from the database at most once every
+    `refresh_seconds` per process, so a good request costs no extra round trip and an address
+    blocked through one process is refused by the others within that time.
+
+    On SQLite (one API process) or before the database is configured it counts in memory, as
+    AuthThrottle. A database error never fails the request: the failure is counted in memory."""
+
+    def __init__(self, *, limit: int, window_seconds: int,
+                 sessionmaker: Callable[[], async_sessionmaker[AsyncSession] | None],
+                 refresh_seconds: float = 1.0, max_addresses: int = 10_000) -> None:
+        super().__init__(limit=limit, window_seconds=window_seconds, max_addresses=max_addresses)
+        self._sessionmaker = sessionmaker
+        self.refresh_seconds = refresh_seconds
+        self._blocked: dict[str, float] = {}  # address → blocked until (unix time)
+        self._refreshed_at: float | None = None
+        self._refreshing = asyncio.Lock()
+
+    def _shared(self) -> async_sessionmaker[AsyncSession] | None:
+        maker = self._sessionmaker()
+        if maker is None or maker.kw["bind"].dialect.name == "sqlite":
+            return None
+        return maker
+
+    async def check(self, address: str, now: float) -> int | None:
+        maker = self._shared()
+        if maker is None:
+            return self.retry_after(address, now)
+        stale = self._refreshed_at is None or not 0 <= now - self._refreshed_at < self.refresh_seconds
+        if stale and not self._refreshing.locked():  # one refresh at a time; the others use what is known
+            async with self._refreshing:
+                await self._refresh(maker, now)
+        until = self._blocked.get(address)
+        if until is None or until <= now:
+            return None
+        return max(1, int(until - now + 0.999))
+
+    async def _refresh(self, maker: async_sessionmaker[AsyncSession], now: float) -> None:
+        from core.throttle import blocked_addresses
+
+        try:
+            async with maker() as session:
+                blocked = await blocked_addresses(session, now=_as_datetime(now), limit=self.limit,
+                                                  window=self.window)
+        except Exception as exc:  # noqa: BLE001 — the throttle must never fail a request
+            log.warning("could not read the shared sign-in failures (%s)", type(exc).__name__)
+            return
+        known = {a: until for a, until in self._blocked.items() if until > now}
+        known.update({address: now + seconds for address, seconds in blocked.items()})
+        self._blocked = dict(list(known.items())[-self.max_addresses:])
+        self._refreshed_at = now
+
+    async def record(self, address: str, now: float) -> bool:
+        from core.throttle import record_failure
+
+        maker = self._shared()
+        if maker is None:
+            return self.fail(address, now)
+        try:
+            async with maker() as session, session.begin():
+                count, left = await record_failure(session, address=address, now=_as_datetime(now),
+                                                   limit=self.limit, window=self.window)
+        except Exception as exc:  # noqa: BLE001
+            log.warning("could not share a failed sign-in (%s); counting it in this process", type(exc).__name__)
+            return self.fail(address, now)
+        if left is not None:
+            self._blocked[address] = now + left
+        return count == self.limit
+
+
+def _as_datetime(now: float) -> datetime:
+    return datetime.fromtimestamp(now, timezone.utc)
 
 
 def client_address(scope: Scope) -> str:
@@ -212,7 +299,7 @@ class RequestGuard:
         address = client_address(scope)
 
         if is_api:
-            wait = self.throttle.retry_after(address, self._now())
+            wait = await self.throttle.check(address, self._now())
             if wait is not None:
                 return _json_response(429, "too_many_requests", "too many failed sign-ins from this address; "
                                       "try again later", headers={"Retry-After": str(wait)})
@@ -229,7 +316,7 @@ class RequestGuard:
         if is_api and has_body:
             staff_id = await self._authenticated(headers.get("authorization", ""))
             if staff_id is None:
-                if self.throttle.fail(address, self._now()):
+                if await self.throttle.record(address, self._now()):
                     log.warning("%d failed sign-ins from %s within %ds; refusing it for a while",
                                 self.throttle.limit, address, int(self.throttle.window))
                 return _json_response(401, "unauthorized", "send a valid API token: Authorization: Bearer <token>",

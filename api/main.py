@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from api.deps import REPORT_SLOTS
 from api.docs import install as install_docs
 from api.errors import ERROR_RESPONSES, install_error_handlers
-from api.guard import AuthThrottle, RequestGuard
+from api.guard import RequestGuard, SharedAuthThrottle
 from api.routers import health, v1_router
 from core.clock import Clock, system_clock
 from core.config import Settings
 from core.db import API_POOL, HEALTH_POOL, make_engine, make_sessionmaker, read_only_sessionmaker
 from core.health import BotStatus
+from core.report_cache import ReportCache
 from core.staff import service as staff_service
 
 
@@ -63,8 +64,12 @@ def create_app(
     app.state.settings = settings
     _use(app, sessionmaker, health_sessionmaker)
     app.state.clock = clock
-    app.state.auth_throttle = AuthThrottle(limit=settings.auth_failures_max,
-                                           window_seconds=settings.auth_failures_window_seconds)
+    app.state.report_cache = ReportCache(fresh_seconds=settings.report_cache_seconds)
+    # Failed sign-ins are counted in the database on PostgreSQL, so several API processes share
+    # the count (in memory on SQLite, which runs one).
+    app.state.auth_throttle = SharedAuthThrottle(limit=settings.auth_failures_max,
+                                                 window_seconds=settings.auth_failures_window_seconds,
+                                                 sessionmaker=lambda: app.state.sessionmaker)
 
     async def authenticate(token: str) -> int | None:
         maker = app.state.sessionmaker

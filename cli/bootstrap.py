@@ -44,6 +44,14 @@ def resolve_admin_token(settings: Settings) -> tuple[str, bool]:
     return token, True
 
 
+def stored_admin_token(settings: Settings) -> str | None:
+    """The token kept under var/ (by resolve_admin_token), without generating one."""
+    path = settings.var_dir / ADMIN_TOKEN_FILE
+    if path.exists():
+        return path.read_text(encoding="utf-8").strip() or None
+    return None
+
+
 async def prepare_database(engine: AsyncEngine, settings: Settings, *, admin_token: str | None) -> None:
     """Migrate, load content (all or nothing), make sure the bootstrap admin exists."""
     await upgrade(engine)

@@ -3,6 +3,7 @@ bot and the API adapters.
 
   shouwang run              everything in one process (the embedded default)
   shouwang api | bot | worker   the same code as separate roles, for PostgreSQL at scale
+  shouwang api --workers N      N API processes (PostgreSQL)
   shouwang db upgrade | backup [PATH]
   shouwang content check [DIR] | load [DIR]
   shouwang risk scan [--lexicon FILE]   messages on stdin, one per line → one JSON object per line
@@ -114,10 +115,35 @@ def cmd_run(args: argparse.Namespace) -> int:
     return asyncio.run(run_all(_settings(), api=True, bot=True, worker=True))
 
 
-def cmd_api(args: argparse.Namespace) -> int:
-    from cli.roles import run_all
+SQLITE_ONE_PROCESS = (
+    "shouwang api --workers {n}: SQLite has a single writer, so the API runs as one process on it.\n"
+    "  Run `shouwang api` (one process), or set SHOUWANG_DATABASE_URL to a PostgreSQL database\n"
+    "  (postgresql+asyncpg://…) to run several API processes."
+)
 
-    return asyncio.run(run_all(_settings(), api=True, bot=False, worker=False))
+
+def cmd_api(args: argparse.Namespace) -> int:
+    from cli.roles import run_all, serve_api_workers
+
+    settings = _settings()
+    if args.workers is not None:
+        settings.api_workers = args.workers
+    if settings.api_workers > 1:
+        if settings.is_sqlite:
+            print(SQLITE_ONE_PROCESS.format(n=settings.api_workers), file=sys.stderr)
+            return 2
+        return serve_api_workers(settings)
+    return asyncio.run(run_all(settings, api=True, bot=False, worker=False))
+
+
+def _workers(value: str) -> int:
+    try:
+        number = int(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"must be a whole number, not {value!r}") from None
+    if not 1 <= number <= 64:
+        raise argparse.ArgumentTypeError("must be between 1 and 64")
+    return number
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
@@ -137,7 +163,10 @@ def build_parser() -> argparse.ArgumentParser:
     sub = parser.add_subparsers(dest="command", required=True)
 
     sub.add_parser("run", help="API, bot and scheduler in one process (embedded default)").set_defaults(func=cmd_run)
-    sub.add_parser("api", help="HTTP API only").set_defaults(func=cmd_api)
+    api = sub.add_parser("api", help="HTTP API only")
+    api.add_argument("--workers", type=_workers, default=None,
+                     help="API processes (PostgreSQL only; default SHOUWANG_API_WORKERS, 1)")
+    api.set_defaults(func=cmd_api)
     sub.add_parser("bot", help="Telegram bot only (long polling: run exactly one)").set_defaults(func=cmd_bot)
     sub.add_parser("worker", help="scheduler tick only").set_defaults(func=cmd_worker)
 

@@ -13,7 +13,7 @@ import uvicorn
 
 from core.clock import system_clock
 from core.config import DEFAULT_TELEGRAM_API_BASE, Settings
-from core.db import API_POOL, HEALTH_POOL, WORKER_POOL, make_engine, make_sessionmaker
+from core.db import API_POOL, HEALTH_POOL, WORKER_POOL, make_engine, make_sessionmaker, split_pool
 from core.health import BotStatus
 
 log = logging.getLogger("shouwang")
@@ -82,7 +82,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         await prepare_database(setup, settings, admin_token=admin_token)
     finally:
         await setup.dispose()
-    engine = make_engine(settings.database_url, role=API_POOL)
+    engine = make_engine(settings.database_url, role=split_pool(API_POOL, 1, total=settings.api_db_connections))
     sessionmaker = make_sessionmaker(engine)
     engines = [engine]
     worker_sessionmaker = health_sessionmaker = None
@@ -217,6 +217,47 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         for each in engines:
             await each.dispose()
         print("Shouwang stopped.", flush=True)
+    return 0
+
+
+def serve_api_workers(settings: Settings) -> int:
+    """`shouwang api --workers N` (PostgreSQL): migrate and load content once here, then let
+    uvicorn run N worker processes, each building its app from the environment (cli.asgi) on
+    its share of the API's connections. uvicorn's supervisor handles Ctrl+C and restarts a
+    worker that dies."""
+    import os
+
+    from cli.asgi import api_pools
+    from cli.bootstrap import ensure_var_dir, prepare_database, resolve_admin_token
+
+    ensure_var_dir(settings)
+    admin_token, generated = resolve_admin_token(settings)
+
+    async def prepare() -> None:
+        setup = make_engine(settings.database_url)
+        try:
+            await prepare_database(setup, settings, admin_token=admin_token)
+        finally:
+            await setup.dispose()
+
+    asyncio.run(prepare())
+    # The workers read their settings from the environment, as any SHOUWANG_* setting.
+    os.environ["SHOUWANG_API_WORKERS"] = str(settings.api_workers)
+    os.environ["SHOUWANG_API_DB_CONNECTIONS"] = str(settings.api_db_connections)
+    api_role, health_role = api_pools(settings)
+    per_worker = api_role.pool_size + api_role.max_overflow + health_role.pool_size + health_role.max_overflow
+    base = f"http://{settings.host}:{settings.port}"
+    lines = ["", "Shouwang (守望) API is starting", f"  database: {_safe_url(settings.database_url)}",
+             f"  HTTP API: {base}/api/v1  (docs: {base}/docs), {settings.api_workers} worker processes",
+             f"  database connections: at most {per_worker} per worker, {per_worker * settings.api_workers} in all"]
+    if generated:
+        lines.append(f"  admin API token (shown once; kept in {settings.var_dir / 'admin_token'}):")
+        lines.append(f"    {admin_token}")
+    lines.append("  stop with Ctrl+C")
+    print("\n".join(lines), flush=True)
+    uvicorn.run("cli.asgi:build_app", factory=True, host=settings.host, port=settings.port,
+                workers=settings.api_workers, log_level="warning")
+    print("Shouwang stopped.", flush=True)
     return 0
 
 

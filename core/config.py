@@ -33,6 +33,13 @@ class Settings(BaseSettings):
     # link sent to Telegram is built from it, never from a request's Host header (which a client
     # can forge). Unset: the message carries only the six-digit code.
     public_url: str | None = None
+    # `shouwang api` processes (uvicorn workers; PostgreSQL only: SQLite has one writer, so one
+    # process). Together they open at most api_db_connections pooled connections (core.db.split_pool).
+    api_workers: int = Field(default=1, ge=1, le=64)
+    api_db_connections: int = Field(default=20, ge=2, le=1000)
+    # Aggregate reports (funnel, delivery statistics) are served from a per-process cache for
+    # this many seconds (and up to 3× that while one request recomputes): core.report_cache. 0: off.
+    report_cache_seconds: float = Field(default=5.0, ge=0, le=60)
     # Request bodies larger than this are refused (413) before they are read.
     max_body_bytes: int = Field(default=1024 * 1024, ge=1024, le=64 * 1024 * 1024)
     # This many failed sign-ins (401) from one address within the window → 429 until they age out.

@@ -115,6 +115,20 @@ WORKER_POOL = PoolRole("worker", pool_size=3, max_overflow=2, pool_timeout=10.0,
 HEALTH_POOL = PoolRole("health", pool_size=1, max_overflow=1, pool_timeout=2.0, statement_timeout=2.0)
 
 
+def split_pool(role: PoolRole, processes: int, *, total: int | None = None) -> PoolRole:
+    """The role's pool for one of `processes` processes sharing one connection budget: `total`
+    connections (default: what one process of the role may open) divided between them, at
+    least two each. So `shouwang api --workers N` opens no more connections than one process
+    did, and N workers fit the database's max_connections beside the worker and bot roles."""
+    if processes <= 1 and total is None:
+        return role
+    budget = role.pool_size + role.max_overflow if total is None else total
+    each = max(2, budget // max(1, processes))
+    kept = max(1, each // 2)
+    return PoolRole(role.name, pool_size=kept, max_overflow=each - kept, pool_timeout=role.pool_timeout,
+                    statement_timeout=role.statement_timeout)
+
+
 def make_engine(url: str, *, role: PoolRole | None = None, **kwargs: Any) -> AsyncEngine:
     """An engine for `url`; with a `role`, its pool sizes and timeouts (without one: the
     driver's defaults and no statement timeout — migrations, the CLI, tests)."""

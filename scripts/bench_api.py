@@ -12,7 +12,7 @@ to close a case (which plans its follow-up) at that size.
 Targets: p99 < 300 ms for the lists, < 1 s for the reports (the funnel, delivery statistics), no
 500, the tick never skipped, a case closed in < 50 ms.
 
-    .venv/bin/python scripts/bench_api.py [--db URL] [--households N] [--clients N] [--seconds S] [--quick]
+    .venv/bin/python scripts/bench_api.py [--db URL] [--workers N] [--households N] [--clients N] [--seconds S] [--quick]
 
 --db defaults to a fresh SQLite file in a temporary directory. A PostgreSQL URL names a database
 this script creates and drops again: its name must contain "bench" (it is dropped first!).
@@ -246,7 +246,7 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
 # ---------------------------------------------------------------- the server (child process)
 
 
-async def serve(url: str, port: int, tick_seconds: int, events_path: Path) -> None:
+async def serve(url: str, port: int, tick_seconds: int, events_path: Path, api_here: bool = True) -> None:
     """The API, the scheduler tick and /healthz wired as cli.roles.run_all wires them: one
     engine per role (core.db.API_POOL, WORKER_POOL, HEALTH_POOL). Every tick run, error, miss
     and skip is appended to events_path as one JSON line."""
@@ -277,7 +277,14 @@ async def serve(url: str, port: int, tick_seconds: int, events_path: Path) -> No
     scheduler.start()
     server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
     try:
-        await server.serve()
+        if api_here:
+            await server.serve()
+        else:  # the API runs as `shouwang api --workers N` beside this process: only the tick here
+            stop = asyncio.Event()
+            loop = asyncio.get_running_loop()
+            for sig in (signal.SIGINT, signal.SIGTERM):
+                loop.add_signal_handler(sig, stop.set)
+            await stop.wait()
     finally:
         scheduler.shutdown(wait=False)
         for engine in engines:
@@ -383,14 +390,24 @@ async def main(args: argparse.Namespace) -> int:
     base = f"http://127.0.0.1:{port}"
     events = tmp / "ticks.jsonl"
     proc = subprocess.Popen([sys.executable, __file__, "--serve", "--db", url, "--port", str(port),
-                             "--tick-seconds", str(args.tick_seconds), "--events", str(events)])
+                             "--tick-seconds", str(args.tick_seconds), "--events", str(events)]
+                            + (["--no-api"] if args.workers > 1 else []))
+    api_proc = None
+    if args.workers > 1:
+        # The API as production runs it at scale: `shouwang api --workers N` (cli.asgi), beside
+        # the tick's process.
+        env = {k: v for k, v in os.environ.items() if not k.startswith("SHOUWANG_")}
+        env.update(SHOUWANG_DATABASE_URL=url, SHOUWANG_PORT=str(port), SHOUWANG_ADMIN_TOKEN=ADMIN_TOKEN,
+                   SHOUWANG_VAR_DIR=str(tmp / "var"), SHOUWANG_LOG_LEVEL="WARNING")
+        api_proc = subprocess.Popen([sys.executable, "-m", "cli.main", "api", "--workers", str(args.workers)],
+                                    cwd=PROJECT_ROOT, env=env, stdout=subprocess.DEVNULL)
     health: Counter[str] = Counter()
     stop = asyncio.Event()
     phases: list[Phase] = []
     closes: list[float] = []
     close_statuses: Counter[int] = Counter()
     try:
-        await wait_up(base, proc)
+        await wait_up(base, api_proc or proc)
         poller = asyncio.create_task(poll_health(base, health, stop))
         c, children = seeded.cohort_id, seeded.child_ids
         director = {"Authorization": f"Bearer {seeded.director_token}"}
@@ -428,11 +445,14 @@ async def main(args: argparse.Namespace) -> int:
         stop.set()
         await poller
     finally:
-        proc.send_signal(signal.SIGINT)
-        try:
-            proc.wait(timeout=20)
-        except subprocess.TimeoutExpired:
-            proc.kill()
+        for each in (api_proc, proc):
+            if each is None:
+                continue
+            each.send_signal(signal.SIGINT)
+            try:
+                each.wait(timeout=20)
+            except subprocess.TimeoutExpired:
+                each.kill()
         if engine_name == "PostgreSQL" and not args.keep:
             await drop_database(url)
         if not args.keep:
@@ -441,7 +461,8 @@ async def main(args: argparse.Namespace) -> int:
     load_avg = os.getloadavg()
     print()
     print(f"bench-api on {engine_name}: {args.households:,} households, {args.clients} clients x {args.seconds:g} s "
-          f"per endpoint, real HTTP to uvicorn (1 process), tick every {args.tick_seconds} s; "
+          f"per endpoint, real HTTP to uvicorn ({args.workers} process{'es' if args.workers > 1 else ''}), "
+          f"tick every {args.tick_seconds} s; "
           f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} on {os.cpu_count()} cores")
     print(f"{'endpoint':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'5xx':>6}  {'target':>8}  ticks")
     ok = True
@@ -478,10 +499,15 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--closes", type=int, default=20, help="cases to close, one after another")
     parser.add_argument("--quick", action="store_true", help="smoke run: 1,000 households, 3 s per endpoint")
     parser.add_argument("--keep", action="store_true", help="keep the database (and the temporary directory) afterwards")
+    parser.add_argument("--workers", type=int, default=1,
+                        help="API processes (`shouwang api --workers N`, PostgreSQL only); the tick runs beside them")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
+    parser.add_argument("--no-api", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--events", type=Path, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.workers > 1 and not (args.db or "").startswith("postgresql"):
+        parser.error("--workers needs --db postgresql+asyncpg://…: SQLite runs the API as one process")
     if args.quick:
         args.households, args.seconds, args.closes = min(args.households, 1000), min(args.seconds, 3.0), 5
         args.tick_seconds = min(args.tick_seconds, 1)
@@ -492,7 +518,8 @@ if __name__ == "__main__":
     arguments = parse()
     if arguments.serve:
         try:
-            asyncio.run(serve(arguments.db, arguments.port, arguments.tick_seconds, arguments.events))
+            asyncio.run(serve(arguments.db, arguments.port, arguments.tick_seconds, arguments.events,
+                              api_here=not arguments.no_api))
         except KeyboardInterrupt:
             pass
         sys.exit(0)

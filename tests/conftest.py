@@ -128,6 +128,9 @@ def settings(db_url: str, tmp_path: Path) -> Settings:
         telegram_token="123456:TEST-TOKEN",
         telegram_bot_username="shouwang_test_bot",
         admin_token="test-admin-token",
+        # Reports computed afresh on every request in tests that change data between reads at one
+        # frozen instant; tests/api/test_report_cache.py turns the cache on.
+        report_cache_seconds=0,
     )
 
 

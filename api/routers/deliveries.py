@@ -4,10 +4,11 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import IdPath, Now, ReportSlot, ScopeDep, SessionDep
+from api.deps import IdPath, Now, ScopeDep, SessionDep, cached_report
 from core.delivery.stats import DeliveryStats, delivery_stats
+from core.errors import NotFound
 from core.inputs import Timestamp
 
 router = APIRouter(tags=["deliveries"])
@@ -18,7 +19,7 @@ DEFAULT_PERIOD = timedelta(days=30)
 @router.get("/cohorts/{cohort_id}/deliveries/stats", response_model=DeliveryStats)
 async def read_delivery_stats(
     cohort_id: IdPath,
-    _slot: ReportSlot,
+    request: Request,
     session: SessionDep,
     scope: ScopeDep,
     now: Now,
@@ -27,6 +28,11 @@ async def read_delivery_stats(
     until: Annotated[Timestamp | None, Query(description="default: now; the period excludes it")] = None,
     top: Annotated[int, Query(ge=1, le=100, description="how many lessons to list")] = 10,
 ) -> DeliveryStats:
+    if not scope.sees(cohort_id):
+        raise NotFound("cohort not found", field="cohort_id")
+    key = ("delivery_stats", cohort_id, since, until, top)  # as asked: "until now" is now, give or take seconds
     until = until or now
     since = since or until - DEFAULT_PERIOD
-    return await delivery_stats(session, scope=scope, cohort_id=cohort_id, since=since, until=until, top=top)
+    # Figures up to a few seconds old (core.report_cache says why that is fine for a report).
+    return await cached_report(request, key, now, lambda: delivery_stats(
+        session, scope=scope, cohort_id=cohort_id, since=since, until=until, top=top))

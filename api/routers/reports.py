@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Request
 
-from api.deps import MAX_ID, IdPath, Now, ReportSlot, ScopeDep, SessionDep
+from api.deps import MAX_ID, IdPath, Now, ReportSlot, ScopeDep, SessionDep, cached_report
 from core.alerts.schemas import FunnelReport, FunnelTotal
+from core.errors import NotFound
 from core.reports import funnel, funnel_total
 from core.inputs import CalendarDate
 
@@ -16,7 +17,7 @@ router = APIRouter(tags=["reports"])
 @router.get("/cohorts/{cohort_id}/reports/funnel", response_model=FunnelReport)
 async def read_funnel(
     cohort_id: IdPath,
-    _slot: ReportSlot,
+    request: Request,
     session: SessionDep,
     scope: ScopeDep,
     now: Now,
@@ -26,7 +27,12 @@ async def read_funnel(
 ) -> FunnelReport:
     """Screened → flagged → helped: check-ins sent and answered, alerts by severity and what was
     done about them, and how long acknowledging took. Definitions: core.reports."""
-    return await funnel(session, scope=scope, cohort_id=cohort_id, now=now, date_from=date_from, date_to=date_to)
+    if not scope.sees(cohort_id):
+        raise NotFound("cohort not found")
+    # Figures up to a few seconds old (core.report_cache says why that is fine for a report).
+    return await cached_report(
+        request, ("funnel", cohort_id, date_from, date_to), now,
+        lambda: funnel(session, scope=scope, cohort_id=cohort_id, now=now, date_from=date_from, date_to=date_to))
 
 
 @router.get("/reports/funnel", response_model=FunnelTotal, summary="The screening funnel summed over cohorts")

@@ -59,8 +59,12 @@ async def schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, 
                                                 case_id=case.id)
     except NotFound:
         return []  # the questionnaire is retired or gone: nothing to send
-    rows = list((await session.scalars(select(CheckIn).where(CheckIn.case_id == case.id, CheckIn.cycle == cycle)))
-                .all())
+    # By the unique key (questionnaire, subject, cycle) the rows were just opened under, so the
+    # index uq_check_ins_subject_cycle finds them; check_ins.case_id has no index, and a scan of
+    # a big cohort's check-ins took most of a case close's time (issue #16).
+    rows = list((await session.scalars(select(CheckIn).where(
+        CheckIn.questionnaire_id == questionnaire_id, CheckIn.subject_key.in_(sorted(subject_keys)),
+        CheckIn.cycle == cycle, CheckIn.case_id == case.id).order_by(CheckIn.id))).all())
     case.followup_due_at = due
     cases.record_event(session, kind="followup_scheduled", scope=scope, now=now, case=case, due_at=due.isoformat(),
                        questionnaire=questionnaire_id, check_in_ids=[c.id for c in rows])

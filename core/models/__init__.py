@@ -16,7 +16,7 @@ from core.models.enrolment import (
 )
 from core.models.delivery import Delivery, LessonFeedback
 from core.models.endpoint import Endpoint
-from core.models.guards import IdempotencyKey, SafetyFloorRow
+from core.models.guards import AuthFailure, IdempotencyKey, SafetyFloorRow
 from core.models.inbox import InboxItem, InboxMessage
 from core.models.lessons import Lesson, Programme
 from core.models.staff import Staff, StaffCohort
@@ -25,6 +25,7 @@ from core.models.system import AuditLog, Heartbeat, ProcessedUpdate, SendBudget,
 
 __all__ = [
     "Alert",
+    "AuthFailure",
     "Answer",
     "CheckIn",
     "CheckInRound",

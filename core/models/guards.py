@@ -5,7 +5,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Integer, String, UniqueConstraint
+from sqlalchemy import JSON, ForeignKey, Index, Integer, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -38,3 +38,16 @@ class IdempotencyKey(Base):
     fingerprint: Mapped[str] = mapped_column(String(64))  # sha256 of the action, target and body
     entity_id: Mapped[int] = mapped_column(Integer)  # what the first request created
     created_at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
+
+
+class AuthFailure(Base):
+    """A failed sign-in (an unknown API token) from one client address, so that every API process
+    counts the same failures (core.throttle). Rows older than the window are pruned as new ones
+    arrive; the address is the only thing kept, never the token."""
+
+    __tablename__ = "auth_failures"
+    __table_args__ = (Index("ix_auth_failures_address_at", "address", "at"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    address: Mapped[str] = mapped_column(String(64))
+    at: Mapped[datetime] = mapped_column(UTCDateTime, index=True)
