@@ -10,12 +10,12 @@ from fastapi.responses import RedirectResponse
 
 def setup(app: FastAPI) -> None:
     """Include the console's page routers and send a reader without a session to the sign-in page."""
-    from web.console import admin, cases, exports, ledger, reports
+    from web.console import admin, cases, cohort_settings, exports, ledger, reports
     from web.console.deps import SignInRequired
 
     from core.throttle import AuthThrottle
 
-    for module in (ledger, cases, reports, exports, admin):
+    for module in (ledger, cases, reports, exports, admin, cohort_settings):
         app.include_router(module.router)
     settings = app.state.settings
     # Failed sign-ins, per client address and per staff member (in memory, per process).
