@@ -21,7 +21,6 @@ import json
 import logging
 import time
 import traceback
-from collections import OrderedDict, deque
 from collections.abc import Awaitable, Callable, MutableMapping
 from datetime import datetime, timezone
 from typing import Any
@@ -31,6 +30,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.inputs import control_char_problem
 from core.security import same_secret
+from core.throttle import AuthThrottle
 
 Scope = MutableMapping[str, Any]
 Message = MutableMapping[str, Any]
@@ -44,58 +44,6 @@ log = logging.getLogger(__name__)
 API_PREFIX = "/api/v1/"
 _BODY_METHODS = frozenset({"POST", "PUT", "PATCH", "DELETE"})
 _MAX_PROBLEMS = 20
-
-
-class AuthThrottle:
-    """Failed authentications per client address in a sliding window. After `limit` failures
-    within `window` seconds the address is refused (every request, valid token or not — so the
-    answer cannot tell a guessed token apart) until its oldest failure leaves the window.
-
-    In memory, per process (SQLite runs one API process); SharedAuthThrottle shares it between
-    several processes through the database. At most `max_addresses` are
-    remembered (the least recently failing are forgotten first)."""
-
-    def __init__(self, *, limit: int, window_seconds: int, max_addresses: int = 10_000) -> None:
-        self.limit = limit
-        self.window = float(window_seconds)
-        self.max_addresses = max_addresses
-        self._failures: OrderedDict[str, deque[float]] = OrderedDict()
-
-    def _recent(self, address: str, now: float) -> deque[float] | None:
-        failures = self._failures.get(address)
-        if failures is None:
-            return None
-        while failures and failures[0] <= now - self.window:
-            failures.popleft()
-        if not failures:
-            del self._failures[address]
-            return None
-        return failures
-
-    def retry_after(self, address: str, now: float) -> int | None:
-        """Seconds until the address may try again, or None when it is not blocked."""
-        failures = self._recent(address, now)
-        if failures is None or len(failures) < self.limit:
-            return None
-        # Blocked until enough failures have aged out to fall below the limit.
-        return max(1, int(failures[len(failures) - self.limit] + self.window - now + 0.999))
-
-    def fail(self, address: str, now: float) -> bool:
-        """Record a failure; True when this one reached the limit (the moment to log it)."""
-        failures = self._recent(address, now) or deque()
-        failures.append(now)
-        self._failures[address] = failures
-        self._failures.move_to_end(address)
-        while len(self._failures) > self.max_addresses:
-            self._failures.popitem(last=False)
-        return len(failures) == self.limit
-
-    # The guard's interface (async, so that SharedAuthThrottle can ask the database).
-    async def check(self, address: str, now: float) -> int | None:
-        return self.retry_after(address, now)
-
-    async def record(self, address: str, now: float) -> bool:
-        return self.fail(address, now)
 
 
 class SharedAuthThrottle(AuthThrottle):

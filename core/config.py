@@ -45,6 +45,11 @@ class Settings(BaseSettings):
     # This many failed sign-ins (401) from one address within the window → 429 until they age out.
     auth_failures_max: int = Field(default=20, ge=1)
     auth_failures_window_seconds: int = Field(default=60, ge=1)
+    # The console's sign-in form: failed sign-ins per client address, and per staff member (wrong
+    # Telegram codes), within the window → a page saying when to try again.
+    console_signin_failures_max: int = Field(default=20, ge=1)
+    console_signin_staff_failures_max: int = Field(default=10, ge=1)
+    console_signin_window_seconds: int = Field(default=900, ge=1)
 
     # Behaviour.
     default_locale: str = "zh-Hans"

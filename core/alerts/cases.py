@@ -8,7 +8,7 @@ supervisors precisely so that they can."""
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import date, datetime
 from typing import TypeVar
 
 from sqlalchemy import func, select
@@ -20,8 +20,8 @@ from core.alerts import notify
 from core.alerts.queries import alert_messages
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, ALERT_RESOLVED
 from core.delivery.outbox import LANE_URGENT, enqueue
-from core.errors import Conflict, Invalid, NotFound
-from core.models import Alert, Case, CaseEvent, CheckIn, Household
+from core.errors import Conflict, Invalid, InvalidFields, NotFound
+from core.models import Alert, Case, CaseEvent, CaseMeasure, CheckIn, Household
 from core.models.enums import StaffRole
 
 CASE_OPEN, CASE_CLOSED = "open", "closed"
@@ -310,3 +310,36 @@ async def followup_finished(session: AsyncSession, *, checkin: CheckIn, rules: l
                                 payload={"case_id": case.id, "check_in_id": checkin.id, "state": checkin.state,
                                          "rules": rules, "severity": severity})
     await session.flush()
+
+
+MEASURE_TEXT_MAX = 500
+MEASURE_RESPONSIBLE_MAX = 100
+
+
+async def add_measure(session: AsyncSession, *, scope: Scope, case_id: int, text: str, responsible: str,
+                      due_on: date | None, now: datetime) -> CaseMeasure:
+    """A line of the case's plan (what, who, by when), audited. Whoever may act on the case
+    (as with notes and contacts) adds them; a case outside the scope is not found."""
+    case = await _case(session, scope, case_id)
+    what, who = " ".join(text.split()), " ".join(responsible.split())
+    problems = []
+    if not what or len(what) > MEASURE_TEXT_MAX:
+        problems.append(("text", f"say what will be done, in at most {MEASURE_TEXT_MAX} characters"))
+    if not who or len(who) > MEASURE_RESPONSIBLE_MAX:
+        problems.append(("responsible", f"name the person responsible, in at most {MEASURE_RESPONSIBLE_MAX} characters"))
+    if problems:
+        raise InvalidFields(problems)
+    row = CaseMeasure(case_id=case.id, text=what, responsible=who, due_on=due_on, created_at=now,
+                      created_by_staff_id=scope.staff_id)
+    session.add(row)
+    await session.flush()
+    audit.record(session, staff_id=scope.staff_id, action="create", entity="case_measure", entity_id=row.id,
+                 cohort_id=case.cohort_id, now=now, case_id=case.id)
+    return row
+
+
+async def list_measures(session: AsyncSession, *, case_id: int) -> list[CaseMeasure]:
+    """The plan's lines, soonest due first (those without a date last). The caller has read the case."""
+    rows = (await session.scalars(select(CaseMeasure).where(CaseMeasure.case_id == case_id)
+                                  .order_by(CaseMeasure.id))).all()
+    return sorted(rows, key=lambda m: (m.due_on is None, m.due_on or date.min, m.id))

@@ -1,6 +1,6 @@
 """All ORM models, imported here so Alembic and the services see one metadata."""
 from core.models.campaign import Campaign
-from core.models.case import Case, CaseEvent, StaffPrompt
+from core.models.case import Case, CaseEvent, CaseMeasure, StaffPrompt
 from core.models.checkin import Alert, Answer, CheckIn, CheckInRound, CheckInScore, FreeText, Questionnaire
 from core.models.cohort import Cohort
 from core.models.console import StaffSignInCode, StaffWebSession
@@ -36,6 +36,7 @@ __all__ = [
     "Campaign",
     "Case",
     "CaseEvent",
+    "CaseMeasure",
     "StaffPrompt",
     "Child",
     "CodeAttempt",

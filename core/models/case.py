@@ -6,10 +6,10 @@ It is the director's child-protection record: when the family erases its data th
 pseudonymised (every link to a person is SET NULL), for the configured retention period."""
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, ForeignKey, Index, Integer, String, Text, text
+from sqlalchemy import JSON, Date, ForeignKey, Index, Integer, String, Text, text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -76,3 +76,18 @@ class StaffPrompt(Base):
     household_id: Mapped[int | None] = mapped_column(ForeignKey("households.id", ondelete="CASCADE"))
     data: Mapped[dict[str, Any]] = mapped_column(JSON, default=dict)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+
+
+class CaseMeasure(Base):
+    """One line of a case's plan (一人一案): what will be done, by whom (a name: often a teacher
+    or a village doctor, not a staff member), by when. Goes with its case."""
+
+    __tablename__ = "case_measures"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    case_id: Mapped[int] = mapped_column(ForeignKey("cases.id", ondelete="CASCADE"), index=True)
+    text: Mapped[str] = mapped_column(String(500))
+    responsible: Mapped[str] = mapped_column(String(100))
+    due_on: Mapped[date | None] = mapped_column(Date)
+    created_at: Mapped[datetime] = mapped_column(UTCDateTime)
+    created_by_staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))

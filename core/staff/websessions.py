@@ -53,6 +53,27 @@ class SignedIn:
     token: str  # the cookie's value: shown to the browser once, never stored
 
 
+def new_login_token() -> str:
+    """The pre-session token of the sign-in form (login CSRF: a cookie plus a hidden field)."""
+    return secrets.token_urlsafe(24)
+
+
+def login_csrf_token(login_token: str) -> str:
+    # Derived, not equal to the cookie, so the page never echoes the cookie's value.
+    return hmac.new(login_token.encode(), b"shouwang-console-login", hashlib.sha256).hexdigest()[:40]
+
+
+def login_csrf_ok(login_token: str | None, sent: str | None) -> bool:
+    return bool(login_token) and bool(sent) and same_secret(login_csrf_token(login_token or ""), sent or "")
+
+
+async def pending_staff_ids(session: AsyncSession, *, browser_token: str, now: datetime) -> list[int]:
+    """Whose unused Telegram codes this browser is waiting on: wrong codes count against them."""
+    return sorted(set((await session.scalars(select(StaffSignInCode.staff_id).where(
+        StaffSignInCode.browser_hash == hash_secret(browser_token), StaffSignInCode.used_at.is_(None),
+        StaffSignInCode.expires_at > now))).all()))
+
+
 async def _open(session: AsyncSession, *, staff: Staff, method: str, user_agent: str | None,
                 now: datetime) -> SignedIn:
     token = new_session_token()

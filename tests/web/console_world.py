@@ -88,6 +88,26 @@ class Browser:
             body["csrf"] = self.csrf or ""
         return await self.client.post(path, data=body)
 
+    async def signin(self, path: str = "/console/signin", data: dict[str, str] | None = None) -> httpx.Response:
+        """POST a sign-in form as a browser does: open the sign-in page first (its pre-session
+        cookie and the hidden login CSRF field), then send the form with that field."""
+        response = await signin_post(self.client, path, data)
+        self.csrf = None  # the session's own token comes with the next page
+        return response
+
+
+async def login_csrf(client: httpx.AsyncClient, page: str = "/console/signin") -> str:
+    found = CSRF.search((await client.get(page)).text)
+    assert found, "the sign-in page has no login CSRF field"
+    return found.group(1)
+
+
+async def signin_post(client: httpx.AsyncClient, path: str = "/console/signin",
+                      data: dict[str, str] | None = None, *, page: str = "/console/signin",
+                      **kw: object) -> httpx.Response:
+    return await client.post(path, data={**(data or {}), "csrf": await login_csrf(client, page)},
+                             **kw)  # type: ignore[arg-type]
+
 
 @pytest.fixture
 async def browsers(web_app: FastAPI) -> AsyncIterator[object]:
@@ -100,7 +120,7 @@ async def browsers(web_app: FastAPI) -> AsyncIterator[object]:
         clients.append(client)
         browser = Browser(client)
         if code is not None:
-            response = await client.post("/console/signin", data={"code": code, "next": "/"})
+            response = await signin_post(client, data={"code": code, "next": "/"})
             assert response.status_code == 303, response.text
         return browser
 

@@ -4,14 +4,17 @@ hash alone is stored; CSRF tokens on every form; sign-out, expiry, idle time-out
 by admins; and every way in written to the audit log."""
 from __future__ import annotations
 
+from datetime import timedelta
 from urllib.parse import unquote
+from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
 from core.models import AuditLog, Delivery, Staff, StaffSignInCode, StaffWebSession
 from core.security import hash_secret
 from core.staff import websessions
-from tests.web.console_world import browsers, console_world, drain_to_bot_double, link_code  # noqa: F401
+from tests.web.console_world import CSRF
+from tests.web.console_world import browsers, console_world, drain_to_bot_double, link_code, signin_post  # noqa: F401
 
 
 async def test_a_page_without_a_session_goes_to_the_sign_in_page(web_client):
@@ -26,7 +29,7 @@ async def test_a_page_without_a_session_goes_to_the_sign_in_page(web_client):
 async def test_link_code_signs_in_with_a_secure_cookie_and_only_its_hash_is_stored(
         console_world, web_client, sessionmaker):
     director = console_world.a.director
-    response = await web_client.post("/console/signin", data={"code": link_code(director), "next": "/cases"})
+    response = await signin_post(web_client, "/console/signin", {"code": link_code(director), "next": "/cases"})
     assert response.status_code == 303 and response.headers["location"] == "/console/cases"
     cookie = response.headers["set-cookie"]
     assert cookie.startswith("sw_console=sws_")
@@ -44,14 +47,14 @@ async def test_over_https_the_cookie_is_secure(console_world, web_app):
     import httpx
 
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=web_app), base_url="https://test") as client:
-        response = await client.post("/console/signin", data={"code": link_code(console_world.a.director)})
+        response = await signin_post(client, "/console/signin", {"code": link_code(console_world.a.director)})
         assert "Secure" in response.headers["set-cookie"]
 
 
 async def test_a_wrong_code_is_refused_in_the_readers_language(console_world, web_client):
-    zh = await web_client.post("/console/signin", data={"code": "sWRONGCODE"}, headers={"accept-language": "zh-CN"})
+    zh = await signin_post(web_client, "/console/signin", {"code": "sWRONGCODE"}, headers={"accept-language": "zh-CN"})
     assert zh.status_code == 401 and "这个码不对" in zh.text and "set-cookie" not in zh.headers
-    en = await web_client.post("/console/signin", data={"code": ""}, headers={"accept-language": "en"})
+    en = await signin_post(web_client, "/console/signin", {"code": ""}, headers={"accept-language": "en"})
     assert en.status_code == 401 and "This code did not work" in en.text
 
 
@@ -64,14 +67,13 @@ async def test_an_api_token_and_the_admin_token_sign_in_too(console_world, web_c
 
 async def test_an_expired_link_code_does_not_sign_in(console_world, web_client, sessionmaker, clock):
     clock.advance(days=8)  # link codes last 7 days
-    response = await web_client.post("/console/signin", data={"code": link_code(console_world.a.director)})
+    response = await signin_post(web_client, "/console/signin", {"code": link_code(console_world.a.director)})
     assert response.status_code == 401
 
 
 async def test_an_open_redirect_is_not_possible(console_world, web_client):
     for target in ("//evil.example/x", "https://evil.example/", "/\\evil.example"):
-        response = await web_client.post("/console/signin",
-                                         data={"code": link_code(console_world.a.director), "next": target})
+        response = await signin_post(web_client, "/console/signin", {"code": link_code(console_world.a.director), "next": target})
         assert response.headers["location"] == "/console/"
 
 
@@ -144,7 +146,7 @@ async def test_a_code_sent_to_telegram_signs_in_the_browser_that_asked(
         console_world, browsers, sessionmaker, settings, clock, tmp_path):
     await _with_phone(sessionmaker, console_world.a.director["id"])
     asker = await browsers(None)
-    page = await asker.client.post("/console/signin/telegram", data={"phone": "138 1234 5678"})
+    page = await asker.signin("/console/signin/telegram", {"phone": "138 1234 5678"})
     assert page.status_code == 200 and "六位验证码已经发出" in page.text
     async with sessionmaker() as session:
         delivery = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one()
@@ -160,28 +162,28 @@ async def test_a_code_sent_to_telegram_signs_in_the_browser_that_asked(
     assert code in params["text"]
     # Another browser cannot use the code; the one that asked can, once.
     other = await browsers(None)
-    assert (await other.client.post("/console/signin/telegram/code", data={"code": code})).status_code == 401
-    wrong = await asker.client.post("/console/signin/telegram/code", data={"code": "000000" if code != "000000"
+    assert (await other.signin("/console/signin/telegram/code", {"code": code})).status_code == 401
+    wrong = await asker.signin("/console/signin/telegram/code", {"code": "000000" if code != "000000"
                                                                             else "111111"})
     assert wrong.status_code == 401 and "验证码不对" in wrong.text
-    signed = await asker.client.post("/console/signin/telegram/code", data={"code": code})
+    signed = await asker.signin("/console/signin/telegram/code", {"code": code})
     assert signed.status_code == 303
     assert (await asker.get("/console/")).status_code == 200
     again = await browsers(None)
     again.client.cookies.set("sw_console_browser", asker.client.cookies.get("sw_console_browser"), path="/console")
-    assert (await again.client.post("/console/signin/telegram/code", data={"code": code})).status_code == 401
+    assert (await again.signin("/console/signin/telegram/code", {"code": code})).status_code == 401
 
 
 async def test_telegram_codes_stop_after_five_wrong_tries_and_unknown_numbers_get_the_same_page(
         console_world, browsers, sessionmaker):
     await _with_phone(sessionmaker, console_world.a.director["id"])
     unknown = await browsers(None)
-    page = await unknown.client.post("/console/signin/telegram", data={"phone": "13900000000"})
+    page = await unknown.signin("/console/signin/telegram", {"phone": "13900000000"})
     assert page.status_code == 200 and "六位验证码已经发出" in page.text
-    bad = await unknown.client.post("/console/signin/telegram", data={"phone": "12"})
+    bad = await unknown.signin("/console/signin/telegram", {"phone": "12"})
     assert bad.status_code == 422 and "请输入手机号" in bad.text
     asker = await browsers(None)
-    await asker.client.post("/console/signin/telegram", data={"phone": "13812345678"})
+    await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
         code = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one() \
             .payload["code"]
@@ -189,8 +191,8 @@ async def test_telegram_codes_stop_after_five_wrong_tries_and_unknown_numbers_ge
                                                            Delivery.staff_id != console_world.a.director["id"])) is None
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(websessions.SIGNIN_CODE_ATTEMPTS):
-        await asker.client.post("/console/signin/telegram/code", data={"code": wrong})
-    assert (await asker.client.post("/console/signin/telegram/code", data={"code": code})).status_code == 401
+        await asker.signin("/console/signin/telegram/code", {"code": wrong})
+    assert (await asker.signin("/console/signin/telegram/code", {"code": code})).status_code == 401
 
 
 async def test_the_one_time_link_needs_a_press_and_works_once(console_world, browsers, sessionmaker, web_app, clock):
@@ -201,7 +203,7 @@ async def test_the_one_time_link_needs_a_press_and_works_once(console_world, bro
             sub.state.settings = sub.state.settings.model_copy(update={"public_url": "https://sw.example.org/"})
     await _with_phone(sessionmaker, console_world.a.director["id"])
     asker = await browsers(None)
-    await asker.client.post("/console/signin/telegram", data={"phone": "13812345678"})
+    await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
         link = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one() \
             .payload["link"]
@@ -210,16 +212,16 @@ async def test_the_one_time_link_needs_a_press_and_works_once(console_world, bro
     phone = await browsers(None)
     preview = await phone.client.get(path)  # a link preview, or the person opening it
     assert preview.status_code == 200 and "在这台设备上登录" in preview.text
-    assert (await phone.client.post(path)).status_code == 303
+    assert (await phone.signin(path)).status_code == 303
     assert (await phone.get("/console/")).status_code == 200
-    assert (await (await browsers(None)).client.post(path)).status_code == 401  # used
+    assert (await (await browsers(None)).signin(path)).status_code == 401  # used
 
 
 async def test_telegram_codes_are_limited_per_staff_member(console_world, browsers, sessionmaker):
     await _with_phone(sessionmaker, console_world.a.director["id"])
     asker = await browsers(None)
     for _ in range(websessions.SIGNIN_CODES_PER_WINDOW + 2):
-        await asker.client.post("/console/signin/telegram", data={"phone": "13812345678"})
+        await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
         sent = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).all()
     assert len(sent) == websessions.SIGNIN_CODES_PER_WINDOW
@@ -228,12 +230,12 @@ async def test_telegram_codes_are_limited_per_staff_member(console_world, browse
 async def test_an_expired_telegram_code_does_not_sign_in(console_world, browsers, sessionmaker, clock):
     await _with_phone(sessionmaker, console_world.a.director["id"])
     asker = await browsers(None)
-    await asker.client.post("/console/signin/telegram", data={"phone": "13812345678"})
+    await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
         code = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one() \
             .payload["code"]
     clock.advance(minutes=websessions.SIGNIN_CODE_MINUTES, seconds=1)
-    assert (await asker.client.post("/console/signin/telegram/code", data={"code": code})).status_code == 401
+    assert (await asker.signin("/console/signin/telegram/code", {"code": code})).status_code == 401
 
 
 async def test_admins_list_and_end_console_sessions_through_the_api(console_world, browsers, web_client):
@@ -251,3 +253,88 @@ async def test_admins_list_and_end_console_sessions_through_the_api(console_worl
     assert ended.status_code == 200 and ended.json()["revoked_at"] is not None
     assert (await director.get("/console/")).status_code == 303
     assert (await web_client.post("/api/v1/console-sessions/999/revoke", headers=admin)).status_code == 404
+
+
+# ---------------------------------------------------------------- login CSRF and the throttle
+
+
+async def test_the_sign_in_forms_need_their_own_csrf_field_in_the_readers_language(console_world, web_client):
+    page = await web_client.get("/console/signin")
+    cookie = page.headers["set-cookie"]
+    assert cookie.startswith("sw_console_login=") and "HttpOnly" in cookie and "SameSite=lax" in cookie
+    token = cookie.split(";")[0].split("=", 1)[1]
+    assert token not in page.text  # the field is derived from the cookie, not a copy of it
+    code = link_code(console_world.a.director)
+    # Another site's form: no field, or a field from another browser's cookie.
+    zh = await web_client.post("/console/signin", data={"code": code}, headers={"accept-language": "zh-CN"})
+    assert zh.status_code == 403 and "页面打开太久" in zh.text and "sw_console=" not in zh.headers.get("set-cookie", "")
+    en = await web_client.post("/console/signin", data={"code": code, "csrf": "0" * 40},
+                               headers={"accept-language": "en"})
+    assert en.status_code == 403 and "This page was open too long" in en.text
+    for path in ("/console/signin/telegram", "/console/signin/telegram/code", "/console/signin/link/abc"):
+        assert (await web_client.post(path, data={"phone": "13812345678", "code": "123456"})).status_code == 403
+    async with web_client.__class__(transport=web_client._transport, base_url="http://test") as fresh:
+        # A browser with no pre-session cookie cannot reuse a field seen in another browser.
+        field = CSRF.search(page.text).group(1)
+        assert (await fresh.post("/console/signin", data={"code": code, "csrf": field})).status_code == 403
+    # The real page's field signs in.
+    assert (await signin_post(web_client, "/console/signin", {"code": code})).status_code == 303
+
+
+def _client_at(web_app, address: str):  # noqa: ANN001, ANN202
+    import httpx
+
+    return httpx.AsyncClient(transport=httpx.ASGITransport(app=web_app, client=(address, 40000)),
+                             base_url="http://test")
+
+
+async def test_failed_sign_ins_are_throttled_per_address_with_a_page_saying_when(
+        console_world, web_app, settings, clock):
+    limit = settings.console_signin_failures_max
+    code = link_code(console_world.a.director)
+    async with _client_at(web_app, "10.0.0.1") as guesser, _client_at(web_app, "10.0.0.2") as colleague:
+        for _ in range(limit):
+            assert (await signin_post(guesser, "/console/signin", {"code": "sGUESS"})).status_code == 401
+        clock.advance(minutes=1)
+        # Blocked now, even with the right code; in Chinese and English, with the time to come back.
+        blocked = await signin_post(guesser, "/console/signin", {"code": code}, headers={"accept-language": "zh-CN"})
+        assert blocked.status_code == 429 and "sw_console=" not in blocked.headers.get("set-cookie", "")
+        wait = int(blocked.headers["retry-after"])
+        assert wait == settings.console_signin_window_seconds - 60
+        again = (clock() + timedelta(seconds=wait)).astimezone(ZoneInfo(settings.default_timezone)).strftime("%H:%M")
+        assert "尝试次数太多" in blocked.text and again in blocked.text
+        en = await signin_post(guesser, "/console/signin/telegram", {"phone": "13812345678"},
+                               headers={"accept-language": "en"})
+        assert en.status_code == 429 and f"try again after {again}" in en.text
+        # Another address is not affected.
+        assert (await signin_post(colleague, "/console/signin", {"code": code})).status_code == 303
+        clock.advance(seconds=wait)
+        assert (await signin_post(guesser, "/console/signin", {"code": code})).status_code == 303
+
+
+async def test_wrong_telegram_codes_are_throttled_per_staff_member_across_addresses(
+        console_world, web_app, settings, sessionmaker):
+    await _with_phone(sessionmaker, console_world.a.director["id"])
+    limit = settings.console_signin_staff_failures_max
+    tried = 0
+    for n in range(1, 10):
+        if tried >= limit:
+            break
+        async with _client_at(web_app, f"10.0.1.{n}") as browser:
+            await signin_post(browser, "/console/signin/telegram", {"phone": "13812345678"})
+            for _ in range(min(websessions.SIGNIN_CODE_ATTEMPTS, limit - tried)):
+                assert (await signin_post(browser, "/console/signin/telegram/code",
+                                          {"code": "abcdef"})).status_code == 401
+                tried += 1
+    async with _client_at(web_app, "10.0.2.1") as fresh:
+        await signin_post(fresh, "/console/signin/telegram", {"phone": "13812345678"})
+        async with sessionmaker() as session:
+            code = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND)
+                                          .order_by(Delivery.id.desc()))).first().payload["code"]
+        # A clean address with the right code: still refused while this staff member is throttled.
+        blocked = await signin_post(fresh, "/console/signin/telegram/code", {"code": code},
+                                    headers={"accept-language": "en"})
+        assert blocked.status_code == 429 and "Too many tries that did not work" in blocked.text
+        # A link code (their own other credential) still works from a clean address.
+        assert (await signin_post(fresh, "/console/signin",
+                                  {"code": link_code(console_world.a.director)})).status_code == 303

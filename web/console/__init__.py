@@ -10,11 +10,19 @@ from fastapi.responses import RedirectResponse
 
 def setup(app: FastAPI) -> None:
     """Include the console's page routers and send a reader without a session to the sign-in page."""
-    from web.console import admin, cases, exports, ledger, reports
+    from web.console import admin, cases, cohort_settings, exports, ledger, reports
     from web.console.deps import SignInRequired
 
-    for module in (ledger, cases, reports, exports, admin):
+    from core.throttle import AuthThrottle
+
+    for module in (ledger, cases, reports, exports, admin, cohort_settings):
         app.include_router(module.router)
+    settings = app.state.settings
+    # Failed sign-ins, per client address and per staff member (in memory, per process).
+    app.state.signin_by_address = AuthThrottle(limit=settings.console_signin_failures_max,
+                                               window_seconds=settings.console_signin_window_seconds)
+    app.state.signin_by_staff = AuthThrottle(limit=settings.console_signin_staff_failures_max,
+                                             window_seconds=settings.console_signin_window_seconds)
 
     @app.exception_handler(RequestValidationError)
     async def bad_input(request: Request, exc: RequestValidationError):  # noqa: ANN202

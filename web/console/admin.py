@@ -97,8 +97,8 @@ async def poster(request: Request, invitation_id: IdPath, reader: Reader, sessio
 
 @router.get("/schedules", response_class=HTMLResponse)
 async def schedules(request: Request, reader: Reader, session: DB) -> Response:
-    """Each cohort's lesson days and check-in calendar with the next slot (read-only here; the
-    API changes them)."""
+    """Each cohort's lesson days and check-in calendar with the next slot; each cohort's name
+    links to its settings page (web/console/cohort_settings.py), where they are changed."""
     rows = [(c, lesson_schedule(c, now=reader.now), await checkin_schedule(session, cohort=c, now=reader.now))
             for c in await list_cohorts(session, scope=reader.scope)]
     return render(request, "console/schedules.html", reader=reader, rows=rows)

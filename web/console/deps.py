@@ -18,6 +18,7 @@ from core.staff import websessions
 
 SESSION_COOKIE = "sw_console"
 BROWSER_COOKIE = "sw_console_browser"  # binds a Telegram code to the browser that asked for it
+LOGIN_COOKIE = "sw_console_login"  # the sign-in forms' pre-session CSRF token
 
 
 class SignInRequired(Exception):

@@ -3,7 +3,12 @@ on alerts and inbox items — through the same core services as the phone, so ac
 updates the Telegram cards too (cards=True queues their edits in the outbox)."""
 from __future__ import annotations
 
+import logging
 import secrets
+from collections.abc import Sequence
+from datetime import datetime, timedelta
+from typing import Any
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -16,8 +21,9 @@ from core.inbox import service as inbox
 from core.inbox.views import family_of
 from core.staff import websessions
 from web.console.common import back, page_locale, render, url
-from web.console.deps import BROWSER_COOKIE, DB, Form, IdPath, Now, Reader, SESSION_COOKIE, form_of
+from web.console.deps import BROWSER_COOKIE, DB, LOGIN_COOKIE, Form, IdPath, Now, Reader, SESSION_COOKIE, form_of
 
+log = logging.getLogger(__name__)
 router = APIRouter()
 
 
@@ -40,21 +46,84 @@ def _signed_in(request: Request, signed: websessions.SignedIn, next_path: str | 
     return response
 
 
+def _cookie_path(request: Request) -> str:
+    return request.scope.get("root_path") or "/"
+
+
+def _signin_page(request: Request, template: str = "console/signin.html", *, status_code: int = 200,
+                 **context: Any) -> Response:
+    """A page with sign-in forms: each carries the login CSRF field derived from the browser's
+    pre-session cookie (set here when missing), so another site cannot sign a browser in as
+    someone else (login CSRF) — the cookie is SameSite and the field is not readable cross-site."""
+    token = request.cookies.get(LOGIN_COOKIE) or websessions.new_login_token()
+    context.setdefault("next", "/")
+    context.setdefault("error", None)
+    context.setdefault("sent", None)
+    response = render(request, template, status_code=status_code, login_csrf=websessions.login_csrf_token(token),
+                      **context)
+    if request.cookies.get(LOGIN_COOKIE) != token:
+        response.set_cookie(LOGIN_COOKIE, token, max_age=12 * 3600, httponly=True, samesite="lax",
+                            secure=request.url.scheme == "https", path=_cookie_path(request))
+    return response
+
+
+def _client(request: Request) -> str:
+    return request.client.host if request.client else "unknown"
+
+
+def _throttled(request: Request, now: datetime, wait: int, **context: Any) -> Response:
+    """429: when to try again, as a clock time in the programme's time zone."""
+    zone = ZoneInfo(request.app.state.settings.default_timezone)
+    again = (now + timedelta(seconds=wait)).astimezone(zone).strftime("%H:%M")
+    response = _signin_page(request, status_code=429, error="throttled", retry_at=again, **context)
+    response.headers["Retry-After"] = str(wait)
+    return response
+
+
+def _refused(request: Request, form: dict[str, Any], now: datetime, *, staff_ids: Sequence[int] = (),
+             **context: Any) -> Response | None:
+    """The checks before any sign-in attempt: the address (and the staff members concerned) not
+    throttled, the login CSRF field matching the pre-session cookie. None when it may go on."""
+    state, moment = request.app.state, now.timestamp()
+    waits = [state.signin_by_address.retry_after(_client(request), moment)]
+    waits += [state.signin_by_staff.retry_after(str(i), moment) for i in staff_ids]
+    wait = max((w for w in waits if w is not None), default=None)
+    if wait is not None:
+        return _throttled(request, now, wait, **context)
+    if not websessions.login_csrf_ok(request.cookies.get(LOGIN_COOKIE), form.get("csrf")):
+        return _signin_page(request, status_code=403, error="login_csrf", **context)
+    return None
+
+
+def _failed(request: Request, now: datetime, *, staff_ids: Sequence[int] = ()) -> None:
+    state, moment = request.app.state, now.timestamp()
+    if state.signin_by_address.fail(_client(request), moment):
+        log.warning("%d failed console sign-ins from one address; refusing it for a while",
+                    state.signin_by_address.limit)
+    for staff_id in staff_ids:
+        if state.signin_by_staff.fail(str(staff_id), moment):
+            log.warning("%d wrong console sign-in codes for staff %d; refusing them for a while",
+                        state.signin_by_staff.limit, staff_id)
+
+
 @router.get("/signin", response_class=HTMLResponse)
 async def signin_page(request: Request) -> Response:
-    return render(request, "console/signin.html", next=_safe_next(request.query_params.get("next")),
-                  error=request.query_params.get("error"), sent=request.query_params.get("sent"))
+    return _signin_page(request, next=_safe_next(request.query_params.get("next")),
+                        error=request.query_params.get("error"), sent=request.query_params.get("sent"))
 
 
 @router.post("/signin")
 async def signin(request: Request, session: DB, now: Now) -> Response:
     form = await form_of(request)
+    nxt = _safe_next(form.get("next"))
+    if (refused := _refused(request, form, now, next=nxt)) is not None:
+        return refused
     signed = await websessions.sign_in_with_code(
         session, code=form.get("code", ""), user_agent=request.headers.get("user-agent"), now=now,
         admin_token=request.app.state.settings.admin_token)
     if signed is None:
-        return render(request, "console/signin.html", status_code=401, next=_safe_next(form.get("next")),
-                      error="code", sent=None)
+        _failed(request, now)
+        return _signin_page(request, status_code=401, next=nxt, error="code")
     return _signed_in(request, signed, form.get("next"))
 
 
@@ -62,30 +131,36 @@ async def signin(request: Request, session: DB, now: Now) -> Response:
 async def signin_telegram(request: Request, session: DB, now: Now) -> Response:
     """Ask for a code in Telegram. The same answer whether the number is a staff member's or not."""
     form = await form_of(request)
+    nxt = _safe_next(form.get("next"))
+    if (refused := _refused(request, form, now, next=nxt)) is not None:
+        return refused
     browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
     try:
         await websessions.request_telegram_code(session, phone=form.get("phone", ""), browser_token=browser,
                                                 now=now, link_base=request.app.state.settings.public_url)
     except Invalid:
-        return render(request, "console/signin.html", status_code=422, next=_safe_next(form.get("next")),
-                      error="phone", sent=None)
-    response = render(request, "console/signin.html", next=_safe_next(form.get("next")), error=None, sent="1")
+        return _signin_page(request, status_code=422, next=nxt, error="phone")
+    response = _signin_page(request, next=nxt, sent="1")
     response.set_cookie(BROWSER_COOKIE, browser, max_age=3600, httponly=True, samesite="lax",
-                        secure=request.url.scheme == "https", path=request.scope.get("root_path") or "/")
+                        secure=request.url.scheme == "https", path=_cookie_path(request))
     return response
 
 
 @router.post("/signin/telegram/code")
 async def signin_telegram_code(request: Request, session: DB, now: Now) -> Response:
     form = await form_of(request)
+    nxt = _safe_next(form.get("next"))
     browser = request.cookies.get(BROWSER_COOKIE)
+    staff_ids = await websessions.pending_staff_ids(session, browser_token=browser, now=now) if browser else []
+    if (refused := _refused(request, form, now, staff_ids=staff_ids, next=nxt, sent="1")) is not None:
+        return refused
     signed = None
     if browser:
         signed = await websessions.redeem_telegram_code(session, browser_token=browser, code=form.get("code", ""),
                                                         user_agent=request.headers.get("user-agent"), now=now)
     if signed is None:
-        return render(request, "console/signin.html", status_code=401, next=_safe_next(form.get("next")),
-                      error="telegram_code", sent="1")
+        _failed(request, now, staff_ids=staff_ids)
+        return _signin_page(request, status_code=401, next=nxt, error="telegram_code", sent="1")
     return _signed_in(request, signed, form.get("next"))
 
 
@@ -93,15 +168,19 @@ async def signin_telegram_code(request: Request, session: DB, now: Now) -> Respo
 async def signin_link_page(request: Request, link: str) -> Response:
     # A page with a button, not a sign-in on GET: link previews (Telegram fetches links in
     # messages) would otherwise use the one-time link up before the person opens it.
-    return render(request, "console/signin_link.html", link=link)
+    return _signin_page(request, "console/signin_link.html", link=link)
 
 
 @router.post("/signin/link/{link}")
 async def signin_link(request: Request, link: str, session: DB, now: Now) -> Response:
+    form = await form_of(request)
+    if (refused := _refused(request, form, now)) is not None:
+        return refused
     signed = await websessions.redeem_telegram_link(session, link=link, user_agent=request.headers.get("user-agent"),
                                                     now=now)
     if signed is None:
-        return render(request, "console/signin.html", status_code=401, next="/", error="link", sent=None)
+        _failed(request, now)
+        return _signin_page(request, status_code=401, error="link")
     return _signed_in(request, signed, "/")
 
 
