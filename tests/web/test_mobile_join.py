@@ -159,3 +159,55 @@ async def test_a_second_guardian_joins_the_household_from_the_web(client, mobile
     async with sessionmaker() as session:
         guardian = await session.scalar(select(Guardian).where(Guardian.phone == NEW_PHONE))
         assert guardian is not None and guardian.household_id == mobile.village.home_a.id
+
+
+async def test_a_web_only_guardian_gets_a_lesson_notice_by_sms_through_the_sender(client, mobile, sessionmaker,  # noqa: F811
+                                                                                  clock) -> None:
+    from channels.sms.messenger import SmsMessenger
+    from core.delivery.channels import ByChannel
+    from core.delivery.outbox import enqueue
+    from core.delivery.ratelimit import TokenBucket
+    from core.delivery.sender import Sender, SenderConfig
+    from core.endpoints.service import first_address
+    from core.flows.delivery import sender_hooks
+    from core.models import Delivery, SmsMessage
+    from tests.channels.sms_fixtures import make_notices
+
+    await _invitation(sessionmaker, mobile, clock())
+    await client.post("/m/join", data={"code": "village-a"})
+    await _through_identity(client, mobile)
+    await client.post("/m/join/code", data={"code": mobile.sms.code_for(NEW_PHONE)})
+    assert (await _children_and_confirm(client)).status_code == 200
+    async with sessionmaker() as session, session.begin():
+        guardian = await session.scalar(select(Guardian).where(Guardian.phone == NEW_PHONE))
+        assert guardian is not None
+        address = await first_address(session, guardian_id=guardian.id)
+        assert address == f"sms:{NEW_PHONE}"
+        row = await enqueue(session, address=address, guardian_id=guardian.id, cohort_id=mobile.village.cohort.id,
+                            kind="lesson", ref="lesson-1", cycle="1", lane=2, due_at=clock(), now=clock())
+        assert row is not None
+        row_id = row.id
+    before = len(mobile.sms.sent)
+
+    class NoWait:
+        t = 0.0
+
+        def monotonic(self) -> float:
+            return self.t
+
+        async def sleep(self, seconds: float) -> None:
+            self.t += seconds
+
+    t = NoWait()
+    sender = Sender(sessionmaker, ByChannel({"sms": SmsMessenger(make_notices(mobile.settings, mobile.sms, sessionmaker, clock))}), hooks=sender_hooks(),
+                    clock=clock, config=SenderConfig(rate=30, concurrency=1),
+                    bucket=TokenBucket(30, monotonic=t.monotonic, sleep=t.sleep))
+    clock.advance(minutes=5)  # notices keep their distance from the sign-in code just sent
+    await sender.drain_once()
+    assert len(mobile.sms.sent) == before + 1
+    assert mobile.sms.sent[-1].phone.endswith(NEW_PHONE[3:]) and mobile.sms.sent[-1].template_code == "SMS_900002"
+    async with sessionmaker() as session:
+        delivery = await session.get(Delivery, row_id)
+        assert delivery is not None and delivery.state == "sent"
+        message = await session.scalar(select(SmsMessage).where(SmsMessage.delivery_id == row_id))
+        assert message is not None and message.guardian_id == guardian.id
