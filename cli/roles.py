@@ -136,28 +136,38 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         scheduler = build_scheduler(worker_sessionmaker, settings)
         scheduler.start()
         lines.append(f"  scheduler: tick every {settings.tick_seconds} s")
+        from channels.sms.messenger import SmsMessenger
+        from channels.sms.wiring import build_sms
+        from core.delivery.channels import ByChannel
+
+        # One adapter per channel: rows to sms:+86… addresses go out as the approved notice
+        # templates when an SMS account is configured (the receipt route lives with the API).
+        messengers: dict = {}
+        worker_sms = build_sms(settings, worker_sessionmaker)
+        if worker_sms is not None:
+            messengers["sms"] = SmsMessenger(worker_sms)
+        retry = None
         if settings.telegram_token:
             from bot.factory import build_bot, reply_retry_of
             from bot.i18n import build_i18n
             from bot.liveness import WhileBotUp
             from bot.messenger import TelegramMessenger
-            from core.delivery.channels import ByChannel
 
             polling_here = telegram is not None
             if telegram is None:
                 telegram = build_bot(settings)
             messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
-            # One adapter per channel; other channels' adapters join this map as they are added.
-            sender = build_sender(settings, worker_sessionmaker, ByChannel({
-                "telegram": WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds)
-                if polling_here else messenger}))
+            messengers["telegram"] = WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds) \
+                if polling_here else messenger
             retry = reply_retry_of(telegram)
+        if messengers:
+            sender = build_sender(settings, worker_sessionmaker, ByChannel(messengers))
             if retry is not None:  # a reply that met a 429 holds bulk sending a beat longer (bot/retry.py)
                 retry.on_pause = sender.bucket.pause
             tasks.append(asyncio.create_task(sender.run(stop_sender), name="outbox-sender"))
             paid = f"; paid broadcast for lessons and check-ins up to {settings.paid_broadcast_rate:g} msg/s" \
                 if settings.paid_broadcast else ""
-            lines.append(f"  outbox sender: up to {settings.send_rate:g} msg/s{paid}")
+            lines.append(f"  outbox sender: {', '.join(sorted(messengers))}, up to {settings.send_rate:g} msg/s{paid}")
         else:
             lines.append("  outbox sender: off until the bot token is set (messages wait in the outbox)")
 
@@ -171,7 +181,7 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
 
         from channels.sms.wiring import build_sms
 
-        # The SMS channel (sign-in codes now; notices once outbox rows carry endpoints) and its
+        # The SMS channel (sign-in codes; the worker sends outbox notices) and its
         # delivery-receipt route, when an SMS account is configured.
         sms = build_sms(settings, sessionmaker, app)
         # The guardians' mobile pages (/m/) and the staff console (/console/) on the same port.

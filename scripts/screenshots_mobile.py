@@ -31,7 +31,7 @@ from core.config import PROJECT_ROOT, Settings  # noqa: E402
 from core.catalog.loading import load_content  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.models import CheckIn, Delivery, Staff, StaffCohort  # noqa: E402
+from core.models import CheckIn, Delivery, Invitation, Staff, StaffCohort  # noqa: E402
 from core.security import hash_secret  # noqa: E402
 from tests.channels.sms_fixtures import make_double, make_notices, sms_settings  # noqa: E402
 from tests.core.checkin_fixtures import seed_village  # noqa: E402
@@ -76,6 +76,7 @@ async def main(out: Path) -> None:
         psc17 = checkins[("psc17", village.older.id)]
         weekly = checkins[("weekly_checkin", village.older.id)]
         lesson_id = lesson.id
+        session.add(Invitation(cohort_id=village.cohort.id, code="village-web", created_at=NOW))
     double = make_double(clock)
     app = create_app(settings=settings, sessionmaker=sessionmaker, clock=clock)
     mount(app, settings=settings, sessionmaker=sessionmaker, clock=clock,
@@ -124,6 +125,23 @@ async def main(out: Path) -> None:
             await shot("07_lesson")
             await page.goto(f"{base}/m/write")
             await shot("08_write")
+            # Enrolling on the web: a new grandmother with the invitation link, no session yet.
+            await context.close()
+            context = await browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True,
+                                                device_scale_factor=1)
+            page = await context.new_page()
+            await page.goto(f"{base}/m/join/village-web")
+            await shot("09_join")
+            await tap(page.get_by_role("button", name="开始"))
+            await shot("10_join_consent")
+            await tap(page.get_by_role("button", name="同意"))
+            await tap(page.get_by_role("button", name="奶奶 / 外婆"))
+            await tap(page.locator('button[value="with"]'))
+            await page.get_by_label("怎么称呼您").fill("李奶奶")
+            await shot("11_join_call_name")
+            await tap(page.get_by_role("button", name="下一步"))
+            await page.get_by_label("您的手机号").fill("136 1111 2222")
+            await shot("12_join_phone")
             await browser.close()
     finally:
         server.should_exit = True

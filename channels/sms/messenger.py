@@ -5,23 +5,23 @@ provider gateway, with core's checks and bookkeeping (core.sms.service.deliver_n
 
 `SmsMessenger` implements core.ports.Messenger for outbox rows: an outbox kind becomes a notice
 kind (a lesson → "a lesson is ready", a check-in → "a check-in is open" …; anything else has no
-SMS template and is refused as permanent, so it never turns into free text). Today's Outgoing
-names a Telegram chat, not a phone: the recipient comes from `recipient`, a lookup the
-composition root passes in (core.sms.recipients.recipient_for_delivery). Once outbox rows carry
-an endpoint (sms:+86…), that lookup becomes reading the address."""
+SMS template and is refused as permanent with its reason, so it never turns into free text and the
+sender falls back to the person's next endpoint). The number is the row's address (sms:+86…);
+provider refusals arrive already mapped (an invalid number → blocked, flow control → rate_limited)."""
 from __future__ import annotations
-
-from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
 
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock, system_clock
 from core.config import Settings
+from core.endpoints.service import local_id
+from core.errors import Invalid
+from core.people import clean_phone
 from core.ports import Outgoing, SendOutcome
 from core.sms import notices
 from core.sms.notices import NoticeRefused
 from core.sms.port import NoticeGateway, NoticeOutcome
+from core.sms.recipients import guardian_at_sms
 from core.sms.service import NoticeDeferred, deliver_notice
 from core.webauth.keys import keyed_hash, load_secret
 
@@ -30,13 +30,6 @@ NOTICE_FOR_KIND = {
     "lesson": notices.LESSON, "campaign": notices.LESSON, "lesson_followup": notices.LESSON,
     "checkin": notices.CHECKIN, "checkin_reminder": notices.REMINDER, "inbox_relay": notices.REPLY,
 }
-
-
-@dataclass(frozen=True)
-class Recipient:
-    phone: str  # E.164
-    guardian_id: int | None
-    cohort_id: int | None
 
 
 class SmsNotices:
@@ -65,23 +58,26 @@ class SmsNotices:
 class SmsMessenger:
     """core.ports.Messenger over SMS notices."""
 
-    def __init__(self, notices_: SmsNotices, *, recipient: Callable[[Outgoing], Awaitable[Recipient | None]]) -> None:
+    def __init__(self, notices_: SmsNotices) -> None:
         self.notices = notices_
-        self.recipient = recipient
 
     async def deliver(self, item: Outgoing) -> SendOutcome:
         kind = NOTICE_FOR_KIND.get(item.kind)
         if kind is None:
-            return SendOutcome(status="permanent", error=f"no SMS notice for {item.kind}")
-        to = await self.recipient(item)
-        if to is None:
-            return SendOutcome(status="blocked", error="no phone number")
+            return SendOutcome(status="permanent", error=f"no SMS notice for {item.kind}"[:120])
         try:
-            outcome = await self.notices.send(kind=kind, phone=to.phone, guardian_id=to.guardian_id,
-                                              cohort_id=to.cohort_id, delivery_id=item.delivery_id)
+            phone = clean_phone(local_id(item.address))
+        except Invalid:
+            return SendOutcome(status="blocked", error="not a mobile number")
+        async with self.notices.sessionmaker() as session:
+            who = await guardian_at_sms(session, address=item.address)
+        try:
+            outcome = await self.notices.send(kind=kind, phone=phone, guardian_id=who[0] if who else None,
+                                              cohort_id=who[1] if who else None, delivery_id=item.delivery_id)
         except NoticeRefused as exc:
             return SendOutcome(status="permanent", error=str(exc)[:120])
         except NoticeDeferred as exc:
             wait = max(1.0, (exc.until - self.notices.clock()).total_seconds())
             return SendOutcome(status="rate_limited", retry_after=wait, error=exc.reason)
-        return SendOutcome(status=outcome.status, retry_after=outcome.retry_after, error=outcome.error)
+        return SendOutcome(status=outcome.status, message_id=outcome.provider_id, retry_after=outcome.retry_after,
+                           error=outcome.error)

@@ -1,20 +1,21 @@
-"""Who an outbox row reaches by SMS, until rows carry an endpoint: the guardian's phone on record."""
+"""Who an outbox row sent by SMS is for: the number is the endpoint's address (sms:+86…); the
+guardian and cohort behind it are kept with the message for the per-person caps and the cost
+per cohort."""
 from __future__ import annotations
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.models import Delivery, Guardian, Household
+from core.endpoints.service import GUARDIAN
+from core.models import Endpoint, Guardian, Household
 
 
-async def phone_for_delivery(session: AsyncSession, *, delivery_id: int) -> tuple[str, int, int] | None:
-    """(phone, guardian id, cohort id) of the guardian a delivery is for, or None."""
+async def guardian_at_sms(session: AsyncSession, *, address: str) -> tuple[int, int] | None:
+    """(guardian id, cohort id) of the guardian reached at this sms: address, or None."""
     row = (await session.execute(
-        select(Guardian.phone, Guardian.id, Household.cohort_id)
-        .join(Delivery, Delivery.guardian_id == Guardian.id)
+        select(Guardian.id, Household.cohort_id)
+        .join(Endpoint, Endpoint.guardian_id == Guardian.id)
         .join(Household, Household.id == Guardian.household_id)
-        .where(Delivery.id == delivery_id)
+        .where(Endpoint.owner == GUARDIAN, Endpoint.address == address)
     )).first()
-    if row is None or not row[0]:
-        return None
-    return row[0], row[1], row[2]
+    return None if row is None else (row[0], row[1])

@@ -19,7 +19,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.access import Scope
 from core.people import clean_phone
 from core.errors import NotFound
-from core.models import Guardian, Household, SignInCode, WebLink, WebSession
+from core.endpoints.service import add_endpoint
+from core.models import Endpoint, Guardian, Household, SignInCode, WebLink, WebSession
 from core.models.enums import GuardianStatus
 from core.webauth.keys import keyed_hash
 
@@ -76,8 +77,10 @@ async def _free_at(session: AsyncSession, column, value: str, limits, now: datet
 
 
 async def request_code(session: AsyncSession, *, phone_text: str, ip: str, secret: bytes, now: datetime,
-                       minutes: int = 10, per_ip_hour: int = 20) -> CodeRequest:
-    """Invalid("phone_invalid") for something that is no phone number; SlowDown when limited."""
+                       minutes: int = 10, per_ip_hour: int = 20, new_number: bool = False) -> CodeRequest:
+    """Invalid("phone_invalid") for something that is no phone number; SlowDown when limited.
+    `new_number`: someone enrolling proves a number on no record yet, so a code goes out anyway
+    (it can never open a session: check_code refuses codes without a guardian)."""
     phone = clean_phone(phone_text)
     p_hash, ip_hash = phone_hash(secret, phone), keyed_hash(secret, "ip", ip)
     free = [t for t in (await _free_at(session, SignInCode.phone_hash, p_hash, CODE_LIMITS, now),
@@ -94,7 +97,7 @@ async def request_code(session: AsyncSession, *, phone_text: str, ip: str, secre
                            expires_at=now + timedelta(minutes=minutes)))
     await session.flush()
     if found is None:
-        return CodeRequest(challenge, phone, None, None, None)
+        return CodeRequest(challenge, phone, code if new_number else None, None, None)
     return CodeRequest(challenge, phone, code, found[0].id, found[1])
 
 
@@ -137,6 +140,43 @@ async def check_code(session: AsyncSession, *, challenge: str | None, code: str,
     token = await open_session(session, guardian_id=row.guardian_id, via="code", secret=secret, now=now,
                                days=session_days)
     return CodeCheck(None, session_token=token, guardian_id=row.guardian_id)
+
+
+async def check_new_number(session: AsyncSession, *, challenge: str | None, code: str, phone: str,
+                           secret: bytes, now: datetime, tries: int = 5) -> CodeCheck:
+    """An enrolling person's code for `phone` (a number on no record when asked): the same
+    problems as check_code, and no session (the guardian does not exist yet)."""
+    row = None
+    if challenge:
+        row = await session.scalar(select(SignInCode).where(
+            SignInCode.challenge_hash == _token_hash(secret, "challenge", challenge)).with_for_update())
+    if row is None or row.phone_hash != phone_hash(secret, phone) or row.guardian_id is not None:
+        return CodeCheck("missing")
+    if row.locked_at is not None:
+        return CodeCheck("locked")
+    if row.used_at is not None:
+        return CodeCheck("used")
+    if now >= row.expires_at:
+        return CodeCheck("expired")
+    typed = "".join(ch for ch in code if ch.isdigit())
+    if keyed_hash(secret, "code", challenge or "", typed) != row.code_hash:
+        row.tries += 1
+        if row.tries >= tries:
+            row.locked_at = now
+        await session.flush()
+        return CodeCheck("locked") if row.locked_at else CodeCheck("wrong", tries_left=tries - row.tries)
+    row.used_at = now
+    await session.flush()
+    return CodeCheck(None)
+
+
+async def reach_new_guardian(session: AsyncSession, *, guardian_id: int, web_address: str, phone: str,
+                             now: datetime) -> None:
+    """A guardian enrolled on the web is reached by SMS first (the number they proved), then on
+    the web pages' inbox (where they enrolled)."""
+    await session.execute(update(Endpoint).where(Endpoint.guardian_id == guardian_id, Endpoint.address == web_address)
+                          .values(rank=1))
+    await add_endpoint(session, address=f"sms:{phone}", now=now, guardian_id=guardian_id, rank=0)
 
 
 async def open_session(session: AsyncSession, *, guardian_id: int, via: str, secret: bytes, now: datetime,

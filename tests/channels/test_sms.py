@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from channels.sms.aliyun import outcome_for, signature
-from channels.sms.messenger import Recipient, SmsMessenger
+from channels.sms.messenger import SmsMessenger
 from channels.sms.receipts import build_app
 from core.models import SmsMessage
 from core.ports import Outgoing
@@ -171,20 +171,23 @@ async def test_quiet_hours_hold_notices_but_not_sign_in_codes(sms, session, sess
 
 
 async def test_messenger_port_for_outbox_rows_and_cost_per_cohort(sms, session, sessionmaker, clock):
+    from core.endpoints.service import add_endpoint
+
     settings, double, notices = sms
     village = await seed_village(session, now=clock())
+    await add_endpoint(session, address=f"sms:{GRANDMA}", guardian_id=village.grandma.id, now=clock())
     await session.commit()
     cohort_id, grandma_id = village.cohort.id, village.grandma.id
 
-    async def recipient(item: Outgoing) -> Recipient | None:
-        return Recipient(GRANDMA, grandma_id, cohort_id) if item.address == "sms:101" else None
-
-    messenger = SmsMessenger(notices, recipient=recipient)
-    sent = await messenger.deliver(Outgoing(delivery_id=7, address="sms:101", kind="lesson", locale="zh-Hans"))
-    assert sent.status == "sent"
+    messenger = SmsMessenger(notices)
+    sent = await messenger.deliver(Outgoing(delivery_id=7, address=f"sms:{GRANDMA}", kind="lesson", locale="zh-Hans"))
+    assert sent.status == "sent" and sent.message_id
     assert double.sent[-1].template_code == "SMS_900002" and double.sent[-1].params == {}
-    card = await messenger.deliver(Outgoing(delivery_id=8, address="sms:101", kind="alert", locale="zh-Hans"))
-    assert card.status == "permanent"  # an alert card never becomes an SMS
+    async with sessionmaker() as s:
+        message = await s.scalar(select(SmsMessage).where(SmsMessage.delivery_id == 7))
+        assert message is not None and message.guardian_id == grandma_id
+    card = await messenger.deliver(Outgoing(delivery_id=8, address=f"sms:{GRANDMA}", kind="alert", locale="zh-Hans"))
+    assert card.status == "permanent" and card.error == "no SMS notice for alert"  # never an SMS
     nobody = await messenger.deliver(Outgoing(delivery_id=9, address="sms:999", kind="lesson", locale="zh-Hans"))
     assert nobody.status == "blocked"
     clock.advance(minutes=2)
@@ -210,20 +213,14 @@ async def test_healthz_shows_a_broken_sms_setup(settings, sessionmaker, clock):
     assert "template" in body["channels"]["sms"]["detail"]
 
 
-async def test_an_outbox_rows_recipient_is_the_guardians_phone_on_record(session, clock):
-    from core.models import Delivery
-    from core.sms.recipients import phone_for_delivery
+async def test_an_sms_address_names_its_guardian_and_cohort(session, clock):
+    from core.endpoints.service import add_endpoint
+    from core.sms.recipients import guardian_at_sms
 
     village = await seed_village(session, now=clock())
-    village.grandma.phone = GRANDMA
-    rows = [Delivery(address=f"sms:{g.phone or g.id}", guardian_id=g.id, kind="lesson", ref="schedule", cycle="1", lane=2,
-                     state="pending", due_at=clock(), attempts=0, payload={}, created_at=clock())
-            for g in (village.grandma, village.father)]
-    session.add_all(rows)
-    await session.flush()
-    assert await phone_for_delivery(session, delivery_id=rows[0].id) == (GRANDMA, village.grandma.id,
-                                                                          village.cohort.id)
-    assert await phone_for_delivery(session, delivery_id=rows[1].id) is None  # no number on record
+    await add_endpoint(session, address=f"sms:{GRANDMA}", guardian_id=village.grandma.id, now=clock())
+    assert await guardian_at_sms(session, address=f"sms:{GRANDMA}") == (village.grandma.id, village.cohort.id)
+    assert await guardian_at_sms(session, address="sms:+8613000000000") is None
 
 
 async def test_the_composition_root_builds_sms_only_when_configured(settings, sessionmaker, clock):

@@ -3,10 +3,11 @@ from __future__ import annotations
 
 from fastapi import APIRouter
 
-from web.mobile import auth, checkins, inbox, lessons
+from web.mobile import auth, checkins, inbox, join, lessons
 
 router = APIRouter()
 router.include_router(auth.router)
 router.include_router(checkins.router)
 router.include_router(lessons.router)
 router.include_router(inbox.router)
+router.include_router(join.router)
