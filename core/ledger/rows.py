@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
 from core.alerts.queries import roster
-from core.models import Guardian
+from core.models import Endpoint, Guardian
 from core.models.enums import GuardianStatus
 
 LEDGER_LIMIT = 20_000  # households per cohort in one ledger: far above a county's villages
@@ -31,7 +31,9 @@ class LedgerRow:
     open_cases: list[int]
     last_contact: datetime | None
     reachable: bool  # at least one guardian active and not marked unreachable
-    channel: str  # where the family is reached: telegram (more channels come with endpoints)
+    # Where the family is reached: the channels of its active guardians' endpoints, in the order
+    # the outbox tries them ("telegram", "sms", "web" …); empty when nobody can be reached.
+    channels: tuple[str, ...] = ()
 
 
 async def ledger(session: AsyncSession, *, scope: Scope, cohort_id: int, now: datetime) -> list[LedgerRow]:
@@ -39,6 +41,7 @@ async def ledger(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
     ids = [line.household_id for line in lines]
     village: dict[int, str] = {}
     reachable: set[int] = set()
+    channels: dict[int, list[str]] = {}
     if ids:
         # Columns, not ORM objects: a county's ledger has thousands of guardians.
         for household_id, group, status, unreachable_at in (await session.execute(
@@ -48,12 +51,22 @@ async def ledger(session: AsyncSession, *, scope: Scope, cohort_id: int, now: da
                 village[household_id] = group
             if status != GuardianStatus.stopped and unreachable_at is None:
                 reachable.add(household_id)
+        for household_id, channel in (await session.execute(
+                select(Guardian.household_id, Endpoint.channel)
+                .join(Endpoint, Endpoint.guardian_id == Guardian.id)
+                .where(Guardian.household_id.in_(ids), Guardian.status != GuardianStatus.stopped,
+                       Endpoint.state == "active")
+                .order_by(Guardian.id, Endpoint.rank, Endpoint.id))).all():
+            seen = channels.setdefault(household_id, [])
+            if channel not in seen:
+                seen.append(channel)
     rows: list[LedgerRow] = []
     for line in lines:
         family = LedgerRow(household_id=line.household_id, cohort_id=line.cohort_id, family=line.family,
                            village=village.get(line.household_id), nickname=None, age=None, last_checkin=None,
                            band=None, open_cases=line.open_cases, last_contact=line.last_contact,
-                           reachable=line.household_id in reachable, channel="telegram")
+                           reachable=line.household_id in reachable,
+                           channels=tuple(channels.get(line.household_id, ())))
         if not line.children:
             rows.append(family)
         for child in line.children:

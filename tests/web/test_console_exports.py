@@ -9,6 +9,7 @@ import io
 from openpyxl import load_workbook
 from sqlalchemy import select
 
+from core.endpoints.service import add_endpoint
 from core.models import AuditLog
 from tests.api.helpers import bearer
 from tests.web.console_world import browsers, console_world, link_code  # noqa: F401
@@ -77,8 +78,13 @@ async def test_funnel_xlsx_and_csv_equal_the_api(console_world, web_client, brow
     assert [(a.entity, a.detail["format"]) for a in audits] == [("funnel", "xlsx"), ("funnel", "csv")]
 
 
-async def test_ledger_and_cases_exports(console_world, browsers, sessionmaker):
+async def test_ledger_and_cases_exports(console_world, browsers, sessionmaker, clock):
     w = console_world
+    # The family is also reached by SMS: the channel column names both, in the order they are tried.
+    async with sessionmaker() as session:
+        await add_endpoint(session, address="sms:+8613900000001", guardian_id=w.a.household["guardian_id"],
+                           now=clock())
+        await session.commit()
     director = await browsers(link_code(w.a.director))
     response = await director.get(f"/console/exports/ledger.xlsx?cohort_id={w.a.cohort_id}")
     rows = [[c.value for c in row] for row in load_workbook(io.BytesIO(response.content)).active.iter_rows()]
@@ -86,7 +92,7 @@ async def test_ledger_and_cases_exports(console_world, browsers, sessionmaker):
                        "最近一次电话或走访", "能联系上", "联系渠道"]
     [line] = rows[1:]
     assert line[0:2] == ["东岭村", w.a.household["id"]] and line[4] == "Xiaoming" and line[7] == "红色"
-    assert line[10] == "是" and line[11] == "Telegram"
+    assert line[10] == "是" and line[11] == "Telegram、短信"
     en = await browsers(link_code(w.a.director), lang="en")
     csv_text = (await en.get(f"/console/exports/ledger.csv?cohort_id={w.a.cohort_id}")).content.decode("utf-8-sig")
     header = next(csv.reader(io.StringIO(csv_text)))

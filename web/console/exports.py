@@ -73,6 +73,7 @@ async def export_ledger(request: Request, fmt: str, reader: Reader, session: DB)
     rows = await ledger(session, scope=reader.scope, cohort_id=cohort.id, now=reader.now)
     _ = _gettext(request, reader)
     yes, no = _("Yes"), _("No")
+    channel_names = {"telegram": "Telegram", "sms": _("SMS"), "web": _("Web page"), "wechat": _("WeChat")}
     bands = {"red": _("Red"), "orange": _("Orange"), "yellow": _("Yellow"), "ok": _("Within range")}
     headers = [_("Village or group"), _("Household no."), _("Whom to call"), _("Village group"), _("Child"),
                _("Age"), _("Last check-in"), _("Result"), _("Open case"), _("Last call or visit"), _("Reachable"),
@@ -82,7 +83,7 @@ async def export_ledger(request: Request, fmt: str, reader: Reader, session: DB)
               local_date(r.last_checkin, zone) if r.last_checkin else None, bands.get(r.band or "", None),
               "、".join(f"#{c}" for c in r.open_cases) or no,
               local_date(r.last_contact, zone) if r.last_contact else None, yes if r.reachable else no,
-              "Telegram" if r.channel == "telegram" else r.channel] for r in rows]
+              "、".join(channel_names.get(c, c) for c in r.channels)] for r in rows]
     audit.record(session, staff_id=reader.staff.id, action="export", entity="ledger", cohort_id=cohort.id,
                  now=reader.now, format=fmt, rows=len(table))
     return _file(f"ledger-{cohort.id}-{reader.now:%Y%m%d}", fmt, headers, table, _("Ledger"))
