@@ -12,7 +12,7 @@ from babel.messages.mofile import write_mo
 from babel.messages.pofile import read_po
 
 from core.config import Settings
-from core.locales import from_telegram, to_babel
+from core.locales import from_language_tag, to_babel
 
 log = logging.getLogger(__name__)
 
@@ -68,4 +68,4 @@ class LocaleMiddleware(I18nMiddleware):
             return to_babel(locale)
         user = data.get("event_from_user")
         language_code = user.language_code if user is not None else None
-        return to_babel(from_telegram(language_code, self.fallback_locale))
+        return to_babel(from_language_tag(language_code, self.fallback_locale))

@@ -78,8 +78,8 @@ BotState = Literal["up", "down", "off"]
 
 @dataclass
 class BotStatus:
-    """Whether this process's Telegram bot is connected: set by the bot adapter (every getMe and
-    getUpdates answer), read by /healthz. `off` without a token; `down` with the reason (not
+    """Whether this process's chat bot is connected: set by the bot adapter (every answer of
+    its provider), read by /healthz. `off` without a token; `down` with the reason (not
     reached yet, unreachable, token refused) while it keeps trying; `up` while polling works."""
 
     state: BotState = "off"

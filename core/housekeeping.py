@@ -14,7 +14,7 @@ from core.models import (
     Alert, Case, CodeAttempt, Draft, Heartbeat, HouseholdInvite, IdempotencyKey, ProcessedUpdate,
 )
 
-PROCESSED_UPDATE_DAYS = 7  # Telegram redelivers for at most a day; a week is ample.
+PROCESSED_UPDATE_DAYS = 7  # Channels redeliver an event for a day at most; a week is ample.
 USED_INVITE_DAYS = 30
 
 

@@ -36,18 +36,22 @@ def to_babel(locale: str) -> str:
     return _BABEL.get(locale, _BABEL[DEFAULT_LOCALE])
 
 
-def from_telegram(language_code: str | None, fallback: str) -> str:
-    """Map Telegram's language_code (zh, zh-hans, zh-cn, zh-hant, en-us, …) to a supported locale.
+def locale_of_tag(language_tag: str | None) -> str | None:
+    """The supported locale a device's language tag asks for (a chat app's language_code, one
+    entry of a browser's Accept-Language: zh, zh-hans, zh-CN, zh_TW, en-us …), or None.
 
     Any Chinese variant maps to zh-Hans: it is the only Chinese we ship, and a zh-Hant reader
-    reads it far better than English. Unknown languages get the cohort's default.
-    """
-    if not language_code:
-        return pick_locale(fallback)
-    primary = language_code.strip().lower().replace("_", "-").split("-")[0]
+    reads it far better than English."""
+    if not language_tag:
+        return None
+    primary = language_tag.strip().lower().replace("_", "-").split("-")[0]
     if primary == "zh":
         return "zh-Hans"
     if primary == "en":
         return "en"
-    return pick_locale(fallback)
+    return None
 
+
+def from_language_tag(language_tag: str | None, fallback: str) -> str:
+    """locale_of_tag, or the cohort's default for a language we do not ship."""
+    return locale_of_tag(language_tag) or pick_locale(fallback)

@@ -125,7 +125,7 @@ def clean_phone(text: str) -> str:
         value = "+" + value[2:]
     if _MAINLAND_MOBILE.fullmatch(value):
         return "+86" + value
-    if value.startswith("86") and _MAINLAND_MOBILE.fullmatch(value[2:]):  # Telegram's contacts drop the "+"
+    if value.startswith("86") and _MAINLAND_MOBILE.fullmatch(value[2:]):  # shared contacts may drop the "+"
         return "+" + value
     if value.startswith("+86"):
         if _MAINLAND_MOBILE.fullmatch(value[3:]):
@@ -138,7 +138,7 @@ def clean_phone(text: str) -> str:
 
 def display_phone(phone: str | None) -> str | None:
     """How a stored number is shown: a mainland mobile as people dial it at home (13812345678),
-    anything else in E.164. Plain digits, so that Telegram makes it a tappable number."""
+    anything else in E.164. Plain digits, so that phones and chat apps make it a tappable number."""
     if not phone:
         return None
     if phone.startswith("+86") and _MAINLAND_MOBILE.fullmatch(phone[3:]):

@@ -15,8 +15,8 @@ def new_token() -> str:
 
 
 def new_code(length: int = 12) -> str:
-    """An unguessable code for deep links (12 chars of 31 ≈ 59 bits). Fits Telegram's
-    /start payload rules ([A-Za-z0-9_-], ≤ 64)."""
+    """An unguessable code for deep links (12 chars of 31 ≈ 59 bits). Fits the strictest
+    deep-link parameter rules of the chat apps we link from ([A-Za-z0-9_-], ≤ 64)."""
     return "".join(secrets.choice(_CODE_ALPHABET) for _ in range(length))
 
 

@@ -15,7 +15,7 @@ from fastapi.responses import HTMLResponse
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 
 from core.config import SUPPORTED_LOCALES
-from core.locales import to_babel
+from core.locales import locale_of_tag, to_babel
 
 TEMPLATES = Path(__file__).parent / "templates"
 STATIC = Path(__file__).parent / "static"
@@ -29,11 +29,9 @@ def pick_locale(request: Request, default: str = "zh-Hans") -> str:
         if candidate in SUPPORTED_LOCALES:
             return candidate
     for part in request.headers.get("accept-language", "").split(","):
-        tag = part.split(";")[0].strip().lower()
-        if tag.startswith("zh"):
-            return "zh-Hans"
-        if tag.startswith("en"):
-            return "en"
+        chosen = locale_of_tag(part.split(";")[0])
+        if chosen is not None:
+            return chosen
     return default
 
 

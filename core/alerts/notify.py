@@ -141,7 +141,7 @@ async def staff_unreachable(session: AsyncSession, *, staff_id: int, alert_id: i
 
 
 async def notification_failed(session: AsyncSession, *, alert_id: int | None, now: datetime) -> None:
-    """Telegram refused an alert card for good (not a network error, which is retried): if no
+    """The channel refused an alert card for good (not a network error, which is retried): if no
     director has the alert now, it goes up the ladder at once rather than wait for a deadline."""
     alert = await session.get(Alert, alert_id) if alert_id else None
     if alert is None or alert.status != "open" or alert.escalation_level > 0:

@@ -34,7 +34,7 @@ from core.models import (
 )
 
 NOTE_WINDOW = timedelta(days=1)  # after this, a message is a message again, not the note
-NOTE_MAX = 1000  # characters kept of a note (Telegram allows 4096; a note is a few lines)
+NOTE_MAX = 1000  # characters kept of a note (chat apps allow thousands; a note is a few lines)
 NOTE_ASKED, NOTE_GIVEN, NOTE_SKIPPED = "asked", "given", "skipped"
 RISK_RULE = "risk_words"
 

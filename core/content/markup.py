@@ -1,6 +1,6 @@
 """The small Markdown subset lesson authors may use, rendered to HTML safely: everything is
 escaped first, then **bold** becomes <b>…</b>. Nothing else is interpreted. The result is valid
-both as Telegram's HTML and on a web page."""
+both in the HTML subset chat apps accept and on a web page."""
 from __future__ import annotations
 
 import html

@@ -247,7 +247,7 @@ def enter_call_name(draft: Draft, *, text: str, now: datetime) -> Draft:
 
 
 def enter_phone(draft: Draft, *, text: str | None, now: datetime) -> Draft:
-    """A number the director can call, shared with Telegram's button or typed; None skips it."""
+    """A number the director can call, shared with a contact button or typed; None skips it."""
     _expect(draft, PHONE)
     phone = None if text is None else rules.clean_phone(text)
     return _save(draft, step=VILLAGE, now=now, phone=phone)

@@ -41,7 +41,7 @@ log = logging.getLogger(__name__)
 ASKING, OPEN, DONE = "asking", "open", "done"
 STATES = (ASKING, OPEN, DONE)
 MEDIA_KINDS = ("voice", "photo", "video", "video_note", "audio", "document")
-KINDS = ("text", *MEDIA_KINDS, "other")  # other: something Telegram cannot pass on (a location, a poll…)
+KINDS = ("text", *MEDIA_KINDS, "other")  # other: something the channel cannot pass on (a location, a poll…)
 # in: received (not yet put before anyone) → forwarded → shown | not_shown; out: queued → delivered | undelivered
 RECEIVED, FORWARDED, SHOWN, NOT_SHOWN = "received", "forwarded", "shown", "not_shown"
 QUEUED, DELIVERED, UNDELIVERED = "queued", "delivered", "undelivered"
@@ -224,7 +224,7 @@ async def forward_pending(session: AsyncSession, *, item: InboxItem, now: dateti
                              cycle=f"m{message.id}", lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                              staff_id=person.id, payload={"item_id": item.id, "message_id": message.id}):
                 queued += 1
-        # Something Telegram cannot pass on goes as the card alone: "a message that could not be shown".
+        # Something the channel cannot pass on goes as the card alone: "a message that could not be shown".
         message.status = NOT_SHOWN if message.kind == "other" else FORWARDED
     await session.flush()
     return queued
@@ -513,7 +513,7 @@ async def cards_changed(session: AsyncSession, *, item: InboxItem, now: datetime
 
 
 async def forward_result(session: AsyncSession, *, message_id: int | None, shown: bool, now: datetime) -> None:
-    """A card went out; Telegram copied the guardian's message above it (shown) or refused to
+    """A card went out; the adapter copied the guardian's message above it (shown) or refused to
     (too large, unsupported, gone): then the message is "could not be shown" and the guardian is
     told, kindly and once, what to do."""
     message = await session.get(InboxMessage, message_id) if message_id else None

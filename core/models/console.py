@@ -1,4 +1,4 @@
-"""Staff sign-in to the web console: sessions and one-time sign-in codes sent to Telegram.
+"""Staff sign-in to the web console: sessions and one-time sign-in codes sent through the outbox.
 Only SHA-256 hashes of the secrets are stored (core.security.hash_secret)."""
 from __future__ import annotations
 
@@ -19,7 +19,7 @@ class StaffWebSession(Base):
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
     # The CSRF token is derived from the session token (HMAC), so nothing more is stored for it.
-    method: Mapped[str] = mapped_column(String(16))  # link_code | api_token | telegram
+    method: Mapped[str] = mapped_column(String(16))  # link_code | api_token | sent_code (earlier rows: telegram)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)
     last_seen_at: Mapped[datetime] = mapped_column(UTCDateTime)
     expires_at: Mapped[datetime] = mapped_column(UTCDateTime)
@@ -30,7 +30,7 @@ class StaffWebSession(Base):
 
 
 class StaffSignInCode(Base):
-    """A one-time code (and link) sent to a staff member's Telegram chat through the outbox.
+    """A one-time code (and link) sent to a staff member's first reachable endpoint through the outbox.
     Bound to the browser that asked for it (`browser_hash`: the hash of a cookie it holds)."""
 
     __tablename__ = "staff_signin_codes"

@@ -63,7 +63,7 @@ class InboxMessage(Base):
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     file_unique_id: Mapped[str | None] = mapped_column(String(64))
     media_type: Mapped[str | None] = mapped_column(String(32))  # e.g. audio/ogg, image/jpeg
-    # in: received | shown | not_shown (Telegram refused to copy it); out: queued | delivered | undelivered
+    # in: received | shown | not_shown (the channel refused to copy it); out: queued | delivered | undelivered
     status: Mapped[str] = mapped_column(String(12))
     severity: Mapped[str | None] = mapped_column(String(8))  # what the risk scan said of the words
     at: Mapped[datetime] = mapped_column(UTCDateTime)

@@ -26,8 +26,8 @@ class AuditLog(Base):
 
 
 class ProcessedUpdate(Base):
-    """Inbound events already handled — (channel, the channel's event id), e.g. ("telegram",
-    "<update_id>") — so a redelivered event does nothing twice."""
+    """Inbound events already handled — (channel, the channel's event id), e.g. (channel,
+    the provider's update id) — so a redelivered event does nothing twice."""
 
     __tablename__ = "processed_updates"
 
@@ -60,7 +60,7 @@ class TextDocument(Base):
 
 class SendBudget(Base):
     """The send rate shared by every sender process: tokens refilled at the current rate, taken
-    under a row lock, and a pause after Telegram's 429 that holds for all of them. The rate
+    under a row lock, and a pause after the provider's 429 that holds for all of them. The rate
     adapts (AIMD): halved on a 429 (`decreased_at`: the last cut, `cut_from`: the rate it cut),
     growing back with every send that goes through, never above the configured rate."""
 

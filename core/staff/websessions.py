@@ -1,5 +1,5 @@
 """Staff sign-in to the web console (issue #15): a staff member exchanges a credential they hold —
-their link code, their API token, or a one-time code sent to their Telegram chat — for a browser
+their link code, their API token, or a one-time code sent to their phone through the outbox — for a browser
 session. Only hashes of session tokens and codes are stored; the CSRF token of a session is
 derived from its token (HMAC), so it needs no row. Audited: who signed in how, who revoked what."""
 from __future__ import annotations
@@ -29,7 +29,10 @@ TOUCH_EVERY = timedelta(minutes=5)  # last_seen_at is written at most this often
 SIGNIN_CODE_MINUTES = 15
 SIGNIN_CODES_PER_WINDOW = 3  # codes sent to one staff member per window: no flooding their chat
 SIGNIN_CODE_ATTEMPTS = 5  # wrong tries against one browser's pending codes before they are void
-SIGNIN_KIND = "console_signin"  # the outbox kind the Telegram messenger renders
+SIGNIN_KIND = "console_signin"  # the outbox kind: a code (and link) to the staff member's phone
+# How a session began when it came from a code or link sent through the outbox. Sessions opened
+# before this name was chosen say "telegram", the only channel that carried codes then.
+SENT_CODE = "sent_code"
 
 
 def new_session_token() -> str:
@@ -68,7 +71,7 @@ def login_csrf_ok(login_token: str | None, sent: str | None) -> bool:
 
 
 async def pending_staff_ids(session: AsyncSession, *, browser_token: str, now: datetime) -> list[int]:
-    """Whose unused Telegram codes this browser is waiting on: wrong codes count against them."""
+    """Whose unused sent codes this browser is waiting on: wrong codes count against them."""
     return sorted(set((await session.scalars(select(StaffSignInCode.staff_id).where(
         StaffSignInCode.browser_hash == hash_secret(browser_token), StaffSignInCode.used_at.is_(None),
         StaffSignInCode.expires_at > now))).all()))
@@ -89,7 +92,7 @@ async def _open(session: AsyncSession, *, staff: Staff, method: str, user_agent:
 
 async def sign_in_with_code(session: AsyncSession, *, code: str, user_agent: str | None, now: datetime,
                             admin_token: str | None = None) -> SignedIn | None:
-    """A staff member's link code (still valid; it stays usable for Telegram until it expires —
+    """A staff member's link code (still valid; it stays usable for linking a chat until it expires —
     both are that person's own credential) or their API token. None when neither matches an
     active staff member."""
     code = code.strip()
@@ -109,10 +112,10 @@ async def sign_in_with_code(session: AsyncSession, *, code: str, user_agent: str
     return await _open(session, staff=staff, method=method, user_agent=user_agent, now=now)
 
 
-async def request_telegram_code(session: AsyncSession, *, phone: str, browser_token: str, now: datetime,
+async def request_signin_code(session: AsyncSession, *, phone: str, browser_token: str, now: datetime,
                                 link_base: str | None) -> bool:
     """Send a six-digit code (and, when the console's public address is configured, a one-time
-    link) to the Telegram chat of the active staff member with this phone number, through the
+    link) to the first reachable endpoint of the active staff member with this phone number, through the
     outbox on lane 0. Returns whether one was queued — the page says the same either way, so
     it cannot be used to find out who is staff."""
     try:
@@ -120,7 +123,7 @@ async def request_telegram_code(session: AsyncSession, *, phone: str, browser_to
     except Invalid:
         raise Invalid("please enter a mobile number, e.g. 13812345678", field="phone", code="phone_invalid") from None
     staff = await session.scalar(select(Staff).where(Staff.phone == number, Staff.active.is_(True)))
-    # The code goes to the first endpoint that can still reach them (Telegram today; WeCom later).
+    # The code goes to the first endpoint that can still reach them (a chat app today; WeCom later).
     address = None if staff is None else await first_address(session, staff_id=staff.id, now=now)
     if staff is None or address is None:
         return False
@@ -144,7 +147,7 @@ async def request_telegram_code(session: AsyncSession, *, phone: str, browser_to
     return True
 
 
-async def redeem_telegram_code(session: AsyncSession, *, browser_token: str, code: str, user_agent: str | None,
+async def redeem_signin_code(session: AsyncSession, *, browser_token: str, code: str, user_agent: str | None,
                                now: datetime) -> SignedIn | None:
     """The code typed into the browser that asked for it. Wrong tries count against that
     browser's pending codes; after SIGNIN_CODE_ATTEMPTS they are void."""
@@ -155,18 +158,18 @@ async def redeem_telegram_code(session: AsyncSession, *, browser_token: str, cod
     digest = hash_secret(code.strip())
     for row in pending:
         if same_secret(row.code_hash, digest):
-            return await _use(session, row, user_agent=user_agent, now=now, method="telegram")
+            return await _use(session, row, user_agent=user_agent, now=now, method=SENT_CODE)
     for row in pending:
         row.attempts += 1
     return None
 
 
-async def redeem_telegram_link(session: AsyncSession, *, link: str, user_agent: str | None,
+async def redeem_signin_link(session: AsyncSession, *, link: str, user_agent: str | None,
                                now: datetime) -> SignedIn | None:
     row = await session.scalar(select(StaffSignInCode).where(StaffSignInCode.link_hash == hash_secret(link)))
     if row is None or row.used_at is not None or row.expires_at <= now:
         return None
-    return await _use(session, row, user_agent=user_agent, now=now, method="telegram")
+    return await _use(session, row, user_agent=user_agent, now=now, method=SENT_CODE)
 
 
 async def _use(session: AsyncSession, row: StaffSignInCode, *, user_agent: str | None, now: datetime,

@@ -2,7 +2,7 @@ from __future__ import annotations
 
 import pytest
 
-from core.locales import DEFAULT_LOCALE, from_telegram, localized, pick_locale, to_babel
+from core.locales import DEFAULT_LOCALE, from_language_tag, locale_of_tag, localized, pick_locale, to_babel
 
 
 @pytest.mark.parametrize(
@@ -21,8 +21,9 @@ from core.locales import DEFAULT_LOCALE, from_telegram, localized, pick_locale, 
         ("", "zh-Hans", "zh-Hans"),
     ],
 )
-def test_from_telegram(code: str | None, fallback: str, expected: str) -> None:
-    assert from_telegram(code, fallback) == expected
+def test_from_language_tag(code: str | None, fallback: str, expected: str) -> None:
+    assert from_language_tag(code, fallback) == expected
+    assert locale_of_tag(code) == (expected if code and code[:2].lower() in ("zh", "en") else None)
 
 
 def test_babel_folders() -> None:

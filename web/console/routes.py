@@ -136,7 +136,7 @@ async def signin_telegram(request: Request, session: DB, now: Now) -> Response:
         return refused
     browser = request.cookies.get(BROWSER_COOKIE) or secrets.token_urlsafe(24)
     try:
-        await websessions.request_telegram_code(session, phone=form.get("phone", ""), browser_token=browser,
+        await websessions.request_signin_code(session, phone=form.get("phone", ""), browser_token=browser,
                                                 now=now, link_base=request.app.state.settings.public_url)
     except Invalid:
         return _signin_page(request, status_code=422, next=nxt, error="phone")
@@ -156,7 +156,7 @@ async def signin_telegram_code(request: Request, session: DB, now: Now) -> Respo
         return refused
     signed = None
     if browser:
-        signed = await websessions.redeem_telegram_code(session, browser_token=browser, code=form.get("code", ""),
+        signed = await websessions.redeem_signin_code(session, browser_token=browser, code=form.get("code", ""),
                                                         user_agent=request.headers.get("user-agent"), now=now)
     if signed is None:
         _failed(request, now, staff_ids=staff_ids)
@@ -176,7 +176,7 @@ async def signin_link(request: Request, link: str, session: DB, now: Now) -> Res
     form = await form_of(request)
     if (refused := _refused(request, form, now)) is not None:
         return refused
-    signed = await websessions.redeem_telegram_link(session, link=link, user_agent=request.headers.get("user-agent"),
+    signed = await websessions.redeem_signin_link(session, link=link, user_agent=request.headers.get("user-agent"),
                                                     now=now)
     if signed is None:
         _failed(request, now)
