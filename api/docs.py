@@ -39,8 +39,11 @@ OPERATIONS: dict[tuple[str, str], tuple[str, str]] = {
     ("GET", "/api/v1/cohorts/{cohort_id}/invitations"): ("List invitations", "The cohort's invitation codes, "
                                                          "with how often each was used."),
     ("GET", "/api/v1/invitations/{invitation_id}"): ("Read an invitation", "One invitation with its deep link."),
-    ("GET", "/api/v1/invitations/{invitation_id}/qr.png"): ("The invitation's QR code", "A PNG of the deep link, "
-                                                            "for a poster (the console prints an A4 poster too)."),
+    ("GET", "/api/v1/invitations/{invitation_id}/qr.png"): ("The invitation's QR code", "A PNG of the link "
+                                                            "to the web enrolment page (`target=web`, the default: "
+                                                            "scanned with WeChat or a camera, it works inside China) "
+                                                            "or of the Telegram deep link (`target=telegram`), for a "
+                                                            "poster (the console prints an A4 poster too)."),
     ("POST", "/api/v1/invitations/{invitation_id}/revoke"): ("Stop an invitation", "Nobody can join with it any "
                                                              "more; families already in stay."),
     ("GET", "/api/v1/cohorts/{cohort_id}/households"): ("List households", "The cohort's families with their "

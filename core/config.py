@@ -29,9 +29,11 @@ class Settings(BaseSettings):
     admin_token: str | None = None
     host: str = "127.0.0.1"
     port: int = 8000
-    # The address staff open the console at (https://shouwang.example.org): the one-time sign-in
-    # link sent to Telegram is built from it, never from a request's Host header (which a client
-    # can forge). Unset: the message carries only the six-digit code.
+    # The public address of this system (https://shouwang.example.cn): the guardians' pages and the
+    # links and QR codes that lead to them (invitation posters, staff-made sign-in links), and the
+    # one-time console sign-in link. Never taken from a request's Host header (a client can forge
+    # it). Unset: links use http://<host>:<port> (fine on one machine, useless on a poster) and
+    # console sign-in messages carry only the six-digit code.
     public_url: str | None = None
     # `shouwang api` processes (uvicorn workers; PostgreSQL only: SQLite has one writer, so one
     # process). Together they open at most api_db_connections pooled connections (core.db.split_pool).
@@ -89,8 +91,6 @@ class Settings(BaseSettings):
     # The key for hashing phone numbers and sign-in codes and for web sessions; unset: generated
     # into var_dir/web_secret on first use (core.webauth.secret).
     web_secret: str | None = None
-    # The public address of the pages, for links in staff-made QR codes (https://h5.example.cn).
-    web_base_url: str = "http://127.0.0.1:8000"
     # Session cookies are Secure (https only) unless switched off for a plain-http test rig.
     web_cookie_secure: bool = True
     web_session_days: int = Field(default=90, ge=1, le=366)
@@ -117,6 +117,11 @@ class Settings(BaseSettings):
     @classmethod
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
+
+    @property
+    def public_base(self) -> str:
+        """Where links to the pages start: public_url, or this machine's own address."""
+        return (self.public_url or f"http://{self.host}:{self.port}").rstrip("/")
 
     @field_validator("telegram_api_base")
     @classmethod

@@ -2,11 +2,13 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Literal
 
 from fastapi import APIRouter, Response, status
 
 from api.deps import IdPath, Now, ScopeDep, SessionDep, SettingsDep
 from core.cohorts.service import get_cohort
+from core.config import Settings
 from core.enrolment import invitations as service
 from core.enrolment.invitations import InvitationCreate, InvitationRead
 from core.errors import Conflict
@@ -15,10 +17,11 @@ from core.models import Invitation
 router = APIRouter(tags=["invitations"])
 
 
-def _render(invitation: Invitation, *, bot_username: str | None, now: datetime) -> InvitationRead:
+def _render(invitation: Invitation, *, settings: Settings, now: datetime) -> InvitationRead:
     return InvitationRead.model_validate(invitation).model_copy(
         update={
-            "deep_link": service.deep_link(bot_username, invitation.code),
+            "deep_link": service.deep_link(settings.telegram_bot_username, invitation.code),
+            "web_link": service.web_join_link(settings.public_base, invitation.code),
             "usable": service.invitation_problem(invitation, now) is None,
         }
     )
@@ -32,7 +35,7 @@ async def create_invitation(
 ) -> InvitationRead:
     await get_cohort(session, scope=scope, cohort_id=cohort_id)  # 404 before anything else
     invitation = await service.create_invitation(session, scope=scope, cohort_id=cohort_id, data=data, now=now)
-    return _render(invitation, bot_username=settings.telegram_bot_username, now=now)
+    return _render(invitation, settings=settings, now=now)
 
 
 @router.get("/cohorts/{cohort_id}/invitations", response_model=list[InvitationRead])
@@ -41,7 +44,7 @@ async def list_invitations(
 ) -> list[InvitationRead]:
     await get_cohort(session, scope=scope, cohort_id=cohort_id)
     rows = await service.list_invitations(session, scope=scope, cohort_id=cohort_id)
-    return [_render(i, bot_username=settings.telegram_bot_username, now=now) for i in rows]
+    return [_render(i, settings=settings, now=now) for i in rows]
 
 
 @router.get("/invitations/{invitation_id}", response_model=InvitationRead)
@@ -49,17 +52,21 @@ async def read_invitation(
     invitation_id: IdPath, session: SessionDep, scope: ScopeDep, settings: SettingsDep, now: Now
 ) -> InvitationRead:
     invitation = await service.get_invitation(session, scope=scope, invitation_id=invitation_id)
-    return _render(invitation, bot_username=settings.telegram_bot_username, now=now)
+    return _render(invitation, settings=settings, now=now)
 
 
 @router.get(
     "/invitations/{invitation_id}/qr.png",
     response_class=Response,
-    responses={200: {"content": {"image/png": {}}, "description": "A QR code of the deep link"}},
+    responses={200: {"content": {"image/png": {}}, "description": "A QR code of the invitation's link"}},
 )
-async def invitation_qr(invitation_id: IdPath, session: SessionDep, scope: ScopeDep, settings: SettingsDep) -> Response:
+async def invitation_qr(invitation_id: IdPath, session: SessionDep, scope: ScopeDep, settings: SettingsDep,
+                        target: Literal["web", "telegram"] = "web") -> Response:
     invitation = await service.get_invitation(session, scope=scope, invitation_id=invitation_id)
-    link = service.deep_link(settings.telegram_bot_username, invitation.code)
+    if target == "web":
+        link: str | None = service.web_join_link(settings.public_base, invitation.code)
+    else:
+        link = service.deep_link(settings.telegram_bot_username, invitation.code)
     if link is None:
         raise Conflict(
             "the bot's username is unknown, so there is no link to encode; "
@@ -82,4 +89,4 @@ async def revoke_invitation(
     invitation_id: IdPath, session: SessionDep, scope: ScopeDep, settings: SettingsDep, now: Now
 ) -> InvitationRead:
     invitation = await service.revoke_invitation(session, scope=scope, invitation_id=invitation_id, now=now)
-    return _render(invitation, bot_username=settings.telegram_bot_username, now=now)
+    return _render(invitation, settings=settings, now=now)

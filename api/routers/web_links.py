@@ -31,5 +31,5 @@ async def make_web_link(guardian_id: IdPath, session: SessionDep, scope: ScopeDe
                                                   secret=load_secret(settings), now=now, hours=settings.web_link_hours)
     audit.record(session, staff_id=scope.staff_id, action="create", entity="web_link", entity_id=guardian_id,
                  cohort_id=cohort_id, now=now)
-    url = f"{settings.web_base_url.rstrip('/')}/m/link/{token}"
+    url = f"{settings.public_base}/m/link/{token}"
     return WebLinkRead(url=url, expires_at=expires, qr_png_base64=base64.b64encode(qr_png(url, scale=6)).decode())

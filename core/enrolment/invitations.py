@@ -37,7 +37,8 @@ class InvitationRead(BaseModel):
     uses: int
     revoked_at: datetime | None
     created_at: datetime
-    deep_link: str | None = None
+    deep_link: str | None = None  # Telegram's t.me link, when the bot's name is known
+    web_link: str | None = None  # the mobile page that enrols on the web (works inside China)
     usable: bool = True
 
 
@@ -45,6 +46,12 @@ def deep_link(bot_username: str | None, code: str) -> str | None:
     if not bot_username:
         return None
     return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
+
+
+def web_join_link(base: str, code: str) -> str:
+    """The enrolment page for this invitation: scanned with WeChat or a phone camera, it opens in
+    any browser — the way in for families inside mainland China, where Telegram is blocked."""
+    return f"{base.rstrip('/')}/m/join/{code}"
 
 
 def qr_png(link: str, *, scale: int = 8, border: int = 4) -> bytes:

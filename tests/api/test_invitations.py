@@ -31,6 +31,7 @@ async def test_director_creates_an_invitation(client: httpx.AsyncClient, world: 
     assert len(code) == 12
     assert invitation["label"] == "Poster at the school gate"
     assert invitation["deep_link"] == f"https://t.me/shouwang_test_bot?start={code}"
+    assert invitation["web_link"] == f"http://127.0.0.1:8000/m/join/{code}"
     assert invitation["usable"] is True and invitation["uses"] == 0 and invitation["max_uses"] == 40
     assert invitation["expires_at"] == "2026-12-23T04:00:00Z"
 
@@ -94,18 +95,34 @@ async def test_unknown_ids_are_404(client: httpx.AsyncClient) -> None:
     assert (await client.post("/api/v1/invitations/999/revoke", headers=ADMIN)).status_code == 404
 
 
-async def test_qr_code_is_a_png_of_the_deep_link(client: httpx.AsyncClient, world: World) -> None:
+@pytest.mark.parametrize(("target", "field"), [("", "web_link"), ("?target=web", "web_link"),
+                                              ("?target=telegram", "deep_link")])
+async def test_qr_code_is_a_png_of_the_link(client: httpx.AsyncClient, world: World, target: str, field: str) -> None:
     invitation = (await _invite(client, world.a.cohort_id, world.a.director_auth)).json()
-    response = await client.get(f"/api/v1/invitations/{invitation['id']}/qr.png", headers=world.a.supervisor_auth)
+    response = await client.get(f"/api/v1/invitations/{invitation['id']}/qr.png{target}",
+                                headers=world.a.supervisor_auth)
     assert response.status_code == 200
     assert response.headers["content-type"] == "image/png"
     assert "no-store" in response.headers["cache-control"]
     assert response.content.startswith(b"\x89PNG")
-    # The picture's modules are exactly the QR code of the deep link (a full QR, not Micro QR).
-    expected = segno.make_qr(invitation["deep_link"], error="m")
+    # The picture's modules are exactly the QR code of the link (a full QR, not Micro QR): by
+    # default the web enrolment page, which opens inside China; Telegram's on request.
+    expected = segno.make_qr(invitation[field], error="m")
     grid = modules(read_bilevel_png(response.content), scale=8, border=4)
     assert grid == [[bool(m) for m in row] for row in expected.matrix]
     assert not expected.is_micro
+
+
+async def test_links_start_at_the_public_address(
+    settings: Settings, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, world: World
+) -> None:
+    app = create_app(settings=settings.model_copy(update={"public_url": "https://sw.example.cn/"}),
+                     sessionmaker=sessionmaker, clock=clock)
+    async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
+        invitation = (await _invite(client, world.a.cohort_id, ADMIN)).json()
+        bad = await client.get(f"/api/v1/invitations/{invitation['id']}/qr.png?target=fax", headers=ADMIN)
+    assert invitation["web_link"] == f"https://sw.example.cn/m/join/{invitation['code']}"
+    assert bad.status_code == 422
 
 
 async def test_qr_code_needs_the_bot_username(
@@ -116,7 +133,8 @@ async def test_qr_code_needs_the_bot_username(
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://test") as client:
         invitation = (await _invite(client, world.a.cohort_id, ADMIN)).json()
         assert invitation["deep_link"] is None
-        response = await client.get(f"/api/v1/invitations/{invitation['id']}/qr.png", headers=ADMIN)
+        response = await client.get(f"/api/v1/invitations/{invitation['id']}/qr.png?target=telegram",
+                                    headers=ADMIN)
     assert response.status_code == 409
     error = response.json()["error"]
     assert error["code"] == "bot_username_unknown"

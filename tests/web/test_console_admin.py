@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import re
 
+import segno
+
 from sqlalchemy import select
 
 from core.models import AuditLog, Staff
@@ -42,8 +44,15 @@ async def test_the_poster_is_a_printable_a4_page_in_chinese_with_the_qr_code(con
     assert "<svg" in page.text and 'class="a4"' in page.text
     assert "守望" in page.text and "东岭村" in page.text and "村委会门口" in page.text
     steps = re.findall(r"<li>([^<]+)</li>", page.text.split('class="steps"')[1])
-    assert steps == ["用手机打开 Telegram，扫一扫这个二维码。", "点“开始”，回答几个关于您家里的简单问题。",
+    assert steps == ["用手机微信或相机扫一扫这个二维码。", "按页面提示，回答几个关于您家里的简单问题。",
                      "每周您会收到一条带孩子的小建议；有困难时，村里的儿童主任会来帮您。"]
+    # The code opens the web enrolment page (Telegram is blocked where the families live), and the
+    # page warns before printing a code that only works on this machine.
+    code = re.search(r"输入邀请码 (\w+)。", page.text).group(1)
+    assert "http://127.0.0.1:8000/m/join" in page.text and "SHOUWANG_PUBLIC_URL" in page.text
+    svg = page.text.split('<div class="qr">')[1].split("</div>")[0]
+    assert svg == str(segno.make(f"http://127.0.0.1:8000/m/join/{code}", error="m").svg_inline(
+        scale=10, border=2, dark="#000", title=None))
     listing = await director.get(f"/console/cohorts/{w.a.cohort_id}/invitations")
     assert "村委会门口" in listing.text and poster_path.removeprefix("/console") in listing.text
     bad = await director.post(f"/console/cohorts/{w.a.cohort_id}/invitations", {"max_uses": "many"})

@@ -19,7 +19,7 @@ from core.campaigns.service import CampaignCreate
 from core.cohorts.schemas import CohortCreate
 from core.cohorts.service import checkin_schedule, create_cohort, get_cohort, lesson_schedule, list_cohorts
 from core.enrolment import invitations
-from core.enrolment.invitations import InvitationCreate, deep_link
+from core.enrolment.invitations import InvitationCreate, deep_link, web_join_link
 from core.errors import Invalid
 from core.staff import service as staff_service
 from core.staff import websessions
@@ -84,12 +84,14 @@ async def poster(request: Request, invitation_id: IdPath, reader: Reader, sessio
     """An A4 poster for the village notice board, always in Chinese (the families read it)."""
     invitation = await invitations.get_invitation(session, scope=reader.scope, invitation_id=invitation_id)
     cohort = await get_cohort(session, scope=reader.scope, cohort_id=invitation.cohort_id)
-    link = deep_link(request.app.state.settings.telegram_bot_username, invitation.code)
-    qr = None
-    if link is not None:
-        qr = Markup(segno.make(link, error="m").svg_inline(scale=10, border=2, dark="#000", title=None))
+    # The web enrolment page, not Telegram's link: families inside mainland China scan it with
+    # WeChat or the camera and it opens in any browser.
+    settings = request.app.state.settings
+    link = web_join_link(settings.public_base, invitation.code)
+    qr = Markup(segno.make(link, error="m").svg_inline(scale=10, border=2, dark="#000", title=None))
     return render(request, "console/poster.html", reader=reader, invitation=invitation, cohort=cohort, link=link,
-                  qr=qr, locale="zh-Hans")
+                  join_page=f"{settings.public_base}/m/join", qr=qr, local_only=settings.public_url is None,
+                  locale="zh-Hans")
 
 
 # ---------------------------------------------------------------- schedules and campaigns
