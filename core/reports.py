@@ -34,7 +34,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
 from core.alerts.raising import ALERT_RESOLVED
-from core.alerts.schemas import FlaggedCounts, FunnelPeriod, FunnelReport, FunnelTotal
+from core.alerts.schemas import FlaggedCounts, FunnelCounts, FunnelPeriod, FunnelReport, FunnelTotal
 from core.checkin.service import COMPLETED, EXPIRED
 from core.errors import Invalid, NotFound
 from core.models import Alert, CaseEvent, CheckIn, Cohort
@@ -125,11 +125,11 @@ async def funnel_total(session: AsyncSession, *, scope: Scope, cohort_ids: Seque
                                           date_to=date_to)
         reports.append(report)
         waits.extend(of_cohort)
-    fields = ("checkins_sent", "checkins_completed", "checkins_expired", "checkins_flagged", "acknowledged",
-              "referred", "resolved", "escalated")
+    # Every count of the funnel is summed; the times to acknowledge are taken over all the waits.
+    counts = [name for name, field in FunnelCounts.model_fields.items() if field.annotation is int]
     return FunnelTotal(
         cohort_ids=cohort_ids, from_=date_from, to=date_to,
-        **{f: sum(getattr(r, f) for r in reports) for f in fields},
+        **{f: sum(getattr(r, f) for r in reports) for f in counts},
         flagged=FlaggedCounts(**{s: sum(getattr(r.flagged, s) for r in reports) for s in ("red", "orange", "yellow")}),
         median_minutes_to_acknowledge=_rounded(nearest_rank(waits, 50)),
         p90_minutes_to_acknowledge=_rounded(nearest_rank(waits, 90)),

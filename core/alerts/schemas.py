@@ -185,12 +185,10 @@ class FlaggedCounts(BaseModel):
     yellow: int
 
 
-class FunnelReport(BaseModel):
-    """Screened → flagged → helped for one cohort and period; counts only (see core.reports
-    for the exact definitions)."""
+class FunnelCounts(BaseModel):
+    """Screened → flagged → helped: the counts a funnel reports, for one cohort or summed (see
+    core.reports for the exact definitions)."""
 
-    cohort_id: int
-    period: FunnelPeriod
     checkins_sent: int
     checkins_completed: int
     checkins_expired: int
@@ -204,7 +202,14 @@ class FunnelReport(BaseModel):
     p90_minutes_to_acknowledge: float | None
 
 
-class FunnelTotal(BaseModel):
+class FunnelReport(FunnelCounts):
+    """The funnel of one cohort and period; counts only."""
+
+    cohort_id: int
+    period: FunnelPeriod
+
+
+class FunnelTotal(FunnelCounts):
     """The funnel summed over cohorts (a county) for the same local days in each cohort's time
     zone; the times to acknowledge over all their acknowledged alerts together. `cohorts`: each
     cohort's own funnel, as GET /cohorts/{id}/reports/funnel gives it."""
@@ -214,15 +219,4 @@ class FunnelTotal(BaseModel):
     cohort_ids: list[int]
     from_: date = Field(alias="from")
     to: date
-    checkins_sent: int
-    checkins_completed: int
-    checkins_expired: int
-    checkins_flagged: int
-    flagged: FlaggedCounts
-    acknowledged: int
-    referred: int
-    resolved: int
-    escalated: int
-    median_minutes_to_acknowledge: float | None
-    p90_minutes_to_acknowledge: float | None
     cohorts: list[FunnelReport]
