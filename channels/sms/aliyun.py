@@ -16,7 +16,6 @@ import hashlib
 import hmac
 import json
 import logging
-import re
 import uuid
 from datetime import datetime, timezone
 from urllib.parse import quote
@@ -149,10 +148,3 @@ class AliyunSms:
 
     async def close(self) -> None:
         await self.http.aclose()
-
-
-_BIZ = re.compile(r"^[0-9A-Za-z^_-]{1,64}$")
-
-
-def valid_biz_id(value: object) -> bool:
-    return isinstance(value, str) and bool(_BIZ.fullmatch(value))

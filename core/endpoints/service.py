@@ -22,10 +22,6 @@ GUARDIAN, STAFF = "guardian", "staff"
 QUOTA_RESET = timedelta(days=1)
 
 
-def make_address(channel: str, local_id: str | int) -> str:
-    return f"{channel}:{local_id}"
-
-
 def channel_of(address: str) -> str:
     return address.partition(":")[0]
 
@@ -72,10 +68,6 @@ async def staff_at(session: AsyncSession, *, address: str, active_only: bool = T
     if active_only:
         query = query.where(Staff.active.is_(True))
     return await session.scalar(query)
-
-
-async def staff_id_at(session: AsyncSession, *, address: str) -> int | None:
-    return await session.scalar(select(Endpoint.staff_id).where(Endpoint.owner == STAFF, Endpoint.address == address))
 
 
 # ---------------------------------------------------------------- a person's endpoints

@@ -178,11 +178,6 @@ async def begin_flow(
     return draft
 
 
-async def cancel_draft(session: AsyncSession, *, address: str) -> bool:
-    result = await session.execute(delete(Draft).where(Draft.address == address))
-    return bool(affected_rows(result))
-
-
 async def drop_draft(session: AsyncSession, *, draft: Draft) -> None:
     """The draft is over (cancelled, or its invitation is gone): forget it."""
     await session.execute(delete(Draft).where(Draft.id == draft.id))

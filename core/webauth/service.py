@@ -13,7 +13,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.access import Scope
@@ -249,8 +249,3 @@ async def redeem_link(session: AsyncSession, *, token: str, secret: bytes, now: 
     token_ = await open_session(session, guardian_id=link.guardian_id, via="link", secret=secret, now=now,
                                 days=session_days)
     return CodeCheck(None, session_token=token_, guardian_id=link.guardian_id)
-
-
-async def sessions_open(session: AsyncSession, *, guardian_id: int, now: datetime) -> int:
-    return int(await session.scalar(select(func.count()).select_from(WebSession).where(
-        WebSession.guardian_id == guardian_id, WebSession.ended_at.is_(None), WebSession.expires_at > now)) or 0)
