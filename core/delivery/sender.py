@@ -12,7 +12,13 @@ Endpoints: a channel that refuses a row (blocked, window closed, quota exhausted
 endpoint and the row moves to the person's next one; lane-0 rows also move on any other failure,
 so a safety message or an alert card tries every endpoint of the person until one delivers. A
 person with no endpoint left is handled as before endpoints: the row is blocked (or failed), a
-guardian is marked unreachable, an alert escalates."""
+guardian is marked unreachable, an alert escalates.
+
+Capabilities (core.ports.Capabilities, per channel through ByChannel.capabilities_of): a row whose
+kind its address's channel declares unsupported is not handed to the adapter; it moves to the
+person's next endpoint as a refused one does (the endpoint itself stays open: it still carries
+other kinds), or fails "unsupported on <channel>" with none left. An edit (core.messages.EDIT_KINDS)
+for a channel that cannot edit becomes a new message, or is settled (INSTEAD_OF_EDIT)."""
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +27,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,14 +35,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.delivery import outbox
 from core.delivery.hooks import SenderHooks
+from core.delivery.channels import ByChannel
 from core.delivery.outbox import (
-    BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, URGENT_LEASE, Claimed, claim,
+    BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, SKIPPED, URGENT_LEASE, Claimed, claim,
     defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
 )
 from core.delivery.ratelimit import Aimd, TokenBucket
 from core.endpoints.service import REFUSALS, first_address, next_address, refused, usable
+from core.messages import EDIT_KINDS, LESSON_KINDS, MessageKind
 from core.models import Delivery, Endpoint
-from core.ports import Messenger, Outgoing, SendOutcome
+from core.ports import Capabilities, Messenger, Outgoing, SendOutcome
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +56,25 @@ PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 BULK_LANES = (1, 2)
 TRIED = "_tried"  # in a lane-0 row's payload: the addresses this round has tried
+UNSUPPORTED: Final = "unsupported"  # SendOutcome.status when the channel declares the kind unsupported
+
+# What an edit becomes on a channel that cannot edit (Capabilities.can_edit false). The edit only
+# means something where the first message is, so it never moves to another endpoint; instead:
+# - alert_update: the card as it stands now, as a new alert card on the same endpoint. A director
+#   acts on the card's state (acknowledged, who is on it); a stale card there is worse than one
+#   more message. The resolver already drew the current card into the content.
+# - inbox_update: the item's card as it stands now, as a new card without the guardian's message
+#   copied again (an inbox_forward with no copy): the same reason, an inbox item's state.
+# - checkin_taken: nothing. It only greys out another guardian's question; as a new message
+#   ("someone else is answering") it would be noise, and that guardian's next tap is answered by
+#   the check-in flow anyway. Settled as skipped.
+# When the replacement kind is itself unsupported there, the row is skipped too.
+INSTEAD_OF_EDIT: dict[MessageKind, MessageKind | None] = {
+    MessageKind.ALERT_UPDATE: MessageKind.ALERT,
+    MessageKind.INBOX_UPDATE: MessageKind.INBOX_FORWARD,
+    MessageKind.CHECKIN_TAKEN: None,
+}
+assert set(INSTEAD_OF_EDIT) == EDIT_KINDS
 
 
 def _has_person(d: Delivery) -> bool:
@@ -227,15 +254,34 @@ class Sender:
                 d = item.delivery
                 if d.state != outbox.SENDING:
                     continue  # e.g. skipped: programme complete, check-in answered, alert handled
+                try:
+                    kind = MessageKind(d.kind)
+                except ValueError:  # a row from a newer version, or a bug: no adapter can render it
+                    d.state, d.last_error, d.finished_at, d.lease_until = FAILED, f"unknown kind {d.kind}"[:120], now, None
+                    stats.failed += 1
+                    continue
                 found = resolved.get(d.id, {})
                 locale = item.guardian.locale if item.guardian else (
                     found.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
                 content = dict(d.payload or {})
                 content.pop(TRIED, None)
-                if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
+                if kind in LESSON_KINDS and d.lesson_id:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
                 content.update(found)
-                ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=d.kind, locale=locale,
+                if kind in EDIT_KINDS:
+                    caps = self.capabilities_of(d.address.partition(":")[0])
+                    if caps is not None and not caps.can_edit:
+                        instead = INSTEAD_OF_EDIT[kind]
+                        if instead is None or instead in caps.unsupported:
+                            d.state, d.finished_at, d.lease_until = SKIPPED, now, None
+                            d.last_error = f"cannot edit on {d.address.partition(':')[0]}"
+                            stats.extra["not_edited"] = stats.extra.get("not_edited", 0) + 1
+                            continue
+                        kind = instead
+                        content.pop("message_id", None)
+                        if kind == MessageKind.INBOX_FORWARD:
+                            content["copy"] = None
+                ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=kind, locale=locale,
                                              content=content, lane=d.lane,
                                              paid_broadcast=self.paid_bucket is not None and d.lane in BULK_LANES)))
         self._in_flight.update(o.address for _, o in ready)
@@ -267,6 +313,17 @@ class Sender:
             else:
                 d.address = to
 
+    def capabilities_of(self, channel: str) -> Capabilities | None:
+        """What the adapter for `channel` can carry; None when the sender cannot tell (no adapter
+        for it in this process: ByChannel answers such rows as transient)."""
+        if isinstance(self.messenger, ByChannel):
+            return self.messenger.capabilities_of(channel)
+        return self.messenger.capabilities
+
+    def _unsupported(self, item: Outgoing) -> bool:
+        caps = self.capabilities_of(item.channel)
+        return caps is not None and item.kind in caps.unsupported
+
     def _release(self, ready: list[tuple[Claimed, Outgoing]]) -> None:
         self._in_flight.difference_update(o.address for _, o in ready)
         for _, o in ready:
@@ -283,6 +340,8 @@ class Sender:
         semaphore = asyncio.Semaphore(self.config.concurrency)
 
         async def one(item: Outgoing) -> SendOutcome:
+            if self._unsupported(item):  # not the adapter's to refuse: it declared it cannot
+                return SendOutcome(status=UNSUPPORTED, error=f"unsupported on {item.channel}")
             async with semaphore:
                 # A 429 may have come back since this send got its slot: it waits out the pause
                 # rather than hit a server that is refusing everything meanwhile.
@@ -308,7 +367,8 @@ class Sender:
 
         tasks = []
         for item in items:
-            await self.budget_for(item.lane).acquire(lane=item.lane)
+            if not self._unsupported(item):  # nothing goes out for those: no send slot
+                await self.budget_for(item.lane).acquire(lane=item.lane)
             tasks.append(asyncio.create_task(one(item)))
         return list(await asyncio.gather(*tasks))
 
@@ -329,14 +389,14 @@ class Sender:
                     row["payload"] = {k: v for k, v in d.payload.items() if k != TRIED}
                 self._last_sent[d.address] = now
                 stats.sent += 1
-                if d.kind == "lesson":
+                if d.kind == MessageKind.LESSON:
                     followups.append(d)
             elif outcome.status == "rate_limited":
                 wait = max(outcome.retry_after or 1.0, 0.0)  # the bucket was paused when it was answered
                 row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
                            last_error="rate_limited")
                 stats.retried += 1
-            elif _has_person(d) and (outcome.status in REFUSALS
+            elif _has_person(d) and (outcome.status in REFUSALS or outcome.status == UNSUPPORTED
                                      or (d.lane == LANE_URGENT and d.kind not in self.hooks.edit_kinds)):
                 elsewhere.append((item, outcome))
                 continue
@@ -400,6 +460,10 @@ class Sender:
             payload = {**(d.payload or {}), TRIED: tried} if d.lane == LANE_URGENT else d.payload
             return {"state": PENDING, "address": to, "due_at": now, "attempts": max(d.attempts - 1, 0),
                     "payload": payload, "last_error": f"{outcome.status} at {d.address.partition(':')[0]}"}
+        if outcome.status == UNSUPPORTED and d.lane == LANE_URGENT and set(tried) - {d.address}:
+            # The round ends at an endpoint that cannot carry it; the others failed for reasons
+            # that may pass (a network error): a new round rather than giving up.
+            outcome = SendOutcome(status="transient", error=outcome.error)
         row = self._failure(d, outcome if outcome.status != "window_closed" else
                             SendOutcome(status="permanent", error="window_closed"), now=now, stats=stats)
         if row["state"] == PENDING:
