@@ -238,7 +238,7 @@ class TelegramMessenger:
                 return await send_lesson(self.bot, chat, dict(campaign), item.delivery_id,
                                          media_root=self.media_root, **paid)
             return await self.bot.send_message(chat, campaign_html(dict(campaign), item.locale), **paid)
-        raise _UnknownKind(kind)
+        raise _UnknownKind(str(kind))
 
     async def _edit(self, chat: int, message_id: str | int, text: str, markup: Any) -> Message:
         """Redraw a message already in the chat; an edit with nothing left to do counts as done."""

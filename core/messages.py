@@ -9,11 +9,10 @@ and mypy checks the keys it touches. The content stays plain JSON: a card travel
 `as_payload()` dict and the adapter turns it back with the view's `from_payload`
 (core.alerts.views.AlertCard, core.inbox.views.InboxCard, core.checkin.views.QuestionView,
 core.checkin.safety.SafetyMessage); those live in the domains above this module, so the
-TypedDicts name them only in comments.
+TypedDicts name them only in comments. (No `from __future__ import annotations` here: TypedDict
+must see NotRequired[...] itself to tell required keys from optional ones.)
 
 This module imports nothing from core: the sender (core.delivery) and every domain may use it."""
-from __future__ import annotations
-
 from enum import StrEnum
 from typing import Any, NotRequired, TypedDict, TypeVar, cast
 
