@@ -17,7 +17,8 @@ guardian is marked unreachable, an alert escalates.
 Capabilities (core.ports.Capabilities, per channel through ByChannel.capabilities_of): a row whose
 kind its address's channel declares unsupported is not handed to the adapter; it moves to the
 person's next endpoint as a refused one does (the endpoint itself stays open: it still carries
-other kinds), or fails "unsupported on <channel>" with none left. An edit (core.messages.EDIT_KINDS)
+other kinds), or fails "unsupported on <channel>" with none left. A row moving on (a refusal, a
+lane-0 round) skips the endpoints that cannot carry its kind. An edit (core.messages.EDIT_KINDS)
 for a channel that cannot edit becomes a new message, or is settled (INSTEAD_OF_EDIT)."""
 from __future__ import annotations
 
@@ -307,7 +308,7 @@ class Sender:
             owner, person = ("guardian", d.guardian_id) if d.guardian_id is not None else ("staff", d.staff_id)
             if (owner, person, d.address) not in closed:
                 continue
-            to = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+            to = await self._first_for(session, d, now=now)
             if to is None or await _taken(session, d, to):
                 d.state, d.last_error = CANCELLED, "unreachable" if to is None else "already at next"
             else:
@@ -321,8 +322,28 @@ class Sender:
         return self.messenger.capabilities
 
     def _unsupported(self, item: Outgoing) -> bool:
-        caps = self.capabilities_of(item.channel)
-        return caps is not None and item.kind in caps.unsupported
+        return self._cannot_carry(item.address, item.kind)
+
+    def _cannot_carry(self, address: str, kind: str) -> bool:
+        caps = self.capabilities_of(address.partition(":")[0])
+        return caps is not None and kind in caps.unsupported
+
+    async def _next_for(self, session: AsyncSession, d: Delivery, *, now: datetime, after: str,
+                        skip: tuple[str, ...] = ()) -> str | None:
+        """The person's next usable endpoint after `after` whose channel can carry the row's kind."""
+        while (to := await next_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now,
+                                         after=after, skip=skip)) is not None:
+            if not self._cannot_carry(to, d.kind):
+                return to
+            skip = (*skip, to)
+        return None
+
+    async def _first_for(self, session: AsyncSession, d: Delivery, *, now: datetime) -> str | None:
+        """The person's first usable endpoint whose channel can carry the row's kind."""
+        first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+        if first is None or not self._cannot_carry(first, d.kind):
+            return first
+        return await self._next_for(session, d, now=now, after=first)
 
     def _release(self, ready: list[tuple[Claimed, Outgoing]]) -> None:
         self._in_flight.difference_update(o.address for _, o in ready)
@@ -449,8 +470,8 @@ class Sender:
         if d.lane == LANE_URGENT and d.address not in tried:
             tried.append(d.address)
         skip = tuple(tried) if d.lane == LANE_URGENT else ()
-        to = None if d.kind in self.hooks.edit_kinds else await next_address(
-            session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now, after=d.address, skip=skip)
+        to = None if d.kind in self.hooks.edit_kinds else await self._next_for(
+            session, d, now=now, after=d.address, skip=skip)
         if to is not None:
             stats.extra["moved"] = stats.extra.get("moved", 0) + 1
             if await _taken(session, d, to):
@@ -460,15 +481,11 @@ class Sender:
             payload = {**(d.payload or {}), TRIED: tried} if d.lane == LANE_URGENT else d.payload
             return {"state": PENDING, "address": to, "due_at": now, "attempts": max(d.attempts - 1, 0),
                     "payload": payload, "last_error": f"{outcome.status} at {d.address.partition(':')[0]}"}
-        if outcome.status == UNSUPPORTED and d.lane == LANE_URGENT and set(tried) - {d.address}:
-            # The round ends at an endpoint that cannot carry it; the others failed for reasons
-            # that may pass (a network error): a new round rather than giving up.
-            outcome = SendOutcome(status="transient", error=outcome.error)
         row = self._failure(d, outcome if outcome.status != "window_closed" else
                             SendOutcome(status="permanent", error="window_closed"), now=now, stats=stats)
         if row["state"] == PENDING:
             # A new round for a lane-0 row: from the person's first endpoint, after the backoff.
-            first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+            first = await self._first_for(session, d, now=now)
             row["payload"] = {k: v for k, v in (d.payload or {}).items() if k != TRIED}
             if first is not None and first != d.address and not await _taken(session, d, first):
                 row["address"] = first

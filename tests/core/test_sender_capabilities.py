@@ -76,11 +76,12 @@ async def test_with_no_endpoint_left_an_unsupported_kind_fails_and_the_person_st
     assert [e.state for e in await _rows(sessionmaker, Endpoint)] == ["active"]
 
 
-async def test_a_safety_message_tries_every_endpoint_and_an_unsupported_one_does_not_end_the_round(
+async def test_a_message_moving_on_skips_the_endpoints_that_cannot_carry_it(
     sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
-    """Lane 0: Telegram times out, SMS cannot carry it: the round starts again after its backoff
-    (Telegram may be back), rather than giving the safety message up."""
+    """Lane 0: Telegram times out and SMS cannot carry a safety message, so the round ends at once
+    and starts again at Telegram after its backoff, rather than the message going to SMS to fail
+    there (or being given up)."""
     guardian_id = await _guardian(sessionmaker, clock, TG, SMS)
     async with sessionmaker() as session, session.begin():
         await enqueue(session, address=TG, kind=MessageKind.SAFETY, ref="checkin:1", cycle="1", lane=LANE_URGENT,
@@ -90,14 +91,20 @@ async def test_a_safety_message_tries_every_endpoint_and_an_unsupported_one_does
     sender = make_sender(sessionmaker, ByChannel({"telegram": telegram, "sms": sms}), clock)  # type: ignore[arg-type]
     await sender.drain_once()
     [row] = await _rows(sessionmaker, Delivery)
-    assert (row.address, row.state) == (SMS, "pending")
-    await sender.drain_once()
-    [row] = await _rows(sessionmaker, Delivery)
-    assert (row.address, row.state, row.last_error) == (TG, "pending", "unsupported on sms")  # a new round
+    assert (row.address, row.state, row.last_error) == (TG, "pending", "timeout")
     clock.advance(minutes=5)
     await sender.drain_once()
     [row] = await _rows(sessionmaker, Delivery)
     assert (row.address, row.state) == (TG, "sent") and sms.sent == []
+    # A refusal skips it too: blocked on Telegram, nowhere left that carries it.
+    async with sessionmaker() as session, session.begin():
+        await enqueue(session, address=TG, kind=MessageKind.SAFETY, ref="checkin:2", cycle="1", lane=LANE_URGENT,
+                      due_at=clock(), now=clock(), guardian_id=guardian_id, payload=dict(SAMPLES[MessageKind.SAFETY]))
+    telegram.then(TG, SendOutcome(status="blocked", error="forbidden"))
+    clock.advance(seconds=5)
+    await sender.drain_once()
+    row = (await _rows(sessionmaker, Delivery))[-1]
+    assert (row.address, row.state) == (TG, "blocked") and sms.sent == []
 
 
 async def test_where_a_channel_cannot_edit_an_edit_becomes_a_new_message_or_is_settled(
