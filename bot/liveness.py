@@ -34,7 +34,7 @@ from aiogram.types import User
 from aiogram.utils.backoff import BackoffConfig
 
 from core.health import BotStatus
-from core.ports import Messenger, Outgoing, SendOutcome
+from core.ports import Capabilities, Messenger, Outgoing, SendOutcome
 
 log = logging.getLogger("shouwang.bot")
 
@@ -150,6 +150,10 @@ class WhileBotUp:
         self.messenger = messenger
         self.status = status
         self.wait = wait
+
+    @property
+    def capabilities(self) -> Capabilities:
+        return self.messenger.capabilities
 
     async def deliver(self, item: Outgoing) -> SendOutcome:
         if not self.status.is_up:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import logging
 from pathlib import Path
-from typing import Union
+from typing import Any, Union
 
 from aiogram import Bot
 from aiogram.exceptions import (
@@ -25,20 +25,26 @@ from bot.inbox_render import digest_html, inbox_card_html, news_html, not_shown_
 from bot.keyboards.alerts import card_keyboard
 from bot.keyboards.inbox import inbox_card_keyboard, news_keyboard
 from bot.console_render import signin_html
-from bot.checkin_render import closed_html, question_html, reminder_lead, safety_html
+from bot.checkin_render import (
+    answered_by_other_html, being_answered_html, closed_html, question_html, reminder_lead, safety_html,
+)
 from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
 from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
 from bot.notice_render import guardian_left_html, invite_used_html
 from bot.retry import outbox_request
-from core.alerts.notify import GUARDIAN_LEFT_KIND
 from core.alerts.views import AlertCard
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
-from core.enrolment.notices import INVITE_USED_KIND
 from core.inbox.views import DirectorContact, InboxCard
 from core.locales import to_babel
-from core.ports import Outgoing, SendOutcome
+from core.messages import (
+    AlertNewsPayload, AlertPayload, AlertUpdatePayload, CampaignPayload, CheckinClosedPayload, CheckinPayload,
+    CheckinTakenPayload, ConsoleSigninPayload, FollowupResultPayload, GuardianLeftPayload, HouseholdLeftPayload,
+    InboxDigestPayload, InboxForwardPayload, InboxNoticePayload, InboxRelayPayload, InboxUpdatePayload,
+    InviteUsedPayload, LessonFollowupPayload, LessonPayload, MessageKind, SafetyPayload, content_of,
+)
+from core.ports import Capabilities, Outgoing, SendOutcome
 
 log = logging.getLogger(__name__)
 
@@ -48,11 +54,29 @@ log = logging.getLogger(__name__)
 _RESPONSE_TYPES = (Response[Message], Response[Union[Message, bool]], Response[bool])
 
 
+# Telegram carries every kind: edits, inline buttons, 4,096 characters a message, photos, voice
+# and audio, and a bot may write to a chat that started it at any time.
+CAPABILITIES = Capabilities(can_edit=True, buttons=True, max_text=4096,
+                            media=frozenset({"image", "voice", "audio"}), reply_window=None,
+                            unsupported=frozenset())
+
+# Edits Telegram refuses because there is nothing left to change: the text is already what we
+# send, or the message is too old or gone. The edit has done what it could: counted as sent.
+_EDIT_SETTLED = ("not modified", "message can't be edited", "message to edit not found")
+
+
 class _UnknownKind(Exception):
     pass
 
 
+def _kept(chat: int, message_id: str | int) -> Message:
+    """The message an edit meant, when Telegram answered with no new message."""
+    return Message.model_validate({"message_id": int(message_id), "date": 0, "chat": {"id": chat, "type": "private"}})
+
+
 class TelegramMessenger:
+    capabilities = CAPABILITIES
+
     def __init__(self, bot: Bot, i18n: I18n, *, media_root: Path) -> None:
         self.bot = bot
         self.i18n = i18n
@@ -65,7 +89,7 @@ class TelegramMessenger:
             # Scheduled pushes have no incoming update: set the i18n context and the locale here.
             # outbox_request: a 429 comes back here as an outcome (the sender pauses and requeues).
             with self.i18n.context(), self.i18n.use_locale(to_babel(item.locale)), outbox_request():
-                if item.kind == "inbox_forward":
+                if item.kind == MessageKind.INBOX_FORWARD:
                     message, copied = await self._forward(item)
                     if not copied:
                         return SendOutcome(status="sent", message_id=str(message.message_id), error="copy_refused")
@@ -92,7 +116,7 @@ class TelegramMessenger:
     async def _forward(self, item: Outgoing) -> tuple[Message, bool]:
         """A guardian's message as it is (copyMessage: nothing is downloaded), then the card
         under it. When Telegram will not copy it, the card alone says it could not be shown."""
-        content = item.content
+        content = content_of(item.content, InboxForwardPayload)
         chat = chat_of(item.address)
         card = InboxCard.from_payload(content["card"])
         copied_id = None
@@ -120,101 +144,115 @@ class TelegramMessenger:
         return sent, not content.get("copy") or copied_id is not None
 
     async def _send(self, item: Outgoing) -> Message:
-        content = item.content
+        raw = item.content
         chat = chat_of(item.address)
         # Paid broadcast (bulk lanes only, when switched on): Telegram lifts the 30 msg/s cap for
         # these sends, for a fee. Alerts, safety messages and replies never carry it.
         paid = {"allow_paid_broadcast": True} if item.paid_broadcast else {}
-        if item.kind == "inbox_update":
-            card = InboxCard.from_payload(content["card"])
-            try:
-                edited = await self.bot.edit_message_text(
-                    text=inbox_card_html(card), chat_id=chat, message_id=int(content["message_id"]),
-                    reply_markup=inbox_card_keyboard(card.item_id, card.state))
-            except TelegramBadRequest as exc:
-                if "not modified" not in exc.message.lower():
-                    raise
-                edited = None
-            return edited if isinstance(edited, Message) else Message.model_validate(
-                {"message_id": int(content["message_id"]), "date": 0, "chat": {"id": chat, "type": "private"}})
-        if item.kind == "inbox_digest":
-            cards = [InboxCard.from_payload(c) for c in content["items"]]
-            return await self.bot.send_message(chat, digest_html(cards))
-        if item.kind == "inbox_relay":
-            if content.get("from_message_id"):
-                await self.bot.send_message(chat, relay_text(content.get("director"), None))
-                copied = await self.bot.copy_message(chat_id=chat, from_chat_id=chat_of(content["from_address"]),
-                                                     message_id=int(content["from_message_id"]))
-                return Message.model_validate({"message_id": copied.message_id, "date": 0,
-                                               "chat": {"id": chat, "type": "private"}})
-            return await self.bot.send_message(chat, relay_text(content.get("director"), content["text"]))
-        if item.kind == "inbox_notice":
+        kind = item.kind
+        if kind == MessageKind.INBOX_UPDATE:
+            update = content_of(raw, InboxUpdatePayload)
+            item_card = InboxCard.from_payload(update["card"])
+            return await self._edit(chat, update["message_id"], inbox_card_html(item_card),
+                                    inbox_card_keyboard(item_card.item_id, item_card.state))
+        if kind == MessageKind.INBOX_DIGEST:
+            digest = content_of(raw, InboxDigestPayload)
+            return await self.bot.send_message(chat, digest_html([InboxCard.from_payload(c) for c in digest["items"]]))
+        if kind == MessageKind.INBOX_RELAY:
+            relay = content_of(raw, InboxRelayPayload)
+            if relay.get("from_message_id"):
+                await self.bot.send_message(chat, relay_text(relay.get("director"), None))
+                copied = await self.bot.copy_message(chat_id=chat, from_chat_id=chat_of(relay["from_address"]),
+                                                     message_id=int(relay["from_message_id"] or 0))
+                return _kept(chat, copied.message_id)
+            return await self.bot.send_message(chat, relay_text(relay.get("director"), relay.get("text")))
+        if kind == MessageKind.INBOX_NOTICE:
+            notice = content_of(raw, InboxNoticePayload)
             return await self.bot.send_message(chat, not_shown_reply(
-                DirectorContact(name=content.get("director"), phone=content.get("director_phone"))))
-        if item.kind == "alert_news":
-            card = AlertCard.from_payload(content["card"])
+                DirectorContact(name=notice.get("director"), phone=notice.get("director_phone"))))
+        if kind == MessageKind.ALERT_NEWS:
+            news = content_of(raw, AlertNewsPayload)
+            card = AlertCard.from_payload(news["card"])
             return await self.bot.send_message(
-                chat, news_html(content.get("occurrences") or card.occurrences, content.get("words"),
-                                        card.severity, card.case_id),
+                chat, news_html(news.get("occurrences") or card.occurrences, news.get("words"),
+                                card.severity, card.case_id),
                 reply_markup=news_keyboard(card.alert_id))
-        if item.kind == "lesson":
-            return await send_lesson(self.bot, chat, content, item.delivery_id, media_root=self.media_root,
-                                     **paid)
-        if item.kind == "lesson_followup":
-            return await self.bot.send_message(chat, followup_html(content),
+        if kind == MessageKind.LESSON:
+            return await send_lesson(self.bot, chat, dict(content_of(raw, LessonPayload)), item.delivery_id,
+                                     media_root=self.media_root, **paid)
+        if kind == MessageKind.LESSON_FOLLOWUP:
+            return await self.bot.send_message(chat, followup_html(dict(content_of(raw, LessonFollowupPayload))),
                                                reply_markup=tried_keyboard(item.delivery_id), **paid)
-        if item.kind in ("checkin", "checkin_reminder"):
-            view = QuestionView.from_payload(content["question"])
-            lead = reminder_lead(content) if item.kind == "checkin_reminder" else None
+        if kind in (MessageKind.CHECKIN, MessageKind.CHECKIN_REMINDER):
+            question = content_of(raw, CheckinPayload)
+            assert question["question"] is not None  # the resolver skips a check-in with nothing left to ask
+            view = QuestionView.from_payload(question["question"])
+            lead = reminder_lead(dict(question)) if kind == MessageKind.CHECKIN_REMINDER else None
             # The first message introduces the questionnaire; a reminder, or a later question
             # after a restart, goes straight to where the guardian is.
-            intro = item.kind == "checkin" and not content.get("answered")
+            intro = kind == MessageKind.CHECKIN and not question.get("answered")
             return await self.bot.send_message(chat, question_html(view, with_intro=intro, lead=lead),
                                                reply_markup=question_keyboard(view), **paid)
-        if item.kind == "checkin_closed":
-            return await self.bot.send_message(chat, closed_html(content), **paid)
-        if item.kind == "safety":
-            return await self.bot.send_message(chat, safety_html(SafetyMessage.from_payload(content["safety"])))
-        if item.kind == "alert":
-            card = AlertCard.from_payload(content["card"])
-            return await self.bot.send_message(chat, card_html(card, level=content.get("level", 0)),
+        if kind == MessageKind.CHECKIN_CLOSED:
+            return await self.bot.send_message(chat, closed_html(dict(content_of(raw, CheckinClosedPayload))), **paid)
+        if kind == MessageKind.CHECKIN_TAKEN:
+            taken = content_of(raw, CheckinTakenPayload)
+            text = answered_by_other_html() if taken["done"] else being_answered_html()
+            return await self._edit(chat, taken["message_id"], text, None)
+        if kind == MessageKind.SAFETY:
+            safety = content_of(raw, SafetyPayload)
+            return await self.bot.send_message(chat, safety_html(SafetyMessage.from_payload(safety["safety"])))
+        if kind == MessageKind.ALERT:
+            alert = content_of(raw, AlertPayload)
+            card = AlertCard.from_payload(alert["card"])
+            return await self.bot.send_message(chat, card_html(card, level=alert.get("level", 0)),
                                                reply_markup=card_keyboard(card.alert_id, card.status))
-        if item.kind == "alert_update":
-            card = AlertCard.from_payload(content["card"])
-            try:
-                edited = await self.bot.edit_message_text(
-                    text=card_html(card, level=content.get("level", 0)), chat_id=chat,
-                    message_id=int(content["message_id"]), reply_markup=card_keyboard(card.alert_id, card.status))
-            except TelegramBadRequest as exc:
-                if "not modified" not in exc.message.lower():
-                    raise
-                edited = None  # someone on the phone already showed this state
-            return edited if isinstance(edited, Message) else Message.model_validate(
-                {"message_id": int(content["message_id"]), "date": 0, "chat": {"id": chat, "type": "private"}})
-        if item.kind == "alert_reminder":
-            card = AlertCard.from_payload(content["card"])
+        if kind == MessageKind.ALERT_UPDATE:
+            # "not modified": someone on the phone already showed this state
+            redraw = content_of(raw, AlertUpdatePayload)
+            card = AlertCard.from_payload(redraw["card"])
+            return await self._edit(chat, redraw["message_id"], card_html(card, level=redraw.get("level", 0)),
+                                    card_keyboard(card.alert_id, card.status))
+        if kind == MessageKind.ALERT_REMINDER:
+            reminder = content_of(raw, AlertPayload)
+            card = AlertCard.from_payload(reminder["card"])
             return await self.bot.send_message(chat,
-                                               reminder_html(card, escalate_local=content.get("escalate_local")),
+                                               reminder_html(card, escalate_local=reminder.get("escalate_local")),
                                                reply_markup=card_keyboard(card.alert_id, card.status))
-        if item.kind == "followup_result":
-            return await self.bot.send_message(chat, followup_result_html(content), **paid)
-        if item.kind == "household_left":
-            return await self.bot.send_message(chat, household_left_html(content), **paid)
-        if item.kind == GUARDIAN_LEFT_KIND:
-            return await self.bot.send_message(chat, guardian_left_html(content))
-        if item.kind == INVITE_USED_KIND:
-            return await self.bot.send_message(chat, invite_used_html(content))
-        if item.kind == "console_signin":  # core.staff.websessions.SIGNIN_KIND
-            return await self.bot.send_message(chat, signin_html(content), disable_web_page_preview=True)
-        if item.kind == "campaign":
-            if content.get("lesson_id"):
-                return await send_lesson(self.bot, chat, content, item.delivery_id,
+        if kind == MessageKind.FOLLOWUP_RESULT:
+            return await self.bot.send_message(
+                chat, followup_result_html(dict(content_of(raw, FollowupResultPayload))), **paid)
+        if kind == MessageKind.HOUSEHOLD_LEFT:
+            return await self.bot.send_message(
+                chat, household_left_html(dict(content_of(raw, HouseholdLeftPayload))), **paid)
+        if kind == MessageKind.GUARDIAN_LEFT:
+            return await self.bot.send_message(chat, guardian_left_html(dict(content_of(raw, GuardianLeftPayload))))
+        if kind == MessageKind.INVITE_USED:
+            return await self.bot.send_message(chat, invite_used_html(dict(content_of(raw, InviteUsedPayload))))
+        if kind == MessageKind.CONSOLE_SIGNIN:
+            return await self.bot.send_message(chat, signin_html(dict(content_of(raw, ConsoleSigninPayload))),
+                                               disable_web_page_preview=True)
+        if kind == MessageKind.CAMPAIGN:
+            campaign = content_of(raw, CampaignPayload)
+            if campaign.get("lesson_id"):
+                return await send_lesson(self.bot, chat, dict(campaign), item.delivery_id,
                                          media_root=self.media_root, **paid)
-            return await self.bot.send_message(chat, campaign_html(content, item.locale), **paid)
-        raise _UnknownKind(item.kind)
+            return await self.bot.send_message(chat, campaign_html(dict(campaign), item.locale), **paid)
+        raise _UnknownKind(str(kind))
+
+    async def _edit(self, chat: int, message_id: str | int, text: str, markup: Any) -> Message:
+        """Redraw a message already in the chat; an edit with nothing left to do counts as done."""
+        try:
+            edited = await self.bot.edit_message_text(text=text, chat_id=chat, message_id=int(message_id),
+                                                      reply_markup=markup)
+        except TelegramBadRequest as exc:
+            if not any(reason in exc.message.lower() for reason in _EDIT_SETTLED):
+                raise
+            edited = None
+        return edited if isinstance(edited, Message) else _kept(chat, message_id)
 
 
-async def send_lesson(bot: Bot, chat_id: int, content: dict, delivery_id: int, *, media_root: Path,  # type: ignore[type-arg]
+async def send_lesson(bot: Bot, chat_id: int, content: dict[str, Any], delivery_id: int, *, media_root: Path,
                       allow_paid_broadcast: bool | None = None) -> Message:
     """Photo or voice with the lesson as caption when the lesson has media (many grandparents
     read little), otherwise a text message; feedback buttons underneath."""

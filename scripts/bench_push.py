@@ -153,6 +153,7 @@ class Counting:
     def __init__(self, inner: TelegramMessenger) -> None:
         self.inner = inner
         self.sent = 0
+        self.capabilities = inner.capabilities
 
     async def deliver(self, item: Outgoing) -> SendOutcome:
         outcome = await self.inner.deliver(item)

@@ -5,8 +5,9 @@ provider gateway, with core's checks and bookkeeping (core.sms.service.deliver_n
 
 `SmsMessenger` implements core.ports.Messenger for outbox rows: an outbox kind becomes a notice
 kind (a lesson → "a lesson is ready", a check-in → "a check-in is open" …; anything else has no
-SMS template and is refused as permanent with its reason, so it never turns into free text and the
-sender falls back to the person's next endpoint). The number is the row's address (sms:+86…);
+SMS template: it is declared unsupported in the capabilities, so the sender moves such a row to the
+person's next endpoint without asking; should one arrive anyway it is refused as permanent with its
+reason, so it never turns into free text). The number is the row's address (sms:+86…);
 provider refusals arrive already mapped (an invalid number → blocked, flow control → rate_limited)."""
 from __future__ import annotations
 
@@ -17,7 +18,8 @@ from core.config import Settings
 from core.endpoints.service import local_id
 from core.errors import Invalid
 from core.people import clean_phone
-from core.ports import Outgoing, SendOutcome
+from core.messages import MessageKind
+from core.ports import Capabilities, Outgoing, SendOutcome
 from core.sms import notices
 from core.sms.notices import NoticeRefused
 from core.sms.port import NoticeGateway, NoticeOutcome
@@ -26,10 +28,16 @@ from core.sms.service import NoticeDeferred, deliver_notice
 from core.webauth.keys import keyed_hash, load_secret
 
 # Outbox kinds that have an SMS notice; everything else (alert cards, free text) does not.
-NOTICE_FOR_KIND = {
-    "lesson": notices.LESSON, "campaign": notices.LESSON, "lesson_followup": notices.LESSON,
-    "checkin": notices.CHECKIN, "checkin_reminder": notices.REMINDER, "inbox_relay": notices.REPLY,
+NOTICE_FOR_KIND: dict[MessageKind, str] = {
+    MessageKind.LESSON: notices.LESSON, MessageKind.CAMPAIGN: notices.LESSON, MessageKind.LESSON_FOLLOWUP: notices.LESSON,
+    MessageKind.CHECKIN: notices.CHECKIN, MessageKind.CHECKIN_REMINDER: notices.REMINDER,
+    MessageKind.INBOX_RELAY: notices.REPLY,
 }
+
+# A notice is a fixed, registered template of about 70 characters (one SMS) pointing to the
+# mobile pages: no edits, no buttons, no media; the kinds without a template are not carried.
+CAPABILITIES = Capabilities(can_edit=False, buttons=False, max_text=70, media=frozenset(), reply_window=None,
+                            unsupported=frozenset(set(MessageKind) - set(NOTICE_FOR_KIND)))
 
 
 class SmsNotices:
@@ -57,6 +65,8 @@ class SmsNotices:
 
 class SmsMessenger:
     """core.ports.Messenger over SMS notices."""
+
+    capabilities = CAPABILITIES
 
     def __init__(self, notices_: SmsNotices) -> None:
         self.notices = notices_

@@ -21,6 +21,7 @@ from core.alerts.queries import alert_messages
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN, ALERT_RESOLVED
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.errors import Conflict, Invalid, InvalidFields, NotFound
+from core.messages import MessageKind
 from core.models import Alert, Case, CaseEvent, CaseMeasure, CheckIn, Household
 from core.models.enums import StaffRole
 
@@ -110,7 +111,7 @@ async def _cards_changed(session: AsyncSession, alert: Alert, now: datetime, car
     if not cards:
         return
     for address, message_id, _locale, level, staff_id in await alert_messages(session, alert_id=alert.id):
-        await enqueue(session, address=address, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+        await enqueue(session, address=address, kind=MessageKind.ALERT_UPDATE, ref=f"alert:{alert.id}:{message_id}",
                       cycle=alert.status, lane=LANE_URGENT, due_at=now, now=now, cohort_id=alert.cohort_id,
                       staff_id=staff_id,
                       payload={"alert_id": alert.id, "message_id": message_id, "level": level})
@@ -305,7 +306,7 @@ async def followup_finished(session: AsyncSession, *, checkin: CheckIn, rules: l
     session.add(CaseEvent(case_id=case.id, cohort_id=case.cohort_id, household_id=case.household_id, at=now,
                           kind="followup_result", detail={"check_in_id": checkin.id, "state": checkin.state,
                                                           "rules": rules, "severity": severity}))
-    await notify.tell_directors(session, cohort_id=case.cohort_id, kind=notify.FOLLOWUP_KIND,
+    await notify.tell_directors(session, cohort_id=case.cohort_id, kind=MessageKind.FOLLOWUP_RESULT,
                                 ref=f"checkin:{checkin.id}", now=now,
                                 payload={"case_id": case.id, "check_in_id": checkin.id, "state": checkin.state,
                                          "rules": rules, "severity": severity})

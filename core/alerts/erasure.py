@@ -26,10 +26,10 @@ from typing import Any
 from sqlalchemy import delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.alerts import notify
 from core.alerts.queries import alert_messages
 from core.delivery.outbox import LANE_URGENT, enqueue
 from core.endpoints.service import endpoints_of
+from core.messages import MessageKind
 from core.people import display_phone
 from core.models import Alert, Case, CaseEvent, Child, Delivery, FreeText, Guardian
 
@@ -125,6 +125,6 @@ async def edit_cards(session: AsyncSession, *, alert: Alert, cycle: str, now: da
     """Redraw every card of this alert already on a staff phone (an `alert_update` row per
     message, rendered at send time); `cycle` names the occasion, so each redraws once."""
     for address, message_id, _locale, level, staff_id in await alert_messages(session, alert_id=alert.id):
-        await enqueue(session, address=address, kind=notify.UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+        await enqueue(session, address=address, kind=MessageKind.ALERT_UPDATE, ref=f"alert:{alert.id}:{message_id}",
                       cycle=cycle, lane=LANE_URGENT, due_at=now, now=now, cohort_id=alert.cohort_id,
                       staff_id=staff_id, payload={"alert_id": alert.id, "message_id": message_id, "level": level})

@@ -13,19 +13,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.alerts.policy import AlertPolicy
 from core.delivery.outbox import LANE_CHECKIN, LANE_URGENT, enqueue
 from core.endpoints.service import first_addresses, staff_reachable
+from core.messages import MessageKind
 from core.models import Alert, CaseEvent, Cohort, Delivery, Staff, StaffCohort
 from core.models.enums import StaffRole
 
 log = logging.getLogger(__name__)
 
-ALERT_KIND = "alert"  # a new or escalated alert, with its action buttons
-UPDATE_KIND = "alert_update"  # an edit of a card already sent: where the alert stands now
-REMINDER_KIND = "alert_reminder"
-FOLLOWUP_KIND = "followup_result"
-LEFT_KIND = "household_left"
-GUARDIAN_LEFT_KIND = "guardian_left"  # one guardian stopped or erased; the household stays (core.enrolment.notices)
-NEWS_KIND = "alert_news"  # a new occurrence joined an open alert: "新情况：…" to whoever holds its card
-STAFF_KINDS = (ALERT_KIND, UPDATE_KIND, REMINDER_KIND, FOLLOWUP_KIND, LEFT_KIND, GUARDIAN_LEFT_KIND, NEWS_KIND)
+STAFF_KINDS = (MessageKind.ALERT, MessageKind.ALERT_UPDATE, MessageKind.ALERT_REMINDER, MessageKind.FOLLOWUP_RESULT,
+               MessageKind.HOUSEHOLD_LEFT, MessageKind.GUARDIAN_LEFT, MessageKind.ALERT_NEWS)
 LEVEL_ROLES = {0: StaffRole.director, 1: StaffRole.supervisor, 2: StaffRole.admin}
 TOP_LEVEL = 2
 
@@ -44,7 +39,7 @@ async def policy_for(session: AsyncSession, cohort_id: int | None) -> AlertPolic
     return AlertPolicy.of(cohort.alert_policy if cohort else None)
 
 
-async def _send(session: AsyncSession, *, alert: Alert, people: list[Staff], kind: str, cycle: str,
+async def _send(session: AsyncSession, *, alert: Alert, people: list[Staff], kind: MessageKind, cycle: str,
                 now: datetime, lane: int = LANE_URGENT, **payload: object) -> int:
     sent = 0
     addresses = await first_addresses(session, staff_ids=[p.id for p in people])
@@ -70,7 +65,7 @@ async def announce(session: AsyncSession, *, alert: Alert, now: datetime, again:
     alert.remind_at, alert.escalate_at = policy.deadlines(alert.severity, now)
     directors = await reachable_staff(session, cohort_id=alert.cohort_id, role=StaffRole.director)
     if directors:
-        await _send(session, alert=alert, people=directors, kind=ALERT_KIND,
+        await _send(session, alert=alert, people=directors, kind=MessageKind.ALERT,
                     cycle=f"0-{alert.severity}" if again else "0", now=now, level=0)
         return
     log.warning("alert %s: cohort %s has no reachable director; escalating at once", alert.id, alert.cohort_id)
@@ -86,7 +81,7 @@ async def escalate(session: AsyncSession, *, alert: Alert, now: datetime, why: s
         level += 1
         people = await reachable_staff(session, cohort_id=alert.cohort_id, role=LEVEL_ROLES[level])
         if people:
-            await _send(session, alert=alert, people=people, kind=ALERT_KIND, cycle=str(level), now=now, level=level)
+            await _send(session, alert=alert, people=people, kind=MessageKind.ALERT, cycle=str(level), now=now, level=level)
             break
         why = f"no_{LEVEL_ROLES[level]}"
     else:
@@ -121,7 +116,7 @@ async def remind_due(session: AsyncSession, *, now: datetime, limit: int = 200) 
     )).all()
     for alert in alerts:
         directors = await reachable_staff(session, cohort_id=alert.cohort_id, role=StaffRole.director)
-        await _send(session, alert=alert, people=directors, kind=REMINDER_KIND, cycle="1", now=now,
+        await _send(session, alert=alert, people=directors, kind=MessageKind.ALERT_REMINDER, cycle="1", now=now,
                     escalate_at=alert.escalate_at.isoformat() if alert.escalate_at else None)
         alert.remind_at = None
         _event(session, alert, kind="reminded", now=now, recipients=len(directors))
@@ -147,14 +142,14 @@ async def notification_failed(session: AsyncSession, *, alert_id: int | None, no
     if alert is None or alert.status != "open" or alert.escalation_level > 0:
         return
     delivered = await session.scalar(
-        select(Delivery.id).where(Delivery.kind == ALERT_KIND, Delivery.about("alert", alert.id),
+        select(Delivery.id).where(Delivery.kind == MessageKind.ALERT, Delivery.about("alert", alert.id),
                                   Delivery.state.in_(["sent", "pending", "sending"])).limit(1)
     )
     if delivered is None:
         await escalate(session, alert=alert, now=now, why="notification_failed")
 
 
-async def tell_directors(session: AsyncSession, *, cohort_id: int | None, kind: str, ref: str, now: datetime,
+async def tell_directors(session: AsyncSession, *, cohort_id: int | None, kind: MessageKind, ref: str, now: datetime,
                          payload: dict[str, object]) -> int:
     """A plain notice for the cohort's directors (a follow-up's result, a family that left)."""
     sent = 0
@@ -173,7 +168,7 @@ async def _card_holders(session: AsyncSession, *, alert_id: int) -> list[tuple[s
     """(address, card message id, staff id, level) of every card of this alert sent to staff."""
     rows = await session.execute(
         select(Delivery.address, Delivery.provider_message_id, Delivery.staff_id, Delivery.payload)
-        .where(Delivery.kind == ALERT_KIND, Delivery.ref == f"alert:{alert_id}", Delivery.staff_id.is_not(None),
+        .where(Delivery.kind == MessageKind.ALERT, Delivery.ref == f"alert:{alert_id}", Delivery.staff_id.is_not(None),
                Delivery.provider_message_id.is_not(None))
         .order_by(Delivery.id)
     )
@@ -187,7 +182,7 @@ async def cards_redrawn(session: AsyncSession, *, alert: Alert, now: datetime, w
     queued = 0
     for address, message_id, staff_id, level in await _card_holders(session, alert_id=alert.id):
         # An edit goes where the card is (the sender never moves it to another endpoint).
-        if await enqueue(session, address=address, kind=UPDATE_KIND, ref=f"alert:{alert.id}:{message_id}",
+        if await enqueue(session, address=address, kind=MessageKind.ALERT_UPDATE, ref=f"alert:{alert.id}:{message_id}",
                          cycle=f"{alert.status}-{why}", lane=LANE_URGENT, due_at=now, now=now,
                          cohort_id=alert.cohort_id, staff_id=staff_id,
                          payload={"alert_id": alert.id, "message_id": message_id, "level": level}):
@@ -206,7 +201,7 @@ async def tell_news(session: AsyncSession, *, alert: Alert, now: datetime) -> in
         if address in seen:
             continue
         seen.add(address)
-        if await enqueue(session, address=address, kind=NEWS_KIND, ref=f"alert:{alert.id}",
+        if await enqueue(session, address=address, kind=MessageKind.ALERT_NEWS, ref=f"alert:{alert.id}",
                          cycle=f"n{alert.occurrences}", lane=LANE_URGENT, due_at=now, now=now,
                          cohort_id=alert.cohort_id, staff_id=staff_id,
                          payload={"alert_id": alert.id, "occurrences": alert.occurrences,

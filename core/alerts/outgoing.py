@@ -12,11 +12,10 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.alerts.notify import (
-    ALERT_KIND, FOLLOWUP_KIND, LEFT_KIND, NEWS_KIND, REMINDER_KIND, STAFF_KINDS, UPDATE_KIND,
-)
+from core.alerts.notify import STAFF_KINDS
 from core.alerts.raising import ALERT_OPEN, ALERT_RESOLVED
 from core.alerts.views import alert_card
+from core.messages import MessageKind
 from core.models import Alert, Case, CheckIn, Child, Cohort, Delivery, FreeText, Staff
 
 SKIPPED = "skipped"
@@ -41,7 +40,7 @@ async def resolve_staff_messages(session: AsyncSession, *, items: Sequence[_Clai
         if person is None or not person.active:
             problem = "staff_gone"
         content: dict[str, Any] = {}
-        if problem is None and d.kind == UPDATE_KIND:
+        if problem is None and d.kind == MessageKind.ALERT_UPDATE:
             alert = await session.get(Alert, d.payload.get("alert_id"))
             if alert is None:
                 problem = "alert_gone"
@@ -50,12 +49,12 @@ async def resolve_staff_messages(session: AsyncSession, *, items: Sequence[_Clai
                 card = await alert_card(session, alert=alert, locale=person.locale, now=now)
                 content = {"card": card.as_payload(), "level": int(d.payload.get("level", 0)),
                            "message_id": d.payload.get("message_id")}
-        elif problem is None and d.kind in (ALERT_KIND, REMINDER_KIND):
+        elif problem is None and d.kind in (MessageKind.ALERT, MessageKind.ALERT_REMINDER):
             alert = await session.get(Alert, d.payload.get("alert_id"))
             level = int(d.payload.get("level", 0))
             if alert is None:
                 problem = "alert_gone"
-            elif (d.kind == REMINDER_KIND or level > 0) and alert.status != ALERT_OPEN:
+            elif (d.kind == MessageKind.ALERT_REMINDER or level > 0) and alert.status != ALERT_OPEN:
                 problem = "alert_handled"
             elif alert.status == ALERT_RESOLVED:
                 problem = "alert_handled"
@@ -63,10 +62,10 @@ async def resolve_staff_messages(session: AsyncSession, *, items: Sequence[_Clai
                 assert person is not None
                 card = await alert_card(session, alert=alert, locale=person.locale, now=now)
                 content = {"card": card.as_payload(), "level": level}
-                if d.kind == REMINDER_KIND and alert.escalate_at is not None:
+                if d.kind == MessageKind.ALERT_REMINDER and alert.escalate_at is not None:
                     tz = await _tz(session, alert.cohort_id)
                     content["escalate_local"] = alert.escalate_at.astimezone(tz).strftime("%H:%M")
-        elif problem is None and d.kind == NEWS_KIND:
+        elif problem is None and d.kind == MessageKind.ALERT_NEWS:
             alert = await session.get(Alert, d.payload.get("alert_id"))
             if alert is None or alert.status == ALERT_RESOLVED:
                 problem = "alert_handled"
@@ -76,12 +75,12 @@ async def resolve_staff_messages(session: AsyncSession, *, items: Sequence[_Clai
                 kept = await session.get(FreeText, d.payload["free_text_id"]) if d.payload.get("free_text_id") else None
                 content = {"card": card.as_payload(), "occurrences": int(d.payload.get("occurrences") or 0),
                            "words": kept.text if kept else None}
-        elif problem is None and d.kind == FOLLOWUP_KIND:
+        elif problem is None and d.kind == MessageKind.FOLLOWUP_RESULT:
             content = dict(d.payload)
             checkin = await session.get(CheckIn, d.payload.get("check_in_id"))
             child = await session.get(Child, checkin.child_id) if checkin and checkin.child_id else None
             content["nickname"] = child.nickname if child else None
-        elif problem is None and d.kind == LEFT_KIND:
+        elif problem is None and d.kind == MessageKind.HOUSEHOLD_LEFT:
             content = dict(d.payload)
             content["case_ids"] = list((await session.scalars(
                 select(Case.id).where(Case.id.in_(d.payload.get("case_ids") or []), Case.status == "open"))).all())

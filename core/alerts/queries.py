@@ -17,6 +17,7 @@ from core.access import Scope
 from core.alerts.notify import policy_for
 from core.alerts.raising import ALERT_ACKNOWLEDGED, ALERT_OPEN
 from core.content.questionnaires import SEVERITY_RANK
+from core.messages import MessageKind
 from core.people import age_in_years
 from core.errors import NotFound
 from core.households.identity import family_label_of, family_labels
@@ -210,7 +211,7 @@ async def alert_messages(session: AsyncSession, *, alert_id: int) -> list[tuple[
     rows = await session.execute(
         select(Delivery.address, Delivery.provider_message_id, Staff.locale, Delivery.payload, Staff.id)
         .join(Staff, Staff.id == Delivery.staff_id)
-        .where(Delivery.kind == "alert", Delivery.about("alert", alert_id), Delivery.provider_message_id.is_not(None))
+        .where(Delivery.kind == MessageKind.ALERT, Delivery.about("alert", alert_id), Delivery.provider_message_id.is_not(None))
         .order_by(Delivery.id)
     )
     return [(address, message_id, locale, int((payload or {}).get("level", 0)), staff_id)

@@ -21,6 +21,7 @@ from core.endpoints.service import guardian_address
 from core.delivery.schedule import QuietHours, next_allowed, parse_hhmm
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.inputs import Timestamp
+from core.messages import MessageKind
 from core.models import Campaign, Cohort, Delivery, Guardian, Household
 from core.models.enums import GuardianStatus
 
@@ -103,7 +104,7 @@ async def delivery_counts(session: AsyncSession, *, scope: Scope, campaign: Camp
     """The campaign's messages by state, counting only the cohorts the reader covers."""
     counts = dict.fromkeys(outbox.STATES, 0)
     query = select(Delivery.state, func.count()).where(
-        Delivery.kind == "campaign", Delivery.about("campaign", campaign.id)
+        Delivery.kind == MessageKind.CAMPAIGN, Delivery.about("campaign", campaign.id)
     ).group_by(Delivery.state)
     if scope.cohort_ids is not None:
         query = query.where(Delivery.cohort_id.in_(scope.cohort_ids))
@@ -126,7 +127,7 @@ async def cancel_campaign(session: AsyncSession, *, scope: Scope, campaign_id: i
         raise Conflict("campaign already cancelled", code="already_cancelled")
     withdrawn = affected_rows(await session.execute(
         update(Delivery)
-        .where(Delivery.kind == "campaign", Delivery.about("campaign", campaign.id), Delivery.state == PENDING)
+        .where(Delivery.kind == MessageKind.CAMPAIGN, Delivery.about("campaign", campaign.id), Delivery.state == PENDING)
         .values(state=outbox.CANCELLED, finished_at=now, last_error="campaign_cancelled")
     )) or 0
     if campaign.state == "planned" and not withdrawn:
@@ -159,7 +160,7 @@ async def plan_due_campaigns(session: AsyncSession, *, now: datetime) -> int:
                 tz_col = func.coalesce(Guardian.timezone, literal(cohort.timezone))
                 address = guardian_address()
                 source = select(
-                    address, Guardian.id, literal(cohort.id), literal("campaign"),
+                    address, Guardian.id, literal(cohort.id), literal(str(MessageKind.CAMPAIGN)),
                     literal(f"campaign:{campaign.id}"), literal("campaign"), literal(campaign.id), literal("1"), literal(LANE_LESSON), literal(PENDING),
                     literal(due_at, Delivery.due_at.type), literal(0), literal(payload, Delivery.payload.type),
                     literal(campaign.lesson_id, Delivery.lesson_id.type),

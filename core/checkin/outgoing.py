@@ -10,13 +10,13 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.checkin.planning import CLOSED_KIND, REMINDER_KIND
-from core.checkin.service import ANSWERABLE, CHECKIN_KIND, answers_by_item, get_questionnaire
+from core.checkin.service import ANSWERABLE, answers_by_item, get_questionnaire
 from core.checkin.views import checkin_view
 from core.locales import pick_locale
+from core.messages import MessageKind
 from core.models import CheckIn, Child, Delivery, Guardian
 
-KINDS = (CHECKIN_KIND, REMINDER_KIND, CLOSED_KIND)
+KINDS = (MessageKind.CHECKIN, MessageKind.CHECKIN_REMINDER, MessageKind.CHECKIN_CLOSED)
 SKIPPED = "skipped"
 
 
@@ -43,11 +43,11 @@ async def resolve_checkins(session: AsyncSession, *, items: Sequence[_Claimed], 
         problem = None
         if checkin is None:
             problem = "checkin_gone"
-        elif d.kind != CLOSED_KIND and (checkin.state not in ANSWERABLE or now >= checkin.expires_at):
+        elif d.kind != MessageKind.CHECKIN_CLOSED and (checkin.state not in ANSWERABLE or now >= checkin.expires_at):
             problem = "checkin_closed"
-        elif d.kind != CLOSED_KIND and checkin.claimed_by_guardian_id not in (None, guardian_id):
+        elif d.kind != MessageKind.CHECKIN_CLOSED and checkin.claimed_by_guardian_id not in (None, guardian_id):
             problem = "claimed_by_other"
-        elif d.kind != CLOSED_KIND and checkin.cursor >= len(
+        elif d.kind != MessageKind.CHECKIN_CLOSED and checkin.cursor >= len(
                 (await get_questionnaire(session, questionnaire_id=checkin.questionnaire_id,
                                          version=checkin.questionnaire_version)).items):
             problem = "checkin_answered"
@@ -64,7 +64,7 @@ async def resolve_checkins(session: AsyncSession, *, items: Sequence[_Claimed], 
                                    "answered": view.answered, "total": view.total,
                                    "nickname": nicknames.get(checkin.child_id),
                                    "question": view.question.as_payload() if view.question else None}
-        if d.kind == REMINDER_KIND:
+        if d.kind == MessageKind.CHECKIN_REMINDER:
             content["reminder"] = d.payload.get("reminder", 1)
         out[d.id] = content
     return out

@@ -15,18 +15,17 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.alerts.cases import followup_finished
 from core.checkin import schedule as cal
 from core.checkin.rules import highest_severity
-from core.checkin.service import ANSWERABLE, CHECKIN_KIND, expire_checkins, get_questionnaire, open_checkins_for_cohort
+from core.checkin.service import ANSWERABLE, expire_checkins, get_questionnaire, open_checkins_for_cohort
 from core.db import dialect_insert
 from core.delivery.outbox import LANE_CHECKIN, SENT, enqueue
 from core.endpoints.service import first_address
 from core.errors import NotFound
+from core.messages import MessageKind
 from core.models import CheckIn, CheckInRound, Cohort, Delivery, Guardian
 from core.models.enums import GuardianStatus
 
 log = logging.getLogger(__name__)
 
-REMINDER_KIND = "checkin_reminder"
-CLOSED_KIND = "checkin_closed"
 
 
 @dataclass
@@ -99,7 +98,7 @@ async def _sent_to(session: AsyncSession, checkin_ids: list[int]) -> dict[int, l
     """check-in id → (address, guardian id) of everyone its first message reached."""
     rows = await session.execute(
         select(Delivery.ref_id, Delivery.address, Delivery.guardian_id)
-        .where(Delivery.ref_kind == "checkin", Delivery.ref_id.in_(checkin_ids), Delivery.kind == CHECKIN_KIND,
+        .where(Delivery.ref_kind == "checkin", Delivery.ref_id.in_(checkin_ids), Delivery.kind == MessageKind.CHECKIN,
                Delivery.state == SENT, Delivery.guardian_id.is_not(None))
     )
     out: dict[int, list[tuple[str, int]]] = {}
@@ -137,7 +136,7 @@ async def plan_reminders(session: AsyncSession, *, now: datetime, limit: int = 2
             guardian = guardians.get(guardian_id)
             if guardian is None or guardian.status == GuardianStatus.stopped or guardian.unreachable_at:
                 continue
-            if await enqueue(session, address=address, kind=REMINDER_KIND, ref=f"checkin:{checkin.id}",
+            if await enqueue(session, address=address, kind=MessageKind.CHECKIN_REMINDER, ref=f"checkin:{checkin.id}",
                              cycle=f"r{due_count}", lane=LANE_CHECKIN, due_at=now, now=now, guardian_id=guardian_id,
                              cohort_id=checkin.cohort_id, payload={"checkin_id": checkin.id, "reminder": due_count}):
                 added += 1
@@ -162,7 +161,7 @@ async def close_expired(session: AsyncSession, *, now: datetime) -> int:
         address = await first_address(session, guardian_id=guardian.id)
         if address is None:
             continue
-        await enqueue(session, address=address, kind=CLOSED_KIND, ref=f"checkin:{c.id}", cycle="1",
+        await enqueue(session, address=address, kind=MessageKind.CHECKIN_CLOSED, ref=f"checkin:{c.id}", cycle="1",
                       lane=LANE_CHECKIN, due_at=now, now=now, guardian_id=guardian.id, cohort_id=c.cohort_id,
                       payload={"checkin_id": c.id})
     return len(results)

@@ -13,11 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.content.texts import current_text
 from core.delivery.outbox import LANE_URGENT, send_now
 from core.endpoints.service import first_address
+from core.messages import MessageKind
 from core.staff.directors import primary_director_contact
 from core.locales import localized
 from core.models import Cohort, Delivery, Guardian
 
-SAFETY_KIND = "safety"
 
 
 @dataclass(frozen=True)
@@ -42,7 +42,7 @@ class SafetyMessage:
 
 
 async def safety_message(session: AsyncSession, *, cohort_id: int, locale: str) -> SafetyMessage:
-    doc = await current_text(session, kind=SAFETY_KIND)
+    doc = await current_text(session, kind="safety")
     if doc is None:
         raise RuntimeError("no safety text is loaded: run `shouwang content load`")
     cohort = await session.get(Cohort, cohort_id)
@@ -71,7 +71,7 @@ async def reserve_safety_for_address(session: AsyncSession, *, address: str, loc
                                   cohort_id: int, ref: str, now: datetime) -> tuple[Delivery, SafetyMessage] | None:
     """The same for someone who is not enrolled yet (a risk word typed during enrolment)."""
     message = await safety_message(session, cohort_id=cohort_id, locale=locale)
-    delivery = await send_now(session, address=address, kind=SAFETY_KIND, ref=ref, cycle="1",
+    delivery = await send_now(session, address=address, kind=MessageKind.SAFETY, ref=ref, cycle="1",
                               lane=LANE_URGENT, now=now, guardian_id=guardian_id, cohort_id=cohort_id,
                               payload={"safety": message.as_payload()})
     return None if delivery is None else (delivery, message)

@@ -27,6 +27,7 @@ from core.content.questionnaires import AnswerIn, QuestionnaireFile
 from core.db import dialect_insert
 from core.delivery.outbox import KEY, LANE_CHECKIN, PENDING
 from core.endpoints.service import first_addresses
+from core.messages import MessageKind
 from core.people import age_in_years
 from core.errors import Conflict, Forbidden, Invalid, NotFound
 from core.locales import pick_locale
@@ -36,7 +37,6 @@ from core.models.enums import GuardianStatus
 OPEN, IN_PROGRESS, COMPLETED, EXPIRED = "open", "in_progress", "completed", "expired"
 ANSWERABLE = (OPEN, IN_PROGRESS)
 DEFAULT_EXPIRY = timedelta(days=3)
-CHECKIN_KIND = "checkin"
 
 
 # ---------------------------------------------------------------- planning
@@ -178,7 +178,7 @@ async def open_checkins_for_cohort(
     addresses = await first_addresses(
         session, guardian_ids={g.id for _, key in created for g in respondents[key]})
     deliveries = [
-        {"address": addresses[g.id], "guardian_id": g.id, "cohort_id": cohort_id, "kind": CHECKIN_KIND,
+        {"address": addresses[g.id], "guardian_id": g.id, "cohort_id": cohort_id, "kind": MessageKind.CHECKIN,
          "ref": f"checkin:{checkin_id}", "ref_kind": "checkin", "ref_id": checkin_id, "cycle": cycle, "lane": LANE_CHECKIN, "state": PENDING,
          "due_at": due, "attempts": 0, "payload": {"checkin_id": checkin_id}, "created_at": now}
         for checkin_id, key in created for g in respondents[key] if g.id in addresses

@@ -14,6 +14,7 @@ from core.content.questionnaires import SEVERITY_RANK
 from core.delivery.lessons import lessons_done
 from core.endpoints.service import first_address
 from core.delivery.outbox import LANE_CHECKIN, enqueue
+from core.messages import MessageKind
 from core.people import age_in_years
 from core.models import CheckIn, Child, Delivery, Guardian, Lesson
 
@@ -49,6 +50,6 @@ async def send_fitting_lesson(session: AsyncSession, *, checkin: CheckIn, fired:
     address = await first_address(session, guardian_id=guardian.id)
     if address is None:
         return None
-    return await enqueue(session, address=address, kind="lesson", ref=f"checkin:{checkin.id}",
+    return await enqueue(session, address=address, kind=MessageKind.LESSON, ref=f"checkin:{checkin.id}",
                          cycle=f"{lesson.id}@{lesson.version}", lane=LANE_CHECKIN, due_at=now, now=now,
                          guardian_id=guardian.id, cohort_id=checkin.cohort_id, lesson=lesson)

@@ -13,6 +13,7 @@ from typing import Any, Protocol
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.delivery.outbox import Claimed
+from core.messages import EDIT_KINDS, MessageKind
 from core.models import Delivery
 
 
@@ -41,9 +42,10 @@ class StaffBlocked(Protocol):
 @dataclass(frozen=True)
 class SenderHooks:
     resolvers: Sequence[Resolver] = ()  # their contents are merged in this order
-    persistent_kinds: frozenset[str] = frozenset({"safety"})  # retried until delivered, never dropped
+    # retried until delivered, never dropped
+    persistent_kinds: frozenset[MessageKind] = frozenset({MessageKind.SAFETY})
     # Edits of a message already on a phone (a card redrawn): they only mean something where that
     # message is, so they never move to another endpoint.
-    edit_kinds: frozenset[str] = frozenset()
-    on_settled: Mapping[str, Settled] = field(default_factory=dict)  # by kind
+    edit_kinds: frozenset[MessageKind] = EDIT_KINDS
+    on_settled: Mapping[str, Settled] = field(default_factory=dict)  # by kind (a MessageKind)
     on_staff_blocked: StaffBlocked | None = None

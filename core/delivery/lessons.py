@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core.catalog.service import LessonPlanner, audience_for, household_bands
 from core.delivery import outbox
 from core.errors import Conflict, Invalid, NotFound
+from core.messages import MessageKind
 from core.models import Cohort, Delivery, Guardian, Household, Lesson, LessonFeedback
 
 QUESTIONS = {"helpful": ("yes", "no"), "tried": ("yes", "not_yet", "no")}
@@ -26,7 +27,7 @@ async def lessons_done(session: AsyncSession, *, guardian_id: int) -> set[str]:
     rows = await session.scalars(
         select(Delivery.lesson_id).where(
             Delivery.guardian_id == guardian_id,
-            Delivery.kind == "lesson",
+            Delivery.kind == MessageKind.LESSON,
             Delivery.lesson_id.is_not(None),
             Delivery.state.in_([outbox.SENT, outbox.SENDING, outbox.PENDING]),
         )
@@ -55,7 +56,7 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, address
         return None
     # Keyed by the lesson: two /lesson taps handled at once pick the same lesson and only one
     # row (and one message) comes of it; an earlier failed try of this lesson is reused.
-    key = {"address": address, "kind": "lesson", "ref": "request", "cycle": f"{lesson.id}@{lesson.version}"}
+    key = {"address": address, "kind": MessageKind.LESSON, "ref": "request", "cycle": f"{lesson.id}@{lesson.version}"}
     existing = await session.scalar(select(Delivery).filter_by(**key))
     if existing is not None:
         if existing.state != outbox.FAILED:
@@ -99,7 +100,7 @@ async def record_feedback(
     if delivery is None or delivery.guardian_id != guardian.id or not delivery.lesson_id:
         raise NotFound("lesson delivery not found")
     lesson_delivery = delivery
-    if delivery.kind == "lesson_followup":
+    if delivery.kind == MessageKind.LESSON_FOLLOWUP:
         lesson_delivery_id = (delivery.payload or {}).get("lesson_delivery_id")
         earlier = await session.get(Delivery, lesson_delivery_id) if lesson_delivery_id else delivery
         if earlier is None:
@@ -127,7 +128,7 @@ async def lesson_history(session: AsyncSession, *, guardian: Guardian, limit: in
     rows = await session.execute(
         select(Delivery, Lesson)
         .join(Lesson, (Lesson.id == Delivery.lesson_id) & (Lesson.version == Delivery.lesson_version))
-        .where(Delivery.guardian_id == guardian.id, Delivery.kind == "lesson", Delivery.state == outbox.SENT)
+        .where(Delivery.guardian_id == guardian.id, Delivery.kind == MessageKind.LESSON, Delivery.state == outbox.SENT)
         .order_by(Delivery.sent_at.desc(), Delivery.id.desc())
         .limit(limit)
     )
@@ -137,7 +138,7 @@ async def lesson_history(session: AsyncSession, *, guardian: Guardian, limit: in
 async def lesson_for_rereading(session: AsyncSession, *, guardian: Guardian, delivery_id: int) -> Lesson:
     """A lesson this guardian was sent (only theirs), in the exact version they got."""
     delivery = await session.get(Delivery, delivery_id)
-    if delivery is None or delivery.guardian_id != guardian.id or delivery.kind != "lesson" or not delivery.lesson_id:
+    if delivery is None or delivery.guardian_id != guardian.id or delivery.kind != MessageKind.LESSON or not delivery.lesson_id:
         raise NotFound("lesson not found")
     lesson = await session.get(Lesson, (delivery.lesson_id, delivery.lesson_version))
     if lesson is None:

@@ -15,6 +15,7 @@ from core.delivery.schedule import QuietHours, WeeklySchedule, cycle_key, latest
 from core.db import affected_rows, dialect_insert
 from core.endpoints.service import guardian_address
 from core.locales import localized
+from core.messages import MessageKind
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
 from core.models.delivery import ref_columns
 from core.models.enums import GuardianStatus
@@ -155,7 +156,7 @@ async def enqueue(
     session: AsyncSession,
     *,
     address: str,
-    kind: str,
+    kind: MessageKind,
     ref: str,
     cycle: str,
     lane: int,
@@ -182,7 +183,7 @@ async def send_now(
     session: AsyncSession,
     *,
     address: str,
-    kind: str,
+    kind: MessageKind,
     ref: str,
     cycle: str,
     lane: int,
@@ -226,12 +227,12 @@ FOLLOWUP_AFTER = timedelta(days=3)
 async def plan_followups(session: AsyncSession, *, lessons: list[Delivery], now: datetime) -> None:
     """A gentle 'did you try it?' a few days after each sent lesson (one per lesson delivery)."""
     rows = [
-        {"address": d.address, "guardian_id": d.guardian_id, "cohort_id": d.cohort_id, "kind": "lesson_followup",
+        {"address": d.address, "guardian_id": d.guardian_id, "cohort_id": d.cohort_id, "kind": MessageKind.LESSON_FOLLOWUP,
          "ref": f"delivery:{d.id}", "ref_kind": "delivery", "ref_id": d.id, "cycle": "1", "lane": LANE_LESSON, "state": PENDING,
          "due_at": now + FOLLOWUP_AFTER, "attempts": 0, "payload": {"lesson_delivery_id": d.id},
          "lesson_id": d.lesson_id, "lesson_version": d.lesson_version, "created_at": now}
         for d in lessons
-        if d.kind == "lesson" and d.lesson_id
+        if d.kind == MessageKind.LESSON and d.lesson_id
     ]
     if rows:
         # executemany of one cached statement: far cheaper than a giant multi-VALUES insert.
@@ -347,7 +348,7 @@ def recipient_problem(item: Claimed) -> str | None:
         return "unreachable"
     if g.status == GuardianStatus.stopped:
         return "stopped"
-    if g.status == GuardianStatus.paused and item.delivery.kind in ("lesson", "lesson_followup"):
+    if g.status == GuardianStatus.paused and item.delivery.kind in (MessageKind.LESSON, MessageKind.LESSON_FOLLOWUP):
         return "paused"
     return None
 
@@ -355,7 +356,7 @@ def recipient_problem(item: Claimed) -> str | None:
 async def resolve_lessons(session: AsyncSession, *, items: list[Claimed], today: Any) -> None:
     """Fix which lesson each scheduled lesson delivery carries: the guardian's next unsent
     lesson. Stored with the claim, so a resend after a crash sends the same lesson."""
-    todo = [i for i in items if i.delivery.kind == "lesson" and i.delivery.lesson_id is None and i.guardian]
+    todo = [i for i in items if i.delivery.kind == MessageKind.LESSON and i.delivery.lesson_id is None and i.guardian]
     if not todo:
         return
     planner = await LessonPlanner.load(session)
@@ -363,7 +364,7 @@ async def resolve_lessons(session: AsyncSession, *, items: list[Claimed], today:
     done_rows = await session.execute(
         select(Delivery.guardian_id, Delivery.lesson_id).where(
             Delivery.guardian_id.in_(guardian_ids),
-            Delivery.kind == "lesson",
+            Delivery.kind == MessageKind.LESSON,
             Delivery.lesson_id.is_not(None),
             Delivery.state.in_([SENT, SENDING, PENDING]),
         )

@@ -12,7 +12,14 @@ Endpoints: a channel that refuses a row (blocked, window closed, quota exhausted
 endpoint and the row moves to the person's next one; lane-0 rows also move on any other failure,
 so a safety message or an alert card tries every endpoint of the person until one delivers. A
 person with no endpoint left is handled as before endpoints: the row is blocked (or failed), a
-guardian is marked unreachable, an alert escalates."""
+guardian is marked unreachable, an alert escalates.
+
+Capabilities (core.ports.Capabilities, per channel through ByChannel.capabilities_of): a row whose
+kind its address's channel declares unsupported is not handed to the adapter; it moves to the
+person's next endpoint as a refused one does (the endpoint itself stays open: it still carries
+other kinds), or fails "unsupported on <channel>" with none left. A row moving on (a refusal, a
+lane-0 round) skips the endpoints that cannot carry its kind. An edit (core.messages.EDIT_KINDS)
+for a channel that cannot edit becomes a new message, or is settled (INSTEAD_OF_EDIT)."""
 from __future__ import annotations
 
 import asyncio
@@ -21,7 +28,7 @@ import logging
 from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, Final
 
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -29,14 +36,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from core.clock import Clock
 from core.delivery import outbox
 from core.delivery.hooks import SenderHooks
+from core.delivery.channels import ByChannel
 from core.delivery.outbox import (
-    BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, URGENT_LEASE, Claimed, claim,
+    BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, SKIPPED, URGENT_LEASE, Claimed, claim,
     defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
 )
 from core.delivery.ratelimit import Aimd, TokenBucket
 from core.endpoints.service import REFUSALS, first_address, next_address, refused, usable
+from core.messages import EDIT_KINDS, LESSON_KINDS, MessageKind
 from core.models import Delivery, Endpoint
-from core.ports import Messenger, Outgoing, SendOutcome
+from core.ports import Capabilities, Messenger, Outgoing, SendOutcome
 
 log = logging.getLogger(__name__)
 
@@ -48,6 +57,25 @@ PERSISTENT_BACKOFF_CAP = timedelta(minutes=2)
 
 BULK_LANES = (1, 2)
 TRIED = "_tried"  # in a lane-0 row's payload: the addresses this round has tried
+UNSUPPORTED: Final = "unsupported"  # SendOutcome.status when the channel declares the kind unsupported
+
+# What an edit becomes on a channel that cannot edit (Capabilities.can_edit false). The edit only
+# means something where the first message is, so it never moves to another endpoint; instead:
+# - alert_update: the card as it stands now, as a new alert card on the same endpoint. A director
+#   acts on the card's state (acknowledged, who is on it); a stale card there is worse than one
+#   more message. The resolver already drew the current card into the content.
+# - inbox_update: the item's card as it stands now, as a new card without the guardian's message
+#   copied again (an inbox_forward with no copy): the same reason, an inbox item's state.
+# - checkin_taken: nothing. It only greys out another guardian's question; as a new message
+#   ("someone else is answering") it would be noise, and that guardian's next tap is answered by
+#   the check-in flow anyway. Settled as skipped.
+# When the replacement kind is itself unsupported there, the row is skipped too.
+INSTEAD_OF_EDIT: dict[MessageKind, MessageKind | None] = {
+    MessageKind.ALERT_UPDATE: MessageKind.ALERT,
+    MessageKind.INBOX_UPDATE: MessageKind.INBOX_FORWARD,
+    MessageKind.CHECKIN_TAKEN: None,
+}
+assert set(INSTEAD_OF_EDIT) == EDIT_KINDS
 
 
 def _has_person(d: Delivery) -> bool:
@@ -227,15 +255,34 @@ class Sender:
                 d = item.delivery
                 if d.state != outbox.SENDING:
                     continue  # e.g. skipped: programme complete, check-in answered, alert handled
+                try:
+                    kind = MessageKind(d.kind)
+                except ValueError:  # a row from a newer version, or a bug: no adapter can render it
+                    d.state, d.last_error, d.finished_at, d.lease_until = FAILED, f"unknown kind {d.kind}"[:120], now, None
+                    stats.failed += 1
+                    continue
                 found = resolved.get(d.id, {})
                 locale = item.guardian.locale if item.guardian else (
                     found.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
                 content = dict(d.payload or {})
                 content.pop(TRIED, None)
-                if d.kind in ("lesson", "lesson_followup", "campaign") and d.lesson_id:
+                if kind in LESSON_KINDS and d.lesson_id:
                     content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
                 content.update(found)
-                ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=d.kind, locale=locale,
+                if kind in EDIT_KINDS:
+                    caps = self.capabilities_of(d.address.partition(":")[0])
+                    if caps is not None and not caps.can_edit:
+                        instead = INSTEAD_OF_EDIT[kind]
+                        if instead is None or instead in caps.unsupported:
+                            d.state, d.finished_at, d.lease_until = SKIPPED, now, None
+                            d.last_error = f"cannot edit on {d.address.partition(':')[0]}"
+                            stats.extra["not_edited"] = stats.extra.get("not_edited", 0) + 1
+                            continue
+                        kind = instead
+                        content.pop("message_id", None)
+                        if kind == MessageKind.INBOX_FORWARD:
+                            content["copy"] = None
+                ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=kind, locale=locale,
                                              content=content, lane=d.lane,
                                              paid_broadcast=self.paid_bucket is not None and d.lane in BULK_LANES)))
         self._in_flight.update(o.address for _, o in ready)
@@ -261,11 +308,42 @@ class Sender:
             owner, person = ("guardian", d.guardian_id) if d.guardian_id is not None else ("staff", d.staff_id)
             if (owner, person, d.address) not in closed:
                 continue
-            to = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+            to = await self._first_for(session, d, now=now)
             if to is None or await _taken(session, d, to):
                 d.state, d.last_error = CANCELLED, "unreachable" if to is None else "already at next"
             else:
                 d.address = to
+
+    def capabilities_of(self, channel: str) -> Capabilities | None:
+        """What the adapter for `channel` can carry; None when the sender cannot tell (no adapter
+        for it in this process: ByChannel answers such rows as transient)."""
+        if isinstance(self.messenger, ByChannel):
+            return self.messenger.capabilities_of(channel)
+        return self.messenger.capabilities
+
+    def _unsupported(self, item: Outgoing) -> bool:
+        return self._cannot_carry(item.address, item.kind)
+
+    def _cannot_carry(self, address: str, kind: str) -> bool:
+        caps = self.capabilities_of(address.partition(":")[0])
+        return caps is not None and kind in caps.unsupported
+
+    async def _next_for(self, session: AsyncSession, d: Delivery, *, now: datetime, after: str,
+                        skip: tuple[str, ...] = ()) -> str | None:
+        """The person's next usable endpoint after `after` whose channel can carry the row's kind."""
+        while (to := await next_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now,
+                                         after=after, skip=skip)) is not None:
+            if not self._cannot_carry(to, d.kind):
+                return to
+            skip = (*skip, to)
+        return None
+
+    async def _first_for(self, session: AsyncSession, d: Delivery, *, now: datetime) -> str | None:
+        """The person's first usable endpoint whose channel can carry the row's kind."""
+        first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+        if first is None or not self._cannot_carry(first, d.kind):
+            return first
+        return await self._next_for(session, d, now=now, after=first)
 
     def _release(self, ready: list[tuple[Claimed, Outgoing]]) -> None:
         self._in_flight.difference_update(o.address for _, o in ready)
@@ -283,6 +361,8 @@ class Sender:
         semaphore = asyncio.Semaphore(self.config.concurrency)
 
         async def one(item: Outgoing) -> SendOutcome:
+            if self._unsupported(item):  # not the adapter's to refuse: it declared it cannot
+                return SendOutcome(status=UNSUPPORTED, error=f"unsupported on {item.channel}")
             async with semaphore:
                 # A 429 may have come back since this send got its slot: it waits out the pause
                 # rather than hit a server that is refusing everything meanwhile.
@@ -308,7 +388,8 @@ class Sender:
 
         tasks = []
         for item in items:
-            await self.budget_for(item.lane).acquire(lane=item.lane)
+            if not self._unsupported(item):  # nothing goes out for those: no send slot
+                await self.budget_for(item.lane).acquire(lane=item.lane)
             tasks.append(asyncio.create_task(one(item)))
         return list(await asyncio.gather(*tasks))
 
@@ -329,14 +410,14 @@ class Sender:
                     row["payload"] = {k: v for k, v in d.payload.items() if k != TRIED}
                 self._last_sent[d.address] = now
                 stats.sent += 1
-                if d.kind == "lesson":
+                if d.kind == MessageKind.LESSON:
                     followups.append(d)
             elif outcome.status == "rate_limited":
                 wait = max(outcome.retry_after or 1.0, 0.0)  # the bucket was paused when it was answered
                 row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
                            last_error="rate_limited")
                 stats.retried += 1
-            elif _has_person(d) and (outcome.status in REFUSALS
+            elif _has_person(d) and (outcome.status in REFUSALS or outcome.status == UNSUPPORTED
                                      or (d.lane == LANE_URGENT and d.kind not in self.hooks.edit_kinds)):
                 elsewhere.append((item, outcome))
                 continue
@@ -389,8 +470,8 @@ class Sender:
         if d.lane == LANE_URGENT and d.address not in tried:
             tried.append(d.address)
         skip = tuple(tried) if d.lane == LANE_URGENT else ()
-        to = None if d.kind in self.hooks.edit_kinds else await next_address(
-            session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now, after=d.address, skip=skip)
+        to = None if d.kind in self.hooks.edit_kinds else await self._next_for(
+            session, d, now=now, after=d.address, skip=skip)
         if to is not None:
             stats.extra["moved"] = stats.extra.get("moved", 0) + 1
             if await _taken(session, d, to):
@@ -404,7 +485,7 @@ class Sender:
                             SendOutcome(status="permanent", error="window_closed"), now=now, stats=stats)
         if row["state"] == PENDING:
             # A new round for a lane-0 row: from the person's first endpoint, after the backoff.
-            first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+            first = await self._first_for(session, d, now=now)
             row["payload"] = {k: v for k, v in (d.payload or {}).items() if k != TRIED}
             if first is not None and first != d.address and not await _taken(session, d, first):
                 row["address"] = first

@@ -16,9 +16,10 @@ from core.access import Scope
 from core.delivery.lessons import QUESTIONS
 from core.delivery.outbox import SENT, STATES
 from core.errors import Invalid, NotFound
+from core.messages import MessageKind
 from core.models import Cohort, Delivery, Guardian, Household, Lesson, LessonFeedback
 
-KINDS = ("lesson", "lesson_followup", "campaign")
+KINDS = (MessageKind.LESSON, MessageKind.LESSON_FOLLOWUP, MessageKind.CAMPAIGN)
 
 
 class GuardianCounts(BaseModel):
@@ -57,7 +58,7 @@ async def delivery_stats(
     if since >= until:
         raise Invalid("must be before until", field="since")
 
-    deliveries = {kind: dict.fromkeys(STATES, 0) for kind in KINDS}
+    deliveries: dict[str, dict[str, int]] = {str(kind): dict.fromkeys(STATES, 0) for kind in KINDS}
     in_period = (Delivery.cohort_id == cohort_id, Delivery.created_at >= since, Delivery.created_at < until)
     # One pass over the covering index ix_deliveries_cohort_created: counts by kind, state and
     # lesson, summed here into the per-kind table and the lessons sent.
@@ -68,7 +69,7 @@ async def delivery_stats(
     ):
         by_state = deliveries.setdefault(kind, dict.fromkeys(STATES, 0))
         by_state[state] = by_state.get(state, 0) + n
-        if kind == "lesson" and state == SENT and lesson_id is not None:
+        if kind == MessageKind.LESSON and state == SENT and lesson_id is not None:
             sent[lesson_id] = sent.get(lesson_id, 0) + n
     totals = dict.fromkeys(STATES, 0)
     for by_state in deliveries.values():

@@ -10,13 +10,13 @@ from datetime import datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.alerts.notify import GUARDIAN_LEFT_KIND, tell_directors
+from core.alerts.notify import tell_directors
 from core.delivery.outbox import LANE_CHECKIN, enqueue
 from core.endpoints.service import first_address
+from core.messages import MessageKind
 from core.models import Guardian, Household, HouseholdInvite
 from core.models.enums import GuardianStatus
 
-INVITE_USED_KIND = "invite_used"
 STOPPED, ERASED = "stopped", "erased"
 
 
@@ -31,7 +31,7 @@ async def invite_used(session: AsyncSession, *, invite: HouseholdInvite, relatio
     address = await first_address(session, guardian_id=inviter.id)
     if address is None:
         return False
-    row = await enqueue(session, address=address, kind=INVITE_USED_KIND, ref=f"household_invite:{invite.id}",
+    row = await enqueue(session, address=address, kind=MessageKind.INVITE_USED, ref=f"household_invite:{invite.id}",
                         cycle="1", lane=LANE_CHECKIN, due_at=now, now=now, guardian_id=inviter.id,
                         cohort_id=None, payload={"relationship": relationship})
     return row is not None
@@ -45,6 +45,6 @@ async def guardian_left(session: AsyncSession, *, guardian: Guardian, how: str, 
         cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == guardian.household_id))
     ref = f"guardian:{guardian.id}:{how}:{now:%Y%m%d%H%M}"  # stopping again another day is news again
     return await tell_directors(
-        session, cohort_id=cohort_id, kind=GUARDIAN_LEFT_KIND, ref=ref, now=now,
+        session, cohort_id=cohort_id, kind=MessageKind.GUARDIAN_LEFT, ref=ref, now=now,
         payload={"household_id": guardian.household_id, "relationship": guardian.relationship, "how": how},
     )

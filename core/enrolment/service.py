@@ -15,7 +15,7 @@ from sqlalchemy import delete, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts import erasure
-from core.alerts.notify import LEFT_KIND, tell_directors
+from core.alerts.notify import tell_directors
 from core.checkin.free_text import adopt_enrolment_texts
 from core.config import SUPPORTED_LOCALES
 from core.db import affected_rows
@@ -24,6 +24,7 @@ from core.enrolment import notices
 from core import people as rules
 from core.enrolment.invitations import invitation_problem
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
+from core.messages import MessageKind
 from core.staff.directors import primary_director_contact, primary_director_name
 from core.inputs import check_timezone
 from core.locales import pick_locale
@@ -648,7 +649,7 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
         await session.execute(delete(Child).where(Child.household_id == household_id))
         await session.execute(delete(Household).where(Household.id == household_id))
         if now is not None:
-            await tell_directors(session, cohort_id=cohort_id, kind=LEFT_KIND, ref=f"household:{household_id}", now=now,
+            await tell_directors(session, cohort_id=cohort_id, kind=MessageKind.HOUSEHOLD_LEFT, ref=f"household:{household_id}", now=now,
                                  payload={"household_id": household_id, "case_ids": case_ids})
     elif now is not None:  # the others of the family stay: the directors hear that this one left
         cohort_id = await session.scalar(select(Household.cohort_id).where(Household.id == household_id))

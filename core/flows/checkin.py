@@ -16,12 +16,12 @@ from core.alerts.cases import followup_finished
 from core.checkin import service
 from core.checkin.rules import highest_severity
 from core.checkin.free_text import ask_for_note
-from core.checkin.planning import REMINDER_KIND
 from core.checkin.safety import SafetyMessage, reserve_safety_message
-from core.checkin.service import ANSWERABLE, CHECKIN_KIND
+from core.checkin.service import ANSWERABLE
 from core.checkin.suggest import send_fitting_lesson
 from core.checkin.views import QuestionView, question_view
 from core.errors import NotFound
+from core.messages import MessageKind
 from core.models import Alert, CheckIn, Child, Delivery, Guardian
 
 
@@ -76,7 +76,7 @@ async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id
     rows = await session.execute(
         select(Delivery.address, Delivery.provider_message_id, Guardian.locale)
         .join(Guardian, Guardian.id == Delivery.guardian_id)
-        .where(Delivery.kind.in_([CHECKIN_KIND, REMINDER_KIND]), Delivery.about("checkin", checkin.id),
+        .where(Delivery.kind.in_([MessageKind.CHECKIN, MessageKind.CHECKIN_REMINDER]), Delivery.about("checkin", checkin.id),
                Delivery.guardian_id != guardian_id, Delivery.provider_message_id.is_not(None))
     )
     return [OtherMessage(address, message_id, locale) for address, message_id, locale in rows

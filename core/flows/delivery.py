@@ -8,15 +8,14 @@ from typing import Any
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.alerts.notify import ALERT_KIND, REMINDER_KIND, notification_failed, staff_unreachable
-from core.alerts.notify import UPDATE_KIND as CARD_UPDATE_KIND
+from core.alerts.notify import notification_failed, staff_unreachable
 from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
 from core.delivery.hooks import SenderHooks
 from core.delivery.outbox import FAILED, SENT
 from core.inbox.outgoing import resolve_inbox_messages
-from core.inbox.service import FORWARD_KIND, RELAY_KIND, forward_elsewhere, forward_result, relay_result
-from core.inbox.service import UPDATE_KIND as INBOX_UPDATE_KIND
+from core.inbox.service import forward_elsewhere, forward_result, relay_result
+from core.messages import EDIT_KINDS, MessageKind
 from core.models import Delivery
 
 
@@ -50,8 +49,10 @@ async def _staff_blocked(session: AsyncSession, *, staff_id: int, payload: dict[
 def sender_hooks() -> SenderHooks:
     return SenderHooks(
         resolvers=(resolve_checkins, resolve_staff_messages, resolve_inbox_messages),
-        persistent_kinds=frozenset({"safety", ALERT_KIND, REMINDER_KIND, FORWARD_KIND, RELAY_KIND}),
-        edit_kinds=frozenset({CARD_UPDATE_KIND, INBOX_UPDATE_KIND}),
-        on_settled={ALERT_KIND: _alert_card_settled, FORWARD_KIND: _forward_settled, RELAY_KIND: _relay_settled},
+        persistent_kinds=frozenset({MessageKind.SAFETY, MessageKind.ALERT, MessageKind.ALERT_REMINDER,
+                                    MessageKind.INBOX_FORWARD, MessageKind.INBOX_RELAY}),
+        edit_kinds=EDIT_KINDS,
+        on_settled={MessageKind.ALERT: _alert_card_settled, MessageKind.INBOX_FORWARD: _forward_settled,
+                    MessageKind.INBOX_RELAY: _relay_settled},
         on_staff_blocked=_staff_blocked,
     )

@@ -11,13 +11,14 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.inbox.service import DIGEST_KIND, FORWARD_KIND, NOTICE_KIND, RELAY_KIND, STAFF_KINDS, UPDATE_KIND
+from core.inbox.service import STAFF_KINDS
 from core.inbox.views import director_contact, inbox_card
 from core.locales import pick_locale
+from core.messages import MessageKind
 from core.models import Delivery, InboxItem, InboxMessage, Staff
 
 SKIPPED = "skipped"
-KINDS = (*STAFF_KINDS, RELAY_KIND, NOTICE_KIND)
+KINDS = (*STAFF_KINDS, MessageKind.INBOX_RELAY, MessageKind.INBOX_NOTICE)
 
 
 class _Claimed(Protocol):
@@ -36,7 +37,7 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Clai
         person = await session.get(Staff, d.staff_id) if d.staff_id else None
         if d.kind in STAFF_KINDS and (person is None or not person.active):
             problem = "staff_gone"
-        elif d.kind == DIGEST_KIND:
+        elif d.kind == MessageKind.INBOX_DIGEST:
             lines = []
             for unread in (await session.scalars(select(InboxItem).where(
                     InboxItem.id.in_(payload.get("item_ids") or []), InboxItem.state != "done",
@@ -51,7 +52,7 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Clai
             item = await session.get(InboxItem, payload.get("item_id"))
             if item is None:
                 problem = "inbox_gone"
-            elif d.kind == FORWARD_KIND:
+            elif d.kind == MessageKind.INBOX_FORWARD:
                 message = await session.get(InboxMessage, payload.get("message_id"))
                 if message is None:
                     problem = "inbox_gone"
@@ -61,11 +62,11 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Clai
                     content = {"card": card.as_payload(), "locale": person.locale,
                                "copy": {"from_address": message.address, "message_id": message.provider_message_id}
                                if message.kind not in ("text", "other") and message.address else None}
-            elif d.kind == UPDATE_KIND:
+            elif d.kind == MessageKind.INBOX_UPDATE:
                 assert person is not None
                 card = await inbox_card(session, item=item, now=now, carries_message_id=payload.get("carried"))
                 content = {"card": card.as_payload(), "locale": person.locale}
-            elif d.kind == NOTICE_KIND:
+            elif d.kind == MessageKind.INBOX_NOTICE:
                 contact = await director_contact(session, cohort_id=item.cohort_id)
                 content = {"director": contact.name, "director_phone": contact.phone}
         if problem is not None:

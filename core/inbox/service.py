@@ -31,6 +31,7 @@ from core.delivery.schedule import parse_hhmm
 from core.endpoints.service import first_address, first_addresses
 from core.errors import Conflict, Invalid, NotFound
 from core.locales import localized, pick_locale
+from core.messages import MessageKind
 from core.models import (
     Alert, Case, CaseEvent, Child, Cohort, Delivery, Guardian, Household, InboxItem, InboxMessage, Staff,
 )
@@ -46,12 +47,7 @@ KINDS = ("text", *MEDIA_KINDS, "other")  # other: something the channel cannot p
 RECEIVED, FORWARDED, SHOWN, NOT_SHOWN = "received", "forwarded", "shown", "not_shown"
 QUEUED, DELIVERED, UNDELIVERED = "queued", "delivered", "undelivered"
 
-FORWARD_KIND = "inbox_forward"  # to a director: the guardian's message copied, then the card
-UPDATE_KIND = "inbox_update"  # an edit of a card already sent: where the item stands now
-DIGEST_KIND = "inbox_digest"
-RELAY_KIND = "inbox_relay"  # a director's reply, to the guardian
-NOTICE_KIND = "inbox_notice"  # to the guardian: the message could not be shown, what to do
-STAFF_KINDS = (FORWARD_KIND, UPDATE_KIND, DIGEST_KIND)
+STAFF_KINDS = (MessageKind.INBOX_FORWARD, MessageKind.INBOX_UPDATE, MessageKind.INBOX_DIGEST)
 
 TEXT_MAX = 4000
 THREAD_WINDOW = timedelta(days=3)  # after a director's reply, the guardian's answers join the item
@@ -220,7 +216,7 @@ async def forward_pending(session: AsyncSession, *, item: InboxItem, now: dateti
         for person in people:
             if person.id not in addresses:
                 continue
-            if await enqueue(session, address=addresses[person.id], kind=FORWARD_KIND, ref=f"inbox:{item.id}",
+            if await enqueue(session, address=addresses[person.id], kind=MessageKind.INBOX_FORWARD, ref=f"inbox:{item.id}",
                              cycle=f"m{message.id}", lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                              staff_id=person.id, payload={"item_id": item.id, "message_id": message.id}):
                 queued += 1
@@ -454,7 +450,7 @@ async def reply(session: AsyncSession, *, scope: Scope, item_id: int, now: datet
         message.status, reachable = UNDELIVERED, False
     if reachable:
         assert guardian is not None and address is not None
-        await enqueue(session, address=address, kind=RELAY_KIND, ref=f"inbox:{item.id}",
+        await enqueue(session, address=address, kind=MessageKind.INBOX_RELAY, ref=f"inbox:{item.id}",
                       cycle=f"r{message.id}", lane=LANE_URGENT, due_at=now, now=now, guardian_id=guardian.id,
                       cohort_id=item.cohort_id,
                       payload={"item_id": item.id, "message_id": message.id,
@@ -479,7 +475,7 @@ async def card_messages(session: AsyncSession, *, item_id: int) -> list[tuple[st
     rows = await session.execute(
         select(Delivery.address, Delivery.provider_message_id, Staff.locale, Delivery.staff_id, Delivery.payload)
         .join(Staff, Staff.id == Delivery.staff_id)
-        .where(Delivery.kind == FORWARD_KIND, Delivery.ref == f"inbox:{item_id}",
+        .where(Delivery.kind == MessageKind.INBOX_FORWARD, Delivery.ref == f"inbox:{item_id}",
                Delivery.provider_message_id.is_not(None))
         .order_by(Delivery.id)
     )
@@ -501,7 +497,7 @@ async def cards_changed(session: AsyncSession, *, item: InboxItem, now: datetime
     cycle = await _signature(session, item)
     queued = 0
     for address, message_id, _locale, staff_id, carried in await card_messages(session, item_id=item.id):
-        if await enqueue(session, address=address, kind=UPDATE_KIND, ref=f"inbox:{item.id}:{message_id}",
+        if await enqueue(session, address=address, kind=MessageKind.INBOX_UPDATE, ref=f"inbox:{item.id}:{message_id}",
                          cycle=cycle, lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                          staff_id=staff_id, payload={"item_id": item.id, "message_id": message_id,
                                                      "carried": carried}):
@@ -547,7 +543,7 @@ async def forward_elsewhere(session: AsyncSession, *, message_id: int | None, no
     for person in people:
         if person.id not in addresses:
             continue
-        if await enqueue(session, address=addresses[person.id], kind=FORWARD_KIND, ref=f"inbox:{item.id}",
+        if await enqueue(session, address=addresses[person.id], kind=MessageKind.INBOX_FORWARD, ref=f"inbox:{item.id}",
                          cycle=f"m{message.id}", lane=LANE_URGENT, due_at=now, now=now, cohort_id=item.cohort_id,
                          staff_id=person.id, payload={"item_id": item.id, "message_id": message.id}):
             queued += 1
@@ -562,7 +558,7 @@ async def tell_not_shown(session: AsyncSession, *, message: InboxMessage, now: d
     address = message.address or await first_address(session, guardian_id=guardian.id)
     if address is None:
         return
-    await enqueue(session, address=address, kind=NOTICE_KIND, ref=f"inbox-message:{message.id}", cycle="1",
+    await enqueue(session, address=address, kind=MessageKind.INBOX_NOTICE, ref=f"inbox-message:{message.id}", cycle="1",
                   lane=LANE_URGENT, due_at=now, now=now, guardian_id=guardian.id,
                   payload={"item_id": message.item_id, "message_id": message.id})
 
@@ -618,7 +614,7 @@ async def plan_digests(session: AsyncSession, *, now: datetime) -> int:
         for person in people:
             if person.id not in addresses:
                 continue
-            if await enqueue(session, address=addresses[person.id], kind=DIGEST_KIND, ref=f"cohort:{cohort.id}",
+            if await enqueue(session, address=addresses[person.id], kind=MessageKind.INBOX_DIGEST, ref=f"cohort:{cohort.id}",
                              cycle=day, lane=LANE_CHECKIN, due_at=now, now=now, cohort_id=cohort.id,
                              staff_id=person.id, payload={"item_ids": ids, "day": day}):
                 queued += 1

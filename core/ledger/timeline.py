@@ -11,6 +11,7 @@ from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.checkin.service import questionnaire_file
+from core.messages import MessageKind
 from core.models import Alert, CaseEvent, CheckIn, CheckInScore, Delivery, Guardian, Lesson, Questionnaire
 
 TIMELINE_LIMIT = 300
@@ -82,7 +83,7 @@ async def timeline(session: AsyncSession, *, household_id: int, child_id: int | 
                              link=f"/cases/{ev.case_id}" if ev.case_id else None))
     guardians = select(Guardian.id).where(Guardian.household_id == household_id)
     for d in (await session.scalars(select(Delivery).where(
-            Delivery.guardian_id.in_(guardians), Delivery.kind.in_(("lesson", "campaign")), Delivery.state == "sent")
+            Delivery.guardian_id.in_(guardians), Delivery.kind.in_((MessageKind.LESSON, MessageKind.CAMPAIGN)), Delivery.state == "sent")
             .order_by(Delivery.id.desc()).limit(TIMELINE_LIMIT))).all():
         entries.append(Entry(at=d.sent_at or d.finished_at or d.due_at, kind="lesson", title=d.lesson_id or d.ref,
                              detail={"lesson_id": d.lesson_id, "version": d.lesson_version}))

@@ -17,6 +17,7 @@ from core import audit
 from core.endpoints.service import first_address
 from core.access import Scope
 from core.delivery.outbox import LANE_URGENT, enqueue
+from core.messages import MessageKind
 from core.people import clean_phone
 from core.errors import Invalid, NotFound
 from core.models import Staff, StaffSignInCode, StaffWebSession
@@ -29,7 +30,6 @@ TOUCH_EVERY = timedelta(minutes=5)  # last_seen_at is written at most this often
 SIGNIN_CODE_MINUTES = 15
 SIGNIN_CODES_PER_WINDOW = 3  # codes sent to one staff member per window: no flooding their chat
 SIGNIN_CODE_ATTEMPTS = 5  # wrong tries against one browser's pending codes before they are void
-SIGNIN_KIND = "console_signin"  # the outbox kind: a code (and link) to the staff member's phone
 # How a session began when it came from a code or link sent through the outbox. Sessions opened
 # before this name was chosen say "telegram", the only channel that carried codes then.
 SENT_CODE = "sent_code"
@@ -141,7 +141,7 @@ async def request_signin_code(session: AsyncSession, *, phone: str, browser_toke
     await session.flush()
     payload = {"code": code, "minutes": SIGNIN_CODE_MINUTES, "locale": staff.locale,
                "link": f"{link_base.rstrip('/')}/console/signin/link/{link}" if link_base else None}
-    await enqueue(session, address=address, kind=SIGNIN_KIND, ref=f"signin:{row.id}", cycle="1",
+    await enqueue(session, address=address, kind=MessageKind.CONSOLE_SIGNIN, ref=f"signin:{row.id}", cycle="1",
                   lane=LANE_URGENT, due_at=now, now=now, staff_id=staff.id, payload=payload)
     audit.record(session, staff_id=staff.id, action="create", entity="signin_code", entity_id=row.id, now=now)
     return True

@@ -9,6 +9,7 @@ from aiogram.exceptions import TelegramNetworkError
 from aiogram.methods import GetMe, GetUpdates
 
 from bot.liveness import TOKEN_REFUSED, WhileBotUp, install_watch, keep_polling
+from bot.messenger import CAPABILITIES as TELEGRAM
 from core.health import BotStatus
 from core.ports import Outgoing, SendOutcome
 from mocked_bot import MockedBot
@@ -89,6 +90,7 @@ async def test_a_refused_token_is_a_clear_reason_and_polling_failures_show(caplo
 async def test_the_outbox_waits_while_the_bot_is_down() -> None:
     class Messenger:
         calls = 0
+        capabilities = TELEGRAM
 
         async def deliver(self, item: Outgoing) -> SendOutcome:
             self.calls += 1
@@ -101,3 +103,4 @@ async def test_the_outbox_waits_while_the_bot_is_down() -> None:
     assert await gated.deliver(item) == SendOutcome(status="rate_limited", retry_after=5, error="bot_down")
     status.mark_up()
     assert (await gated.deliver(item)).status == "sent" and inner.calls == 1
+    assert gated.capabilities is TELEGRAM  # what it holds back can carry what it could

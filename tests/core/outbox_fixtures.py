@@ -8,7 +8,7 @@ from datetime import datetime
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.models import Child, Cohort, Guardian, Household, Lesson, Programme
-from core.ports import Outgoing, SendOutcome
+from core.ports import Capabilities, Outgoing, SendOutcome
 from tests.endpoints import reach, tg
 
 
@@ -60,7 +60,10 @@ async def seed_cohort(session: AsyncSession, *, now: datetime, guardians: int, s
 
 class ScriptedMessenger:
     """Answers each delivery with the next scripted outcome for its address (default: sent);
-    any channel — an int is a Telegram chat id."""
+    any channel — an int is a Telegram chat id. It can carry anything unless told otherwise."""
+
+    capabilities = Capabilities(can_edit=True, buttons=True, max_text=None, media=frozenset(), reply_window=None,
+                                unsupported=frozenset())
 
     def __init__(self) -> None:
         self.sent: list[Outgoing] = []

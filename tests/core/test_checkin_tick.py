@@ -12,11 +12,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.checkin.outgoing import resolve_checkins
 from core.checkin.planning import (
-    CLOSED_KIND, REMINDER_KIND, close_expired, plan_due_checkins, plan_reminders, run_checkin_tick,
+    close_expired, plan_due_checkins, plan_reminders, run_checkin_tick,
 )
 from core.checkin.service import record_answer
 from core.clock import FrozenClock
 from core.delivery.outbox import SENT, claim
+from core.messages import MessageKind
 from core.models import Alert, CheckIn, CheckInRound, Cohort, Delivery, Questionnaire
 from tests.core.checkin_fixtures import Village, seed_village
 
@@ -102,7 +103,7 @@ async def test_reminders_go_to_whoever_is_answering_or_else_everyone_reached(ses
     clock.advance(hours=24)
     async with sessionmaker() as session, session.begin():
         assert await plan_reminders(session, now=clock()) == 3
-    reminders = await rows(sessionmaker, Delivery, Delivery.kind == REMINDER_KIND)
+    reminders = await rows(sessionmaker, Delivery, Delivery.kind == MessageKind.CHECKIN_REMINDER)
     by_checkin: dict[int, set[int]] = {}
     for r in reminders:
         by_checkin.setdefault(r.payload["checkin_id"], set()).add(r.address)
@@ -124,7 +125,7 @@ async def test_expiry_counts_as_missed_and_tells_only_who_had_started(sessionmak
     async with sessionmaker() as session, session.begin():
         assert await close_expired(session, now=clock()) == 3
     assert {c.state for c in await rows(sessionmaker, CheckIn)} == {"expired"}
-    [notice] = await rows(sessionmaker, Delivery, Delivery.kind == CLOSED_KIND)
+    [notice] = await rows(sessionmaker, Delivery, Delivery.kind == MessageKind.CHECKIN_CLOSED)
     assert (notice.address, notice.payload["checkin_id"]) == (v.grandma.address, checkin_a.id)
     # What was answered is still evaluated: "often unhappy" raises its yellow alert.
     [alert] = await rows(sessionmaker, Alert)

@@ -1,6 +1,6 @@
 """The sender knows outbox rows, not the domains above it (core.delivery.hooks): what fills in a
 row's content, which kinds are retried until delivered, and what happens once a row is settled
-all come in as hooks. Here a made-up kind is handled end to end with hooks alone."""
+all come in as hooks. Here a kind no domain hooks into is handled end to end with hooks alone."""
 from __future__ import annotations
 
 from datetime import timedelta
@@ -13,10 +13,13 @@ from core.delivery.hooks import SenderHooks
 from core.delivery.outbox import FAILED, LANE_URGENT, SENT, enqueue
 from core.delivery.ratelimit import TokenBucket
 from core.delivery.sender import Sender, SenderConfig
+from core.messages import MessageKind
 from core.models import Delivery
 from core.ports import SendOutcome
 from tests.core.outbox_fixtures import ScriptedMessenger
 from tests.core.test_outbox import FakeTime
+
+PING = MessageKind.INVITE_USED  # a kind whose sending no domain hooks into
 
 
 async def test_a_kind_is_resolved_retried_and_settled_through_hooks_only(
@@ -25,12 +28,12 @@ async def test_a_kind_is_resolved_retried_and_settled_through_hooks_only(
     settled: list[tuple[str, str, str | None]] = []
 
     async def resolve(session: AsyncSession, *, items: Any, now: Any) -> dict[int, dict[str, Any]]:
-        return {i.delivery.id: {"text": f"hello {i.delivery.ref}"} for i in items if i.delivery.kind == "ping"}
+        return {i.delivery.id: {"text": f"hello {i.delivery.ref}"} for i in items if i.delivery.kind == PING}
 
     async def on_ping(session: AsyncSession, *, delivery: Delivery, state: str, error: str | None, now: Any) -> None:
         settled.append((delivery.ref, state, error))
 
-    hooks = SenderHooks(resolvers=(resolve,), persistent_kinds=frozenset({"ping"}), on_settled={"ping": on_ping})
+    hooks = SenderHooks(resolvers=(resolve,), persistent_kinds=frozenset({PING}), on_settled={PING: on_ping})
     messenger = ScriptedMessenger()
     fake = FakeTime()
     config = SenderConfig(max_attempts=1, backoff_base=timedelta(seconds=1))
@@ -38,7 +41,7 @@ async def test_a_kind_is_resolved_retried_and_settled_through_hooks_only(
                     bucket=TokenBucket(config.rate, monotonic=fake.monotonic, sleep=fake.sleep))
     async with sessionmaker() as session, session.begin():
         for chat, ref in ((701, "a"), (702, "b")):
-            await enqueue(session, address=f"telegram:{chat}", kind="ping", ref=ref, cycle="1", lane=LANE_URGENT, due_at=clock(),
+            await enqueue(session, address=f"telegram:{chat}", kind=PING, ref=ref, cycle="1", lane=LANE_URGENT, due_at=clock(),
                           now=clock())
     messenger.then(702, SendOutcome(status="transient", error="timeout"), SendOutcome(status="failed", error="bad"))
 
@@ -52,7 +55,7 @@ async def test_a_kind_is_resolved_retried_and_settled_through_hooks_only(
     empty = Sender(sessionmaker, messenger, hooks=SenderHooks(), clock=clock, config=config,
                    bucket=TokenBucket(config.rate, monotonic=fake.monotonic, sleep=fake.sleep))
     async with sessionmaker() as session, session.begin():
-        await enqueue(session, address="telegram:703", kind="ping", ref="c", cycle="1", lane=LANE_URGENT, due_at=clock(),
+        await enqueue(session, address="telegram:703", kind=PING, ref="c", cycle="1", lane=LANE_URGENT, due_at=clock(),
                       now=clock())
     await empty.drain_once()  # without hooks the row still goes out, with no content added and no reaction
     assert messenger.sent[-1].content.get("text") is None and len(settled) == 2

@@ -10,6 +10,7 @@ from zoneinfo import ZoneInfo
 
 from sqlalchemy import select, update
 
+from core.messages import MessageKind
 from core.models import AuditLog, Delivery, Staff, StaffSignInCode, StaffWebSession
 from core.security import hash_secret
 from core.staff import websessions
@@ -149,7 +150,7 @@ async def test_a_code_sent_to_telegram_signs_in_the_browser_that_asked(
     page = await asker.signin("/console/signin/telegram", {"phone": "138 1234 5678"})
     assert page.status_code == 200 and "六位验证码已经发出" in page.text
     async with sessionmaker() as session:
-        delivery = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one()
+        delivery = (await session.scalars(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN))).one()
         assert (delivery.lane, delivery.staff_id) == (0, console_world.a.director["id"])
         assert delivery.payload["link"] is None  # no public address configured: the code only
         code = delivery.payload["code"]
@@ -185,9 +186,9 @@ async def test_telegram_codes_stop_after_five_wrong_tries_and_unknown_numbers_ge
     asker = await browsers(None)
     await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
-        code = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one() \
+        code = (await session.scalars(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN))).one() \
             .payload["code"]
-        assert await session.scalar(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND,
+        assert await session.scalar(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN,
                                                            Delivery.staff_id != console_world.a.director["id"])) is None
     wrong = "000000" if code != "000000" else "111111"
     for _ in range(websessions.SIGNIN_CODE_ATTEMPTS):
@@ -205,7 +206,7 @@ async def test_the_one_time_link_needs_a_press_and_works_once(console_world, bro
     asker = await browsers(None)
     await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
-        link = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one() \
+        link = (await session.scalars(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN))).one() \
             .payload["link"]
     assert link.startswith("https://sw.example.org/console/signin/link/")
     path = link.removeprefix("https://sw.example.org")
@@ -223,7 +224,7 @@ async def test_telegram_codes_are_limited_per_staff_member(console_world, browse
     for _ in range(websessions.SIGNIN_CODES_PER_WINDOW + 2):
         await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
-        sent = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).all()
+        sent = (await session.scalars(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN))).all()
     assert len(sent) == websessions.SIGNIN_CODES_PER_WINDOW
 
 
@@ -232,7 +233,7 @@ async def test_an_expired_telegram_code_does_not_sign_in(console_world, browsers
     asker = await browsers(None)
     await asker.signin("/console/signin/telegram", {"phone": "13812345678"})
     async with sessionmaker() as session:
-        code = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND))).one() \
+        code = (await session.scalars(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN))).one() \
             .payload["code"]
     clock.advance(minutes=websessions.SIGNIN_CODE_MINUTES, seconds=1)
     assert (await asker.signin("/console/signin/telegram/code", {"code": code})).status_code == 401
@@ -329,7 +330,7 @@ async def test_wrong_telegram_codes_are_throttled_per_staff_member_across_addres
     async with _client_at(web_app, "10.0.2.1") as fresh:
         await signin_post(fresh, "/console/signin/telegram", {"phone": "13812345678"})
         async with sessionmaker() as session:
-            code = (await session.scalars(select(Delivery).where(Delivery.kind == websessions.SIGNIN_KIND)
+            code = (await session.scalars(select(Delivery).where(Delivery.kind == MessageKind.CONSOLE_SIGNIN)
                                           .order_by(Delivery.id.desc()))).first().payload["code"]
         # A clean address with the right code: still refused while this staff member is throttled.
         blocked = await signin_post(fresh, "/console/signin/telegram/code", {"code": code},

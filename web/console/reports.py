@@ -18,6 +18,7 @@ from core.alerts.schemas import FunnelTotal
 from core.cohorts.service import list_cohorts
 from core.delivery.stats import delivery_stats
 from core.errors import Invalid, NotFound
+from core.messages import MessageKind
 from web.console import charts
 from web.console.common import page_locale, render
 from web.console.deps import DB, Reader
@@ -114,7 +115,7 @@ async def lessons_page(request: Request, reader: Reader, session: DB) -> Respons
     _ = request.app.state.pages.gettext(page_locale(request, reader))
     labels = [c.name for c, _s in stats]
     chart = charts.bars(_("Lessons sent, and what families said"), labels, [
-        (_("Lessons sent"), [s.deliveries.get("lesson", {}).get("sent", 0) for _c, s in stats]),
+        (_("Lessons sent"), [s.deliveries.get(MessageKind.LESSON, {}).get("sent", 0) for _c, s in stats]),
         (_("Helpful: yes"), [s.feedback["helpful"].get("yes", 0) for _c, s in stats]),
         (_("Tried it: yes"), [s.feedback["tried"].get("yes", 0) for _c, s in stats])])
     return render(request, "console/report_lessons.html", reader=reader, stats=stats, chart=chart,
