@@ -25,7 +25,9 @@ from bot.inbox_render import digest_html, inbox_card_html, news_html, not_shown_
 from bot.keyboards.alerts import card_keyboard
 from bot.keyboards.inbox import inbox_card_keyboard, news_keyboard
 from bot.console_render import signin_html
-from bot.checkin_render import closed_html, question_html, reminder_lead, safety_html
+from bot.checkin_render import (
+    answered_by_other_html, being_answered_html, closed_html, question_html, reminder_lead, safety_html,
+)
 from bot.keyboards.checkins import question_keyboard
 from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
 from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
@@ -33,6 +35,7 @@ from bot.notice_render import guardian_left_html, invite_used_html
 from bot.retry import outbox_request
 from core.alerts.notify import GUARDIAN_LEFT_KIND
 from core.alerts.views import AlertCard
+from core.checkin.planning import TAKEN_KIND as CHECKIN_TAKEN_KIND
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
 from core.enrolment.notices import INVITE_USED_KIND
@@ -50,6 +53,17 @@ _RESPONSE_TYPES = (Response[Message], Response[Union[Message, bool]], Response[b
 
 class _UnknownKind(Exception):
     pass
+
+
+# An edit Telegram will not make because there is nothing to change or nothing left to edit: the
+# message already says it, was deleted, or is too old. Done — retrying could never help.
+_EDIT_SETTLED = ("not modified", "message to edit not found", "message can't be edited")
+
+
+def _edited(content: dict, chat: int) -> Message:  # type: ignore[type-arg]
+    """The edited message as a Message, for an edit Telegram answered with `true` or declined."""
+    return Message.model_validate(
+        {"message_id": int(content["message_id"]), "date": 0, "chat": {"id": chat, "type": "private"}})
 
 
 class TelegramMessenger:
@@ -137,6 +151,18 @@ class TelegramMessenger:
                 edited = None
             return edited if isinstance(edited, Message) else Message.model_validate(
                 {"message_id": int(content["message_id"]), "date": 0, "chat": {"id": chat, "type": "private"}})
+        if item.kind == CHECKIN_TAKEN_KIND:
+            # Another guardian of the family: the question message says, without content, that
+            # someone is answering (or has answered); its buttons go.
+            text = answered_by_other_html() if content.get("done") else being_answered_html()
+            try:
+                edited = await self.bot.edit_message_text(text=text, chat_id=chat,
+                                                          message_id=int(content["message_id"]), reply_markup=None)
+            except TelegramBadRequest as exc:
+                if not any(reason in exc.message.lower() for reason in _EDIT_SETTLED):
+                    raise
+                edited = None
+            return edited if isinstance(edited, Message) else _edited(content, chat)
         if item.kind == "inbox_digest":
             cards = [InboxCard.from_payload(c) for c in content["items"]]
             return await self.bot.send_message(chat, digest_html(cards))

@@ -27,6 +27,10 @@ log = logging.getLogger(__name__)
 
 REMINDER_KIND = "checkin_reminder"
 CLOSED_KIND = "checkin_closed"
+# An edit of a check-in message another guardian of the household got, without content: someone
+# in the family is answering (done=False) or has answered (done=True). Payload:
+# {"message_id": the provider's id of the message to edit, "done": bool}.
+TAKEN_KIND = "checkin_taken"
 
 
 @dataclass
