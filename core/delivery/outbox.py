@@ -340,6 +340,19 @@ async def claim_rows(session: AsyncSession, rows: Sequence[Delivery], *, now: da
     return await _load_claimed(session, ids) if ids else []
 
 
+async def hand_over(session: AsyncSession, rows: Sequence[Delivery], *, now: datetime, error: str) -> None:
+    """Rows reserved by a caller who will not send them after all (their channel is not the
+    caller's): the sender takes them now, not after their lease. A row claimed by someone else
+    since (its attempts moved) is left alone."""
+    for d in rows:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == d.id, Delivery.state == SENDING, Delivery.attempts == d.attempts)
+            .values(state=PENDING, due_at=now, lease_until=None, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+
 async def due_edits(session: AsyncSession, *, kinds: Sequence[str], about: tuple[str, int],
                     now: datetime) -> list[Delivery]:
     """Edits of the messages about one thing (an alert's cards: about=("alert", 5)) waiting to

@@ -592,13 +592,8 @@ async def deliver_now(session: AsyncSession, messenger: Messenger, rows: Sequenc
     outcome of each row sent here, by delivery id."""
     config = config or SenderConfig()
     now = clock()
-    mine: list[Delivery] = []
-    for d in rows:
-        if channels is not None and d.address.partition(":")[0] not in channels:
-            if d.state == outbox.SENDING:  # reserved for us: the sender takes it now instead
-                d.state, d.due_at, d.lease_until, d.last_error = PENDING, now, None, "other_channel"
-            continue
-        mine.append(d)
+    mine = [d for d in rows if channels is None or d.address.partition(":")[0] in channels]
+    await outbox.hand_over(session, [d for d in rows if d not in mine], now=now, error="other_channel")
     items = await outbox.claim_rows(session, mine, now=now, lease=config.lease, urgent_lease=config.urgent_lease)
     ready = await outgoing_for(session, items, hooks=hooks, now=now)
     await session.commit()  # the claim (and the caller's work) is visible before anything is sent
