@@ -12,7 +12,12 @@ Endpoints: a channel that refuses a row (blocked, window closed, quota exhausted
 endpoint and the row moves to the person's next one; lane-0 rows also move on any other failure,
 so a safety message or an alert card tries every endpoint of the person until one delivers. A
 person with no endpoint left is handled as before endpoints: the row is blocked (or failed), a
-guardian is marked unreachable, an alert escalates."""
+guardian is marked unreachable, an alert escalates.
+
+One send path: a message that must go out at once (the safety message, /lesson, a card redrawn
+for the staff member who tapped) is an outbox row too, sent by `deliver_now` through the same
+Messenger port; `record` writes every outcome, of a batch or of a send at once, so "sent",
+retries and fallback are decided in one place."""
 from __future__ import annotations
 
 import asyncio
