@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from bot.handlers import get_routers
 from bot.i18n import LocaleMiddleware, build_i18n
 from bot.middlewares import ContextMiddleware, SessionMiddleware
+from bot.middlewares.messenger import MessengerMiddleware
 from bot.retry import ReplyRetry, Sleep
 from bot.texts import N_
 from core.checkin.risk import RiskScanner, scanner_for
@@ -81,11 +82,15 @@ def build_dispatcher(
     # No FSM storage: conversation state lives in Draft rows (and check-in cursors), never in memory.
     scanner = risk_scanner or scanner_for(settings.content_dir / "risk" / "lexicon.yaml")
     dp = Dispatcher(disable_fsm=True, settings=settings, clock=clock, risk_scanner=scanner)
+    i18n = i18n or build_i18n(settings)
     dp.update.outer_middleware(SessionMiddleware(sessionmaker, clock))
     dp.update.outer_middleware(ContextMiddleware())
+    # data["messenger"]: the Messenger port over the bot handling the update, for the messages a
+    # handler sends at once as outbox rows (core.flows.delivery.deliver_now).
+    dp.update.outer_middleware(MessengerMiddleware(i18n, media_root=settings.content_dir / "media"))
     # setup() covers every event type except `update`, errors included, so even the error
     # handler speaks the person's language.
-    LocaleMiddleware(i18n or build_i18n(settings), fallback_locale=settings.default_locale).setup(dp)
+    LocaleMiddleware(i18n, fallback_locale=settings.default_locale).setup(dp)
     dp.include_routers(*get_routers())
     return dp
 

@@ -20,9 +20,9 @@ replies, ahead of bulk).
 
 Requests made by the outbox sender itself (inside `outbox_request()`) are not retried here: the
 sender has its own answer to a 429 — the row goes back to the queue and every sender pauses.
-Handlers whose send already has an outbox row as its safety net (the safety message, /lesson)
-use `outbox_request()` too and hand the row to the sender on a 429, rather than wait while the
-row is theirs.
+Messages a handler sends at once as outbox rows (the safety message, /lesson, card redraws,
+"someone is answering": core.flows.delivery.deliver_now through bot.messenger) are outbox
+requests too: a 429 hands the row to the sender at once, rather than wait while the row is theirs.
 
 While a reply waits, the update's database transaction is committed first (`hold_session`), so
 a long pause never holds SQLite's write lock (every session there begins IMMEDIATE). Handlers

@@ -11,24 +11,23 @@ from aiogram import Bot, F, Router
 from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import address_of, chat_of, is_telegram
-from bot.checkin_render import answered_by_other_html, being_answered_html, question_html, safety_html, thanks_html
+from bot.addresses import CHANNEL
+from bot.checkin_render import question_html, thanks_html
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.checkins import AnswerCB, CheckinNavCB, note_keyboard, question_keyboard
 from bot.middlewares.refusals import Refusal
-from bot.retry import outbox_request
 from core.flows import checkin as conversation
 from core.checkin.free_text import skip_note
+from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
 from core.clock import Clock
-from core.delivery.outbox import mark_sent, retry_later
-from core.locales import to_babel
-from core.models import Guardian
+from core.flows.delivery import deliver_now
+from core.models import Delivery, Guardian
+from core.ports import Messenger
 
 log = logging.getLogger(__name__)
 
@@ -70,44 +69,22 @@ CHECKIN_TAP = Refusal(
 NOTE_GONE = Refusal(strip_buttons=True)
 
 
-async def _send_safety(bot: Bot, session: AsyncSession, chat_id: int, reserved, clock: Clock) -> None:  # type: ignore[no-untyped-def]
-    delivery, message = reserved
-    if delivery.address != address_of(chat_id):
-        # Reserved for the guardian's first endpoint on another channel: the outbox sends it there now.
-        retry_later(delivery, error="other_channel", now=clock())
-        await session.commit()
+async def send_safety(messenger: Messenger, session: AsyncSession, reserved: tuple[Delivery, SafetyMessage] | None,
+                      clock: Clock) -> None:
+    """The safety message now: its reserved outbox row goes out through the port (a 429 comes
+    back at once). If Telegram does not take it, the row stays in the outbox and the sender
+    delivers it as soon as it can: a safety message is never dropped. Commits."""
+    if reserved is None:
         return
-    try:
-        # Not waited out here on a 429 (bot/retry.py): the reserved row's lease is short, and the
-        # outbox delivers it as soon as Telegram lets us.
-        with outbox_request():
-            sent = await bot.send_message(chat_id, safety_html(message))
-    except TelegramAPIError as exc:
-        # The outbox sends it as soon as Telegram lets us: a safety message is never dropped.
-        retry_later(delivery, error=type(exc).__name__, now=clock())
-        log.warning("safety delivery %s failed in the handler (%s); the sender will retry",
-                    delivery.id, type(exc).__name__)
-    else:
-        mark_sent(delivery, message_id=str(sent.message_id), now=clock())
-    await session.commit()
-
-
-async def _tell_others(bot: Bot, i18n: I18n, others: list[conversation.OtherMessage], *, done: bool) -> None:
-    """Other guardians of the household see, without content, that it is being (or was) answered."""
-    for other in others:
-        if not is_telegram(other.address):
-            continue
-        with i18n.use_locale(to_babel(other.locale)):
-            text = answered_by_other_html() if done else being_answered_html()
-        try:
-            await bot.edit_message_text(text=text, chat_id=chat_of(other.address), message_id=int(other.message_id),
-                                        reply_markup=None)
-        except TelegramAPIError:
-            pass  # their message may be too old or already changed
+    delivery = reserved[0]
+    outcome = (await deliver_now(session, messenger, [delivery], clock=clock, channels=(CHANNEL,))).get(delivery.id)
+    if outcome is not None and outcome.status != "sent":
+        log.warning("safety delivery %s not sent in the handler (%s); the sender will retry",
+                    delivery.id, outcome.error or outcome.status)
 
 
 async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, session: AsyncSession,
-                    guardian: Guardian, clock: Clock, i18n: I18n) -> None:
+                    guardian: Guardian, clock: Clock, messenger: Messenger) -> None:
     chat_id = callback.from_user.id
     message_id = callback.message.message_id if callback.message else None
     step = await conversation.answer(session, checkin_id=callback_data.checkin_id, index=callback_data.item,
@@ -115,7 +92,7 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, 
     await session.commit()  # the answer is stored before we say a word
     await callback.answer()
     if step.safety is not None:
-        await _send_safety(bot, session, chat_id, step.safety, clock)
+        await send_safety(messenger, session, step.safety, clock)
     if step.completed:
         await _strip_buttons(bot, chat_id, message_id)
         await bot.send_message(chat_id, thanks_html(), reply_markup=note_keyboard(step.checkin.id))
@@ -130,8 +107,10 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, 
     else:
         # A safety answer from a guardian who is not the one answering: stored and acted on.
         await _strip_buttons(bot, chat_id, message_id)
-    if step.others:
-        await _tell_others(bot, i18n, step.others, done=step.completed)
+    if step.taken:
+        # Other guardians of the household see, without content, that it is being (or was)
+        # answered: edits queued by core, sent now (the sender retries what fails).
+        await deliver_now(session, messenger, step.taken, clock=clock, channels=(CHANNEL,))
 
 
 async def on_back(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot, session: AsyncSession,

@@ -8,14 +8,12 @@ import logging
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BotCommand, CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import address_of, chat_of, is_telegram
+from bot.addresses import CHANNEL, address_of
 from bot.alert_render import METHODS, OUTCOMES, REFERRALS, alert_list_html, card_html, case_html, roster_html, \
     staff_help, visits_html
 from bot.keyboards.alerts import (
@@ -31,9 +29,10 @@ from core.alerts.views import alert_card
 from core.clock import Clock
 from core.people import display_phone
 from core.errors import DomainError, Invalid
+from core.flows import delivery as delivery_flow
 from core.flows import director as director_flow
-from core.locales import to_babel
-from core.models import Alert, StaffPrompt, Staff
+from core.models import Delivery, StaffPrompt, Staff
+from core.ports import Messenger
 from core.staff import service as staff_service
 from core.staff.schemas import StaffUpdate
 
@@ -53,37 +52,23 @@ async def _tz(session: AsyncSession, scope: Scope) -> ZoneInfo:
     return ZoneInfo(await queries.cohort_timezone(session, first))
 
 
-async def refresh_cards(bot: Bot, session: AsyncSession, i18n: I18n, alert_id: int, clock: Clock) -> None:
-    """Every staff card of this alert shows where it stands now, in each reader's language."""
-    alert = await session.get(Alert, alert_id)
-    if alert is None:
-        return
-    for address, message_id, locale, level, _staff_id in await queries.alert_messages(session, alert_id=alert_id):
-        if not is_telegram(address):
-            continue  # a card on another channel is that channel's to redraw
-        chat_id = chat_of(address)
-        card = await alert_card(session, alert=alert, locale=locale, now=clock())
-        with i18n.use_locale(to_babel(locale)):
-            text, markup = card_html(card, level=level), card_keyboard(alert.id, alert.status)
-        try:
-            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=int(message_id),
-                                        reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                log.info("alert %s: card in chat %s not updated: %s", alert_id, chat_id, exc.message[:60])
-        except TelegramAPIError:
-            pass
+async def _redraw_cards(session: AsyncSession, messenger: Messenger, rows: list[Delivery], clock: Clock) -> None:
+    """Every staff card of the alert shows where it stands now, in each reader's language: the
+    edits the action queued (cards=True, lane 0) go out now through the port, so the one who
+    tapped sees it at once; what fails is retried by the sender."""
+    await delivery_flow.deliver_now(session, messenger, rows, clock=clock, channels=(CHANNEL,))
 
 
 async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: Bot, session: AsyncSession,
-                          staff: Staff, clock: Clock, i18n: I18n) -> None:
+                          staff: Staff, clock: Clock, messenger: Messenger) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     action = callback_data.action
     if action == "ack":
-        # cards=False: this handler updates every card itself, at once.
+        # cards=True: every card's edit is queued; sent below, at once.
         done = await cases.acknowledge(session, scope=scope, alert_id=callback_data.alert_id, now=clock(),
-                                       cards=False)
+                                       cards=True)
+        edits = await delivery_flow.alert_card_edits(session, alert_id=done.alert.id, now=clock())
         await session.commit()
         if done.first:
             await callback.answer(_("Acknowledged. Thank you."))
@@ -91,7 +76,7 @@ async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: 
             card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
             await callback.answer(_("Already acknowledged by {name} at {time}.").format(
                 name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
-        await refresh_cards(bot, session, i18n, done.alert.id, clock)
+        await _redraw_cards(session, messenger, edits, clock)
         return
     alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
     await callback.answer()
@@ -166,17 +151,18 @@ async def on_case_note_button(callback: CallbackQuery, callback_data: CaseCB, bo
                            reply_markup=note_keyboard())
 
 
-async def _carry_out(prompt: StaffPrompt, note: str | None, bot: Bot, session: AsyncSession, staff: Staff,
-                     clock: Clock, i18n: I18n) -> str:
+async def _carry_out(prompt: StaffPrompt, note: str | None, messenger: Messenger, session: AsyncSession,
+                     staff: Staff, clock: Clock) -> str:
     """Do what the prompt was for, with the note (or none) — core.flows.director — then commit,
     redraw the alert's cards and return the reply."""
     done = await director_flow.carry_out(session, scope=await scope_for(session, staff), prompt=prompt, note=note,
                                          now=clock())
     if done.kind == "note_needed":
         return _("Please type the note, or tap Cancel.")
+    edits = [] if done.alert_id is None else await delivery_flow.alert_card_edits(
+        session, alert_id=done.alert_id, now=clock())
     await session.commit()
-    if done.alert_id is not None:
-        await refresh_cards(bot, session, i18n, done.alert_id, clock)
+    await _redraw_cards(session, messenger, edits, clock)
     return _done_reply(done)
 
 
@@ -200,7 +186,7 @@ def _done_reply(done: director_flow.Done) -> str:
 
 
 async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot: Bot, session: AsyncSession,
-                           staff: Staff, clock: Clock, i18n: I18n) -> None:
+                           staff: Staff, clock: Clock, messenger: Messenger) -> None:
     chat_id = callback.from_user.id
     prompt = await pending_prompt(session, address=address_of(chat_id), now=clock())
     if callback_data.action == "cancel" or prompt is None:
@@ -210,7 +196,7 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
         await bot.send_message(chat_id, _("All right, nothing was saved."))
         return
     try:
-        reply = await _carry_out(prompt, None, bot, session, staff, clock, i18n)
+        reply = await _carry_out(prompt, None, messenger, session, staff, clock)
     except DomainError as exc:  # the question is over either way
         await clear_prompt(session, address=address_of(chat_id))
         await session.commit()
@@ -221,14 +207,14 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
 
 
 async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staff: Staff, clock: Clock,
-                         i18n: I18n) -> None:
+                         messenger: Messenger) -> None:
     prompt = await pending_prompt(session, address=address_of(message.chat.id), now=clock())
     assert prompt is not None  # the filter saw it
     if not message.text:
         await message.answer(_("Please type the note as words, or tap “Skip the note”."))
         return
     try:
-        reply = await _carry_out(prompt, message.text, bot, session, staff, clock, i18n)
+        reply = await _carry_out(prompt, message.text, messenger, session, staff, clock)
     except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return

@@ -15,7 +15,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.addresses import address_of
 from bot.keyboards import flow as kb
 from bot.keyboards.callbacks import ConsentCB, StepCB
-from bot.handlers.checkins import _send_safety as send_safety
+from bot.handlers.checkins import send_safety
 from bot.prompts import draft_locale, send_step
 from bot.texts import PLEASE_TAP, both, help_text, invalid_reason
 from core.checkin.free_text import receive_draft_text
@@ -26,6 +26,7 @@ from core.enrolment import service as enrolment
 from core.flows import enrolment as enrolment_flow
 from core.locales import pick_locale
 from core.models import Draft, Guardian
+from core.ports import Messenger
 
 log = logging.getLogger(__name__)
 
@@ -171,13 +172,14 @@ def _welcome(outcome: str, director: str | None) -> str:
 
 async def on_draft_message(
     message: Message, bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock, draft: Draft,
-    guardian: Guardian | None, risk_scanner: RiskScanner,
+    guardian: Guardian | None, risk_scanner: RiskScanner, messenger: Messenger,
 ) -> None:
     now = clock()
     chat_id = message.chat.id
     step = draft.step
     text = message.text
-    if text is not None and await _risk_words(bot, session, i18n, clock, draft, guardian, risk_scanner, chat_id, text):
+    if text is not None and await _risk_words(bot, session, i18n, clock, draft, guardian, risk_scanner, chat_id, text,
+                                              messenger):
         return
     with draft_locale(i18n, draft):
         skipped = step == enrolment.PHONE and text is not None and text.strip() == kb.skip_word()
@@ -195,7 +197,8 @@ async def on_draft_message(
 
 
 async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock, draft: Draft,
-                      guardian: Guardian | None, scanner: RiskScanner, chat_id: int, text: str) -> bool:
+                      guardian: Guardian | None, scanner: RiskScanner, chat_id: int, text: str,
+                      messenger: Messenger) -> bool:
     """Every word typed in a flow is scanned before it is taken as an answer. A hit is not an
     answer: it is kept, the cohort's directors get the alert at once (core decides whose), the
     person gets the safety message, and the question is asked again. Returns whether it hit."""
@@ -214,7 +217,7 @@ async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock,
              result.alert.id if result.alert else None)
     with draft_locale(i18n, draft):
         if reserved is not None:
-            await send_safety(bot, session, chat_id, reserved, clock)
+            await send_safety(messenger, session, reserved, clock)
         again = _("When you are ready, we can go on.")
     await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=again)
     return True

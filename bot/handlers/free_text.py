@@ -10,7 +10,7 @@ from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.handlers.checkins import _send_safety, ask_current
+from bot.handlers.checkins import ask_current, send_safety
 from bot.handlers.fallback import on_anything_else
 from bot.handlers.guards import is_guardian
 from bot.handlers.inbox import take_in
@@ -22,6 +22,7 @@ from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.staff.directors import primary_director_name
 from core.models import Guardian, Staff
+from core.ports import Messenger
 
 
 async def _steer_to_question(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
@@ -47,12 +48,12 @@ async def _in_checkin(session: AsyncSession, guardian: Guardian, clock: Clock) -
 
 
 async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, staff: Staff | None,
-                  clock: Clock, risk_scanner: RiskScanner) -> None:
+                  clock: Clock, risk_scanner: RiskScanner, messenger: Messenger) -> None:
     now = clock()
     # Words from a guardian who stopped the messages still reach a person (take_in says how to restart).
     if await pending_note(session, guardian_id=guardian.id, now=now) is None \
             and not await _in_checkin(session, guardian, clock):
-        await take_in(message, bot, session, guardian, clock, risk_scanner)
+        await take_in(message, bot, session, guardian, clock, risk_scanner, messenger)
         return
     result = await receive_text(session, guardian=guardian, text=message.text or "", scanner=risk_scanner, now=now)
     reserved = None
@@ -61,7 +62,7 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
                                                 ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the note, the flagged words and the alert are stored before any reply
     if reserved is not None:
-        await _send_safety(bot, session, message.chat.id, reserved, clock)
+        await send_safety(messenger, session, reserved, clock)
     if result.tier == "orange" and result.stored is not None:  # the reply says the director will read it
         director = await primary_director_name(session, cohort_id=result.stored.cohort_id)
         await message.answer(orange_reply_html(director))
@@ -76,12 +77,12 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
 
 
 async def on_other_content(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
-                           staff: Staff | None, clock: Clock, risk_scanner: RiskScanner) -> None:
+                           staff: Staff | None, clock: Clock, risk_scanner: RiskScanner, messenger: Messenger) -> None:
     """A sticker, a voice note, a photo…: during a check-in or its note, say how to go on;
     otherwise it goes to the inbox."""
     in_note = await pending_note(session, guardian_id=guardian.id, now=clock()) is not None
     if not in_note and not await _in_checkin(session, guardian, clock):
-        await take_in(message, bot, session, guardian, clock, risk_scanner)
+        await take_in(message, bot, session, guardian, clock, risk_scanner, messenger)
         return
     if in_note:
         await message.answer(_("I can only read typed words. Please type your note, or tap “No, that's all”."))

@@ -8,16 +8,15 @@ from __future__ import annotations
 import logging
 
 from aiogram import Bot, F, Router
-from aiogram.exceptions import TelegramAPIError, TelegramBadRequest
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
-from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import address_of, chat_of, is_telegram
-from bot.handlers.checkins import _send_safety
+from bot.addresses import CHANNEL, address_of
+from bot.handlers.checkins import send_safety
 from bot.inbox_render import (
     inbox_card_html, inbox_list_html, not_shown_reply, relay_text, sent_to_director, sticker_reply,
     which_child_question,
@@ -32,12 +31,13 @@ from core.checkin.risk import RiskScanner
 from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.errors import DomainError, Invalid
+from core.flows import delivery as delivery_flow
 from core.flows import inbox as inbox_flows
 from core.inbox import service as inbox
 from core.inbox.views import director_contact, inbox_card
-from core.locales import to_babel
 from core.models import Guardian, InboxItem, Staff
 from core.models.enums import GuardianStatus
+from core.ports import Messenger
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def incoming_of(message: Message) -> inbox.Incoming | None:
 
 
 async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, clock: Clock,
-                  risk_scanner: RiskScanner) -> None:
+                  risk_scanner: RiskScanner, messenger: Messenger) -> None:
     """Keep it, put it before the directors, and tell the guardian honestly what happened."""
     incoming = incoming_of(message)
     if incoming is None:
@@ -83,7 +83,7 @@ async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: G
     children = [(c.id, c.nickname) for c in received.ask_child]
     await session.commit()  # the item, its words, any alert and the forwards are stored before any reply
     if reserved is not None:
-        await _send_safety(bot, session, message.chat.id, reserved, clock)
+        await send_safety(messenger, session, reserved, clock)
     if children:
         await message.answer(which_child_question(), reply_markup=which_child_keyboard(received.item.id, children))
         return
@@ -129,46 +129,35 @@ async def on_which_child(callback: CallbackQuery, callback_data: InboxChildCB, b
 # ---------------------------------------------------------------- directors
 
 
-async def refresh_inbox_cards(bot: Bot, session: AsyncSession, i18n: I18n, item_id: int, clock: Clock) -> None:
-    """Every staff card of this item shows where it stands now, in each reader's language."""
-    item = await session.get(InboxItem, item_id)
-    if item is None:
-        return
-    for address, message_id, locale, _staff_id, carried in await inbox.card_messages(session, item_id=item_id):
-        if not is_telegram(address):
-            continue  # a card on another channel is that channel's to redraw
-        chat_id = chat_of(address)
-        card = await inbox_card(session, item=item, now=clock(), carries_message_id=carried or None)
-        with i18n.use_locale(to_babel(locale)):
-            text, markup = inbox_card_html(card), inbox_card_keyboard(item.id, item.state)
-        try:
-            await bot.edit_message_text(text=text, chat_id=chat_id, message_id=int(message_id),
-                                        reply_markup=markup)
-        except TelegramBadRequest as exc:
-            if "not modified" not in exc.message.lower():
-                log.info("inbox %s: card in chat %s not updated: %s", item_id, chat_id, exc.message[:60])
-        except TelegramAPIError:
-            pass
+async def _redraw_cards(session: AsyncSession, messenger: Messenger, item: InboxItem, clock: Clock) -> None:
+    """Every staff card of this item (and of the alert it raised, if that changed with it) shows
+    where it stands now: the edits the action queued (cards=True) go out now through the port;
+    what fails is retried by the sender."""
+    now = clock()
+    rows = await delivery_flow.inbox_card_edits(session, item_id=item.id, now=now)
+    if item.escalation_alert_id is not None:
+        rows += await delivery_flow.alert_card_edits(session, alert_id=item.escalation_alert_id, now=now)
+    await delivery_flow.deliver_now(session, messenger, rows, clock=clock, channels=(CHANNEL,))
 
 
 async def on_inbox_button(callback: CallbackQuery, callback_data: InboxCB, bot: Bot, session: AsyncSession,
-                          staff: Staff, clock: Clock, i18n: I18n) -> None:
+                          staff: Staff, clock: Clock, messenger: Messenger) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     now = clock()
     action = callback_data.action
     if action == "done":
         item, first = await inbox_flows.mark_done(session, scope=scope, item_id=callback_data.item_id, now=now,
-                                                  cards=False)
+                                                  cards=True)
         await session.commit()
         await callback.answer(_("Marked done. Thank you.") if first else _("This message is already done."))
-        await refresh_inbox_cards(bot, session, i18n, item.id, clock)
+        await _redraw_cards(session, messenger, item, clock)
         return
     if action == "call":
-        item = await inbox.note_call(session, scope=scope, item_id=callback_data.item_id, now=now, cards=False)
+        item = await inbox.note_call(session, scope=scope, item_id=callback_data.item_id, now=now, cards=True)
         await session.commit()
         await callback.answer(_("Call noted."))
-        await refresh_inbox_cards(bot, session, i18n, item.id, clock)
+        await _redraw_cards(session, messenger, item, clock)
         return
     if action == "reply":
         item = await inbox.get_item(session, scope=scope, item_id=callback_data.item_id)

@@ -2,40 +2,38 @@
 from __future__ import annotations
 
 import logging
-from datetime import timedelta
 from zoneinfo import ZoneInfo
 
 from aiogram import Bot, Router
-from aiogram.exceptions import TelegramAPIError, TelegramRetryAfter
+from aiogram.exceptions import TelegramAPIError
 from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
 from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from bot.addresses import address_of
+from bot.addresses import CHANNEL, address_of
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards.lessons import LessonCB, ReReadCB, history_keyboard
 from bot.lesson_render import lesson_html
-from bot.messenger import send_lesson
 from bot.middlewares.refusals import OLD_BUTTON, Refusal
-from bot.retry import outbox_request
 from bot.texts import N_
 from core.clock import Clock
-from core.config import Settings
 from core.delivery import lessons as lesson_service
-from core.delivery.outbox import lesson_content, retry_later
+from core.delivery.outbox import lesson_content
 from core.enrolment import service as enrolment
 from core.errors import Conflict
+from core.flows.delivery import deliver_now
 from core.locales import localized
 from core.models import Guardian
 from core.models.enums import GuardianStatus
+from core.ports import Messenger
 
 log = logging.getLogger(__name__)
 
 
-async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, clock: Clock,
-                    settings: Settings) -> None:
+async def on_lesson(message: Message, session: AsyncSession, guardian: Guardian, clock: Clock,
+                    messenger: Messenger) -> None:
     if await refuse_if_stopped(message, guardian):
         return
     now = clock()
@@ -47,22 +45,13 @@ async def on_lesson(message: Message, bot: Bot, session: AsyncSession, guardian:
         await message.answer(_("You have read every lesson we have for your family for now. "
                                "New ones will come on the usual days."))
         return
-    try:
-        # The row is this send's safety net: a 429 hands it to the outbox at once (no waiting here
-        # while the row is 'sending' without a lease).
-        with outbox_request():
-            sent = await send_lesson(bot, message.chat.id, todo.content, todo.delivery.id,
-                                     media_root=settings.content_dir / "media")
-    except TelegramRetryAfter as exc:
-        retry_later(todo.delivery, error="rate_limited", now=now)
-        todo.delivery.due_at = now + timedelta(seconds=exc.retry_after)
-        log.info("on-request lesson delivery %s rate limited; the outbox sends it", todo.delivery.id)
-        return
-    except TelegramAPIError as exc:
-        lesson_service.mark_failed(todo.delivery, error=type(exc).__name__, now=now)
-        log.warning("on-request lesson delivery %s failed: %s", todo.delivery.id, type(exc).__name__)
-        return
-    await lesson_service.mark_sent(session, delivery=todo.delivery, message_id=str(sent.message_id), now=now)
+    # The lesson's outbox row goes out now through the port (a 429 comes back at once); if
+    # Telegram does not take it, the row stays in the outbox and the sender sends it.
+    outcome = (await deliver_now(session, messenger, [todo.delivery], clock=clock, channels=(CHANNEL,))).get(
+        todo.delivery.id)
+    if outcome is not None and outcome.status != "sent":
+        log.info("on-request lesson delivery %s not sent in the handler: %s", todo.delivery.id,
+                 outcome.error or outcome.status)
 
 
 async def on_pause(message: Message, guardian: Guardian, clock: Clock) -> None:

@@ -1,7 +1,8 @@
 """The safety message a guardian gets at once after a red answer or a red risk word: the
 versioned text from content/texts/safety.yaml, the cohort's own local help lines and its child
-director's name. Sent by the handler right away (lane 0, outside quiet hours), kept in the
-outbox so that a failed send is retried."""
+director's name. An outbox row reserved for the caller, who delivers it at once through the
+channel's Messenger (lane 0, outside quiet hours; core.delivery.sender.deliver_now): a failed
+send stays in the outbox and the sender retries it."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -73,5 +74,5 @@ async def reserve_safety_for_address(session: AsyncSession, *, address: str, loc
     message = await safety_message(session, cohort_id=cohort_id, locale=locale)
     delivery = await send_now(session, address=address, kind=MessageKind.SAFETY, ref=ref, cycle="1",
                               lane=LANE_URGENT, now=now, guardian_id=guardian_id, cohort_id=cohort_id,
-                              payload={"safety": message.as_payload()})
+                              payload={"safety": message.as_payload(), "locale": locale})
     return None if delivery is None else (delivery, message)

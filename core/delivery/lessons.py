@@ -38,8 +38,8 @@ async def lessons_done(session: AsyncSession, *, guardian_id: int) -> set[str]:
 async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, address: str,
                            now: datetime) -> LessonToSend | None:
     """/lesson: the guardian's next lesson now, to the address they asked from, counted like a
-    scheduled one (it moves them on in their programme). The row is created 'sending'; the
-    caller marks it sent or failed."""
+    scheduled one (it moves them on in their programme). The row is reserved for the caller
+    ('sending' under its lease), who delivers it at once (core.delivery.sender.deliver_now)."""
     planner = await LessonPlanner.load(session)
     cohort = await session.scalar(
         select(Cohort).join(Household, Household.cohort_id == Cohort.id).where(Household.id == guardian.household_id)
@@ -61,15 +61,15 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, address
     if existing is not None:
         if existing.state != outbox.FAILED:
             raise Conflict("this lesson is already on its way", code="lesson_in_progress")
-        existing.state, existing.claimed_at, existing.finished_at = outbox.SENDING, now, None
-        existing.attempts += 1
+        outbox.reserve(existing, now=now)
         delivery = existing
     else:
         inserted = await session.execute(
             outbox._insert(session)
             .values(**key, guardian_id=guardian.id, cohort_id=cohort_id, lane=outbox.LANE_LESSON,
-                    state=outbox.SENDING, due_at=now, attempts=1, payload={}, lesson_id=lesson.id,
-                    lesson_version=lesson.version, created_at=now, claimed_at=now)
+                    state=outbox.SENDING, due_at=now, attempts=0, payload={}, lesson_id=lesson.id,
+                    lesson_version=lesson.version, created_at=now, claimed_at=now,
+                    lease_until=outbox.lease_until(lane=outbox.LANE_LESSON, now=now))
             .on_conflict_do_nothing(index_elements=outbox.KEY)
             .returning(Delivery.id)
         )
@@ -80,15 +80,6 @@ async def take_next_lesson(session: AsyncSession, *, guardian: Guardian, address
         assert inserted_row is not None
         delivery = inserted_row
     return LessonToSend(delivery=delivery, content=outbox.lesson_content(lesson, locale=guardian.locale))
-
-
-async def mark_sent(session: AsyncSession, *, delivery: Delivery, message_id: str | None, now: datetime) -> None:
-    outbox.mark_sent(delivery, message_id=message_id, now=now)
-    await outbox.plan_followups(session, lessons=[delivery], now=now)
-
-
-def mark_failed(delivery: Delivery, *, error: str, now: datetime) -> None:
-    delivery.state, delivery.finished_at, delivery.last_error = outbox.FAILED, now, error
 
 
 async def record_feedback(

@@ -2,6 +2,7 @@
 what happened. Everything is a row with `due_at`; the unique key makes planning idempotent."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
@@ -176,9 +177,6 @@ async def enqueue(
     )
 
 
-HANDLER_LEASE = timedelta(minutes=1)
-
-
 async def send_now(
     session: AsyncSession,
     *,
@@ -193,32 +191,34 @@ async def send_now(
     payload: dict[str, Any] | None = None,
     staff_id: int | None = None,
 ) -> Delivery | None:
-    """A message a handler sends itself right away (a reply that must not wait in the queue),
-    kept in the outbox as a safety net: the row is born 'sending' under a short lease, so if the
-    handler's send fails (`retry_later`) or the process dies before it is marked sent, the
-    sender delivers it. None when this key was already sent or is on its way."""
+    """A message to go out right away (a reply that must not wait in the queue), reserved for
+    the caller: the row is born 'sending' under its lane's lease (seconds for lane 0), so the
+    sender leaves it alone while the caller delivers it (core.delivery.sender.deliver_now) and
+    takes it over if the caller dies first. None when this key was already sent or is on its way."""
     return await _insert_once(
         session, address=address, guardian_id=guardian_id, staff_id=staff_id, cohort_id=cohort_id, kind=kind, ref=ref, cycle=cycle,
-        lane=lane, state=SENDING, due_at=now, attempts=1, payload=payload or {}, created_at=now, claimed_at=now,
-        lease_until=now + HANDLER_LEASE,
+        lane=lane, state=SENDING, due_at=now, attempts=0, payload=payload or {}, created_at=now, claimed_at=now,
+        lease_until=lease_until(lane=lane, now=now),
     )
 
 
+def reserve(delivery: Delivery, *, now: datetime) -> None:
+    """Hold an existing row for a caller that delivers it at once (as send_now does for a new one)."""
+    delivery.state, delivery.claimed_at, delivery.finished_at = SENDING, now, None
+    delivery.due_at, delivery.lease_until = now, lease_until(lane=delivery.lane, now=now)
+
+
 def sent_values(*, message_id: str | None, now: datetime, error: str | None = None) -> dict[str, Any]:
-    """What "sent" means for a row — the one definition, used by the sender's bulk update and by
-    mark_sent for replies a handler sent itself."""
+    """What "sent" means for a row — the one definition, used by the sender's record of every
+    outcome (core.delivery.sender), whether the row went out from the queue or at once."""
     return {"state": SENT, "sent_at": now, "finished_at": now, "provider_message_id": message_id,
             "lease_until": None, "last_error": error}
 
 
 def mark_sent(delivery: Delivery, *, message_id: str | None, now: datetime) -> None:
+    """A row shown by a web page itself (the safety page): no channel carried it, it is sent."""
     for column, value in sent_values(message_id=message_id, now=now).items():
         setattr(delivery, column, value)
-
-
-def retry_later(delivery: Delivery, *, error: str, now: datetime) -> None:
-    """The handler could not send it: the sender takes over (with its retries and backoff)."""
-    delivery.state, delivery.due_at, delivery.lease_until, delivery.last_error = PENDING, now, None, error
 
 
 FOLLOWUP_AFTER = timedelta(days=3)
@@ -301,6 +301,10 @@ async def claim(
         .values(state=SENDING, lease_until=until, claimed_at=now, attempts=Delivery.attempts + 1)
         .execution_options(synchronize_session=False)
     )
+    return await _load_claimed(session, ids)
+
+
+async def _load_claimed(session: AsyncSession, ids: Sequence[int]) -> list[Claimed]:
     rows = (
         await session.execute(
             select(Delivery, Guardian, Cohort.timezone, Cohort.programmes)
@@ -312,6 +316,52 @@ async def claim(
         )
     ).all()
     return [Claimed(delivery=d, guardian=g, cohort_timezone=tz, cohort_programmes=progs) for d, g, tz, progs in rows]
+
+
+async def claim_rows(session: AsyncSession, rows: Sequence[Delivery], *, now: datetime,
+                     lease: timedelta = BULK_LEASE, urgent_lease: timedelta = URGENT_LEASE) -> list[Claimed]:
+    """Claim these rows for a send at once (core.delivery.sender.deliver_now): each row that is
+    due and waiting, or reserved by the caller (send_now, reserve) and still theirs. Every claim
+    adds one to `attempts`, so a reserved row whose attempts have not moved was claimed by nobody
+    since — a sender that took it over after its lease ran out is left to finish it. Rows not
+    claimed are simply not returned (another sender has them, or they are settled)."""
+    ids: list[int] = []
+    for d in rows:
+        waiting = and_(Delivery.state == PENDING, Delivery.due_at <= now)
+        ours = and_(Delivery.state == SENDING, Delivery.attempts == d.attempts)
+        result = await session.execute(
+            update(Delivery)
+            .where(Delivery.id == d.id, or_(waiting, ours))
+            .values(state=SENDING, claimed_at=now, attempts=Delivery.attempts + 1,
+                    lease_until=lease_until(lane=d.lane, now=now, urgent_lease=urgent_lease, lease=lease))
+            .execution_options(synchronize_session=False)
+        )
+        if affected_rows(result):
+            ids.append(d.id)
+    return await _load_claimed(session, ids) if ids else []
+
+
+async def hand_over(session: AsyncSession, rows: Sequence[Delivery], *, now: datetime, error: str) -> None:
+    """Rows reserved by a caller who will not send them after all (their channel is not the
+    caller's): the sender takes them now, not after their lease. A row claimed by someone else
+    since (its attempts moved) is left alone."""
+    for d in rows:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.id == d.id, Delivery.state == SENDING, Delivery.attempts == d.attempts)
+            .values(state=PENDING, due_at=now, lease_until=None, last_error=error)
+            .execution_options(synchronize_session=False)
+        )
+
+
+async def due_edits(session: AsyncSession, *, kinds: Sequence[str], about: tuple[str, int],
+                    now: datetime) -> list[Delivery]:
+    """Edits of the messages about one thing (an alert's cards: about=("alert", 5)) waiting to
+    go now — what an action just queued, for its caller to deliver at once."""
+    return list((await session.scalars(
+        select(Delivery).where(Delivery.kind.in_(kinds), Delivery.ref_kind == about[0],
+                               Delivery.ref_id == about[1], Delivery.state == PENDING, Delivery.due_at <= now)
+        .order_by(Delivery.id))).all())
 
 
 async def renew_leases(session: AsyncSession, *, ids: list[int], until: datetime) -> int:

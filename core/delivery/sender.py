@@ -14,6 +14,11 @@ so a safety message or an alert card tries every endpoint of the person until on
 person with no endpoint left is handled as before endpoints: the row is blocked (or failed), a
 guardian is marked unreachable, an alert escalates.
 
+One send path: a message that must go out at once (the safety message, /lesson, a card redrawn
+for the staff member who tapped) is an outbox row too, sent by `deliver_now` through the same
+Messenger port; `record` writes every outcome, of a batch or of a send at once, so "sent",
+retries and fallback are decided in one place.
+
 Capabilities (core.ports.Capabilities, per channel through ByChannel.capabilities_of): a row whose
 kind its address's channel declares unsupported is not handed to the adapter; it moves to the
 person's next endpoint as a refused one does (the endpoint itself stays open: it still carries
@@ -25,7 +30,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from typing import Any, Final
@@ -35,8 +40,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from core.clock import Clock
 from core.delivery import outbox
-from core.delivery.hooks import SenderHooks
 from core.delivery.channels import ByChannel
+from core.delivery.hooks import SenderHooks
 from core.delivery.outbox import (
     BLOCKED, BULK_LEASE, CANCELLED, FAILED, LANE_URGENT, PENDING, SENT, SKIPPED, URGENT_LEASE, Claimed, claim,
     defer_for_quiet_hours, lesson_content, lessons_by_key, recipient_problem, renew_leases, resolve_lessons,
@@ -76,6 +81,43 @@ INSTEAD_OF_EDIT: dict[MessageKind, MessageKind | None] = {
     MessageKind.CHECKIN_TAKEN: None,
 }
 assert set(INSTEAD_OF_EDIT) == EDIT_KINDS
+
+# The capabilities of a channel's adapter, or None when the sender cannot tell (no adapter for it
+# in this process: ByChannel answers such rows as transient).
+CapabilitiesOf = Callable[[str], "Capabilities | None"]
+
+
+def capabilities_in(messenger: Messenger) -> CapabilitiesOf:
+    """How to ask `messenger` what a channel can carry."""
+    if isinstance(messenger, ByChannel):
+        return messenger.capabilities_of
+    # A messenger that declares nothing (a test double) is taken to carry everything.
+    caps: Capabilities | None = getattr(messenger, "capabilities", None)
+    return lambda _channel: caps
+
+
+def _cannot_carry(caps_of: CapabilitiesOf, address: str, kind: str) -> bool:
+    caps = caps_of(address.partition(":")[0])
+    return caps is not None and kind in caps.unsupported
+
+
+async def _next_for(session: AsyncSession, d: Delivery, caps_of: CapabilitiesOf, *, now: datetime, after: str,
+                    skip: tuple[str, ...] = ()) -> str | None:
+    """The person's next usable endpoint after `after` whose channel can carry the row's kind."""
+    while (to := await next_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now,
+                                     after=after, skip=skip)) is not None:
+        if not _cannot_carry(caps_of, to, d.kind):
+            return to
+        skip = (*skip, to)
+    return None
+
+
+async def _first_for(session: AsyncSession, d: Delivery, caps_of: CapabilitiesOf, *, now: datetime) -> str | None:
+    """The person's first usable endpoint whose channel can carry the row's kind."""
+    first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
+    if first is None or not _cannot_carry(caps_of, first, d.kind):
+        return first
+    return await _next_for(session, d, caps_of, now=now, after=first)
 
 
 def _has_person(d: Delivery) -> bool:
@@ -245,46 +287,8 @@ class Sender:
                     continue
                 seen.add(d.address)
                 live.append(item)
-            await resolve_lessons(session, items=live, today=now.date())
-            library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
-            resolved: dict[int, dict[str, Any]] = {}
-            for resolve in self.hooks.resolvers:
-                for delivery_id, found in (await resolve(session, items=live, now=now)).items():
-                    resolved.setdefault(delivery_id, {}).update(found)
-            for item in live:
-                d = item.delivery
-                if d.state != outbox.SENDING:
-                    continue  # e.g. skipped: programme complete, check-in answered, alert handled
-                try:
-                    kind = MessageKind(d.kind)
-                except ValueError:  # a row from a newer version, or a bug: no adapter can render it
-                    d.state, d.last_error, d.finished_at, d.lease_until = FAILED, f"unknown kind {d.kind}"[:120], now, None
-                    stats.failed += 1
-                    continue
-                found = resolved.get(d.id, {})
-                locale = item.guardian.locale if item.guardian else (
-                    found.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
-                content = dict(d.payload or {})
-                content.pop(TRIED, None)
-                if kind in LESSON_KINDS and d.lesson_id:
-                    content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
-                content.update(found)
-                if kind in EDIT_KINDS:
-                    caps = self.capabilities_of(d.address.partition(":")[0])
-                    if caps is not None and not caps.can_edit:
-                        instead = INSTEAD_OF_EDIT[kind]
-                        if instead is None or instead in caps.unsupported:
-                            d.state, d.finished_at, d.lease_until = SKIPPED, now, None
-                            d.last_error = f"cannot edit on {d.address.partition(':')[0]}"
-                            stats.extra["not_edited"] = stats.extra.get("not_edited", 0) + 1
-                            continue
-                        kind = instead
-                        content.pop("message_id", None)
-                        if kind == MessageKind.INBOX_FORWARD:
-                            content["copy"] = None
-                ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=kind, locale=locale,
-                                             content=content, lane=d.lane,
-                                             paid_broadcast=self.paid_bucket is not None and d.lane in BULK_LANES)))
+            ready = await outgoing_for(session, live, hooks=self.hooks, now=now, caps_of=self.capabilities_of,
+                                       paid=self.paid_bucket is not None, stats=stats)
         self._in_flight.update(o.address for _, o in ready)
         self._held.update((o.delivery_id, o.lane) for _, o in ready)
         return stats, ready
@@ -308,42 +312,18 @@ class Sender:
             owner, person = ("guardian", d.guardian_id) if d.guardian_id is not None else ("staff", d.staff_id)
             if (owner, person, d.address) not in closed:
                 continue
-            to = await self._first_for(session, d, now=now)
+            to = await _first_for(session, d, self.capabilities_of, now=now)
             if to is None or await _taken(session, d, to):
                 d.state, d.last_error = CANCELLED, "unreachable" if to is None else "already at next"
             else:
                 d.address = to
 
     def capabilities_of(self, channel: str) -> Capabilities | None:
-        """What the adapter for `channel` can carry; None when the sender cannot tell (no adapter
-        for it in this process: ByChannel answers such rows as transient)."""
-        if isinstance(self.messenger, ByChannel):
-            return self.messenger.capabilities_of(channel)
-        return self.messenger.capabilities
+        """What the adapter for `channel` can carry; None when the sender cannot tell."""
+        return capabilities_in(self.messenger)(channel)
 
     def _unsupported(self, item: Outgoing) -> bool:
-        return self._cannot_carry(item.address, item.kind)
-
-    def _cannot_carry(self, address: str, kind: str) -> bool:
-        caps = self.capabilities_of(address.partition(":")[0])
-        return caps is not None and kind in caps.unsupported
-
-    async def _next_for(self, session: AsyncSession, d: Delivery, *, now: datetime, after: str,
-                        skip: tuple[str, ...] = ()) -> str | None:
-        """The person's next usable endpoint after `after` whose channel can carry the row's kind."""
-        while (to := await next_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now,
-                                         after=after, skip=skip)) is not None:
-            if not self._cannot_carry(to, d.kind):
-                return to
-            skip = (*skip, to)
-        return None
-
-    async def _first_for(self, session: AsyncSession, d: Delivery, *, now: datetime) -> str | None:
-        """The person's first usable endpoint whose channel can carry the row's kind."""
-        first = await first_address(session, guardian_id=d.guardian_id, staff_id=d.staff_id, now=now)
-        if first is None or not self._cannot_carry(first, d.kind):
-            return first
-        return await self._next_for(session, d, now=now, after=first)
+        return _cannot_carry(self.capabilities_of, item.address, item.kind)
 
     def _release(self, ready: list[tuple[Claimed, Outgoing]]) -> None:
         self._in_flight.difference_update(o.address for _, o in ready)
@@ -397,120 +377,15 @@ class Sender:
         if not results:
             return
         now = self.clock()
-        updates: list[dict[str, Any]] = []
-        # Rows a channel refused, or lane-0 rows that failed: the next endpoint decides (below).
-        elsewhere: list[tuple[Claimed, SendOutcome]] = []
-        followups: list[Delivery] = []
+        async with self._transaction() as session:
+            await record(session, results, hooks=self.hooks, config=self.config, now=now, stats=stats,
+                         caps_of=self.capabilities_of)
         for item, outcome in results:
-            d = item.delivery
-            row: dict[str, Any] = {"id": d.id, "lease_until": None}
             if outcome.status == "sent":
-                row.update(outbox.sent_values(message_id=outcome.message_id, now=now, error=outcome.error))
-                if (d.payload or {}).get(TRIED):
-                    row["payload"] = {k: v for k, v in d.payload.items() if k != TRIED}
-                self._last_sent[d.address] = now
-                stats.sent += 1
-                if d.kind == MessageKind.LESSON:
-                    followups.append(d)
-            elif outcome.status == "rate_limited":
-                wait = max(outcome.retry_after or 1.0, 0.0)  # the bucket was paused when it was answered
-                row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
-                           last_error="rate_limited")
-                stats.retried += 1
-            elif _has_person(d) and (outcome.status in REFUSALS or outcome.status == UNSUPPORTED
-                                     or (d.lane == LANE_URGENT and d.kind not in self.hooks.edit_kinds)):
-                elsewhere.append((item, outcome))
-                continue
-            else:
-                row.update(self._failure(d, outcome, now=now, stats=stats))
-            updates.append(row)
+                self._last_sent[item.delivery.address] = now
         if len(self._last_sent) > 50_000:
             cutoff = now - PER_ENDPOINT_INTERVAL
             self._last_sent = {k: v for k, v in self._last_sent.items() if v > cutoff}
-        async with self._transaction() as session:
-            after: list[tuple[Delivery, dict[str, Any], SendOutcome]] = []
-            for item, outcome in elsewhere:
-                row = {"id": item.delivery.id, "lease_until": None}
-                row.update(await self._elsewhere(session, item.delivery, outcome, now=now, stats=stats))
-                updates.append(row)
-                after.append((item.delivery, row, outcome))
-            await session.execute(update(Delivery), updates)
-            await outbox.plan_followups(session, lessons=followups, now=now)
-            by_id = {item.delivery.id: item.delivery for item, _ in results}
-            outcomes = {item.delivery.id: outcome for item, outcome in results}
-            for row in updates:
-                d = by_id[row["id"]]
-                await self._consequences(session, d, row, outcomes[d.id], now=now)
-
-    def _failure(self, d: Delivery, outcome: SendOutcome, *, now: datetime, stats: DrainStats) -> dict[str, Any]:
-        """A failure that no other endpoint can help with: retry later, or give up."""
-        if outcome.status == "transient" and (d.attempts < self.config.max_attempts
-                                                or d.kind in self.hooks.persistent_kinds):
-            # Safety messages and alerts are retried until they are delivered, never dropped.
-            cap = PERSISTENT_BACKOFF_CAP if d.kind in self.hooks.persistent_kinds else self.config.backoff_cap
-            delay = min(self.config.backoff_base * (2 ** min(d.attempts - 1, 16)), cap)
-            stats.retried += 1
-            return {"state": PENDING, "due_at": now + delay, "last_error": outcome.error or "transient"}
-        if outcome.status == "blocked":
-            stats.blocked += 1
-            return {"state": BLOCKED, "finished_at": now, "last_error": outcome.error or "blocked"}
-        stats.failed += 1
-        return {"state": FAILED, "finished_at": now, "last_error": outcome.error or outcome.status}
-
-    async def _elsewhere(self, session: AsyncSession, d: Delivery, outcome: SendOutcome, *, now: datetime,
-                         stats: DrainStats) -> dict[str, Any]:
-        """Move a refused row to the person's next endpoint; a lane-0 row that failed any other
-        way moves on too, remembering where it has been, so it tries every endpoint. With nowhere
-        left: a refusal ends the row (blocked, or failed for a closed window or a quota), a
-        lane-0 row starts the round again after its backoff (or fails if it was permanent)."""
-        if outcome.status in REFUSALS:
-            await refused(session, address=d.address, guardian_id=d.guardian_id, staff_id=d.staff_id,
-                          state=outcome.status, now=now)
-        tried = list((d.payload or {}).get(TRIED) or [])
-        if d.lane == LANE_URGENT and d.address not in tried:
-            tried.append(d.address)
-        skip = tuple(tried) if d.lane == LANE_URGENT else ()
-        to = None if d.kind in self.hooks.edit_kinds else await self._next_for(
-            session, d, now=now, after=d.address, skip=skip)
-        if to is not None:
-            stats.extra["moved"] = stats.extra.get("moved", 0) + 1
-            if await _taken(session, d, to):
-                # The same message already waits (or went) there: this copy is not needed.
-                stats.cancelled += 1
-                return {"state": CANCELLED, "finished_at": now, "last_error": f"{outcome.status}; already at next"}
-            payload = {**(d.payload or {}), TRIED: tried} if d.lane == LANE_URGENT else d.payload
-            return {"state": PENDING, "address": to, "due_at": now, "attempts": max(d.attempts - 1, 0),
-                    "payload": payload, "last_error": f"{outcome.status} at {d.address.partition(':')[0]}"}
-        row = self._failure(d, outcome if outcome.status != "window_closed" else
-                            SendOutcome(status="permanent", error="window_closed"), now=now, stats=stats)
-        if row["state"] == PENDING:
-            # A new round for a lane-0 row: from the person's first endpoint, after the backoff.
-            first = await self._first_for(session, d, now=now)
-            row["payload"] = {k: v for k, v in (d.payload or {}).items() if k != TRIED}
-            if first is not None and first != d.address and not await _taken(session, d, first):
-                row["address"] = first
-        return row
-
-    async def _consequences(self, session: AsyncSession, d: Delivery, row: dict[str, Any], outcome: SendOutcome,
-                            *, now: datetime) -> None:
-        """What a row's end means elsewhere: nobody left to reach (nothing else waits for that
-        address; a staff member's cohort needs someone else), and each kind's own hook once
-        settled (an alert card that did not go out, an inbox card that did or did not arrive)."""
-        state = row.get("state")
-        unreachable = state == BLOCKED or (state == FAILED and outcome.status in REFUSALS)
-        if unreachable:
-            await session.execute(
-                update(Delivery)
-                .where(Delivery.address == d.address, Delivery.state == PENDING)
-                .values(state=CANCELLED, finished_at=now, last_error="unreachable")
-            )
-            if d.staff_id is not None and self.hooks.on_staff_blocked is not None:
-                await self.hooks.on_staff_blocked(session, staff_id=d.staff_id, payload=d.payload or {}, now=now)
-        settled = self.hooks.on_settled.get(d.kind)
-        if settled is not None and state in (SENT, BLOCKED, FAILED):
-            # Nobody left to reach counts as blocked, whatever the channel called it.
-            await settled(session, delivery=d, state=BLOCKED if unreachable else state,
-                          error=outcome.error if state == SENT else row.get("last_error"), now=now)
 
     # -------------------------------------------------------------- forever
 
@@ -612,3 +487,237 @@ class Sender:
             log.exception("recording a sender batch failed")
         finally:
             self._release(ready)
+
+
+# ------------------------------------------------------------------ shared by every send path
+
+
+async def outgoing_for(session: AsyncSession, live: list[Claimed], *, hooks: SenderHooks, now: datetime,
+                       caps_of: CapabilitiesOf, paid: bool = False,
+                       stats: DrainStats | None = None) -> list[tuple[Claimed, Outgoing]]:
+    """What each claimed row says, fixed now: the lesson it carries, what the domains' resolvers
+    fill in (a card as it stands, the current question) in the reader's language. Rows a
+    resolver found no longer worth sending are left out (marked skipped by it), and so are edits
+    for a channel that cannot edit and have nothing to say instead (INSTEAD_OF_EDIT)."""
+    stats = stats if stats is not None else DrainStats()
+    ready: list[tuple[Claimed, Outgoing]] = []
+    await resolve_lessons(session, items=live, today=now.date())
+    library = await lessons_by_key(session, deliveries=[i.delivery for i in live])
+    resolved: dict[int, dict[str, Any]] = {}
+    for resolve in hooks.resolvers:
+        for delivery_id, found in (await resolve(session, items=live, now=now)).items():
+            resolved.setdefault(delivery_id, {}).update(found)
+    for item in live:
+        d = item.delivery
+        if d.state != outbox.SENDING:
+            continue  # e.g. skipped: programme complete, check-in answered, alert handled
+        try:
+            kind = MessageKind(d.kind)
+        except ValueError:  # a row from a newer version, or a bug: no adapter can render it
+            d.state, d.last_error, d.finished_at, d.lease_until = FAILED, f"unknown kind {d.kind}"[:120], now, None
+            stats.failed += 1
+            continue
+        found = resolved.get(d.id, {})
+        locale = item.guardian.locale if item.guardian else (
+            found.get("locale") or (d.payload or {}).get("locale", "zh-Hans"))
+        content = dict(d.payload or {})
+        content.pop(TRIED, None)
+        if kind in LESSON_KINDS and d.lesson_id:
+            content.update(lesson_content(library.get((d.lesson_id, d.lesson_version or 0)), locale=locale))
+        content.update(found)
+        if kind in EDIT_KINDS:
+            caps = caps_of(d.address.partition(":")[0])
+            if caps is not None and not caps.can_edit:
+                instead = INSTEAD_OF_EDIT[kind]
+                if instead is None or instead in caps.unsupported:
+                    d.state, d.finished_at, d.lease_until = SKIPPED, now, None
+                    d.last_error = f"cannot edit on {d.address.partition(':')[0]}"
+                    stats.extra["not_edited"] = stats.extra.get("not_edited", 0) + 1
+                    continue
+                kind = instead
+                content.pop("message_id", None)
+                if kind == MessageKind.INBOX_FORWARD:
+                    content["copy"] = None
+        ready.append((item, Outgoing(delivery_id=d.id, address=d.address, kind=kind, locale=locale,
+                                     content=content, lane=d.lane, paid_broadcast=paid and d.lane in BULK_LANES)))
+    return ready
+
+
+async def record(session: AsyncSession, results: list[tuple[Claimed, SendOutcome]], *, hooks: SenderHooks,
+                 config: SenderConfig, now: datetime, stats: DrainStats, caps_of: CapabilitiesOf) -> None:
+    """Write what the channel answered for each row — the one place that records a send, for the
+    sender's batches and for deliver_now alike: sent (outbox.sent_values, a lesson's follow-up
+    planned), a 429 (back to the queue after the pause), a refusal or a failed lane-0 row (the
+    person's next endpoint), any other failure (retried with backoff, or given up), and what a
+    row's end means elsewhere (SenderHooks)."""
+    if not results:
+        return
+    updates: list[dict[str, Any]] = []
+    followups: list[Delivery] = []
+    after: list[tuple[Claimed, SendOutcome]] = []  # refused rows, or lane-0 rows that failed
+    for item, outcome in results:
+        d = item.delivery
+        row: dict[str, Any] = {"id": d.id, "lease_until": None}
+        if outcome.status == "sent":
+            row.update(outbox.sent_values(message_id=outcome.message_id, now=now, error=outcome.error))
+            if (d.payload or {}).get(TRIED):
+                row["payload"] = {k: v for k, v in d.payload.items() if k != TRIED}
+            stats.sent += 1
+            if d.kind == MessageKind.LESSON:
+                followups.append(d)
+        elif outcome.status == "rate_limited":
+            wait = max(outcome.retry_after or 1.0, 0.0)  # the bucket was paused when it was answered
+            row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
+                       last_error="rate_limited")
+            stats.retried += 1
+        elif _has_person(d) and (outcome.status in REFUSALS or outcome.status == UNSUPPORTED
+                                 or (d.lane == LANE_URGENT and d.kind not in hooks.edit_kinds)):
+            after.append((item, outcome))
+            continue
+        else:
+            row.update(_failure(d, outcome, now=now, stats=stats, hooks=hooks, config=config))
+        updates.append(row)
+    for item, outcome in after:
+        row = {"id": item.delivery.id, "lease_until": None}
+        row.update(await _elsewhere(session, item.delivery, outcome, now=now, stats=stats, hooks=hooks,
+                                    config=config, caps_of=caps_of))
+        updates.append(row)
+    await session.execute(update(Delivery), updates)
+    await outbox.plan_followups(session, lessons=followups, now=now)
+    by_id = {item.delivery.id: item.delivery for item, _ in results}
+    outcomes = {item.delivery.id: outcome for item, outcome in results}
+    for row in updates:
+        d = by_id[row["id"]]
+        await _consequences(session, d, row, outcomes[d.id], now=now, hooks=hooks)
+
+
+def _failure(d: Delivery, outcome: SendOutcome, *, now: datetime, stats: DrainStats, hooks: SenderHooks,
+             config: SenderConfig) -> dict[str, Any]:
+    """A failure that no other endpoint can help with: retry later, or give up."""
+    if outcome.status == "transient" and (d.attempts < config.max_attempts or d.kind in hooks.persistent_kinds):
+        # Safety messages and alerts are retried until they are delivered, never dropped.
+        cap = PERSISTENT_BACKOFF_CAP if d.kind in hooks.persistent_kinds else config.backoff_cap
+        delay = min(config.backoff_base * (2 ** min(max(d.attempts - 1, 0), 16)), cap)
+        stats.retried += 1
+        return {"state": PENDING, "due_at": now + delay, "last_error": outcome.error or "transient"}
+    if outcome.status == "blocked":
+        stats.blocked += 1
+        return {"state": BLOCKED, "finished_at": now, "last_error": outcome.error or "blocked"}
+    stats.failed += 1
+    return {"state": FAILED, "finished_at": now, "last_error": outcome.error or outcome.status}
+
+
+async def _elsewhere(session: AsyncSession, d: Delivery, outcome: SendOutcome, *, now: datetime, stats: DrainStats,
+                     hooks: SenderHooks, config: SenderConfig, caps_of: CapabilitiesOf) -> dict[str, Any]:
+    """Move a refused row to the person's next endpoint; a lane-0 row that failed any other
+    way moves on too, remembering where it has been, so it tries every endpoint. With nowhere
+    left: a refusal ends the row (blocked, or failed for a closed window or a quota), a
+    lane-0 row starts the round again after its backoff (or fails if it was permanent)."""
+    if outcome.status in REFUSALS:
+        await refused(session, address=d.address, guardian_id=d.guardian_id, staff_id=d.staff_id,
+                      state=outcome.status, now=now)
+    tried = list((d.payload or {}).get(TRIED) or [])
+    if d.lane == LANE_URGENT and d.address not in tried:
+        tried.append(d.address)
+    skip = tuple(tried) if d.lane == LANE_URGENT else ()
+    to = None if d.kind in hooks.edit_kinds else await _next_for(
+        session, d, caps_of, now=now, after=d.address, skip=skip)
+    if to is not None:
+        stats.extra["moved"] = stats.extra.get("moved", 0) + 1
+        if await _taken(session, d, to):
+            # The same message already waits (or went) there: this copy is not needed.
+            stats.cancelled += 1
+            return {"state": CANCELLED, "finished_at": now, "last_error": f"{outcome.status}; already at next"}
+        payload = {**(d.payload or {}), TRIED: tried} if d.lane == LANE_URGENT else d.payload
+        return {"state": PENDING, "address": to, "due_at": now, "attempts": max(d.attempts - 1, 0),
+                "payload": payload, "last_error": f"{outcome.status} at {d.address.partition(':')[0]}"}
+    row = _failure(d, outcome if outcome.status != "window_closed" else
+                   SendOutcome(status="permanent", error="window_closed"), now=now, stats=stats, hooks=hooks,
+                   config=config)
+    if row["state"] == PENDING:
+        # A new round for a lane-0 row: from the person's first endpoint, after the backoff.
+        first = await _first_for(session, d, caps_of, now=now)
+        row["payload"] = {k: v for k, v in (d.payload or {}).items() if k != TRIED}
+        if first is not None and first != d.address and not await _taken(session, d, first):
+            row["address"] = first
+    return row
+
+
+async def _consequences(session: AsyncSession, d: Delivery, row: dict[str, Any], outcome: SendOutcome, *,
+                        now: datetime, hooks: SenderHooks) -> None:
+    """What a row's end means elsewhere: nobody left to reach (nothing else waits for that
+    address; a staff member's cohort needs someone else), and each kind's own hook once
+    settled (an alert card that did not go out, an inbox card that did or did not arrive)."""
+    state = row.get("state")
+    unreachable = state == BLOCKED or (state == FAILED and outcome.status in REFUSALS)
+    if unreachable:
+        await session.execute(
+            update(Delivery)
+            .where(Delivery.address == d.address, Delivery.state == PENDING)
+            .values(state=CANCELLED, finished_at=now, last_error="unreachable")
+        )
+        if d.staff_id is not None and hooks.on_staff_blocked is not None:
+            await hooks.on_staff_blocked(session, staff_id=d.staff_id, payload=d.payload or {}, now=now)
+    settled = hooks.on_settled.get(d.kind)
+    if settled is not None and state in (SENT, BLOCKED, FAILED):
+        # Nobody left to reach counts as blocked, whatever the channel called it.
+        await settled(session, delivery=d, state=BLOCKED if unreachable else state,
+                      error=outcome.error if state == SENT else row.get("last_error"), now=now)
+
+
+# ------------------------------------------------------------------ at once
+
+
+# A send at once is given this share of its row's lease: the lease outlives a slow send, so no
+# sender takes the row over while its holder is still waiting for the answer.
+AT_ONCE_SHARE = 0.8
+
+
+def at_once_timeout(lane: int, config: SenderConfig) -> float:
+    """Seconds a send at once may take: below its row's lease (8 s for lane 0's 10)."""
+    return (config.urgent_lease if lane == LANE_URGENT else config.lease).total_seconds() * AT_ONCE_SHARE
+
+
+async def deliver_now(session: AsyncSession, messenger: Messenger, rows: Sequence[Delivery], *, hooks: SenderHooks,
+                      clock: Clock, config: SenderConfig | None = None,
+                      channels: Collection[str] | None = None,
+                      timeout: float | None = None) -> dict[int, SendOutcome]:
+    """Send these outbox rows through `messenger` now — a reply that must not wait in the queue
+    (the safety message, /lesson, a card redrawn for the person who tapped) — and record the
+    outcome exactly as the sender does (`record`): a row that fails stays in the outbox and the
+    sender retries it, edits included.
+
+    The rows are claimed under their lane's lease (those a sender already took are left to it)
+    and COMMITTED before any send, with whatever the caller wrote in the same transaction; the
+    outcomes are written and committed after. Rows addressed to channels other than `channels`
+    (when given) are handed to the sender at once. Each send is cut off below its lease
+    (`timeout`, by default at_once_timeout), so a slow send is never sent twice. Returns the
+    outcome of each row sent here, by delivery id."""
+    config = config or SenderConfig()
+    now = clock()
+    mine = [d for d in rows if channels is None or d.address.partition(":")[0] in channels]
+    await outbox.hand_over(session, [d for d in rows if d not in mine], now=now, error="other_channel")
+    items = await outbox.claim_rows(session, mine, now=now, lease=config.lease, urgent_lease=config.urgent_lease)
+    caps_of = capabilities_in(messenger)
+    ready = await outgoing_for(session, items, hooks=hooks, now=now, caps_of=caps_of)
+    await session.commit()  # the claim (and the caller's work) is visible before anything is sent
+    if not ready:
+        return {}
+
+    async def one(item: Outgoing) -> SendOutcome:
+        if _cannot_carry(caps_of, item.address, item.kind):
+            return SendOutcome(status=UNSUPPORTED, error=f"unsupported on {item.channel}")
+        try:
+            return await asyncio.wait_for(messenger.deliver(item),
+                                          timeout if timeout is not None else at_once_timeout(item.lane, config))
+        except asyncio.TimeoutError:
+            return SendOutcome(status="transient", error="timeout")
+        except Exception as exc:  # noqa: BLE001 — a messenger bug must not lose the row
+            log.exception("messenger failed for delivery %s", item.delivery_id)
+            return SendOutcome(status="transient", error=type(exc).__name__)
+
+    outcomes = await asyncio.gather(*(one(o) for _, o in ready))
+    await record(session, [(c, o) for (c, _), o in zip(ready, outcomes)], hooks=hooks, config=config,
+                 now=clock(), stats=DrainStats(), caps_of=caps_of)
+    await session.commit()
+    return {o.delivery_id: outcome for (_, o), outcome in zip(ready, outcomes)}

@@ -9,7 +9,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.alerts.cases import followup_finished
@@ -20,6 +20,7 @@ from core.checkin.safety import SafetyMessage, reserve_safety_message
 from core.checkin.service import ANSWERABLE
 from core.checkin.suggest import send_fitting_lesson
 from core.checkin.views import QuestionView, question_view
+from core.delivery.outbox import CANCELLED, LANE_CHECKIN, PENDING, enqueue
 from core.errors import NotFound
 from core.messages import MessageKind
 from core.models import Alert, CheckIn, Child, Delivery, Guardian
@@ -33,6 +34,7 @@ class OtherMessage:
     address: str
     message_id: str  # the provider's id of the message to edit
     locale: str
+    guardian_id: int | None = None
 
 
 @dataclass
@@ -45,6 +47,9 @@ class Step:
     lesson: Delivery | None = None  # a fitting lesson, queued
     claimed_now: bool = False  # this answer claimed the check-in: tell the others
     others: list[OtherMessage] = field(default_factory=list)
+    # The outbox rows (MessageKind.CHECKIN_TAKEN) that edit the others' messages: the caller may deliver them at
+    # once (core.delivery.sender.deliver_now); otherwise the sender does.
+    taken: list[Delivery] = field(default_factory=list)
 
 
 async def _nickname(session: AsyncSession, checkin: CheckIn) -> str | None:
@@ -74,13 +79,36 @@ async def item_id_at(session: AsyncSession, *, checkin_id: int, index: int) -> s
 
 async def other_messages(session: AsyncSession, *, checkin: CheckIn, guardian_id: int) -> list[OtherMessage]:
     rows = await session.execute(
-        select(Delivery.address, Delivery.provider_message_id, Guardian.locale)
+        select(Delivery.address, Delivery.provider_message_id, Guardian.locale, Guardian.id)
         .join(Guardian, Guardian.id == Delivery.guardian_id)
         .where(Delivery.kind.in_([MessageKind.CHECKIN, MessageKind.CHECKIN_REMINDER]), Delivery.about("checkin", checkin.id),
                Delivery.guardian_id != guardian_id, Delivery.provider_message_id.is_not(None))
     )
-    return [OtherMessage(address, message_id, locale) for address, message_id, locale in rows
+    return [OtherMessage(address, message_id, locale, other_id) for address, message_id, locale, other_id in rows
             if message_id is not None]  # always, by the query
+
+
+async def tell_others(session: AsyncSession, *, checkin: CheckIn, others: list[OtherMessage], done: bool,
+                      now: datetime) -> list[Delivery]:
+    """Queue the edits of the others' messages (lane 1, where each message is). A "has been
+    answered" edit replaces a "being answered" one still waiting for the same message."""
+    rows = []
+    for other in others:
+        ref = f"checkin:{checkin.id}:{other.message_id}"
+        if done:
+            await session.execute(
+                update(Delivery)
+                .where(Delivery.address == other.address, Delivery.kind == MessageKind.CHECKIN_TAKEN, Delivery.ref == ref,
+                       Delivery.cycle == "taken", Delivery.state == PENDING)
+                .values(state=CANCELLED, finished_at=now, last_error="superseded")
+                .execution_options(synchronize_session=False))
+        row = await enqueue(session, address=other.address, kind=MessageKind.CHECKIN_TAKEN, ref=ref,
+                            cycle="done" if done else "taken", lane=LANE_CHECKIN, due_at=now, now=now,
+                            guardian_id=other.guardian_id, cohort_id=checkin.cohort_id,
+                            payload={"message_id": other.message_id, "done": done})
+        if row is not None:
+            rows.append(row)
+    return rows
 
 
 async def answer(session: AsyncSession, *, checkin_id: int, index: int, value: int, guardian: Guardian,
@@ -112,6 +140,7 @@ async def answer(session: AsyncSession, *, checkin_id: int, index: int, value: i
         step.question = await view_at(session, checkin=checkin, index=index_next, locale=guardian.locale)
     if step.claimed_now or step.completed:
         step.others = await other_messages(session, checkin=checkin, guardian_id=guardian.id)
+        step.taken = await tell_others(session, checkin=checkin, others=step.others, done=step.completed, now=now)
     await session.flush()
     return step
 

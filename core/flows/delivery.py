@@ -3,6 +3,7 @@ sending, registered from here so the sender imports none of them. The compositio
 and the tests build every Sender with sender_hooks()."""
 from __future__ import annotations
 
+from collections.abc import Collection, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -12,11 +13,14 @@ from core.alerts.notify import notification_failed, staff_unreachable
 from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
 from core.delivery.hooks import SenderHooks
-from core.delivery.outbox import FAILED, SENT
+from core.clock import Clock
+from core.delivery import sender
+from core.delivery.outbox import FAILED, SENT, due_edits
 from core.inbox.outgoing import resolve_inbox_messages
 from core.inbox.service import forward_elsewhere, forward_result, relay_result
 from core.messages import EDIT_KINDS, MessageKind
 from core.models import Delivery
+from core.ports import Messenger, SendOutcome
 
 
 async def _alert_card_settled(session: AsyncSession, *, delivery: Delivery, state: str, error: str | None,
@@ -56,3 +60,20 @@ def sender_hooks() -> SenderHooks:
                     MessageKind.INBOX_RELAY: _relay_settled},
         on_staff_blocked=_staff_blocked,
     )
+
+
+async def deliver_now(session: AsyncSession, messenger: Messenger, rows: Sequence[Delivery], *, clock: Clock,
+                      channels: Collection[str] | None = None) -> dict[int, SendOutcome]:
+    """core.delivery.sender.deliver_now with these hooks: the rows go out through the port now,
+    recorded as the sender records them (it retries what fails). Commits."""
+    return await sender.deliver_now(session, messenger, rows, hooks=sender_hooks(), clock=clock, channels=channels)
+
+
+async def alert_card_edits(session: AsyncSession, *, alert_id: int, now: datetime) -> list[Delivery]:
+    """The edits of an alert's cards an action just queued (cards=True), to deliver at once."""
+    return await due_edits(session, kinds=(MessageKind.ALERT_UPDATE,), about=("alert", alert_id), now=now)
+
+
+async def inbox_card_edits(session: AsyncSession, *, item_id: int, now: datetime) -> list[Delivery]:
+    """The edits of an inbox item's cards an action just queued (cards=True), to deliver at once."""
+    return await due_edits(session, kinds=(MessageKind.INBOX_UPDATE,), about=("inbox", item_id), now=now)

@@ -2,7 +2,7 @@
 in touch, where they referred the child, how the alert ended, a note on a case — carried out
 channel-neutrally: the open question (a StaffPrompt) and the note go in, what was done comes
 out as plain data for the adapter to put into words. Never commits: the caller commits, then
-redraws the alert's cards."""
+sends the queued edits of the alert's cards (core.flows.delivery.alert_card_edits, deliver_now)."""
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -33,23 +33,24 @@ class Done:
 
 
 async def carry_out(session: AsyncSession, *, scope: Scope, prompt: StaffPrompt, note: str | None,
-                    now: datetime) -> Done:
-    """Do what the prompt was for, with the note (or none); the prompt is answered and gone."""
+                    now: datetime, cards: bool = True) -> Done:
+    """Do what the prompt was for, with the note (or none); the prompt is answered and gone.
+    cards: the edits of the alert's cards are queued (lane 0) for the caller to send at once."""
     data = prompt.data or {}
     done: Done
     if prompt.kind == "contact":
         event = await cases.log_contact(session, scope=scope, method=data["method"], note=note, now=now,
                                         alert_id=prompt.alert_id, case_id=prompt.case_id,
-                                        household_id=prompt.household_id, cards=False)
+                                        household_id=prompt.household_id, cards=cards)
         done = Done("contact", case_id=event.case_id, method=data["method"], alert_id=prompt.alert_id)
     elif prompt.kind == "referral":
         event = await cases.refer(session, scope=scope, to=data["to"], note=note, now=now, alert_id=prompt.alert_id,
-                                  case_id=prompt.case_id, cards=False)
+                                  case_id=prompt.case_id, cards=cards)
         done = Done("referral", case_id=event.case_id, to=data["to"], alert_id=prompt.alert_id)
     elif prompt.kind == "resolve":
         assert prompt.alert_id is not None
         result = await case_flows.resolve_alert(session, scope=scope, alert_id=prompt.alert_id,
-                                                outcome=data["outcome"], note=note, now=now, cards=False)
+                                                outcome=data["outcome"], note=note, now=now, cards=cards)
         due = None
         if result.case_closed and result.case is not None and result.followups:
             tz = ZoneInfo(await queries.cohort_timezone(session, result.case.cohort_id))

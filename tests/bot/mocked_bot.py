@@ -41,15 +41,18 @@ class MockedSession(BaseSession):
         self.refused: list[TelegramMethod[Any]] = []
         self._answered_queries: set[str] = set()
         self._message_id = 1000
-        self._failures: list[tuple[int, str, int | None] | Exception] = []
+        self._failures: list[tuple[tuple[int, str, int | None] | Exception, type | None]] = []
 
-    def fail_next(self, status_code: int, description: str, *, retry_after: int | None = None) -> None:
-        """The next request gets this HTTP error from "Telegram"; aiogram turns it into its exception."""
-        self._failures.append((status_code, description, retry_after))
+    def fail_next(self, status_code: int, description: str, *, retry_after: int | None = None,
+                  method: type | None = None) -> None:
+        """The next request (of type `method`, if given) gets this HTTP error from "Telegram";
+        aiogram turns it into its exception."""
+        self._failures.append(((status_code, description, retry_after), method))
 
-    def raise_next(self, exc: Exception) -> None:
-        """The next request raises this (e.g. a TelegramNetworkError, as the aiohttp session would)."""
-        self._failures.append(exc)
+    def raise_next(self, exc: Exception, *, method: type | None = None) -> None:
+        """The next request (of type `method`, if given) raises this (e.g. a TelegramNetworkError,
+        as the aiohttp session would)."""
+        self._failures.append((exc, method))
 
     async def close(self) -> None:
         pass
@@ -61,9 +64,11 @@ class MockedSession(BaseSession):
                 self.refused.append(method)
                 raise TelegramBadRequest(method=method, message="Bad Request: query ID is invalid")
             self._answered_queries.add(method.callback_query_id)
-        if self._failures:
+        index = next((i for i, (_, only) in enumerate(self._failures) if only is None or isinstance(method, only)),
+                     None)
+        if index is not None:
             self.refused.append(method)
-            failure = self._failures.pop(0)
+            failure = self._failures.pop(index)[0]
             if isinstance(failure, Exception):
                 raise failure
             status_code, description, retry_after = failure

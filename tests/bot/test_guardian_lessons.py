@@ -133,16 +133,39 @@ async def test_lesson_with_a_picture_comes_as_a_photo_and_its_buttons_work(enrol
 
 async def test_lesson_telegram_refused_is_marked_failed_and_offered_again(enrol, db, bot, clock):
     grandma = await enrol()
-    bot.session.fail_next(500, "Internal Server Error")
+    bot.session.fail_next(400, "Bad Request: wrong file identifier/HTTP URL specified")
     assert await grandma.send("/lesson") == []
     [failed] = await lesson_deliveries(db)
-    assert (failed.state, failed.last_error, failed.provider_message_id) == ("failed", "TelegramServerError", None)
+    assert (failed.state, failed.provider_message_id) == ("failed", None)
+    assert failed.last_error.startswith("bad_request")
     assert await db.count(Delivery, Delivery.kind == "lesson_followup") == 0
     clock.advance(seconds=30)
     await grandma.send("/lesson")
     # The same lesson again, on the same row: one lesson, one record, two attempts.
     assert [(d.lesson_id, d.state, d.attempts) for d in await lesson_deliveries(db)] == [
         ("one_on_one_time", "sent", 2)]
+
+
+async def test_lesson_telegram_down_is_sent_later_by_the_outbox(enrol, db, bot, clock, sender):
+    """/lesson is an outbox row sent through the port: a server error leaves it in the outbox
+    and the sender sends it on a later pass — once, with its follow-up planned."""
+    grandma = await enrol()
+    bot.session.fail_next(500, "Internal Server Error")
+    assert await grandma.send("/lesson") == []
+    [waiting] = await lesson_deliveries(db)
+    assert (waiting.state, waiting.attempts, waiting.provider_message_id) == ("pending", 1, None)
+    assert waiting.last_error.startswith("server_error")
+    assert (await sender.drain_once()).sent == 0  # not before its backoff
+    clock.advance(seconds=30)
+    assert (await sender.drain_once()).sent == 1
+    lesson = bot.requests[-1]
+    assert isinstance(lesson, SendMessage) and lesson.chat_id == grandma.chat_id
+    [row] = await lesson_deliveries(db)
+    assert (row.lesson_id, row.state, row.attempts) == ("one_on_one_time", "sent", 2)
+    assert row.provider_message_id == str(bot.session.results[-1].message_id)
+    first = (await db.all(Lesson, Lesson.id == "one_on_one_time"))[0]
+    assert title_of(lesson.text) == first.texts["zh-Hans"]["title"]
+    assert await db.count(Delivery, Delivery.kind == "lesson_followup") == 1
 
 
 # ------------------------------------------------------------------ buttons under a lesson

@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 from aiogram.exceptions import TelegramNetworkError
-from aiogram.methods import SendMessage, SendPhoto, SendVoice
+from aiogram.methods import EditMessageText, SendMessage, SendPhoto, SendVoice
 from aiogram.types import FSInputFile
 
 from bot.i18n import build_i18n
@@ -135,3 +135,39 @@ async def test_campaign_text_in_the_recipients_language(messenger, bot):
     await messenger.deliver(Outgoing(delivery_id=9, address=f"telegram:{CHAT}", kind="campaign", locale="en",
                                      content={"texts": {"zh-Hans": "你好", "en": "Hello & **welcome**"}}))
     assert bot.requests[-1].text == "Hello &amp; <b>welcome</b>"
+
+
+# ------------------------------------------------------------------ "someone in your family is answering"
+
+
+@pytest.mark.parametrize(("done", "text"), [
+    (False, "Someone in your family is answering these questions. Thank you!"),
+    (True, "Someone in your family has answered these questions. Thank you!"),
+])
+async def test_checkin_taken_edits_the_other_guardians_message(messenger, bot, done, text):
+    item = Outgoing(delivery_id=5, address=f"telegram:{CHAT}", kind="checkin_taken", locale="en",
+                    content={"message_id": "901", "done": done}, lane=1)
+    assert await messenger.deliver(item) == SendOutcome(status="sent", message_id="901")
+    [edit] = bot.requests
+    assert isinstance(edit, EditMessageText)
+    assert (edit.chat_id, edit.message_id, edit.text, edit.reply_markup) == (CHAT, 901, text, None)
+
+
+@pytest.mark.parametrize("description", [
+    "Bad Request: message is not modified: specified new message content and reply markup are exactly the same",
+    "Bad Request: message to edit not found",
+    "Bad Request: message can't be edited",
+])
+async def test_checkin_taken_that_cannot_be_made_is_done(messenger, bot, description):
+    """Already says it, deleted, or too old: nothing a retry could change."""
+    bot.session.fail_next(400, description)
+    item = Outgoing(delivery_id=5, address=f"telegram:{CHAT}", kind="checkin_taken", locale="en",
+                    content={"message_id": "901", "done": True}, lane=1)
+    assert (await messenger.deliver(item)).status == "sent"
+
+
+async def test_checkin_taken_lost_to_the_network_is_retried(messenger, bot):
+    bot.session.raise_next(TelegramNetworkError(method=None, message="down"))  # type: ignore[arg-type]
+    item = Outgoing(delivery_id=5, address=f"telegram:{CHAT}", kind="checkin_taken", locale="en",
+                    content={"message_id": "901", "done": True}, lane=1)
+    assert await messenger.deliver(item) == SendOutcome(status="transient", error="network_error")

@@ -9,6 +9,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.clock import FrozenClock
 from core.flows import checkin as flow
+from core.flows.delivery import sender_hooks
 from core.models import Alert, CheckIn
 from tests.core.checkin_fixtures import seed_village
 from tests.core.test_checkin_answers import open_one
@@ -48,3 +49,20 @@ async def test_back_shows_the_previous_answer(session: AsyncSession, clock: Froz
                       now=clock())
     again = await flow.back(session, checkin_id=checkin.id, guardian=v.grandma, now=clock())
     assert again is not None and (again.index, again.current) == (0, first.choices[2][0])
+
+
+async def test_the_others_are_told_through_outbox_edits(session: AsyncSession, clock: FrozenClock) -> None:
+    """"Someone in your family is answering" is an outbox row (an edit where the message is, never
+    moved to another endpoint); "has answered" replaces a "being answered" still waiting."""
+    v = await seed_village(session, now=clock())
+    checkin = await open_one(session, v, "weekly_checkin", v.older.id, clock())
+    other = flow.OtherMessage(address="telegram:77", message_id="901", locale="en")
+    [taken] = await flow.tell_others(session, checkin=checkin, others=[other], done=False, now=clock())
+    assert (taken.kind, taken.state, taken.lane, taken.address, taken.payload) == (
+        "checkin_taken", "pending", 1, "telegram:77", {"message_id": "901", "done": False})
+    [done] = await flow.tell_others(session, checkin=checkin, others=[other], done=True, now=clock())
+    await session.refresh(taken)
+    assert (taken.state, taken.last_error) == ("cancelled", "superseded")
+    assert (done.state, done.payload) == ("pending", {"message_id": "901", "done": True})
+    assert await flow.tell_others(session, checkin=checkin, others=[other], done=True, now=clock()) == []  # once
+    assert "checkin_taken" in sender_hooks().edit_kinds
