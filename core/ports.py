@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from datetime import timedelta
 from typing import Any, Literal, Protocol
 
 # blocked: the person refused us on this endpoint (Telegram's 403); window_closed: the channel
@@ -37,6 +38,21 @@ class SendOutcome:
     message_id: str | None = None  # the provider's id of what was sent, as text
     retry_after: float | None = None  # seconds, for rate_limited
     error: str | None = None  # a short reason, never message content
+
+
+@dataclass(frozen=True)
+class Capabilities:
+    """What a channel can carry: edits of a message already sent, answer buttons, the longest
+    text, media kinds ("image", "voice" …), a reply window (the channel only lets us write
+    within this long after the person last wrote; None: no window) and the message kinds it
+    declares it cannot carry at all."""
+
+    can_edit: bool = False
+    buttons: bool = False
+    max_text: int | None = None
+    media: frozenset[str] = frozenset()
+    reply_window: timedelta | None = None
+    unsupported: frozenset[str] = frozenset()
 
 
 class Messenger(Protocol):
