@@ -233,7 +233,7 @@ async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staf
     except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
-    except DomainError as exc:
+    except DomainError as exc:  # the question is over: cleared (and committed) before we say why
         await clear_prompt(session, address=address_of(message.chat.id))
         await session.commit()
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
