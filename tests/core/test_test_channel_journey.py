@@ -418,6 +418,7 @@ async def test_a_guardian_on_the_test_channel_from_enrolment_to_the_follow_up(  
                                                                     Delivery.state != "sent"))).all()
         assert set(unsent) <= {"lesson_followup"}  # "did you try it?" is due later in the week
     assert {getattr(r, "chat_id", DIRECTOR_CHAT) for r in bot.requests} == {DIRECTOR_CHAT}
+    assert not [c.name for c in Guardian.__table__.columns if "telegram" in c.name or "chat" in c.name]
     assert channel.refused == []
     assert channel.kinds(GRANDMA)[:2] == ["lesson", "checkin"] and channel.kinds(GRANDMA).count("safety") == 1
 
