@@ -6,14 +6,20 @@ from aiogram import Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.handlers.director import is_staff
+from bot.middlewares.refusals import Refusal
 from core.access import scope_for
 from core.checkin.adhoc import send_checkin_now
 from core.clock import Clock
 from core.errors import Forbidden, NotFound
 from core.models import Staff
+
+# Said by the refusal middleware (bot.middlewares.refusals); {id} is the household asked for.
+CHECKNOW = Refusal(kinds={NotFound: __("There is no household #{id} in your groups."),
+                          Forbidden: __("Only a child director of this group can send a check-in.")})
 
 
 def _usage() -> str:
@@ -21,23 +27,16 @@ def _usage() -> str:
 
 
 async def on_checknow(message: Message, command: CommandObject, session: AsyncSession, staff: Staff,
-                      clock: Clock) -> None:
+                      clock: Clock, refusal_args: dict[str, object]) -> None:
     number, _sep, reason = (command.args or "").strip().partition(" ")
     number = number.lstrip("#")
     if not number.isdigit() or len(number) > 9 or not reason.strip():
         await message.answer(_usage())
         return
-    household_id = int(number)
+    household_id = refusal_args["id"] = int(number)
     scope = await scope_for(session, staff)
-    try:
-        done = await send_checkin_now(session, scope=scope, target="household", target_id=household_id,
-                                      reason=reason[:500], now=clock())
-    except NotFound:
-        await message.answer(_("There is no household #{id} in your groups.").format(id=household_id))
-        return
-    except Forbidden:
-        await message.answer(_("Only a child director of this group can send a check-in."))
-        return
+    done = await send_checkin_now(session, scope=scope, target="household", target_id=household_id,
+                                  reason=reason[:500], now=clock())
     await session.commit()
     if done.already_sent:
         text = _("Household #{id} was already sent the check-in today.")
@@ -55,5 +54,5 @@ async def on_checknow(message: Message, command: CommandObject, session: AsyncSe
 def make_router() -> Router:
     router = Router(name="checknow")
     router.message.filter(is_staff)
-    router.message.register(on_checknow, Command("checknow"))
+    router.message.register(on_checknow, Command("checknow"), flags={"refusal": CHECKNOW})
     return router

@@ -8,18 +8,20 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import address_of
 from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import ChildCB
+from bot.middlewares.refusals import MESSAGE, Refusal
 from bot.prompts import send_step
 from bot.texts import child_lines
 from core.clock import Clock
 from core import people as rules
 from core.enrolment import service as enrolment
-from core.errors import Conflict, NotFound
+from core.errors import NotFound
 from core.models import Guardian
 from core.models.enums import DraftFlow
 
@@ -32,9 +34,17 @@ async def on_children(message: Message, session: AsyncSession, guardian: Guardia
     await message.answer(text, reply_markup=kb.children(children))
 
 
+# Said by the refusal middleware (bot.middlewares.refusals), below the tap already answered.
+CHILD_GONE = Refusal(
+    kinds={NotFound: __("This child is no longer on your list. Send /children to see it now.")},
+    codes={"last_child": __("A family needs at least one child, so {nickname} stays. To leave Shouwang, send /delete.")},
+    default=MESSAGE.default, as_message=True,
+)
+
+
 async def on_child_button(
     callback: CallbackQuery, callback_data: ChildCB, bot: Bot, session: AsyncSession, i18n: I18n,
-    clock: Clock, guardian: Guardian,
+    clock: Clock, guardian: Guardian, refusal_args: dict[str, object],
 ) -> None:
     await callback.answer()
     chat_id = callback.from_user.id
@@ -51,12 +61,8 @@ async def on_child_button(
         await session.commit()
         await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n)
         return
-    try:
-        child = await enrolment.get_own_child(session, guardian=guardian, child_id=callback_data.child_id)
-    except NotFound:
-        await bot.send_message(chat_id, _("This child is no longer on your list. Send /children to see it now."))
-        return
-    nickname = escape(child.nickname)
+    child = await enrolment.get_own_child(session, guardian=guardian, child_id=callback_data.child_id)
+    nickname = refusal_args["nickname"] = escape(child.nickname)
     if action == "edit":
         draft = await enrolment.begin_flow(session, address=address_of(chat_id), flow=DraftFlow.edit_child,
                                            locale=guardian.locale, data={"child_id": child.id}, now=now)
@@ -69,14 +75,7 @@ async def on_child_button(
             reply_markup=kb.confirm_remove(child),
         )
     elif action == "remove_yes":
-        try:
-            await enrolment.remove_own_child(session, guardian=guardian, child_id=child.id)
-        except Conflict:
-            await bot.send_message(chat_id, _(
-                "A family needs at least one child, so {nickname} stays. "
-                "To leave Shouwang, send /delete."
-            ).format(nickname=nickname))
-            return
+        await enrolment.remove_own_child(session, guardian=guardian, child_id=child.id)
         await session.commit()
         await bot.send_message(chat_id, _("{nickname} has been removed.").format(nickname=nickname))
     elif action == "remove_no":
@@ -88,5 +87,5 @@ def make_router() -> Router:
     router.message.filter(is_guardian)
     router.callback_query.filter(is_guardian)
     router.message.register(on_children, Command("children"))
-    router.callback_query.register(on_child_button, ChildCB.filter())
+    router.callback_query.register(on_child_button, ChildCB.filter(), flags={"refusal": CHILD_GONE})
     return router

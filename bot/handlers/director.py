@@ -11,6 +11,7 @@ from aiogram import Bot, F, Router
 from aiogram.filters import Command, CommandObject
 from aiogram.types import BotCommand, CallbackQuery, Message
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import CHANNEL, address_of
@@ -20,14 +21,14 @@ from bot.keyboards.alerts import (
     AlertCB, CaseCB, ContactCB, OutcomeCB, PromptCB, ReferCB, card_keyboard, case_keyboard, methods_keyboard,
     note_keyboard, open_alerts_keyboard, outcomes_keyboard, referrals_keyboard, visits_keyboard,
 )
-from bot.middlewares.refusals import STAFF, staff_refusal
-from bot.texts import N_, invalid_reason
+from bot.middlewares.refusals import STAFF, Refusal, staff_refusal
+from bot.texts import INVALID_REASONS, N_
 from core.access import Scope, scope_for
 from core.alerts import cases, queries
 from core.alerts.prompts import clear_prompt, pending_prompt, set_prompt
 from core.alerts.views import alert_card
 from core.clock import Clock
-from core.people import display_phone
+from core.people import clean_phone, display_phone
 from core.errors import DomainError, Invalid
 from core.flows import delivery as delivery_flow
 from core.flows import director as director_flow
@@ -218,7 +219,7 @@ async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staf
     except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return
-    except DomainError as exc:
+    except DomainError as exc:  # the question is over: cleared (and committed) before we say why
         await clear_prompt(session, address=address_of(message.chat.id))
         await session.commit()
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
@@ -238,18 +239,18 @@ async def on_alerts(message: Message, session: AsyncSession, staff: Staff, clock
     await message.answer(alert_list_html(lines, tz), reply_markup=open_alerts_keyboard(buttons))
 
 
+# /case: any refusal (another cohort's case looks like none) says there is no such case.
+NO_CASE = Refusal(default=__("There is no case #{id} in your groups."))
+
+
 async def on_case(message: Message, command: CommandObject, session: AsyncSession, staff: Staff,
-                  clock: Clock) -> None:
-    arg = (command.args or "").strip().lstrip("#")
+                  clock: Clock, refusal_args: dict[str, object]) -> None:
+    arg = refusal_args["id"] = (command.args or "").strip().lstrip("#")
     if not arg.isdigit() or len(arg) > 9:
         await message.answer(_("Send the case number after the command, for example: /case 12"))
         return
     scope = await scope_for(session, staff)
-    try:
-        history = await queries.case_history(session, scope=scope, case_id=int(arg), now=clock())
-    except DomainError:
-        await message.answer(_("There is no case #{id} in your groups.").format(id=arg))
-        return
+    history = await queries.case_history(session, scope=scope, case_id=int(arg), now=clock())
     await message.answer(case_html(history, await _tz(session, scope)), reply_markup=case_keyboard(history.case.id))
 
 
@@ -282,26 +283,27 @@ def staff_commands() -> list[BotCommand]:
     return [BotCommand(command=name, description=_(description)) for name, description in STAFF_COMMANDS]
 
 
+# /myphone: a number that is none.
+MY_PHONE = Refusal(kinds={Invalid: INVALID_REASONS["phone_invalid"]})
+
+
 async def on_myphone(message: Message, command: CommandObject, session: AsyncSession, staff: Staff,
                      clock: Clock) -> None:
     """/myphone 13812345678 sets the number; /myphone show | hide says whether the families of
     their groups see it (in the safety message and replies); /myphone alone says where it stands.
     Audited like any staff change."""
     arg = (command.args or "").strip()
-    try:
-        if arg.lower() in ("show", "hide", "显示", "隐藏"):
-            show = arg.lower() in ("show", "显示")
-            if show and not staff.phone:
-                await message.answer(_("First send your number, for example: /myphone 13812345678"))
-                return
-            await staff_service.update_staff(session, staff_id=staff.id, data=StaffUpdate(phone_visible=show),
-                                             actor_id=staff.id, now=clock())
-        elif arg:
-            await staff_service.update_staff(session, staff_id=staff.id, data=StaffUpdate(phone=arg),
-                                             actor_id=staff.id, now=clock())
-    except (Invalid, ValueError):  # ValueError: pydantic's, for a far too long number
-        await message.answer(invalid_reason("phone_invalid"))
-        return
+    if arg.lower() in ("show", "hide", "显示", "隐藏"):
+        show = arg.lower() in ("show", "显示")
+        if show and not staff.phone:
+            await message.answer(_("First send your number, for example: /myphone 13812345678"))
+            return
+        await staff_service.update_staff(session, staff_id=staff.id, data=StaffUpdate(phone_visible=show),
+                                         actor_id=staff.id, now=clock())
+    elif arg:
+        # Checked first, so that no text is too long for the update's own checks.
+        await staff_service.update_staff(session, staff_id=staff.id, data=StaffUpdate(phone=clean_phone(arg)),
+                                         actor_id=staff.id, now=clock())
     await session.commit()
     if not staff.phone:
         text = _("You have not given a phone number. Send it like this: /myphone 13812345678")
@@ -323,11 +325,11 @@ def make_router() -> Router:
     router.message.filter(is_staff)
     router.callback_query.filter(is_staff)
     router.message.register(on_alerts, Command("alerts"))
-    router.message.register(on_case, Command("case"))
+    router.message.register(on_case, Command("case"), flags={"refusal": NO_CASE})
     router.message.register(on_roster, Command("roster"))
     router.message.register(on_visits, Command("visits"))
     router.message.register(on_staff_help, Command("help"))
-    router.message.register(on_myphone, Command("myphone"))
+    router.message.register(on_myphone, Command("myphone"), flags={"refusal": MY_PHONE})
     router.message.register(on_prompt_text, has_prompt, ~F.text.startswith("/"))
     router.callback_query.register(on_alert_button, AlertCB.filter(), flags={"refusal": STAFF})
     router.callback_query.register(on_contact_method, ContactCB.filter())

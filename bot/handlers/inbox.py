@@ -203,11 +203,11 @@ async def on_reply(message: Message, bot: Bot, session: AsyncSession, staff: Sta
     scope = await scope_for(session, staff)
     try:
         sent = await inbox.reply(session, scope=scope, item_id=item_id, text=message.text, voice=voice, now=clock())
-    except Invalid as exc:
+    except Invalid as exc:  # e.g. too long: the question stays open for a shorter reply
         await message.answer(_("That could not be sent: {reason}").format(
             reason=_("it is empty or too long.") if exc.code in ("reply_empty", "reply_too_long") else exc.message))
         return
-    except DomainError as exc:
+    except DomainError as exc:  # the question is over: cleared (and committed) before we say why
         await clear_prompt(session, address=address_of(message.chat.id))
         await session.commit()
         await message.answer(staff_refusal(exc))

@@ -11,10 +11,10 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from bot.handlers.guards import is_guardian
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import PrefCB
+from bot.middlewares.refusals import MESSAGE, Refusal
 from bot.texts import guardian_timezone_label
 from core.clock import Clock
 from core.enrolment import service as enrolment
-from core.errors import Invalid
 from core.models import Guardian
 from core.models.enums import GuardianStatus
 
@@ -50,16 +50,12 @@ async def on_preference(callback: CallbackQuery, callback_data: PrefCB, bot: Bot
             reply_markup=kb.quiet_hours(guardian.quiet_start, guardian.quiet_end),
         )
         return
-    try:
-        if what == "tz":
-            enrolment.set_timezone(guardian, timezone=None if value == "home" else value, now=now)
-        elif what == "quiet":
-            start, end = _parse_quiet(value)
-            enrolment.set_quiet_hours(guardian, start=start, end=end, now=now)
-        else:
-            return
-    except Invalid:
-        await bot.send_message(chat_id, _("Sorry, that did not work. Please try again."))
+    if what == "tz":
+        enrolment.set_timezone(guardian, timezone=None if value == "home" else value, now=now)
+    elif what == "quiet":
+        start, end = _parse_quiet(value)
+        enrolment.set_quiet_hours(guardian, start=start, end=end, now=now)
+    else:
         return
     await session.commit()  # saved before we say so
     if what == "tz":
@@ -75,5 +71,7 @@ async def on_preference(callback: CallbackQuery, callback_data: PrefCB, bot: Bot
 def make_router() -> Router:
     router = Router(name="preferences")
     router.callback_query.filter(is_guardian)
-    router.callback_query.register(on_preference, PrefCB.filter())
+    # A zone or hours refused (an old or forged button): "try again", below the answered tap.
+    router.callback_query.register(on_preference, PrefCB.filter(),
+                                   flags={"refusal": Refusal(default=MESSAGE.default, as_message=True)})
     return router

@@ -7,6 +7,7 @@ from aiogram.filters import Command
 from aiogram.types import CallbackQuery, Message
 from aiogram.utils.i18n import I18n
 from aiogram.utils.i18n import gettext as _
+from aiogram.utils.i18n import lazy_gettext as __
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from bot.addresses import address_of
@@ -14,6 +15,7 @@ from bot.handlers.guards import is_guardian, refuse_if_stopped
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import SettingsCB
 from bot.keyboards.flow import LANGUAGE_NAMES
+from bot.middlewares.refusals import MESSAGE, Refusal
 from bot.prompts import send_step
 from bot.texts import guardian_timezone_label, identity_lines, quiet_hours_label
 from core.clock import Clock
@@ -43,6 +45,11 @@ async def on_settings(message: Message, session: AsyncSession, guardian: Guardia
     await message.answer(_settings_text(guardian, home), reply_markup=kb.settings(guardian))
 
 
+# Said by the refusal middleware (bot.middlewares.refusals), below the tap already answered.
+SETTINGS = Refusal(kinds={Conflict: __("You have stopped all messages. To start again, send /start.")},  # meanwhile
+                   default=MESSAGE.default, as_message=True)
+
+
 async def on_settings_button(
     callback: CallbackQuery, callback_data: SettingsCB, bot: Bot, session: AsyncSession, i18n: I18n,
     clock: Clock, guardian: Guardian, draft: Draft | None,
@@ -60,17 +67,13 @@ async def on_settings_button(
         await session.commit()
         await send_step(bot, session, flow, chat_id=chat_id, today=now.date(), i18n=i18n)
         return
-    try:
-        if action == "set_language":
-            enrolment.set_locale(guardian, locale=callback_data.value, now=now)
-            if draft is not None:
-                enrolment.choose_language(draft, locale=callback_data.value, now=now)
-        elif action in ("pause", "resume"):
-            enrolment.set_paused(guardian, paused=action == "pause", now=now)
-        else:
-            return
-    except Conflict:  # stopped meanwhile
-        await bot.send_message(chat_id, _("You have stopped all messages. To start again, send /start."))
+    if action == "set_language":
+        enrolment.set_locale(guardian, locale=callback_data.value, now=now)
+        if draft is not None:
+            enrolment.choose_language(draft, locale=callback_data.value, now=now)
+    elif action in ("pause", "resume"):
+        enrolment.set_paused(guardian, paused=action == "pause", now=now)
+    else:
         return
     await session.commit()
     with i18n.use_locale(to_babel(guardian.locale)):
@@ -89,5 +92,5 @@ def make_router() -> Router:
     router.message.filter(is_guardian)
     router.callback_query.filter(is_guardian)
     router.message.register(on_settings, Command("settings"))
-    router.callback_query.register(on_settings_button, SettingsCB.filter())
+    router.callback_query.register(on_settings_button, SettingsCB.filter(), flags={"refusal": SETTINGS})
     return router

@@ -6,7 +6,10 @@ catch what they handle themselves.
 
 An inner middleware rather than an error router: it runs inside the update's transaction
 (what the refusal needs to read is still loaded) and sees the handler's flags, which say how
-that group of handlers words a refusal (`flags={"refusal": STAFF}`)."""
+that group of handlers words a refusal (`flags={"refusal": STAFF}`). Words that name what was
+refused ("There is no case #{id} …") take their values from the handler: it declares a
+`refusal_args` parameter and puts them there (`refusal_args["id"] = case_id`) before it calls
+what may refuse."""
 from __future__ import annotations
 
 import logging
@@ -34,14 +37,26 @@ class Refusal:
 
     default: Any = None  # a lazy gettext string, or None
     codes: Mapping[str, Any] = field(default_factory=dict)
+    # Words for a kind of refusal whatever its code (NotFound, Conflict …), after `codes`.
+    kinds: Mapping[type[DomainError], Any] = field(default_factory=dict)
     alert: bool = False
     alert_default: bool = False
     strip_buttons: bool = False
+    # For handlers that answer the tap first: on a tap the words come as a message in the chat
+    # (a tap can be answered only once), as they do for a typed message.
+    as_message: bool = False
 
-    def words(self, exc: DomainError) -> tuple[str | None, bool]:
+    def words(self, exc: DomainError, args: Mapping[str, Any] | None = None) -> tuple[str | None, bool]:
+        """The words for this refusal, filled in with the handler's `args`, and whether a tap
+        shows them as a pop-up."""
         if exc.code in self.codes:
-            return str(self.codes[exc.code]), self.alert
-        return (str(self.default) if self.default is not None else None), self.alert_default
+            text, alert = self.codes[exc.code], self.alert
+        else:
+            kind = next((k for k in self.kinds if isinstance(exc, k)), None)
+            text, alert = (self.kinds[kind], self.alert) if kind is not None else (self.default, self.alert_default)
+        if text is None:
+            return None, alert
+        return (str(text).format(**args) if args else str(text)), alert
 
 
 # A guardian's tap on a button whose moment has passed.
@@ -76,19 +91,24 @@ class RefusalMiddleware(BaseMiddleware):
         event: TelegramObject,
         data: dict[str, Any],
     ) -> Any:
+        args: dict[str, Any] = {}
+        data["refusal_args"] = args  # filled in by a handler whose refusal words name something
         try:
             return await handler(event, data)
         except DomainError as exc:
             # The code only: the message may quote what someone typed.
             log.info("update refused: %s %s", type(exc).__name__, exc.code)
             how = get_flag(data, "refusal") or (OLD_BUTTON if isinstance(event, CallbackQuery) else MESSAGE)
-            await _say(event, how, exc)
+            await _say(event, how, exc, args)
             return None
 
 
-async def _say(event: TelegramObject, how: Refusal, exc: DomainError) -> None:
-    text, alert = how.words(exc)
-    if isinstance(event, CallbackQuery):
+async def _say(event: TelegramObject, how: Refusal, exc: DomainError, args: Mapping[str, Any]) -> None:
+    text, alert = how.words(exc, args)
+    if isinstance(event, CallbackQuery) and how.as_message:
+        if text is not None:
+            await event.bot.send_message(event.from_user.id, text)  # type: ignore[union-attr]
+    elif isinstance(event, CallbackQuery):
         await event.answer(text, show_alert=alert and text is not None)
         if how.strip_buttons and event.message is not None:
             try:

@@ -15,6 +15,7 @@ from aiogram.methods import EditMessageText, SendMessage
 from bot.i18n import build_i18n, compile_catalogs
 from bot.messenger import TelegramMessenger
 from channels.sms.messenger import NOTICE_FOR_KIND, SmsMessenger
+from tests.channels.testchannel import TestChannel
 from core.alerts.views import AlertCard
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
@@ -190,3 +191,16 @@ async def test_sms_carries_its_notice_kinds_and_declares_the_rest(settings, sess
     assert await unhandled_kinds(messenger, f"sms:{GRANDMA}", kinds=[grown("birthday")],  # type: ignore[list-item]
                                  samples={grown("birthday"): {}}) == {  # type: ignore[dict-item]
         "birthday": "permanent: no SMS notice for birthday"}
+
+
+# ------------------------------------------------------------------ the test channel
+
+
+async def test_the_test_channel_carries_every_kind_without_edits_or_buttons(clock) -> None:  # type: ignore[no-untyped-def]
+    """The second adapter (tests/channels/testchannel.py) declares other capabilities and still
+    renders every kind: the check holds for any adapter, not only Telegram's."""
+    channel = TestChannel(clock)
+    channel.heard("test:1")
+    assert not channel.capabilities.can_edit and not channel.capabilities.buttons
+    assert await unhandled_kinds(channel, "test:1") == {}
+    assert len(channel.carried) >= len(MessageKind)
