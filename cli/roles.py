@@ -156,7 +156,8 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
             polling_here = telegram is not None
             if telegram is None:
                 telegram = build_bot(settings)
-            messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
+            messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media",
+                                          recordings_root=settings.recordings_root)
             messengers["telegram"] = WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds) \
                 if polling_here else messenger
             retry = reply_retry_of(telegram)
