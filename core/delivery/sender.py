@@ -336,8 +336,11 @@ class Sender:
                 row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
                            last_error="rate_limited")
                 stats.retried += 1
-            elif _has_person(d) and (outcome.status in REFUSALS
+            elif _has_person(d) and (outcome.status in REFUSALS or outcome.status == "permanent"
                                      or (d.lane == LANE_URGENT and d.kind not in self.hooks.edit_kinds)):
+                # A permanent refusal says this channel cannot carry this message (an SMS template
+                # or signature not approved, no SMS notice for the kind): the person's next
+                # endpoint may; the endpoint itself stays usable. With none left it fails.
                 elsewhere.append((item, outcome))
                 continue
             else:
