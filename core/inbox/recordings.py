@@ -112,7 +112,7 @@ async def names_of(session: AsyncSession, *, guardian_id: int, household_id: int
     else:
         query = query.join(InboxItem, InboxItem.id == InboxMessage.item_id).where(
             or_(InboxMessage.guardian_id == guardian_id, InboxItem.household_id == household_id))
-    return [n for n in (await session.scalars(query)).all() if is_recording(n)]
+    return [n for n in (await session.scalars(query)).all() if n is not None and is_recording(n)]
 
 
 async def for_staff(session: AsyncSession, *, scope: Scope, item_id: int, message_id: int, now: datetime) -> str:

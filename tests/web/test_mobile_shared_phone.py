@@ -4,7 +4,6 @@ that number on record can be chosen, once per code; a double submit, the back bu
 choice each get a clear page, in both languages."""
 from __future__ import annotations
 
-from datetime import timedelta
 
 from sqlalchemy import select
 
