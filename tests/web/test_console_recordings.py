@@ -38,6 +38,9 @@ async def test_staff_of_the_cohort_hear_a_web_voice_message_and_no_one_else(cons
     page = await director.get(f"/console/inbox/{item_id}")
     src = f"/console/inbox/{item_id}/recordings/{message_id}"
     assert page.status_code == 200 and f'<audio controls preload="none" src="{src}">' in page.text
+    household = await director.get(f"/console/households/{w.a.household['id']}")
+    assert household.status_code == 200 and f'src="{src}"' in household.text  # in the family's timeline too
+    assert f'href="/console/inbox/{item_id}"' in household.text
     heard = await director.get(src)
     assert heard.status_code == 200 and heard.content == OGG
     assert heard.headers["content-type"] == "audio/ogg" and "no-store" in heard.headers["cache-control"]
