@@ -107,6 +107,11 @@ async def test_voice_problems_get_a_page_in_the_guardians_language(client, mobil
     assert long.status_code == 413 and "录音太长" in long.text and "5" in long.text
     long_en = await client.post("/m/write/voice?lang=en", files={"voice": ("v.webm", big, "audio/webm")})
     assert long_en.status_code == 413 and "The recording is too long" in long_en.text
+    # Only the voice form takes a large body; every other page keeps the usual limit.
+    other = await client.post("/m/write", files={"voice": ("v.webm", big, "audio/webm")})
+    assert other.status_code == 413 and mobile.settings.max_body_bytes < len(big)
+    huge = await client.post("/m/write/voice", files={"voice": ("v.webm", big * 3, "audio/webm")})
+    assert huge.status_code == 413  # past twice the page's limit the guard refuses it unread
     async with sessionmaker() as session:
         assert (await session.scalars(select(InboxMessage))).all() == []
     root = mobile.settings.recordings_root

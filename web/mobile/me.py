@@ -10,6 +10,7 @@ from fastapi.responses import HTMLResponse, Response
 
 from core.enrolment import notices
 from core.enrolment import service as enrolment
+from core.people import display_phone
 from web.mobile.common import SESSION_COOKIE, db, now, render, signed_in, signin_page
 
 router = APIRouter()
@@ -22,7 +23,7 @@ async def my_data(request: Request) -> Response:
         if guardian is None:
             return signin_page(request)
         data = await enrolment.guardian_data(session, guardian=guardian)
-    return render(request, "me.html", guardian=guardian, data=data)
+    return render(request, "me.html", guardian=guardian, data=data, phone=display_phone(guardian.phone))
 
 
 @router.get("/me/stop", response_class=HTMLResponse)
