@@ -180,3 +180,16 @@ async def test_a_web_voice_message_whose_file_is_gone_is_a_card_saying_so(bot, c
     assert outcome.status == "sent" and outcome.error == "copy_refused"  # the sender marks it not shown
     [card] = bot.requests
     assert isinstance(card, SendMessage)
+
+
+async def test_a_web_voice_message_telegram_refuses_still_gets_its_card(bot, compiled_locales, tmp_path):
+    settings = Settings(_env_file=None, locales_dir=compiled_locales, var_dir=tmp_path / "var")
+    root = tmp_path / "recordings"
+    root.mkdir()
+    name = f"rec-{'ef' * 16}.ogg"
+    (root / name).write_bytes(b"OggS")
+    messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media", recordings_root=root)
+    bot.session.fail_next(400, "Bad Request: wrong file type")
+    outcome = await messenger.deliver(_web_voice_forward(name, "audio/ogg"))
+    assert outcome.status == "sent" and outcome.error == "copy_refused"
+    assert isinstance(bot.requests[-1], SendMessage)
