@@ -12,7 +12,7 @@ import logging
 import os
 import re
 import secrets
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from sqlalchemy import or_, select
@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import Scope
 from core.errors import NotFound
+from core.housekeeping import beat, last_beat
 from core.inbox.service import get_item
 from core.models import InboxItem, InboxMessage
 
@@ -30,6 +31,9 @@ _NAME = re.compile(r"^rec-[0-9a-f]{32}\.(webm|ogg|m4a|mp3|wav|amr|3gp)$")
 _EXTENSIONS = {"audio/webm": "webm", "audio/ogg": "ogg", "audio/mp4": "m4a", "audio/mpeg": "mp3",
                "audio/wav": "wav", "audio/amr": "amr", "audio/3gpp": "3gp"}
 MEDIA_TYPES = {ext: media for media, ext in _EXTENSIONS.items()}
+ORPHAN_AGE = timedelta(hours=1)  # a file written this long ago with no message is an orphan
+SWEEP_EVERY = timedelta(hours=1)
+SWEEP_BEAT = "recordings_sweep"
 
 
 def sniff(head: bytes) -> str | None:
@@ -127,3 +131,24 @@ async def for_staff(session: AsyncSession, *, scope: Scope, item_id: int, messag
                  cohort_id=item.cohort_id, now=now)
     assert message.file_unique_id is not None
     return message.file_unique_id
+
+
+async def sweep_orphans(session: AsyncSession, *, root: Path, now: datetime) -> int:
+    """Once an hour (from the tick): delete recordings no inbox message points at, written more
+    than an hour ago — a process stopped between writing the file and committing its message.
+    Returns how many were deleted."""
+    last = await last_beat(session, name=SWEEP_BEAT)
+    if last is not None and now - last < SWEEP_EVERY:
+        return 0
+    await beat(session, name=SWEEP_BEAT, now=now)
+    if not root.is_dir():
+        return 0
+    cutoff = (now - ORPHAN_AGE).timestamp()
+    old = [e.name for e in os.scandir(root) if is_recording(e.name) and e.stat().st_mtime < cutoff]
+    orphans: list[str] = []
+    for start in range(0, len(old), 500):
+        chunk = old[start:start + 500]
+        kept = set((await session.scalars(select(InboxMessage.file_unique_id).where(
+            InboxMessage.file_unique_id.in_(chunk)))).all())
+        orphans.extend(n for n in chunk if n not in kept)
+    return delete(root, orphans)

@@ -6,6 +6,7 @@ deletes the file."""
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 import stat
 from types import SimpleNamespace
 
@@ -138,3 +139,34 @@ async def test_erasing_the_guardian_deletes_their_recordings(client, mobile, ses
     assert not kept.exists() and stray.exists()
     async with sessionmaker() as session:
         assert (await session.scalars(select(InboxMessage))).all() == []
+
+
+async def test_the_tick_deletes_recordings_no_message_points_at(client, mobile, sessionmaker, clock):
+    """A process stopped between writing the file and committing its message leaves a file
+    nobody points at: the tick deletes it after an hour; a recording in the inbox stays."""
+    import os
+
+    from core.tick import run_tick
+
+    await sign_in(client, mobile)
+    sent = await client.post("/m/write/voice", data={"form_id": await _form_id(client)},
+                             files={"voice": ("voice.webm", WEBM, "audio/webm")})
+    assert sent.status_code == 303
+    root = mobile.settings.recordings_root
+    [kept] = list(root.iterdir())
+    orphan, fresh = root / ("rec-" + "1" * 32 + ".webm"), root / ("rec-" + "2" * 32 + ".ogg")
+    orphan.write_bytes(WEBM)
+    fresh.write_bytes(OGG)
+    two_hours_ago = (clock() - timedelta(hours=2)).timestamp()
+    for path in (kept, orphan):
+        os.utime(path, (two_hours_ago, two_hours_ago))
+    os.utime(fresh, (clock().timestamp(), clock().timestamp()))
+    await run_tick(sessionmaker, settings=mobile.settings, clock=clock)
+    assert kept.exists() and fresh.exists() and not orphan.exists()
+    os.utime(fresh, (two_hours_ago, two_hours_ago))
+    clock.advance(minutes=5)
+    await run_tick(sessionmaker, settings=mobile.settings, clock=clock)
+    assert fresh.exists()  # the sweep runs once an hour
+    clock.advance(hours=1)
+    await run_tick(sessionmaker, settings=mobile.settings, clock=clock)
+    assert not fresh.exists() and kept.exists()
