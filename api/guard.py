@@ -7,6 +7,8 @@ sees it, in this order.
    unauthenticated client cannot make the server read, buffer or parse 100 MB.
 4. The body may be at most `max_body_bytes`: a larger Content-Length is refused at once, and a
    streamed body is counted chunk by chunk and refused as soon as it passes the limit (413).
+   A path in `body_limits` (a guardian's voice upload) has its own limit instead, set above what
+   the page accepts, so the page itself can say "too long" in the guardian's language.
 5. Every string in a JSON body (keys too) is checked for control characters (422, field named),
    so no text field anywhere can carry a NUL into the database — one place for every route.
 6. An exception nobody handled becomes a 500 JSON logged with its type and route only (never
@@ -185,6 +187,7 @@ class RequestGuard:
         app: ASGIApp,
         *,
         max_body_bytes: int,
+        body_limits: dict[str, int] | None = None,
         throttle: AuthThrottle,
         authenticate: Callable[[str], Awaitable[int | None]],
         admin_token: str | None,
@@ -192,6 +195,7 @@ class RequestGuard:
     ) -> None:
         self.app = app
         self.max_body_bytes = max_body_bytes
+        self.body_limits = body_limits or {}
         self.throttle = throttle
         self.authenticate = authenticate
         self.admin_token = admin_token
@@ -272,13 +276,14 @@ class RequestGuard:
             if staff_id > 0:
                 scope.setdefault("state", {})["staff_id"] = staff_id
 
+        limit = self.body_limits.get(path, self.max_body_bytes)
         if declared is not None:
             try:
                 length = int(declared)
             except ValueError:
                 return _json_response(400, "bad_request", "Content-Length is not a number")
-            if length > self.max_body_bytes:
-                return self._too_large()
+            if length > limit:
+                return self._too_large(limit)
         if not has_body:
             return receive
 
@@ -288,8 +293,8 @@ class RequestGuard:
             if message["type"] == "http.disconnect":
                 return _json_response(400, "bad_request", "the client went away")
             body += message.get("body", b"")
-            if len(body) > self.max_body_bytes:
-                return self._too_large()
+            if len(body) > limit:
+                return self._too_large(limit)
             if not message.get("more_body", False):
                 break
 
@@ -298,8 +303,9 @@ class RequestGuard:
             return _json_response(422, "invalid", _problem_message(problems), fields=problems)
         return _replay(bytes(body), receive)
 
-    def _too_large(self) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
-        return _json_response(413, "too_large", f"the request body is larger than {self.max_body_bytes} bytes",
+    @staticmethod
+    def _too_large(limit: int) -> tuple[int, list[tuple[bytes, bytes]], bytes]:
+        return _json_response(413, "too_large", f"the request body is larger than {limit} bytes",
                               field="body")
 
     async def _authenticated(self, authorization: str) -> int | None:

@@ -81,6 +81,9 @@ def create_app(
 
     app.add_middleware(
         RequestGuard, max_body_bytes=settings.max_body_bytes, throttle=app.state.auth_throttle,
+        # A guardian's voice message on the mobile pages (web/mobile/inbox.py): twice what the page
+        # keeps, so a recording a little too long gets the page's own answer, not a bare 413.
+        body_limits={VOICE_UPLOAD_PATH: max(settings.max_body_bytes, 2 * settings.web_voice_max_bytes + 65536)},
         authenticate=authenticate, admin_token=settings.admin_token, clock=clock,
     )
     app.state.bot_status = bot_status  # None: no bot in this process (/healthz leaves it out)
@@ -91,6 +94,8 @@ def create_app(
     app.include_router(v1_router, prefix="/api/v1", responses=ERROR_RESPONSES["api"])
     return app
 
+
+VOICE_UPLOAD_PATH = "/m/write/voice"
 
 API_DESCRIPTION = """
 The programme's data for staff and tools: cohorts (a village or school group), staff, invitations,

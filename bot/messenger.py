@@ -36,6 +36,7 @@ from bot.retry import outbox_request
 from core.alerts.views import AlertCard
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
+from core.inbox.recordings import is_recording, media_type_of
 from core.inbox.views import DirectorContact, InboxCard
 from core.locales import to_babel
 from core.messages import (
@@ -77,10 +78,11 @@ def _kept(chat: int, message_id: str | int) -> Message:
 class TelegramMessenger:
     capabilities = CAPABILITIES
 
-    def __init__(self, bot: Bot, i18n: I18n, *, media_root: Path) -> None:
+    def __init__(self, bot: Bot, i18n: I18n, *, media_root: Path, recordings_root: Path | None = None) -> None:
         self.bot = bot
         self.i18n = i18n
         self.media_root = media_root
+        self.recordings_root = recordings_root  # voice messages recorded on the web pages
 
     async def deliver(self, item: Outgoing) -> SendOutcome:
         if not is_telegram(item.address):  # the sender routes by channel: a bug, not a retry
@@ -126,7 +128,14 @@ class TelegramMessenger:
             for line in card.thread:
                 if line.id == card.carries_message_id:
                     line.status = "not_shown"
-        if copy:
+        recording = content.get("recording")
+        if recording:
+            copied_id = await self._send_recording(chat, recording)
+            if copied_id is None:
+                for line in card.thread:
+                    if line.id == card.carries_message_id:
+                        line.status = "not_shown"
+        elif copy:
             try:
                 copied = await self.bot.copy_message(chat_id=chat, from_chat_id=chat_of(copy["from_address"]),
                                                      message_id=int(copy["message_id"]))
@@ -141,7 +150,31 @@ class TelegramMessenger:
         sent = await self.bot.send_message(chat, inbox_card_html(card),
                                            reply_markup=inbox_card_keyboard(card.item_id, card.state),
                                            reply_to_message_id=copied_id)
-        return sent, not content.get("copy") or copied_id is not None
+        return sent, not (content.get("copy") or recording) or copied_id is not None
+
+    async def _send_recording(self, chat: int, recording: dict[str, str]) -> int | None:
+        """A guardian's voice recorded on the web pages, from the stored file, before its card:
+        an Ogg voice note, MP3/M4A as audio, anything else (WebM from Chrome) as a file."""
+        name = recording.get("name") or ""
+        if self.recordings_root is None or not is_recording(name) or not (self.recordings_root / name).is_file():
+            log.warning("inbox: a web recording is not on this machine")  # never the name (ties to a family)
+            return None
+        media_type = recording.get("media_type") or media_type_of(name)
+        upload = FSInputFile(self.recordings_root / name, filename="voice." + name.rsplit(".", 1)[1])
+        try:
+            if media_type == "audio/ogg":
+                sent = await self.bot.send_voice(chat, upload)
+            elif media_type in ("audio/mpeg", "audio/mp4"):
+                sent = await self.bot.send_audio(chat, upload)
+            else:
+                sent = await self.bot.send_document(chat, upload)
+        except TelegramBadRequest as exc:
+            if "chat not found" in exc.message.lower():
+                raise
+            # Telegram would not take the file (an Ogg that is not Opus…): the card still goes, saying so.
+            log.info("inbox: a web recording was refused: %s", exc.message[:60])
+            return None
+        return sent.message_id
 
     async def _send(self, item: Outgoing) -> Message:
         raw = item.content

@@ -69,6 +69,20 @@ def build_sender(settings: Settings, sessionmaker, messenger):  # type: ignore[n
                   hooks=sender_hooks())
 
 
+def channel_messengers(settings: Settings, sessionmaker) -> dict:  # type: ignore[no-untyped-def]
+    """The worker's adapters besides Telegram's, one per channel: rows to sms:+86… addresses go
+    out as the approved notice templates when an SMS account is configured (the receipt route
+    lives with the API); none otherwise."""
+    from channels.sms.messenger import SmsMessenger
+    from channels.sms.wiring import build_sms
+
+    messengers: dict = {}
+    worker_sms = build_sms(settings, sessionmaker)
+    if worker_sms is not None:
+        messengers["sms"] = SmsMessenger(worker_sms)
+    return messengers
+
+
 async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> int:
     from cli.bootstrap import ensure_var_dir, prepare_database, resolve_admin_token
 
@@ -136,16 +150,9 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
         scheduler = build_scheduler(worker_sessionmaker, settings)
         scheduler.start()
         lines.append(f"  scheduler: tick every {settings.tick_seconds} s")
-        from channels.sms.messenger import SmsMessenger
-        from channels.sms.wiring import build_sms
         from core.delivery.channels import ByChannel
 
-        # One adapter per channel: rows to sms:+86… addresses go out as the approved notice
-        # templates when an SMS account is configured (the receipt route lives with the API).
-        messengers: dict = {}
-        worker_sms = build_sms(settings, worker_sessionmaker)
-        if worker_sms is not None:
-            messengers["sms"] = SmsMessenger(worker_sms)
+        messengers = channel_messengers(settings, worker_sessionmaker)
         retry = None
         if settings.telegram_token:
             from bot.factory import build_bot, reply_retry_of
@@ -156,7 +163,8 @@ async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> 
             polling_here = telegram is not None
             if telegram is None:
                 telegram = build_bot(settings)
-            messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media")
+            messenger = TelegramMessenger(telegram, build_i18n(settings), media_root=settings.content_dir / "media",
+                                          recordings_root=settings.recordings_root)
             messengers["telegram"] = WhileBotUp(messenger, bot_status, wait=settings.bot_retry_min_seconds) \
                 if polling_here else messenger
             retry = reply_retry_of(telegram)

@@ -111,6 +111,11 @@ class Settings(BaseSettings):
     sms_segment_price: float = Field(default=0.045, ge=0)
     # The secret path part of the delivery-receipt address configured in the SMS console.
     sms_receipt_token: str | None = None
+    # Voice messages guardians record on the web pages (core.inbox.recordings): kept under this
+    # directory (unset: var_dir/recordings; never inside the repository), owner-only files, at most
+    # this many bytes each.
+    recordings_dir: Path | None = None
+    web_voice_max_bytes: int = Field(default=5 * 1024 * 1024, ge=64 * 1024, le=50 * 1024 * 1024)
 
     @field_validator("telegram_token", "admin_token", "telegram_bot_username", "web_secret", "sms_access_key_id",
                      "sms_access_key_secret", "sms_sign_name", "sms_receipt_token", "public_url", mode="before")
@@ -134,6 +139,10 @@ class Settings(BaseSettings):
         if value not in SUPPORTED_LOCALES:
             raise ValueError(f"must be one of {', '.join(SUPPORTED_LOCALES)}")
         return value
+
+    @property
+    def recordings_root(self) -> Path:
+        return self.recordings_dir if self.recordings_dir is not None else self.var_dir / "recordings"
 
     @property
     def is_sqlite(self) -> bool:

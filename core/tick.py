@@ -15,6 +15,7 @@ from core.campaigns.service import plan_due_campaigns
 from core.checkin.planning import TickResult, run_checkin_tick
 from core.delivery.planning import plan_due_lessons
 from core.housekeeping import HousekeepingResult, beat, housekeep
+from core.inbox import recordings
 from core.inbox.service import run_inbox_tick
 
 log = logging.getLogger(__name__)
@@ -65,6 +66,12 @@ async def run_tick(sessionmaker: async_sessionmaker[AsyncSession], *, settings: 
     if checkins.rounds or checkins.expired:
         log.info("check-ins: %d round(s) planned, %d check-in(s) opened, %d expired",
                  checkins.rounds, checkins.checkins, checkins.expired)
+
+    async def recordings_step() -> int:
+        async with sessionmaker() as session, session.begin():
+            return await recordings.sweep_orphans(session, root=settings.recordings_root, now=now)
+
+    await step("recordings", recordings_step, 0)
 
     async def housekeeping() -> HousekeepingResult:
         async with sessionmaker() as session, session.begin():

@@ -31,7 +31,7 @@ from core.config import PROJECT_ROOT, Settings  # noqa: E402
 from core.catalog.loading import load_content  # noqa: E402
 from core.db import make_engine, make_sessionmaker  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.models import CheckIn, Delivery, Invitation, Staff, StaffCohort  # noqa: E402
+from core.models import CheckIn, Delivery, Guardian, Invitation, Staff, StaffCohort  # noqa: E402
 from core.security import hash_secret  # noqa: E402
 from tests.channels.sms_fixtures import make_double, make_notices, sms_settings  # noqa: E402
 from tests.core.checkin_fixtures import seed_village  # noqa: E402
@@ -90,9 +90,11 @@ async def main(out: Path) -> None:
     chromium = shutil.which("chromium") or shutil.which("chromium-browser")
     try:
         async with async_playwright() as pw:
-            browser = await pw.chromium.launch(executable_path=chromium, args=["--no-sandbox"])
+            # A fake microphone, so the page's recorder can be shown recording (13, 14).
+            browser = await pw.chromium.launch(executable_path=chromium, args=[
+                "--no-sandbox", "--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"])
             context = await browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True,
-                                                device_scale_factor=1)
+                                                device_scale_factor=1, permissions=["microphone"])
             page = await context.new_page()
 
             async def shot(name: str) -> None:
@@ -125,6 +127,20 @@ async def main(out: Path) -> None:
             await shot("07_lesson")
             await page.goto(f"{base}/m/write")
             await shot("08_write")
+            # A voice message: recording (the running time), then listen and send.
+            await page.get_by_role("button", name="开始录音").click()
+            await page.wait_for_function("document.querySelector('.recorder .time').textContent === '0:02'")
+            await page.locator("#voice").scroll_into_view_if_needed()
+            await shot("13_recording")
+            await page.get_by_role("button", name="停止").click()
+            await page.get_by_role("button", name="发送录音").wait_for(state="visible")
+            await shot("14_recorded")
+            await tap(page.get_by_role("button", name="发送录音"))
+            # Her own data, and leaving (each confirmed on its own page first).
+            await page.goto(f"{base}/m/me")
+            await shot("15_my_data")
+            await page.goto(f"{base}/m/me/delete")
+            await shot("16_delete_my_data")
             # Enrolling on the web: a new grandmother with the invitation link, no session yet.
             await context.close()
             context = await browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True,
@@ -142,6 +158,22 @@ async def main(out: Path) -> None:
             await tap(page.get_by_role("button", name="下一步"))
             await page.get_by_label("您的手机号").fill("136 1111 2222")
             await shot("12_join_phone")
+            # A shared phone: grandpa gave grandma's number too. Who is using the phone now?
+            async with sessionmaker() as session, session.begin():
+                grandpa = await session.get(Guardian, village.father.id)
+                assert grandpa is not None
+                grandpa.relationship, grandpa.call_name, grandpa.phone = "grandfather", "王爷爷", "+8613812345678"
+            clock.advance(minutes=2)  # the provider sends one code a minute to a number
+            await context.close()
+            context = await browser.new_context(viewport=PHONE, locale="zh-CN", is_mobile=True, has_touch=True,
+                                                device_scale_factor=1)
+            page = await context.new_page()
+            await page.goto(f"{base}/m/signin")
+            await page.get_by_label("您的手机号").fill("138 1234 5678")
+            await tap(page.get_by_role("button", name="给我发验证码"))
+            await page.get_by_label("6位数的验证码").fill(double.code_for("+8613812345678"))
+            await tap(page.get_by_role("button", name="登录"))
+            await shot("17_who_is_using_the_phone")
             await browser.close()
     finally:
         server.should_exit = True

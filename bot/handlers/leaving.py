@@ -11,6 +11,7 @@ from bot.handlers.guards import is_guardian
 from bot.keyboards import guardian as kb
 from bot.keyboards.callbacks import LeaveCB
 from core.clock import Clock
+from core.config import Settings
 from core.enrolment import notices
 from core.enrolment import service as enrolment
 from core.models import Guardian
@@ -37,7 +38,7 @@ async def on_delete(message: Message) -> None:
 
 async def on_leave_button(
     callback: CallbackQuery, callback_data: LeaveCB, bot: Bot, session: AsyncSession,
-    clock: Clock, guardian: Guardian,
+    clock: Clock, guardian: Guardian, settings: Settings,
 ) -> None:
     await callback.answer()
     chat_id = callback.from_user.id
@@ -53,7 +54,8 @@ async def on_leave_button(
             "If you want to come back, just send /start."
         ))
         return
-    household_gone = await enrolment.erase_guardian(session, guardian=guardian, now=clock())
+    household_gone = await enrolment.erase_guardian(session, guardian=guardian, now=clock(),
+                                                    recordings_root=settings.recordings_root)
     await session.commit()
     if household_gone:
         rest = _("You were the last person in your family using Shouwang, so the children's "

@@ -142,6 +142,12 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             continue
         seen[doc.kind] = rel
         bundle.texts.append(doc)
+    versions = {doc.kind: (doc.version, rel) for rel, doc in
+                ((seen[d.kind], d) for d in bundle.texts if d.kind in ("consent", "consent_web"))}
+    if len(versions) == 2 and versions["consent"][0] == versions["consent_web"][0]:
+        problems.append(Problem(versions["consent_web"][1], "version",
+                                f"{versions['consent'][0]} is also the version of {versions['consent'][1]}; "
+                                "consent versions are one sequence shared by the bot's and the web's wording"))
     for required, why in (("consent", "a consent text is required"),
                           ("safety", "a safety message is required (sent after a red answer)")):
         if required not in seen and not any(p.file.startswith("texts/") for p in problems):

@@ -20,7 +20,10 @@ from core.models import TextDocument
 TEXT_MAX = 1500
 # The safety message names the help lines where {lines} stands: the cohort's local lines and its
 # child director, filled in when it is sent. No other placeholder exists in any text.
-PLACEHOLDERS = {"consent": set(), "safety": {"lines"}}
+PLACEHOLDERS = {"consent": set(), "consent_web": set(), "safety": {"lines"}}
+# The consent wording for the bot (naming /mydata /stop /delete) and for the mobile web pages
+# (naming its pages): one version sequence, so a guardian's consent_version names one text.
+CONSENT_KINDS = ("consent", "consent_web")
 _PLACEHOLDER = re.compile(r"\{([^{}]*)\}")
 
 
@@ -30,7 +33,7 @@ class TextFile(BaseModel):
     model_config = ConfigDict(extra="forbid")
 
     id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
-    kind: Literal["consent", "safety"]
+    kind: Literal["consent", "consent_web", "safety"]
     version: int = Field(ge=1)
     texts: dict[str, str]
 
@@ -63,6 +66,12 @@ async def load_texts(session: AsyncSession, *, files: list[TextFile], now: datet
     """Insert new versions; refuse a changed text under an existing version. Returns rows added."""
     added = 0
     for doc in files:
+        if doc.kind in CONSENT_KINDS:
+            other = await session.get(TextDocument, (_other_consent(doc.kind), doc.version))
+            if other is not None:
+                raise Conflict(f"texts/{doc.id}.yaml: version: {doc.version} is already a version of "
+                               f"{other.kind!r}; consent versions are one sequence: give it the next free number",
+                               field="version")
         existing = await session.get(TextDocument, (doc.kind, doc.version))
         if existing is not None:
             if existing.sha256 != doc.sha256():
@@ -77,6 +86,19 @@ async def load_texts(session: AsyncSession, *, files: list[TextFile], now: datet
         added += 1
     await session.flush()
     return added
+
+
+def _other_consent(kind: str) -> str:
+    return CONSENT_KINDS[1] if kind == CONSENT_KINDS[0] else CONSENT_KINDS[0]
+
+
+async def current_consent(session: AsyncSession, *, web: bool) -> TextDocument | None:
+    """The consent text to show: the web pages' own wording where there is one, else the bot's."""
+    if web:
+        doc = await current_text(session, kind="consent_web")
+        if doc is not None:
+            return doc
+    return await current_text(session, kind="consent")
 
 
 async def current_text(session: AsyncSession, *, kind: str) -> TextDocument | None:

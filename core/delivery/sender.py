@@ -570,8 +570,11 @@ async def record(session: AsyncSession, results: list[tuple[Claimed, SendOutcome
             row.update(state=PENDING, due_at=now + timedelta(seconds=wait), attempts=d.attempts - 1,
                        last_error="rate_limited")
             stats.retried += 1
-        elif _has_person(d) and (outcome.status in REFUSALS or outcome.status == UNSUPPORTED
+        elif _has_person(d) and (outcome.status in REFUSALS or outcome.status in (UNSUPPORTED, "permanent")
                                  or (d.lane == LANE_URGENT and d.kind not in hooks.edit_kinds)):
+            # A permanent refusal says this channel cannot carry this message (an SMS template or
+            # signature not approved): the person's next endpoint may; the endpoint itself stays
+            # usable. With none left it fails.
             after.append((item, outcome))
             continue
         else:

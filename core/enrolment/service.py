@@ -9,6 +9,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from sqlalchemy import delete, func, select, update
@@ -23,6 +24,7 @@ from core.endpoints.service import add_endpoint, endpoints_of, guardian_at
 from core.enrolment import notices
 from core import people as rules
 from core.enrolment.invitations import invitation_problem
+from core.inbox import recordings
 from core.errors import CodeRejected, Conflict, Invalid, NotFound
 from core.messages import MessageKind
 from core.staff.directors import primary_director_contact, primary_director_name
@@ -622,14 +624,19 @@ def restart_guardian(guardian: Guardian, *, now: datetime) -> Guardian:
     return guardian
 
 
-async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: datetime | None = None) -> bool:
+async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: datetime | None = None,
+                         recordings_root: Path | None = None) -> bool:
     """Erase a guardian's personal data; the household and its children go with the last
     guardian, and the cohort's directors are told the family left (their cases stay,
-    pseudonymised). Returns True when the household was erased too."""
+    pseudonymised). Voice messages recorded on the web pages are files under `recordings_root`:
+    they are deleted too (the guardian's own, and the household's with the last guardian).
+    Returns True when the household was erased too."""
     household_id = guardian.household_id
     addresses = [e.address for e in await endpoints_of(session, guardian_id=guardian.id)]
     last = not await session.scalar(select(func.count()).select_from(Guardian).where(
         Guardian.household_id == household_id, Guardian.id != guardian.id))
+    voices = await recordings.names_of(session, guardian_id=guardian.id,
+                                       household_id=household_id if last else None)
     # Staff notes, alert evidence and the cards on staff phones lose the family's names, numbers
     # and words first (core/alerts/erasure.py says what stays and why).
     await erasure.redact(session, erasing=await erasure.gather(session, guardian=guardian, household_gone=last),
@@ -656,6 +663,8 @@ async def erase_guardian(session: AsyncSession, *, guardian: Guardian, now: date
         await notices.guardian_left(session, guardian=guardian, cohort_id=cohort_id, how=notices.ERASED, now=now)
     session.expunge(guardian)
     await session.flush()
+    if recordings_root is not None:
+        recordings.delete(recordings_root, voices)  # their rows went with the guardian (cascade)
     return household_gone
 
 

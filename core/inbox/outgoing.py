@@ -1,5 +1,6 @@
 """What the outbox sends about inbox items, fixed at send time in the reader's language: the
-card that comes with a guardian's copied message, its later edits, the daily digest; and for
+card that comes with a guardian's copied message (or their voice recorded on the web pages, sent as
+the stored file), its later edits, the daily digest; and for
 the guardian, a director's reply and the "could not be shown" notice. An item erased with its
 family is skipped."""
 from __future__ import annotations
@@ -11,6 +12,7 @@ from typing import Any, Protocol
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from core.inbox import recordings
 from core.inbox.service import STAFF_KINDS
 from core.inbox.views import director_contact, inbox_card
 from core.locales import pick_locale
@@ -62,6 +64,10 @@ async def resolve_inbox_messages(session: AsyncSession, *, items: Sequence[_Clai
                     content = {"card": card.as_payload(), "locale": person.locale,
                                "copy": {"from_address": message.address, "message_id": message.provider_message_id}
                                if message.kind not in ("text", "other") and message.address else None}
+                    if message.address is None and recordings.is_recording(message.file_unique_id):
+                        # Recorded on the web pages: the channel sends the stored file (by its name).
+                        content["recording"] = {"name": message.file_unique_id,
+                                                "media_type": message.media_type}
             elif d.kind == MessageKind.INBOX_UPDATE:
                 assert person is not None
                 card = await inbox_card(session, item=item, now=now, carries_message_id=payload.get("carried"))

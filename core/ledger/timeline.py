@@ -1,5 +1,6 @@
 """A household's (or one child's) timeline for staff: check-ins with their scores against the
-cut-offs, alerts, calls and visits, referrals, notes, and lessons received — newest first. The
+cut-offs, alerts, calls and visits, referrals, notes, lessons received, and the voice messages a
+guardian recorded on the web pages (played in the console from the inbox) — newest first. The
 caller has checked the reader's scope (core.households.service.get_household audits the read)."""
 from __future__ import annotations
 
@@ -12,7 +13,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.checkin.service import questionnaire_file
 from core.messages import MessageKind
-from core.models import Alert, CaseEvent, CheckIn, CheckInScore, Delivery, Guardian, Lesson, Questionnaire
+from core.models import (
+    Alert, CaseEvent, CheckIn, CheckInScore, Delivery, Guardian, InboxItem, InboxMessage, Lesson, Questionnaire,
+)
 
 TIMELINE_LIMIT = 300
 
@@ -20,7 +23,7 @@ TIMELINE_LIMIT = 300
 @dataclass
 class Entry:
     at: datetime
-    kind: str  # checkin | alert | contact | referral | note | resolved | closed | … | lesson
+    kind: str  # checkin | alert | contact | referral | note | resolved | closed | … | lesson | voice
     title: str = ""
     detail: dict[str, Any] = field(default_factory=dict)
     note: str | None = None
@@ -87,6 +90,16 @@ async def timeline(session: AsyncSession, *, household_id: int, child_id: int | 
             .order_by(Delivery.id.desc()).limit(TIMELINE_LIMIT))).all():
         entries.append(Entry(at=d.sent_at or d.finished_at or d.due_at, kind="lesson", title=d.lesson_id or d.ref,
                              detail={"lesson_id": d.lesson_id, "version": d.lesson_version}))
+    voices = select(InboxMessage.id, InboxMessage.item_id, InboxMessage.at).join(
+        InboxItem, InboxItem.id == InboxMessage.item_id).where(
+        InboxItem.household_id == household_id, InboxMessage.direction == "in", InboxMessage.kind == "voice",
+        InboxMessage.address.is_(None), InboxMessage.file_unique_id.is_not(None))
+    if child_id is not None:
+        voices = voices.where(InboxItem.child_id == child_id)
+    for message_id, item_id, at in (await session.execute(
+            voices.order_by(InboxMessage.id.desc()).limit(TIMELINE_LIMIT))).all():
+        entries.append(Entry(at=at, kind="voice", detail={"item_id": item_id, "message_id": message_id},
+                             link=f"/inbox/{item_id}"))
     titles = await _lesson_titles(session, {e.detail["lesson_id"] for e in entries
                                             if e.kind == "lesson" and e.detail.get("lesson_id")}, locale)
     for e in entries:

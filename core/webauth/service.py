@@ -54,7 +54,9 @@ class CodeRequest:
 
 async def guardian_by_phone(session: AsyncSession, *, phone: str) -> tuple[Guardian, int] | None:
     """The guardian (and cohort) with this number on record, not stopped. If a phone is shared
-    (two guardians gave the same number), the one enrolled first signs in."""
+    (two guardians gave the same number: grandma and grandpa), the code is recorded against the
+    one enrolled first, and after the right code the page asks who is using the phone now
+    (phone_sharers, pick_guardian)."""
     row = (await session.execute(
         select(Guardian, Household.cohort_id).join(Household, Household.id == Guardian.household_id)
         .where(Guardian.phone == phone, Guardian.status != GuardianStatus.stopped)
@@ -103,12 +105,64 @@ async def request_code(session: AsyncSession, *, phone_text: str, ip: str, secre
 
 @dataclass(frozen=True)
 class CodeCheck:
-    """ok with a session token, or a problem: missing | expired | used | locked | wrong."""
+    """ok with a session token, or a problem: missing | expired | used | locked | wrong. A right
+    code for a shared number opens no session yet: `choose` is set, and the browser (still holding
+    the challenge) says who is using the phone (pick_guardian)."""
 
     problem: str | None
     session_token: str | None = None
     guardian_id: int | None = None
     tries_left: int = 0
+    choose: bool = False
+
+
+async def phone_sharers(session: AsyncSession, *, guardian_id: int) -> list[Guardian]:
+    """Every guardian, not stopped, with the same number on record as this one (in the order they
+    enrolled): more than one when a phone is shared."""
+    phone = await session.scalar(select(Guardian.phone).where(Guardian.id == guardian_id))
+    if phone is None:
+        return []
+    return list((await session.scalars(select(Guardian).where(
+        Guardian.phone == phone, Guardian.status != GuardianStatus.stopped).order_by(Guardian.id))).all())
+
+
+async def _verified_code(session: AsyncSession, *, challenge: str | None, secret: bytes,
+                         now: datetime) -> SignInCode | None:
+    """The code row this browser proved with the right code for a shared number, while it still
+    may choose (until the code's own expiry; a choice closes it)."""
+    if not challenge:
+        return None
+    row = await session.scalar(select(SignInCode).where(
+        SignInCode.challenge_hash == _token_hash(secret, "challenge", challenge)).with_for_update())
+    if row is None or row.used_at is None or row.guardian_id is None or row.locked_at is not None:
+        return None
+    return row if now < row.expires_at else None
+
+
+async def who_may_sign_in(session: AsyncSession, *, challenge: str | None, secret: bytes,
+                          now: datetime) -> list[Guardian] | None:
+    """The people sharing the proved number, to choose from; None when there is nothing to choose
+    (no proved code in this browser, the choice made already, or too late)."""
+    row = await _verified_code(session, challenge=challenge, secret=secret, now=now)
+    if row is None or row.guardian_id is None:
+        return None
+    return await phone_sharers(session, guardian_id=row.guardian_id)
+
+
+async def pick_guardian(session: AsyncSession, *, challenge: str | None, guardian_id: int, secret: bytes,
+                        now: datetime, session_days: int = 90) -> CodeCheck:
+    """The person using the shared phone now, chosen after the right code: their session. Only
+    someone with that very number on record can be chosen, once per code."""
+    row = await _verified_code(session, challenge=challenge, secret=secret, now=now)
+    if row is None or row.guardian_id is None:
+        return CodeCheck("used")
+    sharers = {g.id for g in await phone_sharers(session, guardian_id=row.guardian_id)}
+    if guardian_id not in sharers:
+        return CodeCheck("not_sharer")
+    row.expires_at = now  # chosen: this code opens nothing more
+    token = await open_session(session, guardian_id=guardian_id, via="code", secret=secret, now=now,
+                               days=session_days)
+    return CodeCheck(None, session_token=token, guardian_id=guardian_id)
 
 
 async def check_code(session: AsyncSession, *, challenge: str | None, code: str, secret: bytes, now: datetime,
@@ -137,6 +191,9 @@ async def check_code(session: AsyncSession, *, challenge: str | None, code: str,
         await session.flush()
         return CodeCheck("wrong", tries_left=tries - row.tries)
     row.used_at = now
+    if len(await phone_sharers(session, guardian_id=row.guardian_id)) > 1:
+        await session.flush()
+        return CodeCheck(None, guardian_id=row.guardian_id, choose=True)  # who is using the phone now?
     token = await open_session(session, guardian_id=row.guardian_id, via="code", secret=secret, now=now,
                                days=session_days)
     return CodeCheck(None, session_token=token, guardian_id=row.guardian_id)

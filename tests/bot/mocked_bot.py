@@ -16,6 +16,8 @@ from aiogram.client.session.base import BaseSession
 from aiogram.enums import ParseMode
 from aiogram.exceptions import TelegramBadRequest
 from aiogram.methods import (
+    SendAudio,
+    SendDocument,
     AnswerCallbackQuery,
     CopyMessage,
     DeleteMessage,
@@ -113,6 +115,10 @@ class MockedSession(BaseSession):
                 reply_markup=method.reply_markup if isinstance(method.reply_markup, InlineKeyboardMarkup) else None,
                 **media,
             )
+        if isinstance(method, (SendAudio, SendDocument)):  # a file: the caller only needs its message id
+            self._message_id += 1
+            return Message(message_id=self._message_id, date=datetime.now(timezone.utc),
+                           chat=Chat(id=int(method.chat_id or 0), type="private"), from_user=BOT_USER)
         if isinstance(method, CopyMessage):
             self._message_id += 1
             return MessageId(message_id=self._message_id)

@@ -171,3 +171,59 @@ async def test_checkin_taken_lost_to_the_network_is_retried(messenger, bot):
     item = Outgoing(delivery_id=5, address=f"telegram:{CHAT}", kind="checkin_taken", locale="en",
                     content={"message_id": "901", "done": True}, lane=1)
     assert await messenger.deliver(item) == SendOutcome(status="transient", error="network_error")
+# ------------------------------------------------------------------ a voice recorded on the web pages
+
+
+def _web_voice_forward(name: str, media_type: str) -> Outgoing:
+    from core.inbox.views import InboxCard, ThreadLine
+
+    card = InboxCard(item_id=3, state="open", family={"household_id": 1, "relationship": "grandmother"},
+                     received_local="12-03 19:12", subject="family", carries_message_id=5,
+                     thread=[ThreadLine(id=5, direction="in", kind="voice", text=None, local="19:12",
+                                        status="forwarded")])
+    return Outgoing(delivery_id=40, address=f"telegram:{CHAT}", kind="inbox_forward", locale="zh-Hans",
+                    content={"card": card.as_payload(), "locale": "zh-Hans", "copy": None,
+                             "recording": {"name": name, "media_type": media_type}})
+
+
+@pytest.mark.parametrize(("ext", "media_type", "method"), [
+    ("webm", "audio/webm", "SendDocument"), ("ogg", "audio/ogg", "SendVoice"), ("m4a", "audio/mp4", "SendAudio")])
+async def test_a_web_voice_message_goes_as_the_stored_file_before_its_card(bot, compiled_locales, tmp_path, ext,
+                                                                             media_type, method):
+    settings = Settings(_env_file=None, locales_dir=compiled_locales, var_dir=tmp_path / "var")
+    root = tmp_path / "recordings"
+    root.mkdir()
+    name = f"rec-{'ab' * 16}.{ext}"
+    (root / name).write_bytes(b"sound")
+    messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media", recordings_root=root)
+    outcome = await messenger.deliver(_web_voice_forward(name, media_type))
+    assert outcome.status == "sent" and outcome.error is None
+    upload, card = bot.requests
+    assert type(upload).__name__ == method and int(upload.chat_id) == CHAT
+    sent_file = getattr(upload, {"SendDocument": "document", "SendVoice": "voice", "SendAudio": "audio"}[method])
+    assert Path(sent_file.path) == root / name and sent_file.filename == f"voice.{ext}"
+    assert isinstance(card, SendMessage) and card.reply_to_message_id is not None
+    assert "not shown" not in card.text and "无法显示" not in card.text
+
+
+async def test_a_web_voice_message_whose_file_is_gone_is_a_card_saying_so(bot, compiled_locales, tmp_path):
+    settings = Settings(_env_file=None, locales_dir=compiled_locales, var_dir=tmp_path / "var")
+    messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media",
+                                  recordings_root=tmp_path / "recordings")
+    outcome = await messenger.deliver(_web_voice_forward(f"rec-{'cd' * 16}.webm", "audio/webm"))
+    assert outcome.status == "sent" and outcome.error == "copy_refused"  # the sender marks it not shown
+    [card] = bot.requests
+    assert isinstance(card, SendMessage)
+
+
+async def test_a_web_voice_message_telegram_refuses_still_gets_its_card(bot, compiled_locales, tmp_path):
+    settings = Settings(_env_file=None, locales_dir=compiled_locales, var_dir=tmp_path / "var")
+    root = tmp_path / "recordings"
+    root.mkdir()
+    name = f"rec-{'ef' * 16}.ogg"
+    (root / name).write_bytes(b"OggS")
+    messenger = TelegramMessenger(bot, build_i18n(settings), media_root=tmp_path / "media", recordings_root=root)
+    bot.session.fail_next(400, "Bad Request: wrong file type")
+    outcome = await messenger.deliver(_web_voice_forward(name, "audio/ogg"))
+    assert outcome.status == "sent" and outcome.error == "copy_refused"
+    assert isinstance(bot.requests[-1], SendMessage)

@@ -237,3 +237,65 @@ async def test_the_composition_root_builds_sms_only_when_configured(settings, se
     assert isinstance(notices, SmsNotices)
     assert any(getattr(r, "path", "") == "/channels/sms" for r in app.routes)  # the receipt route
     await notices.gateway.close()
+
+
+@pytest.mark.parametrize(("breakage", "code"), [
+    ({"sms_templates": {"lesson": {"code": "SMS_404", "text": "x"}}}, "isv.SMS_TEMPLATE_ILLEGAL"),
+    ({"sms_sign_name": "别人的签名"}, "isv.SMS_SIGNATURE_ILLEGAL"),
+])
+async def test_a_permanent_sms_refusal_moves_the_message_to_the_next_endpoint(settings, sessionmaker, clock,
+                                                                              breakage, code):
+    """The provider refuses the template or the signature (a set-up problem, not the person): the
+    production sender moves the row to the guardian's next endpoint, which gets it."""
+    from core.delivery.channels import ByChannel
+    from core.delivery.outbox import enqueue
+    from core.endpoints.service import add_endpoint
+    from core.models import Delivery, Endpoint
+    from tests.core.outbox_fixtures import ScriptedMessenger
+    from tests.core.test_outbox import make_sender
+
+    s = sms_settings(settings, **breakage)
+    double = make_double(clock)
+    async with sessionmaker() as session, session.begin():
+        village = await seed_village(session, now=clock())
+        grandma_id = village.grandma.id
+        telegram_address = (await session.scalars(select(Endpoint.address).where(
+            Endpoint.guardian_id == grandma_id))).one()
+        await add_endpoint(session, address=f"sms:{GRANDMA}", guardian_id=grandma_id, now=clock(), rank=0)
+        await enqueue(session, address=f"sms:{GRANDMA}", kind="campaign", ref="campaign:1", cycle="1", lane=2,
+                      due_at=clock(), now=clock(), guardian_id=grandma_id, payload={"text": "hi", "locale": "zh-Hans"})
+    telegram = ScriptedMessenger()
+    sender = make_sender(sessionmaker, ByChannel({"sms": SmsMessenger(make_notices(s, double, sessionmaker, clock)),
+                                                  "telegram": telegram}), clock)
+    await sender.drain_once()
+    async with sessionmaker() as session:
+        [row] = (await session.scalars(select(Delivery))).all()
+        assert (row.address, row.state) == (telegram_address, "pending")
+        assert row.last_error == "permanent at sms"
+        sms_endpoint = await session.scalar(select(Endpoint).where(Endpoint.address == f"sms:{GRANDMA}"))
+        assert sms_endpoint.state == "active"  # the number is fine: the next notice may go by SMS again
+        problems = await channel_problems(session)
+    assert double.sent == [] and problems["sms"]["code"] == code
+    clock.advance(seconds=1)
+    await sender.drain_once()
+    assert [o.address for o in telegram.sent] == [telegram_address]
+    async with sessionmaker() as session:
+        [row] = (await session.scalars(select(Delivery))).all()
+    assert (row.address, row.state) == (telegram_address, "sent")
+
+
+async def test_a_worker_builds_the_sms_messenger_only_when_sms_is_configured(settings, sessionmaker):
+    """cli/roles.py: the worker's sender (built as production builds it) has an "sms" adapter when
+    the settings name an SMS account, and none when they do not."""
+    from channels.sms.messenger import SmsMessenger
+    from cli.roles import build_sender, channel_messengers
+    from core.delivery.channels import ByChannel
+
+    assert channel_messengers(settings, sessionmaker) == {}
+    for missing in ("sms_access_key_id", "sms_access_key_secret", "sms_sign_name"):
+        assert channel_messengers(sms_settings(settings, **{missing: None}), sessionmaker) == {}
+    configured = sms_settings(settings)
+    sender = build_sender(configured, sessionmaker, ByChannel(channel_messengers(configured, sessionmaker)))
+    adapters = sender.messenger.messengers
+    assert set(adapters) == {"sms"} and isinstance(adapters["sms"], SmsMessenger)
+    await adapters["sms"].notices.gateway.close()

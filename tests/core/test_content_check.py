@@ -12,7 +12,7 @@ from core.clock import FrozenClock
 from core.config import PROJECT_ROOT
 from core.catalog.loading import load_content
 from core.content.loader import ContentInvalid, check_content
-from core.content.texts import current_text
+from core.content.texts import current_consent, current_text
 from core.errors import Conflict
 from core.models import TextDocument
 
@@ -42,7 +42,7 @@ def write(root: Path, name: str, text: str) -> None:
 def test_shipped_content_is_valid() -> None:
     bundle, problems = check_content(PROJECT_ROOT / "content")
     assert problems == []
-    assert [t.kind for t in bundle.texts] == ["consent", "safety"]
+    assert [t.kind for t in bundle.texts] == ["consent", "consent_web", "safety"]
 
 
 @pytest.mark.parametrize(
@@ -166,3 +166,27 @@ def test_lesson_audio_per_locale_is_checked(tmp_path):
                       encoding="utf-8")
     _, problems = check_content(root)
     assert any(p.file == "lessons/calm_consequences.yaml" and ".mp3 or .m4a" in p.reason for p in problems)
+
+
+async def test_the_web_consent_wording_shares_the_version_sequence(
+    tmp_path: Path, session: AsyncSession, clock: FrozenClock
+) -> None:
+    """The bot's and the web's consent wording are one sequence: a guardian's consent_version
+    names exactly one text, whichever channel they enrolled on."""
+    web = CONSENT.replace("id: consent\nkind: consent", "id: consent_web\nkind: consent_web")
+    write(tmp_path, "consent.yaml", CONSENT.format(version=1, zh="发 /stop", en="send /stop"))
+    write(tmp_path, "safety.yaml", SAFETY.format(zh="打110 {lines}", en="Call 110 {lines}"))
+    write(tmp_path, "consent_web.yaml", web.format(version=1, zh="点「停止接收消息」", en="tap Stop messages"))
+    _, problems = check_content(tmp_path)
+    assert [f"{p.file}: {p.field}" for p in problems] == ["texts/consent_web.yaml: version"]
+    write(tmp_path, "consent_web.yaml", web.format(version=2, zh="点「停止接收消息」", en="tap Stop messages"))
+    await load_content(session, root=tmp_path, now=clock())
+    shown_on_web = await current_consent(session, web=True)
+    shown_in_bot = await current_consent(session, web=False)
+    assert shown_on_web is not None and (shown_on_web.kind, shown_on_web.version) == ("consent_web", 2)
+    assert shown_in_bot is not None and (shown_in_bot.kind, shown_in_bot.version) == ("consent", 1)
+    # A site that already has web version 2 refuses a bot text numbered 2 as well.
+    (tmp_path / "texts" / "consent_web.yaml").unlink()
+    write(tmp_path, "consent.yaml", CONSENT.format(version=2, zh="新的", en="new"))
+    with pytest.raises(Conflict, match="one sequence"):
+        await load_content(session, root=tmp_path, now=clock())

@@ -130,7 +130,7 @@ async def browsers(web_app: FastAPI) -> AsyncIterator[object]:
 
 
 async def drain_to_bot_double(sessionmaker: async_sessionmaker[AsyncSession], settings, clock: FrozenClock,  # noqa: ANN001
-                              media_root) -> list[tuple[str, dict]]:  # noqa: ANN001
+                              media_root, recordings_root=None) -> list[tuple[str, dict]]:  # noqa: ANN001
     """Run the production sender once with the real Telegram messenger against the local Bot API
     double (over HTTP); the Bot API calls it received, (method, parameters)."""
     import asyncio
@@ -156,7 +156,7 @@ async def drain_to_bot_double(sessionmaker: async_sessionmaker[AsyncSession], se
     base = await double.start()
     try:
         bot = build_bot(settings.model_copy(update={"telegram_token": "1:T", "telegram_api_base": base}))
-        messenger = TelegramMessenger(bot, build_i18n(settings), media_root=media_root)
+        messenger = TelegramMessenger(bot, build_i18n(settings), media_root=media_root, recordings_root=recordings_root)
         t = NoWait()
         sender = Sender(sessionmaker, messenger, hooks=sender_hooks(), clock=clock, config=SenderConfig(rate=30, concurrency=1),
                         bucket=TokenBucket(30, monotonic=t.monotonic, sleep=t.sleep))

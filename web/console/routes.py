@@ -11,12 +11,13 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi.responses import FileResponse, HTMLResponse, RedirectResponse, Response
 
 from core.alerts import cases, queries, service
 from core.alerts.views import alert_card
 from core.alerts.cases import CONTACT_METHODS, OUTCOMES, REFERRAL_TARGETS
-from core.errors import Invalid
+from core.errors import Invalid, NotFound
+from core.inbox import recordings
 from core.inbox import service as inbox
 from core.inbox.views import family_of
 from core.staff import websessions
@@ -250,6 +251,20 @@ async def inbox_item(request: Request, item_id: IdPath, reader: Reader, session:
     messages = await inbox.thread(session, item_id=item.id)
     return render(request, "console/inbox_item.html", reader=reader, item=item, family=family, messages=messages,
                   done=request.query_params.get("done"))
+
+
+@router.get("/inbox/{item_id}/recordings/{message_id}")
+async def inbox_recording(request: Request, item_id: IdPath, message_id: IdPath, reader: Reader,
+                          session: DB) -> Response:
+    """A guardian's voice message recorded on the web pages, for the <audio> on the item's page:
+    only to staff of the family's cohort, never cached by the browser or a proxy."""
+    name = await recordings.for_staff(session, scope=reader.scope, item_id=item_id, message_id=message_id,
+                                      now=reader.now)
+    path = recordings.path_of(request.app.state.settings.recordings_root, name)
+    if not path.is_file():
+        raise NotFound("recording not found")
+    return FileResponse(path, media_type=recordings.media_type_of(name),
+                        headers={"Cache-Control": "private, no-store", "X-Content-Type-Options": "nosniff"})
 
 
 @router.post("/inbox/{item_id}/reply")

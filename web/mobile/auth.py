@@ -78,10 +78,16 @@ async def code_form(request: Request) -> Response:
 @router.post("/signin/code", response_class=HTMLResponse)
 async def code_check(request: Request, code: Annotated[str, Form()] = "") -> Response:
     settings = request.app.state.settings
+    challenge = request.cookies.get(CHALLENGE_COOKIE)
     async with db(request) as session:
-        checked = await auth.check_code(session, challenge=request.cookies.get(CHALLENGE_COOKIE), code=code,
+        checked = await auth.check_code(session, challenge=challenge, code=code,
                                         secret=secret(request), now=now(request), tries=settings.web_code_tries,
                                         session_days=settings.web_session_days)
+        if checked.problem == "used" and await auth.who_may_sign_in(
+                session, challenge=challenge, secret=secret(request), now=now(request)):
+            return go(request, "/signin/who")  # the same code sent twice on a shared phone: still choosing
+    if checked.choose:
+        return go(request, "/signin/who")  # a shared phone: who is using it now?
     if checked.problem == "wrong":
         return render(request, "code.html", status_code=422, problem="wrong", tries_left=checked.tries_left)
     if checked.problem is not None:
@@ -90,6 +96,43 @@ async def code_check(request: Request, code: Annotated[str, Form()] = "") -> Res
         response = render(request, "problem.html", status_code=410, problem=problem)
         response.delete_cookie(CHALLENGE_COOKIE, path=request.scope.get("root_path", "") + "/")
         return response
+    response = go(request, "/")
+    set_cookie(request, response, SESSION_COOKIE, checked.session_token or "",
+               max_age=settings.web_session_days * 24 * 3600)
+    response.delete_cookie(CHALLENGE_COOKIE, path=request.scope.get("root_path", "") + "/")
+    return response
+
+
+@router.get("/signin/who", response_class=HTMLResponse)
+async def who_form(request: Request) -> Response:
+    """Two people of a family share this number (grandma and grandpa): who is using the phone now?"""
+    async with db(request) as session:
+        people = await auth.who_may_sign_in(session, challenge=request.cookies.get(CHALLENGE_COOKIE),
+                                            secret=secret(request), now=now(request))
+        if people is None:
+            if await signed_in(request, session) is not None:
+                return go(request, "/")  # chosen already (the back button): carry on
+            return render(request, "problem.html", status_code=410, problem="code_expired")
+        choices = [(g.id, g.call_name, g.relationship) for g in people]
+    return render(request, "who.html", choices=choices)
+
+
+@router.post("/signin/who", response_class=HTMLResponse)
+async def who_pick(request: Request, guardian_id: Annotated[int, Form()] = 0) -> Response:
+    settings = request.app.state.settings
+    async with db(request) as session:
+        checked = await auth.pick_guardian(session, challenge=request.cookies.get(CHALLENGE_COOKIE),
+                                           guardian_id=guardian_id, secret=secret(request), now=now(request),
+                                           session_days=settings.web_session_days)
+        if checked.problem is not None and await signed_in(request, session) is not None:
+            return go(request, "/")  # a second tap after choosing: already signed in
+        if checked.problem == "not_sharer":  # not one of the people on the list: ask again
+            people = await auth.who_may_sign_in(session, challenge=request.cookies.get(CHALLENGE_COOKIE),
+                                                secret=secret(request), now=now(request)) or []
+            return render(request, "who.html", status_code=422, problem="pick",
+                          choices=[(g.id, g.call_name, g.relationship) for g in people])
+    if checked.problem is not None:
+        return render(request, "problem.html", status_code=410, problem="code_expired")
     response = go(request, "/")
     set_cookie(request, response, SESSION_COOKIE, checked.session_token or "",
                max_age=settings.web_session_days * 24 * 3600)

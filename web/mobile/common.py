@@ -54,9 +54,13 @@ def locale_for(request: Request, guardian: Guardian | None) -> str:
 
 
 def render(request: Request, template: str, *, guardian: Guardian | None = None, status_code: int = 200,
-           **context: Any) -> HTMLResponse:
+           locale: str | None = None, **context: Any) -> HTMLResponse:
+    """`locale`: the language of someone no longer signed in (just erased), unless the page's own
+    choice (?lang=, the cookie) says otherwise."""
+    if locale is None or request.query_params.get("lang") or request.cookies.get(LANG_COOKIE):
+        locale = locale_for(request, guardian)
     return request.app.state.pages.render(request, f"mobile/{template}", status_code=status_code,
-                                          locale=locale_for(request, guardian), guardian=guardian,
+                                          locale=locale, guardian=guardian,
                                           base=request.scope.get("root_path", ""), **context)
 
 

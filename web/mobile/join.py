@@ -14,7 +14,7 @@ from fastapi import APIRouter, Form, Request
 from fastapi.responses import HTMLResponse, Response
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from core.content.texts import current_text
+from core.content.texts import current_consent
 from core.enrolment import service as enrolment
 from core.errors import Invalid
 from core.flows import enrolment as flow
@@ -115,7 +115,7 @@ async def _step(request: Request, session: AsyncSession, draft: Draft, *, hint: 
     data = draft.data or {}
     context: dict[str, Any] = {}
     if draft.step == enrolment.CONSENT:
-        doc = await current_text(session, kind="consent")
+        doc = await current_consent(session, web=True)  # names the web pages, not the bot's commands
         if doc is None:
             return render(request, "problem.html", status_code=503, problem="sms_off")
         context["consent"] = localized(doc.texts, draft.locale, default="")
