@@ -80,6 +80,12 @@ async def get_cohort(session: AsyncSession, *, scope: Scope, cohort_id: int) -> 
     return cohort
 
 
+async def require_cohort(session: AsyncSession, *, scope: Scope, cohort_id: int) -> None:
+    """As get_cohort, when only its existence matters: one indexed id lookup, no row loaded."""
+    if not scope.sees(cohort_id) or await session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
+        raise NotFound("cohort not found", field="cohort_id")
+
+
 async def update_cohort(
     session: AsyncSession, *, scope: Scope, cohort_id: int, data: CohortUpdate, now: datetime
 ) -> Cohort:
