@@ -15,6 +15,7 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.audit_writer import audit_rows_only
 from api.errors import Unauthorized, Unavailable
 from core.access import Scope, scope_for
 from core.config import Settings
@@ -91,9 +92,16 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 except BaseException:
                     await session.rollback()
                     raise
-                writes = _writes(session)
-                async with (lock if lock is not None and read and writes else contextlib.nullcontext()):
+                rows = audit_rows_only(session) if read else None
+                if rows is not None:
+                    # A read whose only write is its audit rows: end the read, then hand the rows
+                    # to the app's AuditWriter and wait until they are committed (group commit).
                     await session.commit()
+                    await request.app.state.audit_writer.write(rows)
+                else:
+                    writes = _writes(session)
+                    async with (lock if lock is not None and read and writes else contextlib.nullcontext()):
+                        await session.commit()
                 if not read:
                     # Whatever it changed (a deactivation, a role, a cohort, a token), nobody's
                     # remembered scope outlives it in this process (AuthCache).

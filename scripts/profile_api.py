@@ -19,6 +19,7 @@ import asyncio
 import cProfile
 import importlib.util
 import json
+import os
 import pstats
 import statistics
 import sys
@@ -103,7 +104,7 @@ async def main(args: argparse.Namespace) -> None:
         ("funnel", lambda: f"/api/v1/cohorts/{c}/reports/funnel", director),
     ]
     only = set(args.only.split(",")) if args.only else None
-    print(f"{'endpoint':<20}{'n':>5}{'p50 ms':>9}{'mean ms':>9}{'cpu ms':>9}{'stmts':>7}  status")
+    print(f"{'endpoint':<20}{'n':>5}{'p50 ms':>9}{'mean ms':>9}{'cpu ms':>9}{'stmts':>7}  status   (load {os.getloadavg()[0]:.1f})")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://profile") as http:
         for name, make_path, headers in endpoints:
             if only is not None and name not in only:
@@ -122,17 +123,20 @@ async def main(args: argparse.Namespace) -> None:
                     profiler.disable = profiler.stop
                 else:
                     profiler = cProfile.Profile()
-            s0, cpu0 = statements[0], time.process_time()
+            s0, cpus = statements[0], []
             if profiler:
                 profiler.enable()
-            for _ in range(n):
-                t = time.perf_counter()
-                response = await http.get(make_path(), headers=headers)
-                walls.append((time.perf_counter() - t) * 1000)
-                codes.add(response.status_code)
+            for _ in range(args.rounds):  # the best round's CPU: the machine is shared
+                cpu0 = time.process_time()
+                for _ in range(n):
+                    t = time.perf_counter()
+                    response = await http.get(make_path(), headers=headers)
+                    walls.append((time.perf_counter() - t) * 1000)
+                    codes.add(response.status_code)
+                cpus.append((time.process_time() - cpu0) * 1000 / n)
             if profiler:
                 profiler.disable()
-            cpu = (time.process_time() - cpu0) * 1000 / n
+            cpu, n = min(cpus), n * args.rounds
             print(f"{name:<20}{n:>5}{statistics.median(walls):>9.1f}{statistics.mean(walls):>9.1f}{cpu:>9.1f}"
                   f"{(statements[0] - s0) / n:>7.1f}  {sorted(codes)}", flush=True)
             if profiler and args.pyinstrument:
@@ -163,7 +167,8 @@ def parse() -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--db")
     parser.add_argument("--households", type=int, default=10_000)
-    parser.add_argument("--requests", type=int, default=200)
+    parser.add_argument("--requests", type=int, default=100, help="per round")
+    parser.add_argument("--rounds", type=int, default=3, help="CPU is the best round's")
     parser.add_argument("--keep", help="a directory to seed a SQLite file in once and reuse")
     parser.add_argument("--only", help="comma-separated endpoint names (and 'close')")
     parser.add_argument("--closes", type=int, default=10)
