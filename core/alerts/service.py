@@ -34,7 +34,11 @@ CASE_COLUMNS = tuple(getattr(Case, name) for name in CaseRead.model_fields if na
 
 
 async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -> None:
-    if not scope.sees(cohort_id) or await session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
+    if not scope.sees(cohort_id):
+        raise NotFound("cohort not found", field="cohort_id")
+    # A staff member's cohorts exist (staff_cohorts' foreign key; cohorts are never deleted):
+    # only an admin's "every cohort" needs the lookup.
+    if scope.cohort_ids is None and await session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
         raise NotFound("cohort not found", field="cohort_id")
 
 
@@ -113,8 +117,13 @@ async def list_alerts(
         query = (query.join(Child, Child.id == Alert.child_id).join(Cohort, Cohort.id == Alert.cohort_id)
                  .where(await _child_age(session, scope, now, child_age_min, child_age_max)))
     # Columns, not Alert objects (no identity map, no instance state): rows read like alerts.
+    # The hash of the questionnaire version that fired each alert comes along, so its rules'
+    # reasons come from the process's cache without another query (alert_reads).
+    query = query.outerjoin(Questionnaire, and_(Questionnaire.id == Alert.questionnaire_id,
+                                                Questionnaire.version == Alert.questionnaire_version))
     rows = list((await session.execute(
-        query.with_only_columns(*ALERT_COLUMNS).limit(limit).offset(offset)
+        query.with_only_columns(*ALERT_COLUMNS, Questionnaire.sha256.label("questionnaire_sha256"))
+        .limit(limit).offset(offset)
     )).all())
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", cohort_id=cohort_id, now=now,
                  ids=[a.id for a in rows])
@@ -136,9 +145,10 @@ async def get_alert(session: AsyncSession, *, scope: Scope, alert_id: int, now: 
 _rule_reasons: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
 
 
-async def _reasons_of(session: AsyncSession, key: tuple[str, int]) -> dict[str, dict[str, str]]:
-    sha = await session.scalar(select(Questionnaire.sha256).where(Questionnaire.id == key[0],
-                                                                   Questionnaire.version == key[1]))
+async def _reasons_of(session: AsyncSession, key: tuple[str, int], sha: str | None) -> dict[str, dict[str, str]]:
+    if sha is None:
+        sha = await session.scalar(select(Questionnaire.sha256).where(Questionnaire.id == key[0],
+                                                                       Questionnaire.version == key[1]))
     if sha is None:
         return {}
     cached = _rule_reasons.get((*key, sha))
@@ -150,14 +160,15 @@ async def _reasons_of(session: AsyncSession, key: tuple[str, int]) -> dict[str, 
 
 
 async def alert_reads(session: AsyncSession, *, alerts: Sequence[Alert | Row[Any]], locale: str) -> list[AlertRead]:
-    """Each alert (an Alert, or a row of ALERT_COLUMNS) with its rule's reason in the reader's
-    language, from the version that fired it."""
+    """Each alert (an Alert, or a row of list_alerts: ALERT_COLUMNS and questionnaire_sha256)
+    with its rule's reason in the reader's language, from the version that fired it."""
     reasons: dict[tuple[str | None, int | None], dict[str, dict[str, str]]] = {}
     for a in alerts:
         key = (a.questionnaire_id, a.questionnaire_version)
         if key in reasons or a.questionnaire_id in (None, LEXICON_SOURCE) or a.questionnaire_version is None:
             continue
-        reasons[key] = await _reasons_of(session, (a.questionnaire_id, a.questionnaire_version))
+        reasons[key] = await _reasons_of(session, (a.questionnaire_id, a.questionnaire_version),
+                                         getattr(a, "questionnaire_sha256", None))
     families = await family_labels(session, household_ids=[a.household_id for a in alerts])
     return [AlertRead.of(a, rule_reason=reasons.get((a.questionnaire_id, a.questionnaire_version), {})
                          .get(a.rule_id, {}).get(locale), family=families.get(a.household_id or 0))
