@@ -53,6 +53,21 @@ def questionnaire_file(row: Questionnaire) -> QuestionnaireFile:
     return _parsed[key]
 
 
+async def stored_questionnaire_file(session: AsyncSession, *, questionnaire_id: str,
+                                    version: int) -> QuestionnaireFile:
+    """A stored version's file, reading its document only the first time this process meets
+    its hash (one small query otherwise). The version must exist (a foreign key's target)."""
+    sha = await session.scalar(select(Questionnaire.sha256).where(Questionnaire.id == questionnaire_id,
+                                                                   Questionnaire.version == version))
+    parsed = _parsed.get((questionnaire_id, version, sha)) if sha is not None else None
+    if parsed is not None:
+        return parsed
+    row = await session.get(Questionnaire, (questionnaire_id, version))
+    if row is None:
+        raise NotFound("questionnaire not found")
+    return questionnaire_file(row)
+
+
 async def get_questionnaire(session: AsyncSession, *, questionnaire_id: str,
                             version: int | None = None) -> QuestionnaireFile:
     """A version, or the latest one — NotFound when the latest is retired (an older version
