@@ -121,7 +121,7 @@ async def list_alerts(
     # reasons come from the process's cache without another query (alert_reads).
     query = query.outerjoin(Questionnaire, and_(Questionnaire.id == Alert.questionnaire_id,
                                                 Questionnaire.version == Alert.questionnaire_version))
-    rows = list((await session.execute(
+    rows: list[Any] = list((await session.execute(
         query.with_only_columns(*ALERT_COLUMNS, Questionnaire.sha256.label("questionnaire_sha256"))
         .limit(limit).offset(offset)
     )).all())

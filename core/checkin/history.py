@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, Row, select
+from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -71,14 +71,14 @@ async def _records(
         return []
     ids = [c.id for c in checkins]
 
-    answers: dict[int, list[Row[Any]]] = {}
+    answers: dict[int, list[Any]] = {}  # rows of the columns selected
     for a in (await session.execute(
         select(Answer.check_in_id, Answer.item_id, Answer.value, Answer.answered_by_guardian_id, Answer.answered_at,
                Answer.changed_at)
         .where(Answer.check_in_id.in_(ids)).order_by(Answer.answered_at, Answer.id)
     )).all():
         answers.setdefault(a.check_in_id, []).append(a)
-    scores: dict[int, dict[str, Row[Any]]] = {}
+    scores: dict[int, dict[str, Any]] = {}
     for s in (await session.execute(
         select(CheckInScore.check_in_id, CheckInScore.scale_id, CheckInScore.raw, CheckInScore.scaled,
                CheckInScore.status, CheckInScore.cutoffs, CheckInScore.reason)
