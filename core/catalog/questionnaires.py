@@ -73,12 +73,18 @@ async def get_questionnaire(session: AsyncSession, *, questionnaire_id: str,
     """A version, or the latest one — NotFound when the latest is retired (an older version
     never quietly comes back into use)."""
     if version is None:
-        row = await session.scalar(
-            select(Questionnaire).where(Questionnaire.id == questionnaire_id)
-            .order_by(Questionnaire.version.desc()).limit(1)
-        )
-        if row is not None and row.retired_at is not None:
-            row = None
+        # The latest version's number, hash and retirement first: its document is read and
+        # parsed only the first time this process meets that hash (a case close, every tick).
+        latest = (await session.execute(
+            select(Questionnaire.version, Questionnaire.sha256, Questionnaire.retired_at)
+            .where(Questionnaire.id == questionnaire_id).order_by(Questionnaire.version.desc()).limit(1)
+        )).first()
+        if latest is None or latest.retired_at is not None:
+            raise NotFound("questionnaire not found")
+        parsed = _parsed.get((questionnaire_id, latest.version, latest.sha256))
+        if parsed is not None:
+            return parsed
+        row = await session.get(Questionnaire, (questionnaire_id, latest.version))
     else:
         row = await session.get(Questionnaire, (questionnaire_id, version))
     if row is None:
