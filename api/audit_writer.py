@@ -55,7 +55,10 @@ class AuditWriter:
 
     async def write(self, rows: Rows) -> None:
         """Returns once `rows` are committed; raises what the transaction raised."""
-        future: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        loop = asyncio.get_running_loop()
+        future: asyncio.Future[None] = loop.create_future()
+        if self._task is not None and self._task.get_loop() is not loop:
+            self._task, self._pending = None, []  # an app served again by a new event loop (tests)
         self._pending.append((rows, future))
         if self._task is None or self._task.done():
             self._task = asyncio.create_task(self._drain())
