@@ -5,7 +5,9 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+import time
 from collections.abc import AsyncIterator, Awaitable, Callable
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Annotated, TypeVar
 
@@ -13,13 +15,14 @@ from fastapi import Depends, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from api.audit_writer import audit_rows_only
 from api.errors import Unauthorized, Unavailable
 from core.access import Scope, scope_for
 from core.config import Settings
 from core.db import is_busy
 from core.content.lessons import ID_PATTERN
 from core.models import Staff
-from core.security import same_secret
+from core.security import hash_secret, same_secret
 from core.staff import service as staff_service
 
 log = logging.getLogger(__name__)
@@ -89,8 +92,20 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                 except BaseException:
                     await session.rollback()
                     raise
-                async with (lock if lock is not None and read and _writes(session) else contextlib.nullcontext()):
+                rows = audit_rows_only(session) if read else None
+                if rows is not None:
+                    # A read whose only write is its audit rows: end the read, then hand the rows
+                    # to the app's AuditWriter and wait until they are committed (group commit).
                     await session.commit()
+                    await request.app.state.audit_writer.write(rows)
+                else:
+                    writes = _writes(session)
+                    async with (lock if lock is not None and read and writes else contextlib.nullcontext()):
+                        await session.commit()
+                if not read:
+                    # Whatever it changed (a deactivation, a role, a cohort, a token), nobody's
+                    # remembered scope outlives it in this process (AuthCache).
+                    request.app.state.auth_cache.clear()
         except Exception as exc:
             if is_busy(exc):
                 log.warning("database busy: %s on %s %s", type(exc).__name__, request.method,
@@ -133,11 +148,91 @@ async def get_current_staff(
 CurrentStaff = Annotated[Staff, Depends(get_current_staff)]
 
 
-async def get_scope(session: SessionDep, staff: CurrentStaff) -> Scope:
-    return await scope_for(session, staff)
+@dataclass(frozen=True)
+class Principal:
+    """Who a token belongs to, as the read paths need it: no ORM object, so it can be kept."""
+
+    scope: Scope
+    locale: str
+
+
+class AuthCache:
+    """token → Principal for `seconds` (settings.auth_cache_seconds), per API process.
+
+    Resolving a token costs two queries and an ORM object per request; the busiest lists need
+    only the scope and the reader's language. An entry is used for at most `seconds` after it
+    was read from the database, so a deactivation (or a role, cohort or token change) made by
+    another process takes effect within that time; `clear()` — called after every committed
+    write through this process's API — makes one made here take effect at once. Keyed by the
+    token's SHA-256, never the token. `timer` is monotonic time (tests move their own)."""
+
+    def __init__(self, seconds: float, *, timer: Callable[[], float] = time.monotonic,
+                 max_entries: int = 10_000) -> None:
+        self.seconds = seconds
+        self.timer = timer
+        self.max_entries = max_entries
+        self._entries: dict[str, tuple[float, Principal]] = {}
+
+    def get(self, key: str) -> Principal | None:
+        found = self._entries.get(key)
+        if found is None:
+            return None
+        if self.timer() >= found[0]:
+            del self._entries[key]
+            return None
+        return found[1]
+
+    def put(self, key: str, principal: Principal) -> None:
+        if self.seconds <= 0:
+            return
+        if len(self._entries) >= self.max_entries:
+            self._entries.clear()
+        self._entries[key] = (self.timer() + self.seconds, principal)
+
+    def clear(self) -> None:
+        self._entries.clear()
+
+
+async def get_principal(
+    request: Request,
+    session: SessionDep,
+    settings: SettingsDep,
+    now: Now,
+    credentials: Annotated[HTTPAuthorizationCredentials | None, Depends(_bearer)],
+) -> Principal:
+    """The caller's scope and language: from the process's AuthCache when it was read within
+    the last second, else as get_current_staff and core.access.scope_for read it."""
+    if credentials is None or not credentials.credentials:
+        raise Unauthorized("send an API token: Authorization: Bearer <token>")
+    cache: AuthCache = request.app.state.auth_cache
+    key = hash_secret(credentials.credentials)
+    principal = cache.get(key)
+    if principal is None:
+        staff = await get_current_staff(request, session, settings, now, credentials)
+        principal = Principal(scope=await scope_for(session, staff), locale=staff.locale)
+        if not _writes(session):  # e.g. the bootstrap admin created just now: cached once committed
+            cache.put(key, principal)
+    request.state.staff_id = principal.scope.staff_id
+    request.state.staff_role = principal.scope.role
+    return principal
+
+
+PrincipalDep = Annotated[Principal, Depends(get_principal)]
+
+
+async def get_scope(principal: PrincipalDep) -> Scope:
+    return principal.scope
 
 
 ScopeDep = Annotated[Scope, Depends(get_scope)]
+
+
+async def get_locale(principal: PrincipalDep) -> str:
+    return principal.locale
+
+
+# The reader's language, for routes that need nothing else of the staff row.
+ReaderLocale = Annotated[str, Depends(get_locale)]
 
 # A path id: positive and within the column's range.
 IdPath = Annotated[int, Path(ge=1, le=MAX_ID)]

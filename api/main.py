@@ -8,7 +8,8 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from api.deps import REPORT_SLOTS
+from api.audit_writer import AuditWriter
+from api.deps import REPORT_SLOTS, AuthCache
 from api.docs import install as install_docs
 from api.errors import ERROR_RESPONSES, install_error_handlers
 from api.guard import RequestGuard, SharedAuthThrottle
@@ -65,6 +66,8 @@ def create_app(
     _use(app, sessionmaker, health_sessionmaker)
     app.state.clock = clock
     app.state.report_cache = ReportCache(fresh_seconds=settings.report_cache_seconds)
+    app.state.auth_cache = AuthCache(settings.auth_cache_seconds)
+    app.state.audit_writer = AuditWriter(lambda: app.state.sessionmaker, lambda: app.state.write_lock)
     # Failed sign-ins are counted in the database on PostgreSQL, so several API processes share
     # the count (in memory on SQLite, which runs one).
     app.state.auth_throttle = SharedAuthThrottle(limit=settings.auth_failures_max,

@@ -47,6 +47,10 @@ class Settings(BaseSettings):
     # This many failed sign-ins (401) from one address within the window → 429 until they age out.
     auth_failures_max: int = Field(default=20, ge=1)
     auth_failures_window_seconds: int = Field(default=60, ge=1)
+    # Who a token belongs to and what they may see, remembered per API process for this long
+    # (api.deps.AuthCache): a deactivation, a role or cohort change made elsewhere (the bot, the
+    # CLI, another process) takes effect within it; one made through this process's API at once.
+    auth_cache_seconds: float = Field(default=1.0, ge=0, le=5)
     # The console's sign-in form: failed sign-ins per client address, and per staff member (wrong
     # Telegram codes), within the window → a page saying when to try again.
     console_signin_failures_max: int = Field(default=20, ge=1)

@@ -8,7 +8,7 @@ from typing import Annotated, Literal
 
 from fastapi import APIRouter, Query
 
-from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ScopeDep, SessionDep
+from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ReaderLocale, ScopeDep, SessionDep
 from core.alerts import cases, service
 from core.alerts.schemas import AlertRead, AlertResolve, AlertResolved
 from core.flows import cases as case_flows
@@ -27,7 +27,7 @@ MAX_MINUTES = 10 * 366 * 24 * 60
 async def list_alerts(
     session: SessionDep,
     scope: ScopeDep,
-    staff: CurrentStaff,
+    locale: ReaderLocale,
     now: Now,
     cohort_id: OptionalId = None,
     severity: Annotated[list[Severity] | None, Query(description="may repeat")] = None,
@@ -55,15 +55,15 @@ async def list_alerts(
         open_longer_than=None if open_longer_than_minutes is None else timedelta(minutes=open_longer_than_minutes),
         child_age_min=child_age_min, child_age_max=child_age_max, order=order, limit=limit, offset=offset,
     )
-    return await service.alert_reads(session, alerts=rows, locale=staff.locale)
+    return await service.alert_reads(session, alerts=rows, locale=locale)
 
 
 @router.get("/{alert_id}", response_model=AlertRead)
 async def read_alert(
-    alert_id: IdPath, session: SessionDep, scope: ScopeDep, staff: CurrentStaff, now: Now
+    alert_id: IdPath, session: SessionDep, scope: ScopeDep, locale: ReaderLocale, now: Now
 ) -> AlertRead:
     alert = await service.get_alert(session, scope=scope, alert_id=alert_id, now=now)
-    return (await service.alert_reads(session, alerts=[alert], locale=staff.locale))[0]
+    return (await service.alert_reads(session, alerts=[alert], locale=locale))[0]
 
 
 @router.post("/{alert_id}/acknowledge", response_model=AlertRead)

@@ -8,7 +8,7 @@ from dataclasses import asdict
 
 from fastapi import APIRouter, Query, Response, status
 
-from api.deps import CurrentStaff, IdPath, Now, ScopeDep, SessionDep
+from api.deps import IdPath, Now, ReaderLocale, ScopeDep, SessionDep
 from core.checkin import adhoc, history
 from core.checkin.schemas import CheckinRecordRead, SendNowCreate, SendNowRead
 from core.content.questionnaires import ID_PATTERN
@@ -22,24 +22,24 @@ Offset = Annotated[int, Query(ge=0, le=1_000_000)]
 
 @router.get("/children/{child_id}/checkins", response_model=list[CheckinRecordRead])
 async def child_checkins(
-    child_id: IdPath, session: SessionDep, scope: ScopeDep, staff: CurrentStaff, now: Now,
+    child_id: IdPath, session: SessionDep, scope: ScopeDep, locale: ReaderLocale, now: Now,
     questionnaire_id: QuestionnaireFilter = None, limit: Limit = 50, offset: Offset = 0,
 ) -> list[CheckinRecordRead]:
     """Newest first, in the reader's language."""
     return await history.child_checkins(
-        session, scope=scope, child_id=child_id, locale=staff.locale, now=now, questionnaire_id=questionnaire_id,
+        session, scope=scope, child_id=child_id, locale=locale, now=now, questionnaire_id=questionnaire_id,
         limit=limit, offset=offset,
     )
 
 
 @router.get("/guardians/{guardian_id}/checkins", response_model=list[CheckinRecordRead])
 async def guardian_checkins(
-    guardian_id: IdPath, session: SessionDep, scope: ScopeDep, staff: CurrentStaff, now: Now,
+    guardian_id: IdPath, session: SessionDep, scope: ScopeDep, locale: ReaderLocale, now: Now,
     questionnaire_id: QuestionnaireFilter = None, limit: Limit = 50, offset: Offset = 0,
 ) -> list[CheckinRecordRead]:
     """Check-ins about the guardian themself (WHO-5), newest first."""
     return await history.guardian_checkins(
-        session, scope=scope, guardian_id=guardian_id, locale=staff.locale, now=now,
+        session, scope=scope, guardian_id=guardian_id, locale=locale, now=now,
         questionnaire_id=questionnaire_id, limit=limit, offset=offset,
     )
 

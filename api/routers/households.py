@@ -6,7 +6,7 @@ from typing import Annotated
 from fastapi import APIRouter, Query
 
 from api.deps import IdPath, Now, ScopeDep, SessionDep
-from core.cohorts.service import get_cohort
+from core.cohorts.service import require_cohort
 from core.households import service
 from core.households.schemas import HouseholdRead
 
@@ -22,11 +22,10 @@ async def list_households(
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
 ) -> list[HouseholdRead]:
-    await get_cohort(session, scope=scope, cohort_id=cohort_id)  # unknown cohort: 404, not []
-    rows = await service.list_households(
+    await require_cohort(session, scope=scope, cohort_id=cohort_id)  # unknown cohort: 404, not []
+    return await service.list_households(
         session, scope=scope, cohort_id=cohort_id, now=now, limit=limit, offset=offset
     )
-    return [HouseholdRead.of(h) for h in rows]
 
 
 @router.get("/households/{household_id}", response_model=HouseholdRead)

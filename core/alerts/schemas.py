@@ -9,6 +9,7 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
+from sqlalchemy import Row
 
 from core.alerts.cases import CONTACT_METHODS, NOTE_MAX, OUTCOMES, REFERRAL_TARGETS
 from core.models import Alert, CaseEvent
@@ -57,7 +58,7 @@ class AlertRead(BaseModel):
     family: str | None = None
 
     @classmethod
-    def of(cls, alert: Alert, *, rule_reason: str | None, family: str | None = None) -> AlertRead:
+    def of(cls, alert: Alert | Row[Any], *, rule_reason: str | None, family: str | None = None) -> AlertRead:
         return cls(
             id=alert.id, cohort_id=alert.cohort_id, subject_key=alert.subject_key, child_id=alert.child_id,
             household_id=alert.household_id, guardian_id=alert.guardian_id, severity=alert.severity,

@@ -3,10 +3,12 @@ found) and audited, since alerts and cases are personal data about children. Act
 core.alerts.cases; the case history itself is core.alerts.queries.case_history."""
 from __future__ import annotations
 
+from collections.abc import Sequence
 from datetime import datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, false, or_, select
+from sqlalchemy import ColumnElement, Row, and_, case, false, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -21,9 +23,22 @@ from core.models import Alert, Case, Child, Cohort, Questionnaire
 
 AlertOrder = queries.AlertOrder
 
+# What a list reads of each row: exactly the fields of its response model, so a list builds
+# them from plain rows (attribute access by the same names) without loading ORM objects.
+ALERT_COLUMNS = tuple(getattr(Alert, name) for name in (
+    "id", "cohort_id", "subject_key", "child_id", "household_id", "guardian_id", "severity", "audience", "rule_id",
+    "questionnaire_id", "questionnaire_version", "reason", "status", "evidence", "occurrences", "created_at",
+    "last_seen_at", "check_in_id", "case_id", "acknowledged_at", "acknowledged_by_staff_id", "resolved_at",
+    "resolved_by_staff_id", "outcome", "escalation_level", "escalate_at"))
+CASE_COLUMNS = tuple(getattr(Case, name) for name in CaseRead.model_fields if name != "family")
+
 
 async def _require_cohort(session: AsyncSession, scope: Scope, cohort_id: int) -> None:
-    if not scope.sees(cohort_id) or await session.get(Cohort, cohort_id) is None:
+    if not scope.sees(cohort_id):
+        raise NotFound("cohort not found", field="cohort_id")
+    # A staff member's cohorts exist (staff_cohorts' foreign key; cohorts are never deleted):
+    # only an admin's "every cohort" needs the lookup.
+    if scope.cohort_ids is None and await session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
         raise NotFound("cohort not found", field="cohort_id")
 
 
@@ -75,7 +90,7 @@ async def list_alerts(
     order: AlertOrder = "urgent",
     limit: int = 50,
     offset: int = 0,
-) -> list[Alert]:
+) -> list[Row[Any]]:
     """Unresolved alerts unless `statuses` says otherwise; `since` is when they were opened,
     `open_longer_than` their age (opened at least that long before now). A child-age filter
     only ever matches alerts about a child. Order `urgent`: most severe first, then the one
@@ -101,8 +116,14 @@ async def list_alerts(
     if child_age_min is not None or child_age_max is not None:
         query = (query.join(Child, Child.id == Alert.child_id).join(Cohort, Cohort.id == Alert.cohort_id)
                  .where(await _child_age(session, scope, now, child_age_min, child_age_max)))
-    rows = list((await session.scalars(
-        query.limit(limit).offset(offset)
+    # Columns, not Alert objects (no identity map, no instance state): rows read like alerts.
+    # The hash of the questionnaire version that fired each alert comes along, so its rules'
+    # reasons come from the process's cache without another query (alert_reads).
+    query = query.outerjoin(Questionnaire, and_(Questionnaire.id == Alert.questionnaire_id,
+                                                Questionnaire.version == Alert.questionnaire_version))
+    rows: list[Any] = list((await session.execute(
+        query.with_only_columns(*ALERT_COLUMNS, Questionnaire.sha256.label("questionnaire_sha256"))
+        .limit(limit).offset(offset)
     )).all())
     audit.record(session, staff_id=scope.staff_id, action="read", entity="alert", cohort_id=cohort_id, now=now,
                  ids=[a.id for a in rows])
@@ -119,28 +140,46 @@ async def get_alert(session: AsyncSession, *, scope: Scope, alert_id: int, now: 
     return alert
 
 
-async def alert_reads(session: AsyncSession, *, alerts: list[Alert], locale: str) -> list[AlertRead]:
-    """Each alert with its rule's reason in the reader's language, from the version that fired it."""
+# A stored questionnaire version never changes (core.catalog.questionnaires): its rules'
+# reasons are read from its document once per process, keyed with the document's hash.
+_rule_reasons: dict[tuple[str, int, str], dict[str, dict[str, str]]] = {}
+
+
+async def _reasons_of(session: AsyncSession, key: tuple[str, int], sha: str | None) -> dict[str, dict[str, str]]:
+    if sha is None:
+        sha = await session.scalar(select(Questionnaire.sha256).where(Questionnaire.id == key[0],
+                                                                       Questionnaire.version == key[1]))
+    if sha is None:
+        return {}
+    cached = _rule_reasons.get((*key, sha))
+    if cached is None:
+        row = await session.get(Questionnaire, key)
+        cached = {rule.id: dict(rule.reasons) for rule in questionnaire_file(row).rules} if row else {}
+        _rule_reasons[(*key, sha)] = cached
+    return cached
+
+
+async def alert_reads(session: AsyncSession, *, alerts: Sequence[Alert | Row[Any]], locale: str) -> list[AlertRead]:
+    """Each alert (an Alert, or a row of list_alerts: ALERT_COLUMNS and questionnaire_sha256)
+    with its rule's reason in the reader's language, from the version that fired it."""
     reasons: dict[tuple[str | None, int | None], dict[str, dict[str, str]]] = {}
     for a in alerts:
         key = (a.questionnaire_id, a.questionnaire_version)
-        if key in reasons or a.questionnaire_id in (None, LEXICON_SOURCE):
+        if key in reasons or a.questionnaire_id in (None, LEXICON_SOURCE) or a.questionnaire_version is None:
             continue
-        row = await session.get(Questionnaire, key)
-        reasons[key] = {rule.id: dict(rule.reasons) for rule in questionnaire_file(row).rules} if row else {}
+        reasons[key] = await _reasons_of(session, (a.questionnaire_id, a.questionnaire_version),
+                                         getattr(a, "questionnaire_sha256", None))
     families = await family_labels(session, household_ids=[a.household_id for a in alerts])
     return [AlertRead.of(a, rule_reason=reasons.get((a.questionnaire_id, a.questionnaire_version), {})
                          .get(a.rule_id, {}).get(locale), family=families.get(a.household_id or 0))
             for a in alerts]
 
 
-async def case_reads(session: AsyncSession, *, cases: list[Case]) -> list[CaseRead]:
+async def case_reads(session: AsyncSession, *, cases: Sequence[Case | Row[Any]]) -> list[CaseRead]:
     families = await family_labels(session, household_ids=[c.household_id for c in cases])
     return [CaseRead.model_validate(c).model_copy(update={"family": families.get(c.household_id or 0)})
+            if isinstance(c, Case) else CaseRead(**c._asdict(), family=families.get(c.household_id or 0))
             for c in cases]
-
-
-# ---------------------------------------------------------------- cases
 
 
 async def list_cases(
@@ -153,9 +192,9 @@ async def list_cases(
     child_id: int | None = None,
     limit: int = 50,
     offset: int = 0,
-) -> list[Case]:
+) -> list[Row[Any]]:
     """Open cases first, then the most recently opened; every status unless `status` says."""
-    query = select(Case)
+    query = select(*CASE_COLUMNS)
     if cohort_id is not None:
         await _require_cohort(session, scope, cohort_id)
         query = query.where(Case.cohort_id == cohort_id)
@@ -166,7 +205,7 @@ async def list_cases(
     if child_id is not None:
         query = query.where(Case.child_id == child_id)
     open_first = case((Case.status == "open", 0), else_=1)
-    rows = list((await session.scalars(
+    rows = list((await session.execute(
         query.order_by(open_first, Case.opened_at.desc(), Case.id.desc()).limit(limit).offset(offset)
     )).all())
     audit.record(session, staff_id=scope.staff_id, action="read", entity="case", cohort_id=cohort_id, now=now,

@@ -53,17 +53,38 @@ def questionnaire_file(row: Questionnaire) -> QuestionnaireFile:
     return _parsed[key]
 
 
+async def stored_questionnaire_file(session: AsyncSession, *, questionnaire_id: str,
+                                    version: int) -> QuestionnaireFile:
+    """A stored version's file, reading its document only the first time this process meets
+    its hash (one small query otherwise). The version must exist (a foreign key's target)."""
+    sha = await session.scalar(select(Questionnaire.sha256).where(Questionnaire.id == questionnaire_id,
+                                                                   Questionnaire.version == version))
+    parsed = _parsed.get((questionnaire_id, version, sha)) if sha is not None else None
+    if parsed is not None:
+        return parsed
+    row = await session.get(Questionnaire, (questionnaire_id, version))
+    if row is None:
+        raise NotFound("questionnaire not found")
+    return questionnaire_file(row)
+
+
 async def get_questionnaire(session: AsyncSession, *, questionnaire_id: str,
                             version: int | None = None) -> QuestionnaireFile:
     """A version, or the latest one — NotFound when the latest is retired (an older version
     never quietly comes back into use)."""
     if version is None:
-        row = await session.scalar(
-            select(Questionnaire).where(Questionnaire.id == questionnaire_id)
-            .order_by(Questionnaire.version.desc()).limit(1)
-        )
-        if row is not None and row.retired_at is not None:
-            row = None
+        # The latest version's number, hash and retirement first: its document is read and
+        # parsed only the first time this process meets that hash (a case close, every tick).
+        latest = (await session.execute(
+            select(Questionnaire.version, Questionnaire.sha256, Questionnaire.retired_at)
+            .where(Questionnaire.id == questionnaire_id).order_by(Questionnaire.version.desc()).limit(1)
+        )).first()
+        if latest is None or latest.retired_at is not None:
+            raise NotFound("questionnaire not found")
+        parsed = _parsed.get((questionnaire_id, latest.version, latest.sha256))
+        if parsed is not None:
+            return parsed
+        row = await session.get(Questionnaire, (questionnaire_id, latest.version))
     else:
         row = await session.get(Questionnaire, (questionnaire_id, version))
     if row is None:

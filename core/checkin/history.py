@@ -4,6 +4,7 @@ children, so scoped (outside the reader's cohorts: not found) and audited on eve
 from __future__ import annotations
 
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import ColumnElement, select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -11,16 +12,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from core import audit
 from core.access import Scope
 from core.checkin.schemas import AnswerRead, CheckinRecordRead, GuardianRef, ScoreRead
-from core.checkin.service import child_key, guardian_key, questionnaire_file
+from core.catalog.questionnaires import stored_questionnaire_file
+from core.checkin.service import child_key, guardian_key
 from core.content.questionnaires import QuestionnaireFile
 from core.errors import NotFound
 from core.locales import pick_locale
-from core.models import Alert, Answer, CheckIn, CheckInScore, Child, FreeText, Guardian, Household, Questionnaire
+from core.models import Alert, Answer, CheckIn, CheckInScore, Child, FreeText, Guardian, Household
 
-
-
-async def _cohort_of(session: AsyncSession, household_id: int) -> int | None:
-    return await session.scalar(select(Household.cohort_id).where(Household.id == household_id))
 
 
 async def child_checkins(
@@ -28,8 +26,8 @@ async def child_checkins(
     questionnaire_id: str | None = None, limit: int = 50, offset: int = 0,
 ) -> list[CheckinRecordRead]:
     """Check-ins about this child, newest first."""
-    child = await session.get(Child, child_id)
-    cohort_id = await _cohort_of(session, child.household_id) if child else None
+    cohort_id = await session.scalar(select(Household.cohort_id).join(Child, Child.household_id == Household.id)
+                                     .where(Child.id == child_id))
     if cohort_id is None or not scope.sees(cohort_id):
         raise NotFound("child not found")
     records = await _records(session, subject=CheckIn.child_id == child_id, key=child_key(child_id),
@@ -44,8 +42,8 @@ async def guardian_checkins(
     questionnaire_id: str | None = None, limit: int = 50, offset: int = 0,
 ) -> list[CheckinRecordRead]:
     """Check-ins about this guardian themself (WHO-5), newest first."""
-    guardian = await session.get(Guardian, guardian_id)
-    cohort_id = await _cohort_of(session, guardian.household_id) if guardian else None
+    cohort_id = await session.scalar(select(Household.cohort_id).join(Guardian, Guardian.household_id == Household.id)
+                                     .where(Guardian.id == guardian_id))
     if cohort_id is None or not scope.sees(cohort_id):
         raise NotFound("guardian not found")
     records = await _records(session, subject=CheckIn.subject_guardian_id == guardian_id,
@@ -60,31 +58,41 @@ async def _records(
     session: AsyncSession, *, subject: ColumnElement[bool], key: str, locale: str,
     questionnaire_id: str | None, limit: int, offset: int,
 ) -> list[CheckinRecordRead]:
-    query = select(CheckIn).where(subject)
+    # Columns, not ORM objects, throughout: this list is read on every child's page.
+    query = select(CheckIn.id, CheckIn.questionnaire_id, CheckIn.questionnaire_version, CheckIn.child_id,
+                   CheckIn.subject_guardian_id, CheckIn.cycle, CheckIn.state, CheckIn.due_at, CheckIn.expires_at,
+                   CheckIn.completed_at).where(subject)
     if questionnaire_id is not None:
         query = query.where(CheckIn.questionnaire_id == questionnaire_id)
-    checkins = list((await session.scalars(
+    checkins = list((await session.execute(
         query.order_by(CheckIn.created_at.desc(), CheckIn.id.desc()).limit(limit).offset(offset)
     )).all())
     if not checkins:
         return []
     ids = [c.id for c in checkins]
 
-    answers: dict[int, list[Answer]] = {}
-    for a in (await session.scalars(
-        select(Answer).where(Answer.check_in_id.in_(ids)).order_by(Answer.answered_at, Answer.id)
+    answers: dict[int, list[Any]] = {}  # rows of the columns selected
+    for a in (await session.execute(
+        select(Answer.check_in_id, Answer.item_id, Answer.value, Answer.answered_by_guardian_id, Answer.answered_at,
+               Answer.changed_at)
+        .where(Answer.check_in_id.in_(ids)).order_by(Answer.answered_at, Answer.id)
     )).all():
         answers.setdefault(a.check_in_id, []).append(a)
-    scores: dict[int, dict[str, CheckInScore]] = {}
-    for s in (await session.scalars(select(CheckInScore).where(CheckInScore.check_in_id.in_(ids)))).all():
+    scores: dict[int, dict[str, Any]] = {}
+    for s in (await session.execute(
+        select(CheckInScore.check_in_id, CheckInScore.scale_id, CheckInScore.raw, CheckInScore.scaled,
+               CheckInScore.status, CheckInScore.cutoffs, CheckInScore.reason)
+        .where(CheckInScore.check_in_id.in_(ids))
+    )).all():
         scores.setdefault(s.check_in_id, {})[s.scale_id] = s
-    notes = {n.check_in_id: n.text for n in (await session.scalars(
-        select(FreeText).where(FreeText.check_in_id.in_(ids), FreeText.kind == "note")
+    notes = {n.check_in_id: n.text for n in (await session.execute(
+        select(FreeText.check_in_id, FreeText.text).where(FreeText.check_in_id.in_(ids), FreeText.kind == "note")
         .order_by(FreeText.received_at, FreeText.id)
     )).all()}
     # An alert names the latest check-in that fired it; its evidence lists every one.
-    alerts = (await session.scalars(
-        select(Alert).where((Alert.subject_key == key) | Alert.check_in_id.in_(ids)).order_by(Alert.id)
+    alerts = (await session.execute(
+        select(Alert.id, Alert.check_in_id, Alert.evidence)
+        .where((Alert.subject_key == key) | Alert.check_in_id.in_(ids)).order_by(Alert.id)
     )).all()
     guardian_ids = {a.answered_by_guardian_id for rows in answers.values() for a in rows} - {None}
     relationships = dict((await session.execute(
@@ -92,9 +100,7 @@ async def _records(
     )).all()) if guardian_ids else {}
     forms: dict[tuple[str, int], QuestionnaireFile] = {}
     for pair in {(c.questionnaire_id, c.questionnaire_version) for c in checkins}:
-        row = await session.get(Questionnaire, pair)
-        assert row is not None  # a check-in's version is a foreign key
-        forms[pair] = questionnaire_file(row)
+        forms[pair] = await stored_questionnaire_file(session, questionnaire_id=pair[0], version=pair[1])
 
     out = []
     for c in checkins:

@@ -80,6 +80,16 @@ async def get_cohort(session: AsyncSession, *, scope: Scope, cohort_id: int) -> 
     return cohort
 
 
+async def require_cohort(session: AsyncSession, *, scope: Scope, cohort_id: int) -> None:
+    """As get_cohort, when only its existence matters: one indexed id lookup, no row loaded."""
+    if not scope.sees(cohort_id):
+        raise NotFound("cohort not found", field="cohort_id")
+    # A staff member's cohorts exist (staff_cohorts' foreign key; cohorts are never deleted):
+    # only an admin's "every cohort" needs the lookup.
+    if scope.cohort_ids is None and await session.scalar(select(Cohort.id).where(Cohort.id == cohort_id)) is None:
+        raise NotFound("cohort not found", field="cohort_id")
+
+
 async def update_cohort(
     session: AsyncSession, *, scope: Scope, cohort_id: int, data: CohortUpdate, now: datetime
 ) -> Cohort:
