@@ -54,7 +54,9 @@ class Capabilities:
 
     can_edit: bool  # may change a message already sent (a card redrawn)
     buttons: bool  # inline choices under a message
-    max_text: int | None  # characters in one message; None: no limit worth knowing
+    # characters in one message; None: no limit worth knowing. The adapter shortens or splits a
+    # longer text itself (the sender does not cut messages).
+    max_text: int | None
     media: frozenset[str]  # "image", "voice", "audio" …
     reply_window: timedelta | None  # may only write this long after the person last wrote; None: any time
     unsupported: frozenset[MessageKind]  # kinds it declares it cannot carry

@@ -164,3 +164,14 @@ async def test_a_stored_kind_the_catalogue_does_not_know_fails_without_reaching_
     [row] = await _rows(sessionmaker, Delivery)
     assert (row.state, row.last_error, stats.failed) == ("failed", "unknown kind from_the_future", 1)
     assert telegram.sent == []
+
+
+def test_by_channel_answers_for_each_channel_and_for_all_of_them() -> None:
+    telegram, web = ScriptedMessenger(), Limited(MessageKind.SAFETY)
+    both = ByChannel({"telegram": telegram, "web": web})  # type: ignore[dict-item]
+    assert both.capabilities_of("telegram") is telegram.capabilities
+    assert both.capabilities_of("web") is web.capabilities
+    assert both.capabilities_of("wechat") is None  # no adapter here: the sender cannot tell
+    common = both.capabilities
+    assert (common.can_edit, common.buttons, common.max_text) == (False, False, 1000)
+    assert (common.reply_window, common.unsupported) == (timedelta(hours=48), {MessageKind.SAFETY})
