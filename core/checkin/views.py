@@ -23,6 +23,7 @@ class QuestionView:
     choices: list[tuple[int, str]]  # (value, label), in file order
     current: int | None = None  # the answer already given to this item (after "back")
     can_go_back: bool = False
+    audio: str | None = None  # the question read aloud (a path under content/media/), where recorded
 
     def as_payload(self) -> dict[str, Any]:
         return asdict(self)
@@ -61,6 +62,7 @@ def question_view(q: QuestionnaireFile, *, checkin_id: int, index: int, locale: 
         stem=render(texts.stem, nickname) if texts.stem else None, index=index, number=index + 1,
         total=len(q.items), text=item.text(loc, nickname=nickname), choices=choices,
         current=answers.get(item.id), can_go_back=answered_before,
+        audio=(item.audio or {}).get(loc),
     )
 
 

@@ -185,6 +185,15 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
     # Questionnaires: validated here (every locale, references, ranges); loaded as immutable
     # versions by core.checkin.service.load_questionnaires.
     for rel, questionnaire in _read_files(root, "questionnaires", QuestionnaireFile, problems, questionnaire_loc):
+        for i, item in enumerate(questionnaire.items):
+            for locale, audio in (item.audio or {}).items():
+                file = root / "media" / audio
+                if not file.is_file():
+                    problems.append(Problem(rel, f"items.{i}.audio.{locale}", f"file not found: media/{audio}"))
+                elif (audio_why := audio_problem(file.read_bytes()[:16], audio)) is not None:
+                    problems.append(Problem(rel, f"items.{i}.audio.{locale}", audio_why))
+                elif locale not in item.texts:
+                    problems.append(Problem(rel, f"items.{i}.audio.{locale}", "no text in this locale"))
         for r, rule in enumerate(questionnaire.rules):
             for k, lesson_id in enumerate(rule.lessons):
                 if lesson_id not in lessons:

@@ -16,9 +16,10 @@ import re
 from functools import cached_property
 from typing import Annotated, Literal, Union
 
-from pydantic import AfterValidator, BaseModel, ConfigDict, Field, model_validator
+from pydantic import AfterValidator, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 from core.config import SUPPORTED_LOCALES
+from core.content.lessons import check_audio
 from core.content.localized import check_localized
 
 ID_PATTERN = r"^[a-z][a-z0-9_]*$"
@@ -108,6 +109,14 @@ class Item(_Strict):
     id: str = Field(pattern=ID_PATTERN, max_length=40)
     choices: str  # a key of choice_sets
     texts: Texts
+    # The question read aloud, per locale, for the mobile pages (an .mp3 or .m4a under
+    # content/media/), for guardians who read little.
+    audio: dict[str, str] | None = None
+
+    @field_validator("audio")
+    @classmethod
+    def _audio(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        return check_audio(value)
 
     def text(self, locale: str, *, nickname: str | None = None) -> str:
         return render(self.texts[locale], nickname)

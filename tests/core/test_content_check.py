@@ -190,3 +190,44 @@ async def test_the_web_consent_wording_shares_the_version_sequence(
     write(tmp_path, "consent.yaml", CONSENT.format(version=2, zh="新的", en="new"))
     with pytest.raises(Conflict, match="one sequence"):
         await load_content(session, root=tmp_path, now=clock())
+
+
+def test_a_question_read_aloud_is_checked_and_reaches_the_page_view(tmp_path):
+    """An item may carry its question read aloud per locale (for the mobile pages): a good file
+    passes and the question's view carries its path; a missing file, bad bytes, a wrong suffix
+    or a locale without text are each named with the file and field."""
+    import shutil
+
+    from core.checkin.views import question_view
+    from core.config import PROJECT_ROOT
+    from core.content.loader import check_content
+    from scripts.make_sample_audio import silent_mp3
+
+    root = tmp_path / "content"
+    shutil.copytree(PROJECT_ROOT / "content", root)
+    weekly = root / "questionnaires" / "weekly_checkin.yaml"
+    text = weekly.read_text(encoding="utf-8")
+    (root / "media" / "audio" / "questions").mkdir(parents=True)
+    (root / "media" / "audio" / "questions" / "mood.zh-Hans.mp3").write_bytes(silent_mp3(1))
+    (root / "media" / "audio" / "questions" / "fake.mp3").write_bytes(b"<html>not audio</html>")
+
+    def with_audio(audio: str) -> None:
+        weekly.write_text(text.replace("  - id: mood\n    choices: mood\n",
+                                       f"  - id: mood\n    choices: mood\n    audio: {audio}\n", 1), encoding="utf-8")
+
+    with_audio("{zh-Hans: audio/questions/mood.zh-Hans.mp3}")
+    bundle, problems = check_content(root)
+    assert problems == []
+    [q] = [q for q in bundle.questionnaires if q.id == "weekly_checkin"]
+    view = question_view(q, checkin_id=1, index=0, locale="zh-Hans", nickname="小明", answers={})
+    assert view.audio == "audio/questions/mood.zh-Hans.mp3"
+    assert question_view(q, checkin_id=1, index=0, locale="en", nickname="Ming", answers={}).audio is None
+    assert question_view(q, checkin_id=1, index=1, locale="zh-Hans", nickname="小明", answers={}).audio is None
+
+    with_audio("{zh-Hans: audio/questions/fake.mp3, en: audio/questions/none.m4a}")
+    found = {(p.file, p.field): p.reason for p in check_content(root)[1]}
+    assert "not an MP3" in found[("questionnaires/weekly_checkin.yaml", "items.0.audio.zh-Hans")]
+    assert "file not found" in found[("questionnaires/weekly_checkin.yaml", "items.0.audio.en")]
+    with_audio("{zh-Hans: audio/questions/mood.wav}")
+    assert any(p.file == "questionnaires/weekly_checkin.yaml" and ".mp3 or .m4a" in p.reason
+               for p in check_content(root)[1])
