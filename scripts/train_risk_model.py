@@ -129,7 +129,7 @@ def fit(docs: list[set[str]], labels: list[int], *, epochs: int = 25, l2: float 
 
 
 def pick_threshold(docs: list[set[str]], labels: list[int], silent: list[bool], ordinary: list[bool],
-                   false_orange: float, folds: int = 5) -> tuple[float, float]:
+                   false_orange: float, folds: int = 5) -> tuple[float, tuple[int, int]]:
     """The lowest threshold at which at most `false_orange` of the hard negatives the rules leave
     silent get an out-of-fold probability at or above it; also that threshold's out-of-fold recall
     of the signs the rules leave silent."""
@@ -150,8 +150,7 @@ def pick_threshold(docs: list[set[str]], labels: list[int], silent: list[bool], 
             threshold = max(threshold, negatives[allowed] + 1e-6)
     threshold = min(0.99, threshold)
     missed = [oof[i] for i in range(len(docs)) if labels[i] == 1 and silent[i]]
-    rescued = sum(p >= threshold for p in missed) / len(missed) if missed else 0.0
-    return threshold, rescued
+    return threshold, (sum(p >= threshold for p in missed), len(missed))
 
 
 def category_of(docs: list[set[str]], examples: list[Example], keep: set[str]) -> dict[str, str]:
@@ -164,7 +163,7 @@ def category_of(docs: list[set[str]], examples: list[Example], keep: set[str]) -
     return {g: c.most_common(1)[0][0] for g, c in counts.items()}
 
 
-def build(examples: list[Example], scanner: RiskScanner, false_orange: float, keep: int) -> tuple[ModelFile, float]:
+def build(examples: list[Example], scanner: RiskScanner, false_orange: float, keep: int) -> tuple[ModelFile, tuple[int, int]]:
     docs = [features(model_text(e.text)) for e in examples]
     labels = [int(e.tier != "none") for e in examples]
     silent = [scanner.scan(e.text).tier is None for e in examples]
@@ -172,7 +171,7 @@ def build(examples: list[Example], scanner: RiskScanner, false_orange: float, ke
     threshold, rescued = pick_threshold(docs, labels, silent, ordinary, false_orange)
     trained = fit(docs, labels)
     top = sorted(trained.weights.items(), key=lambda kv: -abs(kv[1]))[:keep]
-    weights = {g: round(w, 4) for g, w in sorted(top)}
+    weights = {g: round(w, 2) for g, w in sorted(top)}
     cats = category_of(docs, examples, {g for g, w in weights.items() if w > 0})
     model = ModelFile(kind="char-ngram-logistic", min_n=MIN_N, max_n=MAX_N, bias=round(trained.bias, 4), threshold=round(threshold, 4),
                       trained_on={"messages": len(examples), "signs": sum(labels),
@@ -234,7 +233,7 @@ def leave_rounds_out(args: argparse.Namespace) -> int:
         if name.startswith("round"):
             for k, v in row.items():
                 total[k] += v
-        _print(name, row, f"threshold {model.threshold:.3f}, oof rescue {rescued:.2f}, {time.perf_counter() - started:.0f} s")
+        _print(name, row, f"threshold {model.threshold:.3f}, {time.perf_counter() - started:.0f} s")
     _print("pooled 16-22", total, "")
     return 0
 
@@ -263,7 +262,7 @@ def main(argv: list[str] | None = None) -> int:
     text = json.dumps(model.model_dump(), ensure_ascii=False, indent=0, sort_keys=False)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(f"{args.out}: {len(model.weights)} n-grams, threshold {model.threshold}, {len(text.encode()) // 1024} KB; "
-          f"cross-validated: {rescued:.2f} of the signs the rules miss would be raised orange")
+          f"cross-validated: {rescued[0]} of the {rescued[1]} signs the rules miss in the corpus would be raised orange")
     return 0
 
 
