@@ -182,30 +182,33 @@ def build(examples: list[Example], scanner: RiskScanner, false_orange: float, ke
     return model, rescued
 
 
-def _row(name: str, examples: list[Example], scanner: RiskScanner, rules_scanner: RiskScanner, model: NgramModel) -> dict[str, int]:
+def _row(examples: list[Example], scanner: RiskScanner, rules_scanner: RiskScanner, model: NgramModel) -> dict[str, int]:
+    """Counts for one test set: the rules alone, the rules and nets, the scanner with the model
+    (which consults it only where the rules raised, denied and cleared nothing), the model alone."""
+    full = RiskScanner(scanner.lexicon, model)
     out: dict[str, int] = defaultdict(int)
     for e in examples:
         net = scanner.scan(e.text).tier
         rules = rules_scanner.scan(e.text).tier
+        both = full.scan(e.text).tier
         m = model.score(model_text(e.text)).raised
         if e.tier == "none":
             out["neg"] += 1
             out["red"] += net == "red"
             out["fo_net"] += net == "orange"
-            out["fo_rules"] += rules == "orange"
-            out["fo_model"] += net is None and m
+            out["fo_both"] += both == "orange"
             out["fo_alone"] += m
         else:
             out["pos"] += 1
             out["rules"] += rules is not None
             out["net"] += net is not None
-            out["both"] += net is not None or m
+            out["both"] += both is not None
             out["alone"] += m
     return out
 
 
 def leave_rounds_out(args: argparse.Namespace) -> int:
-    scanner = load_scanner(Path(args.lexicon))
+    scanner = load_scanner(Path(args.lexicon), model=False)
     lexicon = scanner.lexicon.model_copy(deep=True)
     for lex in lexicon.locales.values():
         lex.near = None
@@ -229,7 +232,7 @@ def leave_rounds_out(args: argparse.Namespace) -> int:
     for name, train, test in sets:
         started = time.perf_counter()
         model, rescued = build(train, scanner, args.false_orange, args.keep)
-        row = _row(name, test, scanner, rules_scanner, NgramModel(model))
+        row = _row(test, scanner, rules_scanner, NgramModel(model))
         if name.startswith("round"):
             for k, v in row.items():
                 total[k] += v
@@ -241,7 +244,7 @@ def leave_rounds_out(args: argparse.Namespace) -> int:
 def _print(name: str, r: dict[str, int], extra: str) -> None:
     p, n = r["pos"] or 1, r["neg"] or 1
     print(f"{name:14} {r['rules'] / p:.2f} / {r['net'] / p:.2f} / {r['both'] / p:.2f} ({r['both']}/{r['pos']}) / "
-          f"{r['alone'] / p:.2f} | {r['red']}/{r['neg']} | {r['fo_net']}/{n} / {r['fo_net'] + r['fo_model']}/{n} / "
+          f"{r['alone'] / p:.2f} | {r['red']}/{r['neg']} | {r['fo_net']}/{n} / {r['fo_both']}/{n} / "
           f"{r['fo_alone']}/{n}  {extra}")
 
 
@@ -257,7 +260,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     if args.leave_rounds_out:
         return leave_rounds_out(args)
-    scanner = load_scanner(Path(args.lexicon))
+    scanner = load_scanner(Path(args.lexicon), model=False)
     model, rescued = build(read_examples(CORPUS) + read_ordinary() + read_project_texts(scanner), scanner, args.false_orange, args.keep)
     text = json.dumps(model.model_dump(), ensure_ascii=False, indent=0, sort_keys=False)
     Path(args.out).write_text(text + "\n", encoding="utf-8")

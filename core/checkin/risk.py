@@ -500,9 +500,13 @@ class _LocaleScanner:
         return i < len(places) and nxt[i] < len(places)
 
     def scan(self, raw: str) -> list[RiskHit]:
+        return self.read(raw)[0]
+
+    def read(self, raw: str) -> tuple[list[RiskHit], bool]:
+        """The hits, and whether a rule matched and a clearing phrase cleared it ("… 今天早上自己回来了")."""
         text = self._text(raw)
         if not text.strip():
-            return []
+            return [], False
         masked = [False] * len(text)
         breaks = self._layout(text, self._breaks(raw))
         if self.mask is not None:
@@ -565,7 +569,7 @@ class _LocaleScanner:
             near = self._near(text, masked, [(st, en) for st, en, h in found if h.negated], breaks)
             if near is not None:
                 hits.append(near)
-        return hits
+        return hits, cleared
 
 
 class _Chinese(_LocaleScanner):
@@ -740,8 +744,9 @@ class _English(_LocaleScanner):
 
 
 class RiskScanner:
-    """The lexicon's rules and nets for both scripts, then — only when they raised nothing and
-    denied nothing — the statistical net (content/risk/model.json), which can raise orange, never red."""
+    """The lexicon's rules and nets for both scripts, then — only when they raised nothing, denied
+    nothing and cleared nothing — the statistical net (content/risk/model.json), which can raise
+    orange, never red."""
 
     def __init__(self, lexicon: LexiconFile, model: NgramModel | None = None) -> None:
         self.lexicon = lexicon
@@ -749,8 +754,13 @@ class RiskScanner:
         self._scanners = (_Chinese(lexicon), _English(lexicon))
 
     def scan(self, text: str) -> ScanResult:
-        found = [hit for scanner in self._scanners for hit in scanner.scan(text)]
-        if self.model is not None and not found and text.strip():
+        found: list[RiskHit] = []
+        cleared = False
+        for scanner in self._scanners:
+            hits, was_cleared = scanner.read(text)
+            found.extend(hits)
+            cleared = cleared or was_cleared
+        if self.model is not None and not found and not cleared and text.strip():
             score = self.model.score(model_text(text))
             if score.raised:
                 words = tuple((f"ngram{k + 1}", f"{gram} {weight:+.2f}") for k, (gram, weight) in enumerate(score.top))

@@ -1,8 +1,8 @@
 """The statistical orange net at scan time: content/risk/model.json (format and features in
 core.content.risk_model) as a dot product. Only the standard library runs here.
 
-The model may only raise **orange**, and only when the rules (and their nets) raised nothing and
-denied nothing: a person reads the message today; it never sends the safety message.
+The model may only raise **orange**, and only when the rules (and their nets) raised nothing,
+denied nothing and cleared nothing (a clearing phrase: "… found her at her friends"): a person reads the message today; it never sends the safety message.
 """
 from __future__ import annotations
 

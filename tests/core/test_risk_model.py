@@ -58,6 +58,8 @@ def test_the_model_raises_orange_only_where_the_rules_are_silent() -> None:
     denied = "孩子没有想死 蹲墙角"
     assert rules.scan(denied).negated and scanner.scan(denied).tier is None
     assert scanner.scan("").tier is None
+    cleared = "孩子一晚上没回家 蹲墙角 今天早上自己回来了"  # a rule matched and the writer cleared it
+    assert rules.scan(cleared).tier is None and scanner.scan(cleared).tier is None
 
 
 def test_the_shipped_model_is_valid_small_and_only_adds_orange() -> None:
