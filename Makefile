@@ -5,7 +5,7 @@ BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed-stamp
 PG_TEST_URL ?= postgresql+asyncpg://postgres@127.0.0.1:5432/test
 
-.PHONY: install run test test-pg i18n locales check eval-risk bench-push bench-push-full bench-alert bench-api bench clean
+.PHONY: install run test test-pg i18n locales check eval-risk train-risk bench-push bench-push-full bench-alert bench-api bench clean
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
@@ -42,7 +42,13 @@ check: install
 # The risk scanner against tests/data/risk/: recall and false alarms per category and tier, the
 # scan time per message, and the held-out set (written before the patterns, never tuned on).
 eval-risk: install
+	$(BIN)/python scripts/eval_risk.py --holdout --no-model
 	$(BIN)/python scripts/eval_risk.py --holdout
+
+# The risk scanner's statistical orange net: trains content/risk/model.json on tests/data/risk/
+# (run by a content author after changing the corpus or the lexicon; review the diff).
+train-risk: install
+	$(BIN)/python scripts/train_risk_model.py
 
 # The sender over real HTTP against a local Bot API double enforcing Telegram's limits (30/s,
 # 1,000/s with paid broadcast, 1/s per chat, 429 + retry_after): rate at 30 and 1,000 msg/s,

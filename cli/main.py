@@ -38,7 +38,8 @@ def cmd_content_check(args: argparse.Namespace) -> int:
         return 1
     print(f"content ok: {len(bundle.texts)} text(s), {len(bundle.lessons)} lesson(s), "
           f"{len(bundle.programmes)} programme(s), {len(bundle.questionnaires)} questionnaire(s), "
-          f"{'a' if bundle.lexicon else 'no'} risk lexicon in {root}")
+          f"{'a' if bundle.lexicon else 'no'} risk lexicon"
+          f"{f' and a risk model ({len(bundle.model.weights)} n-grams)' if bundle.model else ''} in {root}")
     return 0
 
 
@@ -48,7 +49,7 @@ def cmd_risk_scan(args: argparse.Namespace) -> int:
 
     path = Path(args.lexicon) if args.lexicon else _settings().content_dir / "risk" / "lexicon.yaml"
     try:
-        scanner = load_scanner(path)
+        scanner = load_scanner(path, model=not args.no_model)
     except LexiconInvalid as exc:
         for problem in exc.problems:
             print(problem, file=sys.stderr)
@@ -189,6 +190,7 @@ def build_parser() -> argparse.ArgumentParser:
     risk = sub.add_parser("risk", help="the free-text risk lexicon").add_subparsers(dest="risk_command", required=True)
     scan = risk.add_parser("scan", help="scan messages from stdin, one per line; print one JSON object per line")
     scan.add_argument("--lexicon", help="lexicon file (default: <content dir>/risk/lexicon.yaml)")
+    scan.add_argument("--no-model", action="store_true", help="without the statistical net (model.json beside the lexicon)")
     scan.set_defaults(func=cmd_risk_scan)
     return parser
 

@@ -5,11 +5,13 @@ one raised red) and false alarms (an everyday message — a hard negative — ra
 raised red), the per-message scan time, and the same for the held-out set. The suite holds the
 corpus to its thresholds (tests/core/test_risk_eval.py); the held-out set is reported only.
 
-    python scripts/eval_risk.py [--holdout] [--misses] [--lexicon FILE] [--round N] [--rules-only]
+    python scripts/eval_risk.py [--holdout] [--misses] [--lexicon FILE] [--round N] [--rules-only] [--file TSV]
 
 `--round N` measures only the messages under the `# round N …` comment in the corpus files (a
-fresh batch's first look); `--rules-only` drops the broad orange net (`near:`) to show what the
-rules alone catch.
+fresh batch's first look); `--file TSV` measures an outside file in holdout.tsv's format (tier,
+category, voice, lang, text), e.g. a blind batch before it joins the corpus; `--rules-only` drops the broad orange net (`near:`) to show what the
+rules alone catch (the statistical net is off too); `--no-model` drops only the statistical net
+(content/risk/model.json, trained by `make train-risk`).
 """
 from __future__ import annotations
 
@@ -51,9 +53,9 @@ class Example:
 def read_examples(names: tuple[str, ...]) -> list[Example]:
     out = []
     for name in names:
-        default_lang = {"zh.tsv": "zh-Hans", "en.tsv": "en"}.get(name)
+        default_lang = {"zh.tsv": "zh-Hans", "en.tsv": "en"}.get(name) if "/" not in name else None
         round_no: int | None = None
-        for n, line in enumerate((DATA / name).read_text(encoding="utf-8").splitlines(), 1):
+        for n, line in enumerate((DATA / name).read_text(encoding="utf-8").splitlines(), 1):  # DATA / abs = abs
             if line.startswith("#"):  # a section: `# round N …` starts a round, any other ends it
                 m = _ROUND.match(line)
                 round_no = int(m.group(1)) if m else None
@@ -151,14 +153,18 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--only-holdout", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--round", type=int, help="only the corpus messages under `# round N` (a first look)")
     parser.add_argument("--rules-only", action="store_true", help="without the broad orange net (near:)")
+    parser.add_argument("--no-model", action="store_true", help="without the statistical net (model.json)")
+    parser.add_argument("--file", help="only this TSV (holdout.tsv's columns), e.g. a blind batch")
     args = parser.parse_args(argv)
-    scanner = load_scanner(Path(args.lexicon))
+    scanner = load_scanner(Path(args.lexicon), model=not args.no_model)
     if args.rules_only:
         scanner = rules_only(scanner)
     sets: list[tuple[str, tuple[str, ...]]] = [("holdout", HOLDOUT)] if args.only_holdout else \
         [("corpus", CORPUS)] + ([("holdout", HOLDOUT)] if args.holdout else [])
     if args.round is not None:
         sets = [(f"round {args.round}", CORPUS)]
+    if args.file:
+        sets = [(Path(args.file).name, (str(Path(args.file).resolve()),))]
     ok = True
     for name, files in sets:
         examples = read_examples(files)
@@ -168,7 +174,8 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"no messages under '# round {args.round}'", file=sys.stderr)
                 return 2
         by, results, per_message = evaluate(scanner, examples)
-        report(f"{name}: {', '.join(files)} — {len(examples)} messages", by, per_message)
+        net = "rules alone" if args.rules_only else "rules + nets" + ("" if args.no_model or scanner.model is None else " + model")
+        report(f"{name}: {', '.join(files)} — {len(examples)} messages ({net})", by, per_message)
         if args.misses:
             for example, scan in results:
                 wrong = (example.tier == "none") != (scan.tier is None) or (example.tier == "red" and scan.tier != "red")

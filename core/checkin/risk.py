@@ -35,6 +35,7 @@ from pydantic import ValidationError
 
 import opencc
 
+from core.checkin.risk_model import ModelInvalid, NgramModel, load_model
 from core.content.loader import _validation_problems  # the same `file: field: reason` as content check
 from core.content.risk import CATEGORIES, Compiled, LexiconFile, compiler_for, expand
 
@@ -101,6 +102,7 @@ class RiskHit:
     words: tuple[tuple[str, str], ...] = ()  # (word list, the word it matched)
     negated: bool = False
     framed: str | None = None  # the frame word that lowered it from red ("电视剧", "听说")
+    probability: float | None = None  # the statistical net's (rule "model"), with its top n-grams in `words`
 
     def explain(self) -> dict[str, object]:
         out: dict[str, object] = {"rule": self.rule, "tier": self.tier, "category": self.category,
@@ -108,6 +110,8 @@ class RiskHit:
                                   "words": {name: word for name, word in self.words}}
         if self.framed:
             out["lowered_by"] = self.framed
+        if self.probability is not None:
+            out["probability"] = round(self.probability, 3)
         return out
 
 
@@ -199,6 +203,12 @@ def zh_pieces(raw: str, symbols: dict[str, str] | None = None) -> list[str]:
     pieces = _plain(raw, symbols).split()
     convert = _t2s()
     return [_ZH_INSIDE.sub("", convert(p)) for p in pieces]
+
+
+def model_text(raw: str) -> str:
+    """What the statistical net (core.checkin.risk_model) reads: the Chinese scanner's reading,
+    the writer's spaces kept."""
+    return " ".join(zh_pieces(raw))
 
 
 def normalise_zh(text: str, symbols: dict[str, str] | None = None) -> str:
@@ -490,9 +500,13 @@ class _LocaleScanner:
         return i < len(places) and nxt[i] < len(places)
 
     def scan(self, raw: str) -> list[RiskHit]:
+        return self.read(raw)[0]
+
+    def read(self, raw: str) -> tuple[list[RiskHit], bool]:
+        """The hits, and whether a rule matched and a clearing phrase cleared it ("… 今天早上自己回来了")."""
         text = self._text(raw)
         if not text.strip():
-            return []
+            return [], False
         masked = [False] * len(text)
         breaks = self._layout(text, self._breaks(raw))
         if self.mask is not None:
@@ -555,7 +569,7 @@ class _LocaleScanner:
             near = self._near(text, masked, [(st, en) for st, en, h in found if h.negated], breaks)
             if near is not None:
                 hits.append(near)
-        return hits
+        return hits, cleared
 
 
 class _Chinese(_LocaleScanner):
@@ -730,12 +744,29 @@ class _English(_LocaleScanner):
 
 
 class RiskScanner:
-    def __init__(self, lexicon: LexiconFile) -> None:
+    """The lexicon's rules and nets for both scripts, then — only when they raised nothing, denied
+    nothing and cleared nothing — the statistical net (content/risk/model.json), which can raise
+    orange, never red."""
+
+    def __init__(self, lexicon: LexiconFile, model: NgramModel | None = None) -> None:
         self.lexicon = lexicon
+        self.model = model
         self._scanners = (_Chinese(lexicon), _English(lexicon))
 
     def scan(self, text: str) -> ScanResult:
-        found = [hit for scanner in self._scanners for hit in scanner.scan(text)]
+        found: list[RiskHit] = []
+        cleared = False
+        for scanner in self._scanners:
+            hits, was_cleared = scanner.read(text)
+            found.extend(hits)
+            cleared = cleared or was_cleared
+        if self.model is not None and not found and not cleared and text.strip():
+            score = self.model.score(model_text(text))
+            if score.raised:
+                words = tuple((f"ngram{k + 1}", f"{gram} {weight:+.2f}") for k, (gram, weight) in enumerate(score.top))
+                found.append(RiskHit("model", "model", f"character n-gram model, probability ≥ {self.model.threshold:.2f}",
+                                     " · ".join(g for g, _w in score.top[:3]), score.category, "orange", words,
+                                     probability=score.probability))
         return ScanResult(text, tuple(h for h in found if not h.negated), tuple(h for h in found if h.negated))
 
 
@@ -745,8 +776,12 @@ class LexiconInvalid(Exception):
         self.problems = problems
 
 
-def load_scanner(path: Path) -> RiskScanner:
-    """Read and check content/risk/lexicon.yaml; LexiconInvalid lists every problem."""
+MODEL_FILE = "model.json"
+
+
+def load_scanner(path: Path, *, model: bool = True) -> RiskScanner:
+    """Read and check content/risk/lexicon.yaml and, with `model`, the statistical net beside it
+    (model.json, if there is one); LexiconInvalid lists every problem."""
     rel = f"risk/{path.name}"
     try:
         raw = yaml.safe_load(path.read_text(encoding="utf-8"))
@@ -756,15 +791,22 @@ def load_scanner(path: Path) -> RiskScanner:
         lexicon = LexiconFile.model_validate(raw)
     except ValidationError as exc:
         raise LexiconInvalid([str(p) for p in _validation_problems(rel, exc)]) from exc
-    return RiskScanner(lexicon)
+    net = None
+    if model and (path.parent / MODEL_FILE).is_file():
+        try:
+            net = load_model(path.parent / MODEL_FILE)
+        except ModelInvalid as exc:
+            raise LexiconInvalid(exc.problems) from exc
+    return RiskScanner(lexicon, net)
 
 
-_scanners: dict[tuple[Path, float], RiskScanner] = {}
+_scanners: dict[tuple[Path, float], RiskScanner] = {}  # the lexicon, and the model's change too
 
 
 def scanner_for(path: Path) -> RiskScanner:
     """The scanner for a lexicon file, read once per process (again when the file changes)."""
-    key = (path.resolve(), path.stat().st_mtime)
+    model = path.parent / MODEL_FILE
+    key = (path.resolve(), path.stat().st_mtime + (model.stat().st_mtime if model.is_file() else 0.0))
     if key not in _scanners:
         _scanners[key] = load_scanner(path)
     return _scanners[key]

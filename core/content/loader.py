@@ -15,6 +15,7 @@ from core.content.lessons import LessonFile, ProgrammeFile, audio_problem
 from core.content.questionnaires import QuestionnaireFile
 from core.content.questionnaires import clean_loc as questionnaire_loc
 from core.content.risk import LexiconFile
+from core.content.risk_model import ModelFile
 from core.content.texts import TextFile
 
 
@@ -40,6 +41,7 @@ class ContentBundle:
     programmes: list[ProgrammeFile] = field(default_factory=list)
     questionnaires: list[QuestionnaireFile] = field(default_factory=list)  # validated, not loaded yet
     lexicon: LexiconFile | None = None  # risk/lexicon.yaml
+    model: ModelFile | None = None  # risk/model.json, the statistical orange net (optional)
 
 
 class ContentInvalid(Exception):
@@ -202,4 +204,14 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
 
     for _rel, lexicon in _read_files(root, "risk", LexiconFile, problems):
         bundle.lexicon = lexicon
+    model = root / "risk" / "model.json"
+    if model.is_file():
+        rel = str(model.relative_to(root))
+        try:
+            bundle.model = ModelFile.model_validate_json(model.read_bytes())
+        except ValidationError as exc:
+            problems.extend(_validation_problems(rel, exc))
+        else:
+            if bundle.lexicon is None:
+                problems.append(Problem(rel, "-", "a risk model without a lexicon beside it"))
     return bundle, problems

@@ -55,3 +55,23 @@ def test_a_round_is_measured_alone_with_and_without_the_net(capsys) -> None:  # 
     bare = eval_risk.rules_only(SCANNER)
     text = "她很害怕"  # caught by the broad net alone
     assert SCANNER.scan(text).tier == "orange" and bare.scan(text).tier is None
+
+
+def test_the_rules_hold_the_thresholds_without_the_model() -> None:
+    """The statistical net is trained on this corpus, so it may not be what holds the thresholds:
+    the rules and their nets alone must (the model's honest figure is leave-rounds-out, in README)."""
+    bare = eval_risk.load_scanner(PROJECT_ROOT / "content" / "risk" / "lexicon.yaml", model=False)
+    assert bare.model is None and SCANNER.model is not None
+    by, _results, _per_message = eval_risk.evaluate(bare, eval_risk.read_examples(eval_risk.CORPUS))
+    figures = by["all"]
+    assert figures.recall >= eval_risk.RECALL_MIN, f"red+orange recall without the model {figures.recall:.3f}"
+    assert figures.false_red_rate <= eval_risk.FALSE_RED_MAX
+
+
+def test_an_outside_batch_is_measured_from_its_file(tmp_path, capsys) -> None:  # type: ignore[no-untyped-def]
+    batch = tmp_path / "round99.tsv"
+    batch.write_text("# a blind batch\nred\tsuicide\tchild\tzh-Hans\t我想自杀\nnone\tsuicide\tparent\ten\tthis heat is killing me\n",
+                     encoding="utf-8")
+    assert eval_risk.main(["--file", str(batch), "--misses"]) == 0
+    out = capsys.readouterr().out
+    assert "round99.tsv" in out and "2 messages" in out and "1.000 (1/1)" in out
