@@ -161,3 +161,23 @@ async def test_who5_about_the_guardian_themself(client, mobile, sessionmaker, cl
     assert "1/5" in page.text
     assert (await client.post(f"/m/checkins/{mine}/answer", data={"index": 0, "value": 3})).status_code == 303
     assert "2/5" in (await client.get(f"/m/checkins/{mine}")).text
+
+
+async def test_a_question_read_aloud_has_a_player(client, mobile, sessionmaker):
+    """An item with a recording in the reader's language shows a player above the choices; the
+    recording itself is served from content/media/."""
+    from core.models import Questionnaire
+
+    async with sessionmaker() as session:
+        stored = (await session.scalars(select(Questionnaire).where(Questionnaire.id == "psc17"))).first()
+        doc = dict(stored.doc)
+        doc["items"] = [{**doc["items"][0], "audio": {"zh-Hans": "audio/lessons/calm_consequences.zh-Hans.mp3"}},
+                        *doc["items"][1:]]
+        stored.doc, stored.sha256 = doc, "f" * 64  # a new hash: the process parses it afresh
+        await session.commit()
+    await sign_in(client, mobile)
+    page = await client.get(f"/m/checkins/{mobile.psc17_id}")
+    assert '<audio controls preload="none" src="/m/media/audio/lessons/calm_consequences.zh-Hans.mp3">' in page.text
+    assert (await client.get("/m/media/audio/lessons/calm_consequences.zh-Hans.mp3")).status_code == 200
+    second = await client.post(f"/m/checkins/{mobile.psc17_id}/answer", data={"index": 0, "value": 1})
+    assert "<audio" not in (await client.get(second.headers["location"])).text  # item 2 has no recording
