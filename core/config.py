@@ -127,6 +127,13 @@ class Settings(BaseSettings):
     def _blank_is_none(cls, value: object) -> object:
         return None if isinstance(value, str) and not value.strip() else value
 
+    def deep_link(self, code: str) -> str | None:
+        """The Telegram bot's start link carrying `code` (an invitation or a staff link code);
+        None while the bot's username is unknown."""
+        if not self.telegram_bot_username:
+            return None
+        return f"https://t.me/{self.telegram_bot_username.lstrip('@')}?start={code}"
+
     @property
     def public_base(self) -> str:
         """Where links to the pages start: public_url, or this machine's own address."""

@@ -7,7 +7,7 @@ from typing import Any, Literal, Protocol
 
 from core.messages import MessageKind
 
-# blocked: the person refused us on this endpoint (Telegram's 403); window_closed: the channel
+# blocked: the person refused us on this endpoint (a chat app's 403); window_closed: the channel
 # only allows replies within a window after the person last wrote, and it has closed;
 # quota_exhausted: the provider's quota for this endpoint or account ran out. All three move the
 # delivery to the person's next endpoint (core.delivery.sender) instead of retrying this one.
@@ -23,12 +23,12 @@ class Outgoing:
     provider's calls in `locale`."""
 
     delivery_id: int
-    address: str  # "<channel>:<id>", e.g. "telegram:123456789" (core.models.endpoint)
+    address: str  # "<channel>:<id>", e.g. "sms:+8613800000000" (core.models.endpoint)
     kind: MessageKind  # the stored string, as its member (core.messages)
     locale: str
     content: dict[str, Any] = field(default_factory=dict)
     lane: int = 2  # 0 safety/alerts, 1 check-ins, 2 lessons/campaigns
-    # Paid broadcast (Telegram's allow_paid_broadcast: up to 1,000 msg/s for a fee): only ever set
+    # Paid broadcast (a provider's paid bulk mode, up to 1,000 msg/s for a fee): only ever set
     # on bulk lanes 1–2 when the operator switched it on; alerts and replies never pay.
     paid_broadcast: bool = False
 

@@ -20,7 +20,7 @@ router = APIRouter(tags=["invitations"])
 def _render(invitation: Invitation, *, settings: Settings, now: datetime) -> InvitationRead:
     return InvitationRead.model_validate(invitation).model_copy(
         update={
-            "deep_link": service.deep_link(settings.telegram_bot_username, invitation.code),
+            "deep_link": settings.deep_link(invitation.code),
             "web_link": service.web_join_link(settings.public_base, invitation.code),
             "usable": service.invitation_problem(invitation, now) is None,
         }
@@ -66,7 +66,7 @@ async def invitation_qr(invitation_id: IdPath, session: SessionDep, scope: Scope
     if target == "web":
         link: str | None = service.web_join_link(settings.public_base, invitation.code)
     else:
-        link = service.deep_link(settings.telegram_bot_username, invitation.code)
+        link = settings.deep_link(invitation.code)
     if link is None:
         raise Conflict(
             "the bot's username is unknown, so there is no link to encode; "

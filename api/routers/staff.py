@@ -9,7 +9,6 @@ from fastapi import APIRouter, status
 from api.deps import IdPath, Now, ScopeDep, SessionDep, SettingsDep
 from api.schemas import StaffWithCredentials
 from core.config import Settings
-from core.enrolment.invitations import deep_link
 from core.staff import service
 from core.staff.schemas import StaffCreate, StaffCredentials, StaffRead, StaffUpdate
 
@@ -23,7 +22,7 @@ def _with_credentials(issued: service.IssuedStaff, settings: Settings) -> StaffW
         api_token=issued.api_token,
         telegram_link_code=code,
         telegram_link_expires_at=staff.link_code_expires_at if code else None,
-        telegram_link=deep_link(settings.telegram_bot_username, code) if code else None,
+        telegram_link=settings.deep_link(code) if code else None,
     )
     return StaffWithCredentials(**StaffRead.model_validate(staff).model_dump(), credentials=credentials)
 

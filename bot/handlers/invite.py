@@ -13,7 +13,6 @@ from bot.handlers.guards import is_guardian, refuse_if_stopped
 from core.clock import Clock
 from core.config import Settings
 from core.enrolment import service as enrolment
-from core.enrolment.invitations import deep_link
 from core.models import Guardian
 
 
@@ -25,7 +24,7 @@ async def on_invite(
     days = settings.household_invite_days
     invite = await enrolment.create_household_invite(session, guardian=guardian, now=clock(), days=days)
     await session.commit()
-    link = deep_link(settings.telegram_bot_username, invite.code)
+    link = settings.deep_link(invite.code)
     how = escape(link) if link else _("Open this bot and send: /start {code}").format(code=invite.code)
     await message.answer(
         _("Is there another person who cares for the same children — for example a parent "

@@ -6,7 +6,7 @@ from core.ports import Capabilities, Messenger, Outgoing, SendOutcome
 
 
 class ByChannel:
-    """A Messenger over several: {"telegram": …, "sms": …}. A channel with no adapter in this
+    """A Messenger over several: {"chat": …, "sms": …}. A channel with no adapter in this
     process is a transient failure, not a refusal: the row waits for a process that has one
     (or, on lane 0, moves on to the person's next endpoint at once)."""
 

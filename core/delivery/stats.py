@@ -23,7 +23,7 @@ KINDS = (MessageKind.LESSON, MessageKind.LESSON_FOLLOWUP, MessageKind.CAMPAIGN)
 
 
 class GuardianCounts(BaseModel):
-    marked_unreachable: int  # in the period: Telegram said they blocked the bot
+    marked_unreachable: int  # in the period: the channel said they refused us (blocked)
     unreachable_now: int
 
 

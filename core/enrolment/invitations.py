@@ -37,20 +37,14 @@ class InvitationRead(BaseModel):
     uses: int
     revoked_at: datetime | None
     created_at: datetime
-    deep_link: str | None = None  # Telegram's t.me link, when the bot's name is known
+    deep_link: str | None = None  # the chat bot's start link, when the bot's name is known
     web_link: str | None = None  # the mobile page that enrols on the web (works inside China)
     usable: bool = True
 
 
-def deep_link(bot_username: str | None, code: str) -> str | None:
-    if not bot_username:
-        return None
-    return f"https://t.me/{bot_username.lstrip('@')}?start={code}"
-
-
 def web_join_link(base: str, code: str) -> str:
     """The enrolment page for this invitation: scanned with WeChat or a phone camera, it opens in
-    any browser — the way in for families inside mainland China, where Telegram is blocked."""
+    any browser — the way in for families inside mainland China, where foreign chat apps are blocked."""
     return f"{base.rstrip('/')}/m/join/{code}"
 
 

@@ -31,7 +31,7 @@ async def _alert_card_settled(session: AsyncSession, *, delivery: Delivery, stat
 
 async def _forward_settled(session: AsyncSession, *, delivery: Delivery, state: str, error: str | None,
                            now: datetime) -> None:
-    # A card whose copy Telegram refused is sent with error "copy_refused"; a card a director's
+    # A card whose copy the channel refused is sent with error "copy_refused"; a card a director's
     # chat refused (blocked) or that failed goes to whoever can still be reached.
     message_id = (delivery.payload or {}).get("message_id")
     if state == SENT:

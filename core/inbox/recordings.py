@@ -1,4 +1,4 @@
-"""Voice messages a guardian records on the web pages. Telegram keeps its own voice messages (the
+"""Voice messages a guardian records on the web pages. A chat app keeps its own voice messages (the
 inbox copies them, never downloads them); a recording made in a browser has nowhere else to live,
 so it is kept here: one file per message under the recordings directory from the settings (never
 inside the repository), readable by the service's own user only, its name random (no name, phone

@@ -32,7 +32,7 @@ class LedgerRow:
     last_contact: datetime | None
     reachable: bool  # at least one guardian active and not marked unreachable
     # Where the family is reached: the channels of its active guardians' endpoints, in the order
-    # the outbox tries them ("telegram", "sms", "web" …); empty when nobody can be reached.
+    # the outbox tries them ("sms", "web", a chat app …); empty when nobody can be reached.
     channels: tuple[str, ...] = ()
 
 

@@ -46,7 +46,7 @@ class Delivery(Base):
     )
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    # The endpoint it goes to (core.models.endpoint: "telegram:123456789"). The sender moves a row
+    # The endpoint it goes to (core.models.endpoint: "sms:+8613800000000"). The sender moves a row
     # to the person's next endpoint when a channel refuses it (blocked, window closed, quota).
     address: Mapped[str] = mapped_column(String(128))
     guardian_id: Mapped[int | None] = mapped_column(ForeignKey("guardians.id", ondelete="CASCADE"))
@@ -70,7 +70,7 @@ class Delivery(Base):
     lesson_id: Mapped[str | None] = mapped_column(String(64))
     lesson_version: Mapped[int | None] = mapped_column(Integer)
     # The channel's id of what was sent (to edit it later where the channel can): a string, as
-    # providers' ids are (Telegram's integers are kept as their decimal text).
+    # providers' ids are (integer ids are kept as their decimal text).
     provider_message_id: Mapped[str | None] = mapped_column(String(64))
     last_error: Mapped[str | None] = mapped_column(Text)
     created_at: Mapped[datetime] = mapped_column(UTCDateTime)

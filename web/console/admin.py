@@ -19,7 +19,7 @@ from core.campaigns.service import CampaignCreate
 from core.cohorts.schemas import CohortCreate
 from core.cohorts.service import checkin_schedule, create_cohort, get_cohort, lesson_schedule, list_cohorts
 from core.enrolment import invitations
-from core.enrolment.invitations import InvitationCreate, deep_link, web_join_link
+from core.enrolment.invitations import InvitationCreate, web_join_link
 from core.errors import Invalid
 from core.staff import service as staff_service
 from core.staff import websessions
@@ -170,7 +170,7 @@ async def cohort_create(request: Request, reader: Reader, form: Form, session: D
 
 def _issued(request: Request, reader, issued) -> Response:  # type: ignore[no-untyped-def]
     """The link code, shown once: only its hash is kept."""
-    link = deep_link(request.app.state.settings.telegram_bot_username, issued.link_code) if issued.link_code else None
+    link = request.app.state.settings.deep_link(issued.link_code) if issued.link_code else None
     return render(request, "console/staff_issued.html", reader=reader, staff=issued.staff, code=issued.link_code,
                   link=link, days=request.app.state.settings.staff_link_code_days)
 
