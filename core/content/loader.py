@@ -3,7 +3,7 @@ once as `file: field: reason`, and load all or nothing."""
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -131,6 +131,22 @@ def _read_files(root: Path, folder: str, model: type[BaseModel], problems: list[
     return out
 
 
+def _audio_problems(root: Path, rel: str, field: str, audio: Mapping[str, str] | None,
+                    texts: Mapping[str, object]) -> list[Problem]:
+    """A recording per locale (a lesson's, a question's): the file is there, its first bytes are
+    the audio its name says, and there is a text in that locale for it to read."""
+    found: list[Problem] = []
+    for locale, name in (audio or {}).items():
+        file = root / "media" / name
+        if not file.is_file():
+            found.append(Problem(rel, f"{field}.{locale}", f"file not found: media/{name}"))
+        elif (why := audio_problem(file.read_bytes()[:16], name)) is not None:
+            found.append(Problem(rel, f"{field}.{locale}", why))
+        elif locale not in texts:
+            found.append(Problem(rel, f"{field}.{locale}", "no text in this locale"))
+    return found
+
+
 def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
     bundle = ContentBundle()
     problems: list[Problem] = []
@@ -161,14 +177,8 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
             media = getattr(lesson.media, kind, None) if lesson.media else None
             if media and not (root / "media" / media).is_file():
                 problems.append(Problem(rel, f"media.{kind}", f"file not found: media/{media}"))
-        for locale, audio in ((lesson.media.audio or {}) if lesson.media else {}).items():
-            file = root / "media" / audio
-            if not file.is_file():
-                problems.append(Problem(rel, f"media.audio.{locale}", f"file not found: media/{audio}"))
-            elif (audio_why := audio_problem(file.read_bytes()[:16], audio)) is not None:
-                problems.append(Problem(rel, f"media.audio.{locale}", audio_why))
-            elif locale not in lesson.texts:
-                problems.append(Problem(rel, f"media.audio.{locale}", "no text in this locale"))
+        problems.extend(_audio_problems(root, rel, "media.audio", lesson.media.audio if lesson.media else None,
+                                        lesson.texts))
         lessons[lesson.id] = lesson
         bundle.lessons.append(lesson)
 
@@ -188,14 +198,7 @@ def check_content(root: Path) -> tuple[ContentBundle, list[Problem]]:
     # versions by core.checkin.service.load_questionnaires.
     for rel, questionnaire in _read_files(root, "questionnaires", QuestionnaireFile, problems, questionnaire_loc):
         for i, item in enumerate(questionnaire.items):
-            for locale, audio in (item.audio or {}).items():
-                file = root / "media" / audio
-                if not file.is_file():
-                    problems.append(Problem(rel, f"items.{i}.audio.{locale}", f"file not found: media/{audio}"))
-                elif (audio_why := audio_problem(file.read_bytes()[:16], audio)) is not None:
-                    problems.append(Problem(rel, f"items.{i}.audio.{locale}", audio_why))
-                elif locale not in item.texts:
-                    problems.append(Problem(rel, f"items.{i}.audio.{locale}", "no text in this locale"))
+            problems.extend(_audio_problems(root, rel, f"items.{i}.audio", item.audio, item.texts))
         for r, rule in enumerate(questionnaire.rules):
             for k, lesson_id in enumerate(rule.lessons):
                 if lesson_id not in lessons:

@@ -30,6 +30,7 @@ from core.staff.schemas import StaffCreate
 from core.staff.service import create_staff
 from harness import Person
 from mocked_bot import MockedBot
+from tests.core.test_outbox import FakeTime
 
 
 @pytest.fixture(scope="session")
@@ -159,18 +160,6 @@ def enrol(person: PersonFactory, world: World) -> Enrol:
 
     return run
 
-
-class FakeTime:
-    """Monotonic time and sleep for the sender's token bucket: sleeping only moves fake time."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture

@@ -18,20 +18,11 @@ from core.models import Delivery
 from core.ports import Outgoing, SendOutcome
 from tests.core.outbox_fixtures import ScriptedMessenger
 from tests.endpoints import tg
+from tests.core.test_outbox import FakeTime
 
 T0 = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)
 CHAT = 20_000
 
-
-class FakeTime:
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 def make_sender(sessionmaker: async_sessionmaker[AsyncSession], messenger: object, clock: FrozenClock) -> Sender:

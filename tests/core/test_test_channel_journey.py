@@ -58,6 +58,7 @@ from tests.bot.mocked_bot import MockedBot
 from tests.channels.sms_fixtures import make_double, make_notices, sms_settings
 from tests.channels.testchannel import CAPABILITIES, REPLY_WINDOW, TestChannel
 from tests.channels.testchannel import address as on_test
+from tests.core.test_outbox import FakeTime
 
 CST = timezone(timedelta(hours=8))
 SATURDAY_10 = datetime(2026, 11, 28, 10, 0, tzinfo=CST)  # she enrols
@@ -71,18 +72,6 @@ SAFETY_INDEX = 5  # weekly_checkin: mood, sleep_appetite, school, parent_contact
 
 # ---------------------------------------------------------------- the world
 
-
-class FakeTime:
-    """Monotonic time for the sender's token bucket: sleeping only moves fake time."""
-
-    def __init__(self) -> None:
-        self.t = 0.0
-
-    def monotonic(self) -> float:
-        return self.t
-
-    async def sleep(self, seconds: float) -> None:
-        self.t += seconds
 
 
 @pytest.fixture(scope="module")
