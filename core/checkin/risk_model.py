@@ -25,6 +25,12 @@ class ModelScore:
     top: tuple[tuple[str, float], ...]  # the n-grams that pushed most towards a sign, with their weights
 
 
+# Below this many letters (Chinese characters count as letters; digits, spaces and punctuation do
+# not) a message says too little for a statistical judgement: a typed "13", "好的" or "ok" in a
+# conversation must not raise anything. The rules still read every message, short ones included.
+MIN_LETTERS = 6
+
+
 class NgramModel:
     def __init__(self, data: ModelFile) -> None:
         self.data = data
@@ -44,7 +50,9 @@ class NgramModel:
             if gram in self.data.categories:
                 votes[self.data.categories[gram]] = votes.get(self.data.categories[gram], 0.0) + w
         category = max(votes, key=lambda c: votes[c]) if votes else self.data.category
-        return ModelScore(p, p >= self.threshold, category, tuple((g, round(w, 3)) for g, w in pushing[:top]))
+        enough = sum(ch.isalpha() for ch in normalised) >= MIN_LETTERS
+        return ModelScore(p, enough and p >= self.threshold, category,
+                          tuple((g, round(w, 3)) for g, w in pushing[:top]))
 
 
 class ModelInvalid(Exception):

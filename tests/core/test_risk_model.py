@@ -96,3 +96,16 @@ def test_risk_scan_explains_a_model_hit(capsys: pytest.CaptureFixture[str], monk
     assert without["tier"] is None
     assert with_model["tier"] == "orange" and with_model["hits"][0]["rule"] == "model"
     assert with_model["hits"][0]["words"]  # the n-grams that pushed it, with their weights
+
+
+@pytest.mark.parametrize("text", ["13", "2008", "好的", "ok", "12:30", "嗯嗯 1 2"])
+def test_a_message_too_short_to_judge_raises_nothing_from_the_model(text: str) -> None:
+    """A typed number, "ok" or "好的" in a conversation says too little for a statistical
+    judgement (a bare "13" once scored 0.72 on the shipped model): the model keeps quiet below
+    six letters, whatever its probability, and the rules still read the message."""
+    shipped = load_scanner(LEXICON)
+    assert shipped.scan(text).tier is None
+    scanner = RiskScanner(load_scanner(LEXICON, model=False).lexicon, tiny())
+    assert scanner.scan("蹲墙角").tier is None  # the tiny model's strongest words, but three letters
+    assert scanner.scan("孙子天天一个人蹲墙角").tier == "orange"
+    assert shipped.scan("想死").tier == "red"  # short, and a rule: still read
