@@ -106,6 +106,11 @@ async def get_session(request: Request) -> AsyncIterator[AsyncSession]:
                     # Whatever it changed (a deactivation, a role, a cohort, a token), nobody's
                     # remembered scope outlives it in this process (AuthCache).
                     request.app.state.auth_cache.clear()
+                elif (pending := getattr(request.state, "principal_to_cache", None)) is not None:
+                    # Remembered only once this request's transaction committed: a principal read
+                    # in a request that failed may stand on rows that were rolled back (the
+                    # bootstrap admin created on first use, say).
+                    request.app.state.auth_cache.put(*pending)
         except Exception as exc:
             if is_busy(exc):
                 log.warning("database busy: %s on %s %s", type(exc).__name__, request.method,
@@ -210,8 +215,7 @@ async def get_principal(
     if principal is None:
         staff = await get_current_staff(request, session, settings, now, credentials)
         principal = Principal(scope=await scope_for(session, staff), locale=staff.locale)
-        if not _writes(session):  # e.g. the bootstrap admin created just now: cached once committed
-            cache.put(key, principal)
+        request.state.principal_to_cache = (key, principal)  # by get_session, after its commit
     request.state.staff_id = principal.scope.staff_id
     request.state.staff_role = principal.scope.role
     return principal
