@@ -87,7 +87,8 @@ def build_dispatcher(
     dp.update.outer_middleware(ContextMiddleware())
     # data["messenger"]: the Messenger port over the bot handling the update, for the messages a
     # handler sends at once as outbox rows (core.flows.delivery.deliver_now).
-    dp.update.outer_middleware(MessengerMiddleware(i18n, media_root=settings.content_dir / "media"))
+    dp.update.outer_middleware(MessengerMiddleware(i18n, media_root=settings.content_dir / "media",
+                                                  recordings_root=settings.recordings_root))
     # setup() covers every event type except `update`, errors included, so even the error
     # handler speaks the person's language.
     LocaleMiddleware(i18n, fallback_locale=settings.default_locale).setup(dp)

@@ -18,15 +18,17 @@ from bot.messenger import TelegramMessenger
 class MessengerMiddleware(BaseMiddleware):
     """Outer middleware on dp.update: one TelegramMessenger per bot the dispatcher serves."""
 
-    def __init__(self, i18n: I18n, *, media_root: Path) -> None:
+    def __init__(self, i18n: I18n, *, media_root: Path, recordings_root: Path | None = None) -> None:
         self.i18n = i18n
         self.media_root = media_root
+        self.recordings_root = recordings_root
         self._messengers: dict[int, TelegramMessenger] = {}
 
     def messenger_for(self, bot: Bot) -> TelegramMessenger:
         messenger = self._messengers.get(id(bot))
         if messenger is None or messenger.bot is not bot:
-            messenger = self._messengers[id(bot)] = TelegramMessenger(bot, self.i18n, media_root=self.media_root)
+            messenger = self._messengers[id(bot)] = TelegramMessenger(bot, self.i18n, media_root=self.media_root,
+                                                                       recordings_root=self.recordings_root)
         return messenger
 
     async def __call__(
