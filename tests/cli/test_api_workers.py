@@ -41,8 +41,10 @@ def test_pools_are_split_so_n_workers_fit_one_budget() -> None:
 
 
 async def test_the_factory_builds_a_working_app_from_the_environment(
-    db_url: str, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    db_url: str, engine: object, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
+    # `engine`: the shared PostgreSQL test database starts empty (the fixture truncates it), so the
+    # cohort read back below is the one this test wrote, whatever ran before it on this worker.
     monkeypatch.setenv("SHOUWANG_DATABASE_URL", db_url)
     monkeypatch.setenv("SHOUWANG_VAR_DIR", str(tmp_path / "var"))
     monkeypatch.setenv("SHOUWANG_ADMIN_TOKEN", "factory-admin-token")
