@@ -10,6 +10,7 @@ Only keyed hashes of numbers, codes and tokens are stored. Services never commit
 from __future__ import annotations
 
 import secrets
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -168,29 +169,11 @@ async def pick_guardian(session: AsyncSession, *, challenge: str | None, guardia
 async def check_code(session: AsyncSession, *, challenge: str | None, code: str, secret: bytes, now: datetime,
                      tries: int = 5, session_days: int = 90) -> CodeCheck:
     """Check a typed code. The caller commits whatever the answer (a wrong try counts)."""
-    row = None
-    if challenge:
-        row = await session.scalar(select(SignInCode).where(
-            SignInCode.challenge_hash == _token_hash(secret, "challenge", challenge)).with_for_update())
-    if row is None:
-        return CodeCheck("missing")
-    if row.locked_at is not None:
-        return CodeCheck("locked")
-    if row.used_at is not None:
-        return CodeCheck("used")
-    if now >= row.expires_at:
-        return CodeCheck("expired")
-    typed = "".join(ch for ch in code if ch.isdigit())
-    right = keyed_hash(secret, "code", challenge or "", typed) == row.code_hash
-    if not right or row.guardian_id is None:
-        row.tries += 1
-        if row.tries >= tries:
-            row.locked_at = now
-            await session.flush()
-            return CodeCheck("locked")
-        await session.flush()
-        return CodeCheck("wrong", tries_left=tries - row.tries)
-    row.used_at = now
+    row, problem = await _redeem(session, challenge=challenge, code=code, secret=secret, now=now, tries=tries,
+                                 fits=lambda found: found.guardian_id is not None)
+    if problem is not None:
+        return problem
+    assert row is not None and row.guardian_id is not None
     if len(await phone_sharers(session, guardian_id=row.guardian_id)) > 1:
         await session.flush()
         return CodeCheck(None, guardian_id=row.guardian_id, choose=True)  # who is using the phone now?
@@ -203,28 +186,44 @@ async def check_new_number(session: AsyncSession, *, challenge: str | None, code
                            secret: bytes, now: datetime, tries: int = 5) -> CodeCheck:
     """An enrolling person's code for `phone` (a number on no record when asked): the same
     problems as check_code, and no session (the guardian does not exist yet)."""
+    _row, problem = await _redeem(session, challenge=challenge, code=code, secret=secret, now=now, tries=tries,
+                                  belongs=lambda found: found.phone_hash == phone_hash(secret, phone)
+                                  and found.guardian_id is None)
+    if problem is not None:
+        return problem
+    await session.flush()
+    return CodeCheck(None)
+
+
+async def _redeem(session: AsyncSession, *, challenge: str | None, code: str, secret: bytes, now: datetime,
+                  tries: int, belongs: Callable[[SignInCode], bool] = lambda _row: True,
+                  fits: Callable[[SignInCode], bool] = lambda _row: True,
+                  ) -> tuple[SignInCode | None, CodeCheck | None]:
+    """The one check of a typed code against the row its challenge names, for sign-in and for
+    enrolment: missing (or not this flow's: `belongs`), locked, used, expired; a wrong code (or
+    a right one this flow cannot use: `fits`) counts a try and locks the row at `tries`. A right
+    code marks the row used. Returns the row and None, or the problem."""
     row = None
     if challenge:
         row = await session.scalar(select(SignInCode).where(
             SignInCode.challenge_hash == _token_hash(secret, "challenge", challenge)).with_for_update())
-    if row is None or row.phone_hash != phone_hash(secret, phone) or row.guardian_id is not None:
-        return CodeCheck("missing")
+    if row is None or not belongs(row):
+        return None, CodeCheck("missing")
     if row.locked_at is not None:
-        return CodeCheck("locked")
+        return None, CodeCheck("locked")
     if row.used_at is not None:
-        return CodeCheck("used")
+        return None, CodeCheck("used")
     if now >= row.expires_at:
-        return CodeCheck("expired")
+        return None, CodeCheck("expired")
     typed = "".join(ch for ch in code if ch.isdigit())
-    if keyed_hash(secret, "code", challenge or "", typed) != row.code_hash:
+    if keyed_hash(secret, "code", challenge or "", typed) != row.code_hash or not fits(row):
         row.tries += 1
         if row.tries >= tries:
             row.locked_at = now
         await session.flush()
-        return CodeCheck("locked") if row.locked_at else CodeCheck("wrong", tries_left=tries - row.tries)
+        return None, CodeCheck("locked") if row.locked_at else CodeCheck("wrong", tries_left=tries - row.tries)
     row.used_at = now
-    await session.flush()
-    return CodeCheck(None)
+    return row, None
 
 
 async def reach_new_guardian(session: AsyncSession, *, guardian_id: int, web_address: str, phone: str,
