@@ -27,12 +27,14 @@ async def my_data(request: Request) -> Response:
 
 
 @router.get("/me/stop", response_class=HTMLResponse)
-async def stop_page(request: Request) -> Response:
+@router.get("/me/delete", response_class=HTMLResponse)
+async def confirm_leaving(request: Request) -> Response:
+    """Stopping and deleting are each confirmed first, on the same page with their own words."""
     async with db(request) as session:
         guardian = await signed_in(request, session)
         if guardian is None:
             return signin_page(request)
-    return render(request, "leave.html", guardian=guardian, action="stop")
+    return render(request, "leave.html", guardian=guardian, action=request.url.path.rsplit("/", 1)[-1])
 
 
 @router.post("/me/stop", response_class=HTMLResponse)
@@ -45,15 +47,6 @@ async def stop(request: Request) -> Response:
         enrolment.stop_guardian(guardian, now=when)
         await notices.guardian_left(session, guardian=guardian, how=notices.STOPPED, now=when)
     return render(request, "left.html", guardian=None, action="stopped")
-
-
-@router.get("/me/delete", response_class=HTMLResponse)
-async def delete_page(request: Request) -> Response:
-    async with db(request) as session:
-        guardian = await signed_in(request, session)
-        if guardian is None:
-            return signin_page(request)
-    return render(request, "leave.html", guardian=guardian, action="delete")
 
 
 @router.post("/me/delete", response_class=HTMLResponse)
