@@ -193,7 +193,10 @@ async def heard_from(session: AsyncSession, *, address: str, now: datetime) -> N
     touched = (await session.execute(
         update(Endpoint).where(Endpoint.address == address)
         .values(state=ACTIVE, last_inbound_at=now,
-                state_changed_at=case((Endpoint.state != ACTIVE, now), else_=Endpoint.state_changed_at))
+                # Typed as the column, so SQLite stores it as UTC like every other timestamp (a bare
+                # value inside CASE skipped the column's conversion: local wall time, zone dropped).
+                state_changed_at=case((Endpoint.state != ACTIVE, literal(now, Endpoint.state_changed_at.type)),
+                                      else_=Endpoint.state_changed_at))
         .returning(Endpoint.guardian_id, Endpoint.staff_id, Endpoint.state_changed_at)
         .execution_options(synchronize_session=False))).all()
     for guardian_id, staff_id, changed_at in touched:

@@ -3,7 +3,7 @@ message (blocked, window closed, quota exhausted) moves it to the person's next 
 tries every endpoint until one delivers; pacing is per endpoint."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -281,7 +281,10 @@ async def test_rows_waiting_on_the_fallback_come_back_when_the_first_endpoint_op
             ("lesson", "schedule", SMS, "pending")} <= before
 
     async with sessionmaker() as session, session.begin():
-        await heard_from(session, address=TG, now=clock())
+        # Her clock's time zone, not UTC: the same instant, stored as UTC on SQLite too.
+        await heard_from(session, address=TG, now=clock().astimezone(timezone(timedelta(hours=8))))
+    [telegram] = await _rows(sessionmaker, Endpoint, Endpoint.address == TG)
+    assert (telegram.state, telegram.state_changed_at) == ("active", clock())
 
     after = {(r.kind, _ref(r), r.address, r.state, r.last_error) for r in await _rows(sessionmaker, Delivery)}
     assert after == {
