@@ -345,3 +345,26 @@ async def test_an_endpoint_added_again_takes_its_rows_back_and_a_plain_write_mov
         await add_endpoint(session, address=TG, now=clock(), guardian_id=guardian_id)
     [row] = await _rows(sessionmaker, Delivery)
     assert (row.address, row.state) == (TG, "pending")
+
+
+async def test_a_slot_sent_by_the_fallback_is_not_planned_again_when_the_first_endpoint_opens(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """The planner plans the latest slot on every tick for two days: once Telegram opens again it
+    must not plan Monday's lesson a second time there, after it went by SMS."""
+    await _guardian(sessionmaker, clock, TG, SMS)
+    clock.set(MON_20_SH)
+    await plan_due_lessons(sessionmaker, now=clock())
+    messenger = ScriptedMessenger()
+    messenger.then(TG, SendOutcome(status="window_closed", error="window_closed"))
+    sender = make_sender(sessionmaker, messenger, clock)
+    await sender.drain_once()
+    await sender.drain_once()
+    clock.advance(hours=12)
+    async with sessionmaker() as session, session.begin():
+        await heard_from(session, address=TG, now=clock())
+    assert await plan_due_lessons(sessionmaker, now=clock()) == 0
+    await sender.drain_once()
+    assert [(r.address, r.state) for r in await _rows(sessionmaker, Delivery, Delivery.kind == "lesson")] == [
+        (SMS, "sent")]
+    assert [o.kind for o in messenger.sent].count("lesson") == 2  # refused on Telegram, sent by SMS: once
