@@ -22,6 +22,7 @@ from bot.texts import N_
 from core.checkin.risk import RiskScanner, scanner_for
 from core.clock import Clock, system_clock
 from core.config import Settings
+from core.flows.delivery import sender_config
 
 # Commands a guardian sees in Telegram's menu, in the order shown.
 GUARDIAN_COMMANDS = (
@@ -85,9 +86,11 @@ def build_dispatcher(
     i18n = i18n or build_i18n(settings)
     dp.update.outer_middleware(SessionMiddleware(sessionmaker, clock))
     dp.update.outer_middleware(ContextMiddleware())
-    # data["messenger"]: the Messenger port over the bot handling the update, for the messages a
-    # handler sends at once as outbox rows (core.flows.delivery.deliver_now).
-    dp.update.outer_middleware(MessengerMiddleware(i18n, media_root=settings.content_dir / "media",
+    # data["at_once"]: the Messenger port over the bot handling the update and the sender's
+    # settings (the worker's: sender_config), for the messages a handler sends at once as outbox
+    # rows (core.flows.delivery.deliver_now).
+    dp.update.outer_middleware(MessengerMiddleware(i18n, config=sender_config(settings),
+                                                  media_root=settings.content_dir / "media",
                                                   recordings_root=settings.recordings_root))
     # setup() covers every event type except `update`, errors included, so even the error
     # handler speaks the person's language.

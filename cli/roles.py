@@ -51,11 +51,10 @@ def build_scheduler(sessionmaker, settings: Settings):  # type: ignore[no-untype
 def build_sender(settings: Settings, sessionmaker, messenger):  # type: ignore[no-untyped-def]
     """The outbox sender as production runs it: on PostgreSQL the rate, its adaptation and the
     429 pause are shared by every worker through the database; paid broadcast has its own budget."""
-    from core.delivery.sender import Sender, SenderConfig
-    from core.flows.delivery import sender_hooks
+    from core.delivery.sender import Sender
+    from core.flows.delivery import sender_config, sender_hooks
 
-    config = SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts,
-                          paid_broadcast=settings.paid_broadcast, paid_rate=settings.paid_broadcast_rate)
+    config = sender_config(settings)
     bucket = paid = None
     if not settings.is_sqlite:
         from core.delivery.budget import PAID_BUDGET, SharedTokenBucket

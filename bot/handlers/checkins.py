@@ -25,9 +25,8 @@ from core.checkin.free_text import skip_note
 from core.checkin.safety import SafetyMessage
 from core.checkin.views import QuestionView
 from core.clock import Clock
-from core.flows.delivery import deliver_now
+from core.flows.delivery import AtOnce, deliver_now
 from core.models import Delivery, Guardian
-from core.ports import Messenger
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +68,7 @@ CHECKIN_TAP = Refusal(
 NOTE_GONE = Refusal(strip_buttons=True)
 
 
-async def send_safety(messenger: Messenger, session: AsyncSession, reserved: tuple[Delivery, SafetyMessage] | None,
+async def send_safety(at_once: AtOnce, session: AsyncSession, reserved: tuple[Delivery, SafetyMessage] | None,
                       clock: Clock) -> None:
     """The safety message now: its reserved outbox row goes out through the port (a 429 comes
     back at once). If Telegram does not take it, the row stays in the outbox and the sender
@@ -77,14 +76,14 @@ async def send_safety(messenger: Messenger, session: AsyncSession, reserved: tup
     if reserved is None:
         return
     delivery = reserved[0]
-    outcome = (await deliver_now(session, messenger, [delivery], clock=clock, channels=(CHANNEL,))).get(delivery.id)
+    outcome = (await deliver_now(session, at_once, [delivery], clock=clock, channels=(CHANNEL,))).get(delivery.id)
     if outcome is not None and outcome.status != "sent":
         log.warning("safety delivery %s not sent in the handler (%s); the sender will retry",
                     delivery.id, outcome.error or outcome.status)
 
 
 async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, session: AsyncSession,
-                    guardian: Guardian, clock: Clock, messenger: Messenger) -> None:
+                    guardian: Guardian, clock: Clock, at_once: AtOnce) -> None:
     chat_id = callback.from_user.id
     message_id = callback.message.message_id if callback.message else None
     step = await conversation.answer(session, checkin_id=callback_data.checkin_id, index=callback_data.item,
@@ -92,7 +91,7 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, 
     await session.commit()  # the answer is stored before we say a word
     await callback.answer()
     if step.safety is not None:
-        await send_safety(messenger, session, step.safety, clock)
+        await send_safety(at_once, session, step.safety, clock)
     if step.completed:
         await _strip_buttons(bot, chat_id, message_id)
         await bot.send_message(chat_id, thanks_html(), reply_markup=note_keyboard(step.checkin.id))
@@ -110,7 +109,7 @@ async def on_answer(callback: CallbackQuery, callback_data: AnswerCB, bot: Bot, 
     if step.taken:
         # Other guardians of the household see, without content, that it is being (or was)
         # answered: edits queued by core, sent now (the sender retries what fails).
-        await deliver_now(session, messenger, step.taken, clock=clock, channels=(CHANNEL,))
+        await deliver_now(session, at_once, step.taken, clock=clock, channels=(CHANNEL,))
 
 
 async def on_back(callback: CallbackQuery, callback_data: CheckinNavCB, bot: Bot, session: AsyncSession,

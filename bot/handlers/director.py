@@ -33,7 +33,7 @@ from core.errors import DomainError, Invalid
 from core.flows import delivery as delivery_flow
 from core.flows import director as director_flow
 from core.models import Delivery, StaffPrompt, Staff
-from core.ports import Messenger
+from core.flows.delivery import AtOnce
 from core.staff import service as staff_service
 from core.staff.schemas import StaffUpdate
 
@@ -53,15 +53,15 @@ async def _tz(session: AsyncSession, scope: Scope) -> ZoneInfo:
     return ZoneInfo(await queries.cohort_timezone(session, first))
 
 
-async def _redraw_cards(session: AsyncSession, messenger: Messenger, rows: list[Delivery], clock: Clock) -> None:
+async def _redraw_cards(session: AsyncSession, at_once: AtOnce, rows: list[Delivery], clock: Clock) -> None:
     """Every staff card of the alert shows where it stands now, in each reader's language: the
     edits the action queued (cards=True, lane 0) go out now through the port, so the one who
     tapped sees it at once; what fails is retried by the sender."""
-    await delivery_flow.deliver_now(session, messenger, rows, clock=clock, channels=(CHANNEL,))
+    await delivery_flow.deliver_now(session, at_once, rows, clock=clock, channels=(CHANNEL,))
 
 
 async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: Bot, session: AsyncSession,
-                          staff: Staff, clock: Clock, messenger: Messenger) -> None:
+                          staff: Staff, clock: Clock, at_once: AtOnce) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     action = callback_data.action
@@ -77,7 +77,7 @@ async def on_alert_button(callback: CallbackQuery, callback_data: AlertCB, bot: 
             card = await alert_card(session, alert=done.alert, locale=staff.locale, now=clock())
             await callback.answer(_("Already acknowledged by {name} at {time}.").format(
                 name=card.acknowledged_by or "?", time=card.acknowledged_local or ""), show_alert=True)
-        await _redraw_cards(session, messenger, edits, clock)
+        await _redraw_cards(session, at_once, edits, clock)
         return
     alert = await cases._alert(session, scope, callback_data.alert_id)  # scoped: another cohort's is not found
     await callback.answer()
@@ -152,7 +152,7 @@ async def on_case_note_button(callback: CallbackQuery, callback_data: CaseCB, bo
                            reply_markup=note_keyboard())
 
 
-async def _carry_out(prompt: StaffPrompt, note: str | None, messenger: Messenger, session: AsyncSession,
+async def _carry_out(prompt: StaffPrompt, note: str | None, at_once: AtOnce, session: AsyncSession,
                      staff: Staff, clock: Clock) -> str:
     """Do what the prompt was for, with the note (or none) — core.flows.director — then commit,
     redraw the alert's cards and return the reply."""
@@ -163,7 +163,7 @@ async def _carry_out(prompt: StaffPrompt, note: str | None, messenger: Messenger
     edits = [] if done.alert_id is None else await delivery_flow.alert_card_edits(
         session, alert_id=done.alert_id, now=clock())
     await session.commit()
-    await _redraw_cards(session, messenger, edits, clock)
+    await _redraw_cards(session, at_once, edits, clock)
     return _done_reply(done)
 
 
@@ -187,7 +187,7 @@ def _done_reply(done: director_flow.Done) -> str:
 
 
 async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot: Bot, session: AsyncSession,
-                           staff: Staff, clock: Clock, messenger: Messenger) -> None:
+                           staff: Staff, clock: Clock, at_once: AtOnce) -> None:
     chat_id = callback.from_user.id
     prompt = await pending_prompt(session, address=address_of(chat_id), now=clock())
     if callback_data.action == "cancel" or prompt is None:
@@ -197,7 +197,7 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
         await bot.send_message(chat_id, _("All right, nothing was saved."))
         return
     try:
-        reply = await _carry_out(prompt, None, messenger, session, staff, clock)
+        reply = await _carry_out(prompt, None, at_once, session, staff, clock)
     except DomainError as exc:  # the question is over either way
         await clear_prompt(session, address=address_of(chat_id))
         await session.commit()
@@ -208,14 +208,14 @@ async def on_prompt_button(callback: CallbackQuery, callback_data: PromptCB, bot
 
 
 async def on_prompt_text(message: Message, bot: Bot, session: AsyncSession, staff: Staff, clock: Clock,
-                         messenger: Messenger) -> None:
+                         at_once: AtOnce) -> None:
     prompt = await pending_prompt(session, address=address_of(message.chat.id), now=clock())
     assert prompt is not None  # the filter saw it
     if not message.text:
         await message.answer(_("Please type the note as words, or tap “Skip the note”."))
         return
     try:
-        reply = await _carry_out(prompt, message.text, messenger, session, staff, clock)
+        reply = await _carry_out(prompt, message.text, at_once, session, staff, clock)
     except Invalid as exc:  # e.g. too long: the question stays open for a shorter note
         await message.answer(_("That could not be saved: {reason}").format(reason=staff_refusal(exc)))
         return

@@ -26,7 +26,7 @@ from core.enrolment import service as enrolment
 from core.flows import enrolment as enrolment_flow
 from core.locales import pick_locale
 from core.models import Draft, Guardian
-from core.ports import Messenger
+from core.flows.delivery import AtOnce
 
 log = logging.getLogger(__name__)
 
@@ -172,14 +172,14 @@ def _welcome(outcome: str, director: str | None) -> str:
 
 async def on_draft_message(
     message: Message, bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock, draft: Draft,
-    guardian: Guardian | None, risk_scanner: RiskScanner, messenger: Messenger,
+    guardian: Guardian | None, risk_scanner: RiskScanner, at_once: AtOnce,
 ) -> None:
     now = clock()
     chat_id = message.chat.id
     step = draft.step
     text = message.text
     if text is not None and await _risk_words(bot, session, i18n, clock, draft, guardian, risk_scanner, chat_id, text,
-                                              messenger):
+                                              at_once):
         return
     with draft_locale(i18n, draft):
         skipped = step == enrolment.PHONE and text is not None and text.strip() == kb.skip_word()
@@ -198,7 +198,7 @@ async def on_draft_message(
 
 async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock, draft: Draft,
                       guardian: Guardian | None, scanner: RiskScanner, chat_id: int, text: str,
-                      messenger: Messenger) -> bool:
+                      at_once: AtOnce) -> bool:
     """Every word typed in a flow is scanned before it is taken as an answer. A hit is not an
     answer: it is kept, the cohort's directors get the alert at once (core decides whose), the
     person gets the safety message, and the question is asked again. Returns whether it hit."""
@@ -217,7 +217,7 @@ async def _risk_words(bot: Bot, session: AsyncSession, i18n: I18n, clock: Clock,
              result.alert.id if result.alert else None)
     with draft_locale(i18n, draft):
         if reserved is not None:
-            await send_safety(messenger, session, reserved, clock)
+            await send_safety(at_once, session, reserved, clock)
         again = _("When you are ready, we can go on.")
     await send_step(bot, session, draft, chat_id=chat_id, today=now.date(), i18n=i18n, hint=again)
     return True

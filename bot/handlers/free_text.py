@@ -22,7 +22,7 @@ from core.checkin.safety import reserve_safety_message
 from core.clock import Clock
 from core.staff.directors import primary_director_name
 from core.models import Guardian, Staff
-from core.ports import Messenger
+from core.flows.delivery import AtOnce
 
 
 async def _steer_to_question(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
@@ -48,12 +48,12 @@ async def _in_checkin(session: AsyncSession, guardian: Guardian, clock: Clock) -
 
 
 async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, staff: Staff | None,
-                  clock: Clock, risk_scanner: RiskScanner, messenger: Messenger) -> None:
+                  clock: Clock, risk_scanner: RiskScanner, at_once: AtOnce) -> None:
     now = clock()
     # Words from a guardian who stopped the messages still reach a person (take_in says how to restart).
     if await pending_note(session, guardian_id=guardian.id, now=now) is None \
             and not await _in_checkin(session, guardian, clock):
-        await take_in(message, bot, session, guardian, clock, risk_scanner, messenger)
+        await take_in(message, bot, session, guardian, clock, risk_scanner, at_once)
         return
     result = await receive_text(session, guardian=guardian, text=message.text or "", scanner=risk_scanner, now=now)
     reserved = None
@@ -62,7 +62,7 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
                                                 ref=f"text:{result.stored.id}", now=now)
     await session.commit()  # the note, the flagged words and the alert are stored before any reply
     if reserved is not None:
-        await send_safety(messenger, session, reserved, clock)
+        await send_safety(at_once, session, reserved, clock)
     if result.tier == "orange" and result.stored is not None:  # the reply says the director will read it
         director = await primary_director_name(session, cohort_id=result.stored.cohort_id)
         await message.answer(orange_reply_html(director))
@@ -77,12 +77,12 @@ async def on_text(message: Message, bot: Bot, session: AsyncSession, guardian: G
 
 
 async def on_other_content(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian,
-                           staff: Staff | None, clock: Clock, risk_scanner: RiskScanner, messenger: Messenger) -> None:
+                           staff: Staff | None, clock: Clock, risk_scanner: RiskScanner, at_once: AtOnce) -> None:
     """A sticker, a voice note, a photo…: during a check-in or its note, say how to go on;
     otherwise it goes to the inbox."""
     in_note = await pending_note(session, guardian_id=guardian.id, now=clock()) is not None
     if not in_note and not await _in_checkin(session, guardian, clock):
-        await take_in(message, bot, session, guardian, clock, risk_scanner, messenger)
+        await take_in(message, bot, session, guardian, clock, risk_scanner, at_once)
         return
     if in_note:
         await message.answer(_("I can only read typed words. Please type your note, or tap “No, that's all”."))

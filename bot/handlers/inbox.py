@@ -37,7 +37,7 @@ from core.inbox import service as inbox
 from core.inbox.views import director_contact, inbox_card
 from core.models import Guardian, InboxItem, Staff
 from core.models.enums import GuardianStatus
-from core.ports import Messenger
+from core.flows.delivery import AtOnce
 
 log = logging.getLogger(__name__)
 
@@ -66,7 +66,7 @@ def incoming_of(message: Message) -> inbox.Incoming | None:
 
 
 async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: Guardian, clock: Clock,
-                  risk_scanner: RiskScanner, messenger: Messenger) -> None:
+                  risk_scanner: RiskScanner, at_once: AtOnce) -> None:
     """Keep it, put it before the directors, and tell the guardian honestly what happened."""
     incoming = incoming_of(message)
     if incoming is None:
@@ -83,7 +83,7 @@ async def take_in(message: Message, bot: Bot, session: AsyncSession, guardian: G
     children = [(c.id, c.nickname) for c in received.ask_child]
     await session.commit()  # the item, its words, any alert and the forwards are stored before any reply
     if reserved is not None:
-        await send_safety(messenger, session, reserved, clock)
+        await send_safety(at_once, session, reserved, clock)
     if children:
         await message.answer(which_child_question(), reply_markup=which_child_keyboard(received.item.id, children))
         return
@@ -129,7 +129,7 @@ async def on_which_child(callback: CallbackQuery, callback_data: InboxChildCB, b
 # ---------------------------------------------------------------- directors
 
 
-async def _redraw_cards(session: AsyncSession, messenger: Messenger, item: InboxItem, clock: Clock) -> None:
+async def _redraw_cards(session: AsyncSession, at_once: AtOnce, item: InboxItem, clock: Clock) -> None:
     """Every staff card of this item (and of the alert it raised, if that changed with it) shows
     where it stands now: the edits the action queued (cards=True) go out now through the port;
     what fails is retried by the sender."""
@@ -137,11 +137,11 @@ async def _redraw_cards(session: AsyncSession, messenger: Messenger, item: Inbox
     rows = await delivery_flow.inbox_card_edits(session, item_id=item.id, now=now)
     if item.escalation_alert_id is not None:
         rows += await delivery_flow.alert_card_edits(session, alert_id=item.escalation_alert_id, now=now)
-    await delivery_flow.deliver_now(session, messenger, rows, clock=clock, channels=(CHANNEL,))
+    await delivery_flow.deliver_now(session, at_once, rows, clock=clock, channels=(CHANNEL,))
 
 
 async def on_inbox_button(callback: CallbackQuery, callback_data: InboxCB, bot: Bot, session: AsyncSession,
-                          staff: Staff, clock: Clock, messenger: Messenger) -> None:
+                          staff: Staff, clock: Clock, at_once: AtOnce) -> None:
     scope = await scope_for(session, staff)
     chat_id = callback.from_user.id
     now = clock()
@@ -151,13 +151,13 @@ async def on_inbox_button(callback: CallbackQuery, callback_data: InboxCB, bot: 
                                                   cards=True)
         await session.commit()
         await callback.answer(_("Marked done. Thank you.") if first else _("This message is already done."))
-        await _redraw_cards(session, messenger, item, clock)
+        await _redraw_cards(session, at_once, item, clock)
         return
     if action == "call":
         item = await inbox.note_call(session, scope=scope, item_id=callback_data.item_id, now=now, cards=True)
         await session.commit()
         await callback.answer(_("Call noted."))
-        await _redraw_cards(session, messenger, item, clock)
+        await _redraw_cards(session, at_once, item, clock)
         return
     if action == "reply":
         item = await inbox.get_item(session, scope=scope, item_id=callback_data.item_id)

@@ -23,17 +23,16 @@ from core.delivery import lessons as lesson_service
 from core.delivery.outbox import lesson_content
 from core.enrolment import service as enrolment
 from core.errors import Conflict
-from core.flows.delivery import deliver_now
+from core.flows.delivery import AtOnce, deliver_now
 from core.locales import localized
 from core.models import Guardian
 from core.models.enums import GuardianStatus
-from core.ports import Messenger
 
 log = logging.getLogger(__name__)
 
 
 async def on_lesson(message: Message, session: AsyncSession, guardian: Guardian, clock: Clock,
-                    messenger: Messenger) -> None:
+                    at_once: AtOnce) -> None:
     if await refuse_if_stopped(message, guardian):
         return
     now = clock()
@@ -47,7 +46,7 @@ async def on_lesson(message: Message, session: AsyncSession, guardian: Guardian,
         return
     # The lesson's outbox row goes out now through the port (a 429 comes back at once); if
     # Telegram does not take it, the row stays in the outbox and the sender sends it.
-    outcome = (await deliver_now(session, messenger, [todo.delivery], clock=clock, channels=(CHANNEL,))).get(
+    outcome = (await deliver_now(session, at_once, [todo.delivery], clock=clock, channels=(CHANNEL,))).get(
         todo.delivery.id)
     if outcome is not None and outcome.status != "sent":
         log.info("on-request lesson delivery %s not sent in the handler: %s", todo.delivery.id,

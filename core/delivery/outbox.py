@@ -8,7 +8,7 @@ from datetime import datetime, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import ColumnElement, and_, case, func, literal, or_, select, update
+from sqlalchemy import ColumnElement, and_, case, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core.catalog.service import LessonPlanner, audience_for, household_bands
@@ -86,7 +86,8 @@ async def plan_lesson_chunk(
     """Insert the latest due lesson slot for one group and id range. Returns rows added.
 
     One INSERT … SELECT … ON CONFLICT DO NOTHING: a second tick, a restart or another worker
-    planning the same slot adds nothing. Only the latest slot is considered (never a backlog),
+    planning the same slot adds nothing, and nor does a tick after the guardian's slot went (or
+    waits) at another of their endpoints. Only the latest slot is considered (never a backlog),
     and a slot older than STALE_AFTER is skipped.
     """
     schedule = lesson_schedule(cohort)
@@ -128,6 +129,11 @@ async def plan_lesson_chunk(
             Guardian.id >= id_from,
             Guardian.id <= id_to,
             address.is_not(None),
+            # Not already planned for them at another endpoint: the row moves (a refusal sent it
+            # to SMS, their chat app opening again brings it back) while the slot is still
+            # planned each tick, and the unique key only knows the address.
+            ~exists().where(Delivery.guardian_id == Guardian.id, Delivery.kind == MessageKind.LESSON,
+                            Delivery.ref == "schedule", Delivery.cycle == cycle),
         )
     )
     stmt = (

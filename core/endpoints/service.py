@@ -2,17 +2,24 @@
 
 An address is "<channel>:<id on the channel>" (core.models.endpoint). Only this module changes
 an endpoint's state, and with it the person-level summary `Guardian.unreachable_at` (set when
-no endpoint is left, cleared when they write again)."""
+no endpoint is left, cleared when they write again).
+
+An endpoint that opens again (they wrote from it, or it was added again) takes back what waits
+for them further down their order: rows planned for a fallback (an SMS after their chat app's
+window closed) that nobody has claimed yet go to their first usable endpoint, where they are
+talking again, instead of as paid notices (`_take_back`)."""
 from __future__ import annotations
 
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, case, delete, exists, func, or_, select, update
+from sqlalchemy import and_, case, delete, exists, func, literal, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm import aliased
 
 from core.errors import Conflict
-from core.models import Endpoint, Guardian, Staff
+from core.messages import EDIT_KINDS
+from core.models import Delivery, Endpoint, Guardian, Staff
 
 ACTIVE, BLOCKED, WINDOW_CLOSED, QUOTA_EXHAUSTED = "active", "blocked", "window_closed", "quota_exhausted"
 # What a channel answered → the endpoint's state: the sender moves the row to the next endpoint.
@@ -20,6 +27,10 @@ REFUSALS = (BLOCKED, WINDOW_CLOSED, QUOTA_EXHAUSTED)
 GUARDIAN, STAFF = "guardian", "staff"
 # A provider's daily quota: the endpoint is tried again a day after it ran out.
 QUOTA_RESET = timedelta(days=1)
+# Outbox states (core.delivery.outbox, which imports this module): a row waiting for a sender,
+# and the states in which a row is, or is about to be, at its address.
+_WAITING = "pending"
+_THERE = ("pending", "sending", "sent")
 
 
 def channel_of(address: str) -> str:
@@ -146,6 +157,8 @@ async def add_endpoint(session: AsyncSession, *, address: str, now: datetime, gu
             raise Conflict("this address belongs to someone else", code="address_taken")
         if taken.state != ACTIVE:
             taken.state, taken.state_changed_at = ACTIVE, now
+            await session.flush()
+            await _take_back(session, guardian_id=guardian_id, staff_id=staff_id, now=now)
         return taken
     if rank is None:
         last = await session.scalar(select(func.max(Endpoint.rank)).where(_person(guardian_id, staff_id)))
@@ -174,12 +187,21 @@ async def move_staff_address(session: AsyncSession, *, staff_id: int, address: s
 async def heard_from(session: AsyncSession, *, address: str, now: datetime) -> None:
     """The person wrote from this address: its endpoints (a guardian's, a staff member's) work
     again whatever they said before, and a reply window opens; a guardian who had no endpoint
-    left is reachable again. One UPDATE per inbound event (plus one when they were unreachable)."""
-    await session.execute(
+    left is reachable again, and what waits for them on a fallback comes back (`_take_back`).
+    One UPDATE per inbound event (plus one when they were unreachable, and three when an
+    endpoint opened again)."""
+    touched = (await session.execute(
         update(Endpoint).where(Endpoint.address == address)
         .values(state=ACTIVE, last_inbound_at=now,
-                state_changed_at=case((Endpoint.state != ACTIVE, now), else_=Endpoint.state_changed_at))
-        .execution_options(synchronize_session=False))
+                # Typed as the column, so SQLite stores it as UTC like every other timestamp (a bare
+                # value inside CASE skipped the column's conversion: local wall time, zone dropped).
+                state_changed_at=case((Endpoint.state != ACTIVE, literal(now, Endpoint.state_changed_at.type)),
+                                      else_=Endpoint.state_changed_at))
+        .returning(Endpoint.guardian_id, Endpoint.staff_id, Endpoint.state_changed_at)
+        .execution_options(synchronize_session=False))).all()
+    for guardian_id, staff_id, changed_at in touched:
+        if changed_at == now:  # it was closed (blocked, window closed, out of quota) until now
+            await _take_back(session, guardian_id=guardian_id, staff_id=staff_id, now=now)
     await session.execute(
         update(Guardian).where(Guardian.unreachable_at.is_not(None), Guardian.id.in_(
             select(Endpoint.guardian_id).where(Endpoint.owner == GUARDIAN, Endpoint.address == address)))
@@ -200,3 +222,45 @@ async def refused(session: AsyncSession, *, address: str, guardian_id: int | Non
         await session.execute(update(Guardian).where(Guardian.id == guardian_id, Guardian.unreachable_at.is_(None))
                               .values(unreachable_at=now).execution_options(synchronize_session=False))
     return left is None
+
+
+async def _take_back(session: AsyncSession, *, guardian_id: int | None, staff_id: int | None,
+                     now: datetime) -> None:
+    """One of the person's endpoints opened again: their rows still waiting at an endpoint ranked
+    below their first usable one (planned for SMS, or moved there after a refusal) go to that
+    first one — a lesson or a notice comes where they are talking, not as a paid fallback.
+
+    Only rows no sender holds move ('pending': never one claimed, being sent or sent), never an
+    edit (it edits the message where it is), never a row a channel could not carry at the first
+    endpoint ("permanent at …", "unsupported at …": it would only bounce back). When the first
+    endpoint already has the same message (kind, ref, cycle) waiting, going or gone, the copy
+    below is cancelled rather than sent twice; when it has it only as a row that ended (failed,
+    cancelled), the copy below stays where it is. Set-based: a SELECT and two UPDATEs."""
+    first = (await session.execute(
+        select(Endpoint.address, Endpoint.channel, Endpoint.rank, Endpoint.id)
+        .where(_person(guardian_id, staff_id), _usable(now)).order_by(Endpoint.rank, Endpoint.id).limit(1))).first()
+    if first is None:
+        return
+    below = select(Endpoint.address).where(
+        _person(guardian_id, staff_id),
+        or_(Endpoint.rank > first.rank, and_(Endpoint.rank == first.rank, Endpoint.id > first.id)))
+    twin = aliased(Delivery)
+    same_message = and_(twin.address == first.address, twin.kind == Delivery.kind, twin.ref == Delivery.ref,
+                        twin.cycle == Delivery.cycle)
+    waiting_below = and_(
+        Delivery.guardian_id == guardian_id if guardian_id is not None else Delivery.staff_id == staff_id,
+        Delivery.state == _WAITING,
+        Delivery.address.in_(below),
+        Delivery.kind.not_in(sorted(EDIT_KINDS)),
+        or_(Delivery.last_error.is_(None), and_(
+            Delivery.last_error != literal(f"permanent at {first.channel}"),
+            Delivery.last_error != literal(f"unsupported at {first.channel}"))),
+    )
+    await session.execute(
+        update(Delivery).where(waiting_below, exists().where(same_message, twin.state.in_(_THERE)))
+        .values(state="cancelled", finished_at=now, last_error=f"already at {first.channel}")
+        .execution_options(synchronize_session=False))
+    await session.execute(
+        update(Delivery).where(waiting_below, ~exists().where(same_message))
+        .values(address=first.address)
+        .execution_options(synchronize_session=False))

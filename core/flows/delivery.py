@@ -4,6 +4,7 @@ and the tests build every Sender with sender_hooks()."""
 from __future__ import annotations
 
 from collections.abc import Collection, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -14,7 +15,9 @@ from core.alerts.outgoing import resolve_staff_messages
 from core.checkin.outgoing import resolve_checkins
 from core.delivery.hooks import SenderHooks
 from core.clock import Clock
+from core.config import Settings
 from core.delivery import sender
+from core.delivery.sender import SenderConfig
 from core.delivery.outbox import FAILED, SENT, due_edits
 from core.inbox.outgoing import resolve_inbox_messages
 from core.inbox.service import forward_elsewhere, forward_result, relay_result
@@ -62,11 +65,32 @@ def sender_hooks() -> SenderHooks:
     )
 
 
-async def deliver_now(session: AsyncSession, messenger: Messenger, rows: Sequence[Delivery], *, clock: Clock,
+def sender_config(settings: Settings) -> SenderConfig:
+    """How every send is made (SHOUWANG_SEND_*, paid broadcast): the one place that turns the
+    settings into a SenderConfig, for the worker's Sender (cli) and for the sends a handler makes
+    at once (AtOnce, wired with the bot's dispatcher), so a message sent at once is retried and
+    given up exactly as the worker would."""
+    return SenderConfig(rate=settings.send_rate, max_attempts=settings.send_max_attempts,
+                        paid_broadcast=settings.paid_broadcast, paid_rate=settings.paid_broadcast_rate)
+
+
+@dataclass(frozen=True)
+class AtOnce:
+    """What a handler sends through at once: its channel's Messenger port and the sender's
+    settings (sender_config(settings), never SenderConfig's defaults), built where the adapter
+    is wired."""
+
+    messenger: Messenger
+    config: SenderConfig
+
+
+async def deliver_now(session: AsyncSession, at_once: AtOnce, rows: Sequence[Delivery], *, clock: Clock,
                       channels: Collection[str] | None = None) -> dict[int, SendOutcome]:
-    """core.delivery.sender.deliver_now with these hooks: the rows go out through the port now,
-    recorded as the sender records them (it retries what fails). Commits."""
-    return await sender.deliver_now(session, messenger, rows, hooks=sender_hooks(), clock=clock, channels=channels)
+    """core.delivery.sender.deliver_now with these hooks and the configured sender settings: the
+    rows go out through the port now, recorded as the sender records them (it retries what
+    fails). Commits."""
+    return await sender.deliver_now(session, at_once.messenger, rows, hooks=sender_hooks(), clock=clock,
+                                    config=at_once.config, channels=channels)
 
 
 async def alert_card_edits(session: AsyncSession, *, alert_id: int, now: datetime) -> list[Delivery]:

@@ -3,7 +3,7 @@ message (blocked, window closed, quota exhausted) moves it to the person's next 
 tries every endpoint until one delivers; pacing is per endpoint."""
 from __future__ import annotations
 
-from datetime import timedelta
+from datetime import timedelta, timezone
 
 import pytest
 from sqlalchemy import select
@@ -232,3 +232,139 @@ async def test_each_row_goes_to_the_adapter_of_its_channel(
     assert ([o.address for o in telegram.sent], [o.address for o in sms.sent]) == ([TG], [SMS])
     [web] = await _rows(sessionmaker, Delivery, Delivery.address == WEB)
     assert (web.state, web.last_error) == ("pending", "no adapter for channel web")  # waits, is not refused
+
+
+# ------------------------------------------------------------------ an endpoint that opens again
+
+
+async def _campaign(session: AsyncSession, clock: FrozenClock, guardian_id: int, address: str, n: int, *,
+                    state: str = "pending", last_error: str | None = None, kind: str = "campaign") -> None:
+    row = await enqueue(session, address=address, kind=kind, ref=f"campaign:{n}", cycle="1",  # type: ignore[arg-type]
+                        lane=2, due_at=clock(), now=clock(), guardian_id=guardian_id,
+                        payload={"text": "hi", "locale": "zh-Hans", "message_id": "5"})
+    assert row is not None
+    row.state, row.last_error = state, last_error
+    if state == "sending":
+        row.lease_until = clock() + timedelta(minutes=5)
+
+
+def _ref(row: Delivery) -> str:
+    return "delivery" if row.ref_kind == "delivery" else row.ref  # a follow-up's: "delivery:<lesson's id>"
+
+
+async def test_rows_waiting_on_the_fallback_come_back_when_the_first_endpoint_opens_again(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """Telegram's window closed: Monday's lesson went by SMS, and what came after was planned for
+    SMS. She writes on Telegram again: what nobody has claimed yet goes there; what was sent, what
+    a sender holds, an edit and what Telegram cannot carry stay; nothing is sent twice."""
+    guardian_id = await _guardian(sessionmaker, clock, TG, SMS)
+    clock.set(MON_20_SH)
+    await plan_due_lessons(sessionmaker, now=clock())
+    messenger = ScriptedMessenger()
+    messenger.then(TG, SendOutcome(status="window_closed", error="window_closed"))
+    sender = make_sender(sessionmaker, messenger, clock)
+    await sender.drain_once()  # refused on Telegram: moved to SMS
+    await sender.drain_once()  # sent by SMS; its follow-up is planned for SMS
+    clock.set(MON_20_SH + timedelta(days=3))
+    await plan_due_lessons(sessionmaker, now=clock())  # Thursday's lesson: planned straight for SMS
+    async with sessionmaker() as session, session.begin():
+        await _campaign(session, clock, guardian_id, SMS, 1, state="sending")  # a sender holds it
+        await _campaign(session, clock, guardian_id, SMS, 2, last_error="unsupported at telegram")
+        await _campaign(session, clock, guardian_id, SMS, 3, kind="checkin_taken")  # an edit
+        await _campaign(session, clock, guardian_id, TG, 4, state="sent")  # already there…
+        await _campaign(session, clock, guardian_id, SMS, 4)  # …so this copy is not needed
+        await _campaign(session, clock, guardian_id, TG, 5, state="failed", last_error="window_closed")
+        await _campaign(session, clock, guardian_id, SMS, 5)  # the only live copy: stays
+    before = {(r.kind, _ref(r), r.address, r.state) for r in await _rows(sessionmaker, Delivery)}
+    assert {("lesson", "schedule", SMS, "sent"), ("lesson_followup", "delivery", SMS, "pending"),
+            ("lesson", "schedule", SMS, "pending")} <= before
+
+    async with sessionmaker() as session, session.begin():
+        # Her clock's time zone, not UTC: the same instant, stored as UTC on SQLite too.
+        await heard_from(session, address=TG, now=clock().astimezone(timezone(timedelta(hours=8))))
+    [telegram] = await _rows(sessionmaker, Endpoint, Endpoint.address == TG)
+    assert (telegram.state, telegram.state_changed_at) == ("active", clock())
+
+    after = {(r.kind, _ref(r), r.address, r.state, r.last_error) for r in await _rows(sessionmaker, Delivery)}
+    assert after == {
+        ("lesson", "schedule", SMS, "sent", None),  # sent: never moves
+        ("lesson_followup", "delivery", TG, "pending", None),  # back where she is talking
+        ("lesson", "schedule", TG, "pending", None),
+        ("campaign", "campaign:1", SMS, "sending", None),
+        ("campaign", "campaign:2", SMS, "pending", "unsupported at telegram"),
+        ("checkin_taken", "campaign:3", SMS, "pending", None),
+        ("campaign", "campaign:4", TG, "sent", None),
+        ("campaign", "campaign:4", SMS, "cancelled", "already at telegram"),
+        ("campaign", "campaign:5", TG, "failed", "window_closed"),
+        ("campaign", "campaign:5", SMS, "pending", None),
+    }
+
+    # The sender sends each message once, Thursday's lesson on Telegram.
+    sent_before = len(messenger.sent)
+    for _ in range(5):
+        await sender.drain_once()
+        clock.advance(seconds=1)
+    sent = [(o.address, o.kind, o.content.get("text")) for o in messenger.sent[sent_before:]]
+    assert ("telegram:10000", "lesson") in {(a, k) for a, k, _ in sent}
+    assert sorted(k for a, k, _ in sent if a == SMS) == ["campaign", "campaign", "checkin_taken"]  # 2, 5, edit
+    keys = [(r.kind, r.ref, r.cycle) for r in await _rows(sessionmaker, Delivery, Delivery.state == "sent")]
+    assert len(keys) == len(set(keys))  # no message went out at two endpoints
+    [guardian] = await _rows(sessionmaker, Guardian, Guardian.id == guardian_id)
+    assert guardian.unreachable_at is None
+
+
+async def test_an_endpoint_added_again_takes_its_rows_back_and_a_plain_write_moves_nothing(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    from sqlalchemy import event, update
+
+    guardian_id = await _guardian(sessionmaker, clock, TG, SMS)
+    clock.set(MON_20_SH)
+    async with sessionmaker() as session, session.begin():
+        await session.execute(update(Endpoint).where(Endpoint.address == TG).values(state="blocked"))
+        await _campaign(session, clock, guardian_id, SMS, 1)
+    statements: list[str] = []
+
+    def count(_conn, _cursor, statement, *_args) -> None:  # type: ignore[no-untyped-def]
+        statements.append(statement)
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    # A write from the SMS endpoint, open all along: nothing moves, no more statements than before.
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        async with sessionmaker() as session, session.begin():
+            await heard_from(session, address=SMS, now=clock())
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert len([s for s in statements if s.lstrip().upper().startswith(("UPDATE", "SELECT"))]) == 2
+    [row] = await _rows(sessionmaker, Delivery)
+    assert row.address == SMS
+    # Linked again (as enrolment or the web pages do): the endpoint reopens, the row comes back.
+    async with sessionmaker() as session, session.begin():
+        await add_endpoint(session, address=TG, now=clock(), guardian_id=guardian_id)
+    [row] = await _rows(sessionmaker, Delivery)
+    assert (row.address, row.state) == (TG, "pending")
+
+
+async def test_a_slot_sent_by_the_fallback_is_not_planned_again_when_the_first_endpoint_opens(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """The planner plans the latest slot on every tick for two days: once Telegram opens again it
+    must not plan Monday's lesson a second time there, after it went by SMS."""
+    await _guardian(sessionmaker, clock, TG, SMS)
+    clock.set(MON_20_SH)
+    await plan_due_lessons(sessionmaker, now=clock())
+    messenger = ScriptedMessenger()
+    messenger.then(TG, SendOutcome(status="window_closed", error="window_closed"))
+    sender = make_sender(sessionmaker, messenger, clock)
+    await sender.drain_once()
+    await sender.drain_once()
+    clock.advance(hours=12)
+    async with sessionmaker() as session, session.begin():
+        await heard_from(session, address=TG, now=clock())
+    assert await plan_due_lessons(sessionmaker, now=clock()) == 0
+    await sender.drain_once()
+    assert [(r.address, r.state) for r in await _rows(sessionmaker, Delivery, Delivery.kind == "lesson")] == [
+        (SMS, "sent")]
+    assert [o.kind for o in messenger.sent].count("lesson") == 2  # refused on Telegram, sent by SMS: once

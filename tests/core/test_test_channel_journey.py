@@ -11,7 +11,8 @@ the weekly check-in, a red answer and its safety message, the alert card to the 
 Telegram, her acknowledgement (the card edited through the outbox), a home visit and the
 resolution, the follow-up check-in on the test channel and its result back on Telegram. Then the
 48-hour window: rows refused with window_closed move to the guardian's SMS endpoint, or end for
-someone who has no other endpoint, until the person writes again."""
+someone who has no other endpoint, until the person writes again; then what still waits on SMS
+comes back to the test channel."""
 from __future__ import annotations
 
 import contextlib
@@ -483,8 +484,14 @@ async def test_after_48_hours_of_silence_rows_move_to_the_next_endpoint_or_end( 
     assert [(d.address, d.state) for d in await rows(grandma_id, "lesson")][-1] == (f"sms:{PHONE}", "sent")
     assert len(await rows(father_id, "lesson")) == 2
 
+    # Saturday's lesson went by SMS, so its "did you try it?" is planned for SMS, next Tuesday.
+    [*_sent, waiting] = await rows(grandma_id, "lesson_followup")
+    assert (waiting.address, waiting.state) == (f"sms:{PHONE}", "pending")
+    texts = len(sms_double.sent)
+
     # Monday both write on the test channel: the window opens, their test endpoints work again,
-    # and Tuesday's lesson reaches each of them there.
+    # what waits for grandma on SMS comes back to the test channel (no paid notice for someone
+    # talking to us there), and Tuesday's lesson reaches each of them there.
     clock.set(datetime(2026, 12, 7, 9, 0, tzinfo=CST))
     for address in (GRANDMA, father_address):
         async with inbound(sessionmaker, channel, address, clock()):
@@ -492,7 +499,14 @@ async def test_after_48_hours_of_silence_rows_move_to_the_next_endpoint_or_end( 
     assert await endpoint_state(GRANDMA) == "active" and await endpoint_state(father_address) == "active"
     async with sessionmaker() as session:
         assert await first_address(session, guardian_id=grandma_id, now=clock()) == GRANDMA
+    [*sent_by_sms, back] = await rows(grandma_id, "lesson_followup")
+    assert (back.id, back.address, back.state, back.due_at) == (waiting.id, GRANDMA, "pending", waiting.due_at)
+    assert {(d.address, d.state) for d in sent_by_sms} == {(f"sms:{PHONE}", "sent")}  # sent rows never move
     clock.set(datetime(2026, 12, 8, 20, 0, tzinfo=CST))
     await tick(sessionmaker, settings, clock, sender)
-    assert channel.kinds(GRANDMA) == ["lesson", "lesson"] and channel.kinds(father_address) == ["lesson", "lesson"]
+    assert channel.kinds(GRANDMA) == ["lesson", "lesson", "lesson_followup"]
+    assert channel.kinds(father_address) == ["lesson", "lesson"]
+    assert len(sms_double.sent) == texts  # nothing more by SMS, nothing twice
+    assert [(d.address, d.state) for d in await rows(grandma_id, "lesson_followup") if d.id == waiting.id] == [
+        (GRANDMA, "sent")]
     assert bot.requests == []  # nobody in this story is on Telegram but the director, who heard nothing
