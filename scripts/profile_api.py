@@ -4,8 +4,10 @@
 Seeds the same data as scripts/bench_api.py (10,000 households by default), then, in this
 process over httpx's ASGITransport (no sockets, no uvicorn), sends N requests one after another
 to each endpoint and prints, per endpoint: wall ms per request (p50 and mean), the process's CPU
-ms per request (the app, the driver's thread and the in-process client together) and SQL
-statements per request. `--profile NAME` prints cProfile's top functions for that endpoint.
+ms per request (the app, the driver's thread and the in-process client together; "loop ms": the
+event loop's thread alone) and SQL
+statements per request, on uvloop as the server runs (`--asyncio` for asyncio's own loop).
+`--profile NAME` prints cProfile's top functions for that endpoint.
 
     .venv/bin/python scripts/profile_api.py [--db URL] [--households N] [--requests N] [--keep DIR] [--profile NAME]
 
@@ -179,8 +181,15 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--pyinstrument", action="store_true", help="profile with pyinstrument (pip install it)")
     parser.add_argument("--echo", type=int, default=0, help="print each statement's first N characters")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--asyncio", action="store_true", help="asyncio's own loop instead of uvloop (as served)")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse()))
+    arguments = parse()
+    if arguments.asyncio:
+        asyncio.run(main(arguments))
+    else:
+        from cli.roles import run_loop
+
+        run_loop(main(arguments))  # the loop the server runs on

@@ -79,7 +79,7 @@ async def test_the_lists_answer_what_their_response_model_would(
                  opened_at=clock() - timedelta(days=9), closed_at=clock() - timedelta(days=2),
                  followup_due_at=clock() + timedelta(days=5)),
         ])
-    for url, model in ((f"/api/v1/alerts?status=open&status=acknowledged&status=resolved", AlertRead),
+    for url, model in (("/api/v1/alerts?status=open&status=acknowledged&status=resolved", AlertRead),
                        (f"/api/v1/cases?cohort_id={world.a.cohort_id}", CaseRead),
                        ("/api/v1/audit?limit=3", AuditEntryRead)):
         response = await client.get(url, headers=ADMIN)
