@@ -111,9 +111,9 @@ def cmd_db_backup(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from cli.roles import run_all
+    from cli.roles import run_all, run_loop
 
-    return asyncio.run(run_all(_settings(), api=True, bot=True, worker=True))
+    return run_loop(run_all(_settings(), api=True, bot=True, worker=True))
 
 
 SQLITE_ONE_PROCESS = (
@@ -124,7 +124,7 @@ SQLITE_ONE_PROCESS = (
 
 
 def cmd_api(args: argparse.Namespace) -> int:
-    from cli.roles import run_all, serve_api_workers
+    from cli.roles import run_all, run_loop, serve_api_workers
 
     settings = _settings()
     if args.workers is not None:
@@ -134,7 +134,7 @@ def cmd_api(args: argparse.Namespace) -> int:
             print(SQLITE_ONE_PROCESS.format(n=settings.api_workers), file=sys.stderr)
             return 2
         return serve_api_workers(settings)
-    return asyncio.run(run_all(settings, api=True, bot=False, worker=False))
+    return run_loop(run_all(settings, api=True, bot=False, worker=False))
 
 
 def _workers(value: str) -> int:
@@ -148,15 +148,15 @@ def _workers(value: str) -> int:
 
 
 def cmd_bot(args: argparse.Namespace) -> int:
-    from cli.roles import run_all
+    from cli.roles import run_all, run_loop
 
-    return asyncio.run(run_all(_settings(), api=False, bot=True, worker=False))
+    return run_loop(run_all(_settings(), api=False, bot=True, worker=False))
 
 
 def cmd_worker(args: argparse.Namespace) -> int:
-    from cli.roles import run_all
+    from cli.roles import run_all, run_loop
 
-    return asyncio.run(run_all(_settings(), api=False, bot=False, worker=True))
+    return run_loop(run_all(_settings(), api=False, bot=False, worker=True))
 
 
 def build_parser() -> argparse.ArgumentParser:

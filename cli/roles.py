@@ -7,7 +7,8 @@ import asyncio
 import contextlib
 import logging
 import sys
-from collections.abc import Iterator
+from collections.abc import Coroutine, Iterator
+from typing import Any, TypeVar
 
 import uvicorn
 
@@ -80,6 +81,21 @@ def channel_messengers(settings: Settings, sessionmaker) -> dict:  # type: ignor
     if worker_sms is not None:
         messengers["sms"] = SmsMessenger(worker_sms)
     return messengers
+
+
+T = TypeVar("T")
+
+
+def run_loop(main: Coroutine[Any, Any, T]) -> T:
+    """asyncio.run, on uvloop's event loop where it is installed (not on Windows): the API
+    (with uvicorn's httptools parser, which uvicorn picks up by itself), the bot and the tick
+    spend less CPU per request and per message on it. `make bench-api` serves the same way."""
+    try:
+        import uvloop
+    except ImportError:  # pragma: no cover — a platform without uvloop
+        return asyncio.run(main)
+    with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
+        return runner.run(main)
 
 
 async def run_all(settings: Settings, *, api: bool, bot: bool, worker: bool) -> int:

@@ -29,6 +29,7 @@ import signal
 import socket
 import subprocess
 import sys
+import resource
 import tempfile
 import time
 from collections import Counter
@@ -246,7 +247,8 @@ async def seed(url: str, households: int, now: datetime) -> Seeded:
 # ---------------------------------------------------------------- the server (child process)
 
 
-async def serve(url: str, port: int, tick_seconds: int, events_path: Path, api_here: bool = True) -> None:
+async def serve(url: str, port: int, tick_seconds: int, events_path: Path, api_here: bool = True,
+                http: str = "auto") -> None:
     """The API, the scheduler tick and /healthz wired as cli.roles.run_all wires them: one
     engine per role (core.db.API_POOL, WORKER_POOL, HEALTH_POOL). Every tick run, error, miss
     and skip is appended to events_path as one JSON line."""
@@ -275,7 +277,8 @@ async def serve(url: str, port: int, tick_seconds: int, events_path: Path, api_h
     scheduler = build_scheduler(worker, settings)
     scheduler.add_listener(on_event, EVENT_JOB_EXECUTED | EVENT_JOB_ERROR | EVENT_JOB_MISSED | EVENT_JOB_MAX_INSTANCES)
     scheduler.start()
-    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False))
+    server = uvicorn.Server(uvicorn.Config(app, host="127.0.0.1", port=port, log_level="error", access_log=False,
+                                           http=http))
     try:
         if api_here:
             await server.serve()
@@ -303,29 +306,85 @@ class Phase:
     errors: Counter[str] = field(default_factory=Counter)
     ticks: Counter[str] = field(default_factory=Counter)
     tick_max: float = 0.0
+    server_cpu: float = 0.0  # seconds, the server's processes (API, tick, /healthz) while loaded
+    client_cpu: float = 0.0  # seconds, this process (the clients and the /healthz poller)
+
+    def cpu_ms(self, seconds: float) -> float:
+        return seconds * 1000 / max(1, len(self.latencies) + sum(self.errors.values()))
 
     def pct(self, p: int) -> float:
         ordered = sorted(self.latencies)
         return ordered[max(0, min(len(ordered) - 1, int(round(p / 100 * len(ordered) + 0.5)) - 1))] if ordered else 0
 
 
-async def load(base: str, phase: Phase, make_path: Any, headers: dict[str, str], clients: int, seconds: float) -> None:
+def process_cpu(pid: int) -> float:
+    """CPU seconds (user + system) of a process and all its descendants so far, from /proc (Linux);
+    0.0 where there is no /proc."""
+    total, todo, seen = 0.0, [pid], set()
+    tick = os.sysconf("SC_CLK_TCK") if hasattr(os, "sysconf") else 100
+    while todo:
+        p = todo.pop()
+        if p in seen:
+            continue
+        seen.add(p)
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+            total += (int(fields[11]) + int(fields[12])) / tick
+            for task in Path(f"/proc/{p}/task").iterdir():
+                todo.extend(int(c) for c in (task / "children").read_text().split())
+        except (OSError, ValueError, IndexError):
+            continue
+    return total
+
+
+def own_cpu() -> float:
+    usage = resource.getrusage(resource.RUSAGE_SELF)
+    return usage.ru_utime + usage.ru_stime
+
+
+async def load(base: str, phase: Phase, make_path: Any, headers: dict[str, str], clients: int, seconds: float,
+               client_library: str = "aiohttp") -> None:
+    """`clients` connections, each sending its next request when the last one answered, for
+    `seconds`. aiohttp by default: on a 2-core machine the client shares the cores with the
+    server, and aiohttp spends about a third of httpx's CPU a request (the bench prints both
+    processes' CPU a request)."""
     deadline = time.perf_counter() + seconds
-    limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
-    async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as http:
-        async def client(n: int) -> None:
+    if client_library == "httpx":
+        limits = httpx.Limits(max_connections=clients, max_keepalive_connections=clients)
+        async with httpx.AsyncClient(base_url=base, headers=headers, timeout=60, limits=limits) as http:
+            async def client(n: int) -> None:
+                rnd = random.Random(n)
+                while time.perf_counter() < deadline:
+                    t = time.perf_counter()
+                    try:
+                        response = await http.get(make_path(rnd))
+                        phase.statuses[response.status_code] += 1
+                    except httpx.HTTPError as exc:
+                        phase.errors[type(exc).__name__] += 1
+                        continue
+                    phase.latencies.append((time.perf_counter() - t) * 1000)
+
+            await asyncio.gather(*(client(n) for n in range(clients)))
+        return
+    import aiohttp
+
+    connector = aiohttp.TCPConnector(limit=clients)
+    async with aiohttp.ClientSession(base, headers=headers, connector=connector,
+                                     timeout=aiohttp.ClientTimeout(total=60)) as session:
+        async def aio_client(n: int) -> None:
             rnd = random.Random(n)
             while time.perf_counter() < deadline:
                 t = time.perf_counter()
                 try:
-                    response = await http.get(make_path(rnd))
-                    phase.statuses[response.status_code] += 1
-                except httpx.HTTPError as exc:
+                    async with session.get(make_path(rnd)) as response:
+                        await response.read()
+                        phase.statuses[response.status] += 1
+                except (aiohttp.ClientError, asyncio.TimeoutError) as exc:
                     phase.errors[type(exc).__name__] += 1
                     continue
                 phase.latencies.append((time.perf_counter() - t) * 1000)
 
-        await asyncio.gather(*(client(n) for n in range(clients)))
+        await asyncio.gather(*(aio_client(n) for n in range(clients)))
 
 
 async def poll_health(base: str, seen: Counter[str], stop: asyncio.Event) -> None:
@@ -391,6 +450,7 @@ async def main(args: argparse.Namespace) -> int:
     events = tmp / "ticks.jsonl"
     proc = subprocess.Popen([sys.executable, __file__, "--serve", "--db", url, "--port", str(port),
                              "--tick-seconds", str(args.tick_seconds), "--events", str(events)]
+                            + (["--plain-server"] if args.plain_server else [])
                             + (["--no-api"] if args.workers > 1 else []))
     api_proc = None
     if args.workers > 1:
@@ -430,10 +490,15 @@ async def main(args: argparse.Namespace) -> int:
         for name, target, make_path, headers in endpoints:
             phase = Phase(name, target)
             started = time.time()
-            await load(base, phase, make_path, headers, args.clients, args.seconds)
+            server0, client0 = process_cpu((api_proc or proc).pid) + (process_cpu(proc.pid) if api_proc else 0), own_cpu()
+            await load(base, phase, make_path, headers, args.clients, args.seconds, args.client)
+            phase.client_cpu = own_cpu() - client0
+            phase.server_cpu = process_cpu((api_proc or proc).pid) + (process_cpu(proc.pid) if api_proc else 0) - server0
             phase.ticks, phase.tick_max = read_ticks(events, started, time.time() + 0.5)
             phases.append(phase)
-            print(f"  {name}: {len(phase.latencies):,} requests, p99 {phase.pct(99):.0f} ms", flush=True)
+            print(f"  {name}: {len(phase.latencies):,} requests, p99 {phase.pct(99):.0f} ms, CPU a request: "
+                  f"server {phase.cpu_ms(phase.server_cpu):.1f} ms, client {phase.cpu_ms(phase.client_cpu):.1f} ms "
+                  f"(load {os.getloadavg()[0]:.2f})", flush=True)
 
         # Closing cases one after another (each plans its follow-up check-in for the child).
         async with httpx.AsyncClient(base_url=base, headers=director, timeout=60) as http:
@@ -461,10 +526,12 @@ async def main(args: argparse.Namespace) -> int:
     load_avg = os.getloadavg()
     print()
     print(f"bench-api on {engine_name}: {args.households:,} households, {args.clients} clients x {args.seconds:g} s "
-          f"per endpoint, real HTTP to uvicorn ({args.workers} process{'es' if args.workers > 1 else ''}), "
+          f"per endpoint, real HTTP ({args.client} client) to uvicorn ({args.workers} process{'es' if args.workers > 1 else ''}"
+          f"{', asyncio loop and h11' if args.plain_server else ''}), "
           f"tick every {args.tick_seconds} s; "
           f"load average {load_avg[0]:.2f} {load_avg[1]:.2f} {load_avg[2]:.2f} on {os.cpu_count()} cores")
-    print(f"{'endpoint':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'5xx':>6}  {'target':>8}  ticks")
+    print(f"{'endpoint':<26}{'requests':>9}{'p50 ms':>9}{'p99 ms':>9}{'max ms':>9}{'5xx':>6}  {'target':>8}"
+          f"{'srv cpu':>9}{'cli cpu':>9}  ticks")
     ok = True
     for p in phases:
         server_errors = sum(n for s, n in p.statuses.items() if s >= 500) + sum(p.errors.values())
@@ -474,7 +541,8 @@ async def main(args: argparse.Namespace) -> int:
         ok &= good
         ticks = ", ".join(f"{n} {k}" for k, n in sorted(p.ticks.items())) or "none"
         print(f"{p.name:<26}{len(p.latencies):>9,}{p.pct(50):>9.0f}{p.pct(99):>9.0f}"
-              f"{max(p.latencies, default=0):>9.0f}{server_errors:>6}  <{p.target_ms:>6}  {ticks} "
+              f"{max(p.latencies, default=0):>9.0f}{server_errors:>6}  <{p.target_ms:>6}"
+              f"{p.cpu_ms(p.server_cpu):>9.1f}{p.cpu_ms(p.client_cpu):>9.1f}  {ticks} "
               f"(longest {p.tick_max:.2f} s){'' if good else '  <-- MISSED'}"
               + (f" statuses {dict(bad)}" if bad else "") + (f" errors {dict(p.errors)}" if p.errors else ""))
     if closes:
@@ -501,6 +569,10 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--keep", action="store_true", help="keep the database (and the temporary directory) afterwards")
     parser.add_argument("--workers", type=int, default=1,
                         help="API processes (`shouwang api --workers N`, PostgreSQL only); the tick runs beside them")
+    parser.add_argument("--client", choices=("aiohttp", "httpx"), default="aiohttp",
+                        help="the load's HTTP client (aiohttp: less of the shared CPU than httpx)")
+    parser.add_argument("--plain-server", action="store_true",
+                        help="serve on asyncio's own loop with h11 (to compare with uvloop and httptools)")
     parser.add_argument("--serve", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--no-api", action="store_true", help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
@@ -517,9 +589,13 @@ def parse() -> argparse.Namespace:
 if __name__ == "__main__":
     arguments = parse()
     if arguments.serve:
+        from cli.roles import run_loop
+
         try:
-            asyncio.run(serve(arguments.db, arguments.port, arguments.tick_seconds, arguments.events,
-                              api_here=not arguments.no_api))
+            main_coro = serve(arguments.db, arguments.port, arguments.tick_seconds, arguments.events,
+                              api_here=not arguments.no_api, http="h11" if arguments.plain_server else "auto")
+            # As `shouwang run` serves: uvloop, and httptools (uvicorn's "auto").
+            asyncio.run(main_coro) if arguments.plain_server else run_loop(main_coro)
         except KeyboardInterrupt:
             pass
         sys.exit(0)

@@ -4,8 +4,10 @@
 Seeds the same data as scripts/bench_api.py (10,000 households by default), then, in this
 process over httpx's ASGITransport (no sockets, no uvicorn), sends N requests one after another
 to each endpoint and prints, per endpoint: wall ms per request (p50 and mean), the process's CPU
-ms per request (the app, the driver's thread and the in-process client together) and SQL
-statements per request. `--profile NAME` prints cProfile's top functions for that endpoint.
+ms per request (the app, the driver's thread and the in-process client together; "loop ms": the
+event loop's thread alone) and SQL
+statements per request, on uvloop as the server runs (`--asyncio` for asyncio's own loop).
+`--profile NAME` prints cProfile's top functions for that endpoint.
 
     .venv/bin/python scripts/profile_api.py [--db URL] [--households N] [--requests N] [--keep DIR] [--profile NAME]
 
@@ -104,7 +106,7 @@ async def main(args: argparse.Namespace) -> None:
         ("funnel", lambda: f"/api/v1/cohorts/{c}/reports/funnel", director),
     ]
     only = set(args.only.split(",")) if args.only else None
-    print(f"{'endpoint':<20}{'n':>5}{'p50 ms':>9}{'mean ms':>9}{'cpu ms':>9}{'stmts':>7}  status   (load {os.getloadavg()[0]:.1f})")
+    print(f"{'endpoint':<20}{'n':>5}{'p50 ms':>9}{'mean ms':>9}{'cpu ms':>9}{'loop ms':>9}{'stmts':>7}  status   (load {os.getloadavg()[0]:.1f})")
     async with httpx.AsyncClient(transport=httpx.ASGITransport(app=app), base_url="http://profile") as http:
         for name, make_path, headers in endpoints:
             if only is not None and name not in only:
@@ -123,21 +125,22 @@ async def main(args: argparse.Namespace) -> None:
                     profiler.disable = profiler.stop
                 else:
                     profiler = cProfile.Profile()
-            s0, cpus = statements[0], []
+            s0, cpus, mains = statements[0], [], []
             if profiler:
                 profiler.enable()
             for _ in range(args.rounds):  # the best round's CPU: the machine is shared
-                cpu0 = time.process_time()
+                cpu0, main0 = time.process_time(), time.thread_time()
                 for _ in range(n):
                     t = time.perf_counter()
                     response = await http.get(make_path(), headers=headers)
                     walls.append((time.perf_counter() - t) * 1000)
                     codes.add(response.status_code)
                 cpus.append((time.process_time() - cpu0) * 1000 / n)
+                mains.append((time.thread_time() - main0) * 1000 / n)
             if profiler:
                 profiler.disable()
-            cpu, n = min(cpus), n * args.rounds
-            print(f"{name:<20}{n:>5}{statistics.median(walls):>9.1f}{statistics.mean(walls):>9.1f}{cpu:>9.1f}"
+            cpu, main_cpu, n = min(cpus), mains[cpus.index(min(cpus))], n * args.rounds
+            print(f"{name:<20}{n:>5}{statistics.median(walls):>9.1f}{statistics.mean(walls):>9.1f}{cpu:>9.1f}{main_cpu:>9.1f}"
                   f"{(statements[0] - s0) / n:>7.1f}  {sorted(codes)}", flush=True)
             if profiler and args.pyinstrument:
                 print(profiler.output_text(unicode=False, show_all=False))
@@ -178,8 +181,15 @@ def parse() -> argparse.Namespace:
     parser.add_argument("--pyinstrument", action="store_true", help="profile with pyinstrument (pip install it)")
     parser.add_argument("--echo", type=int, default=0, help="print each statement's first N characters")
     parser.add_argument("--top", type=int, default=40)
+    parser.add_argument("--asyncio", action="store_true", help="asyncio's own loop instead of uvloop (as served)")
     return parser.parse_args()
 
 
 if __name__ == "__main__":
-    asyncio.run(main(parse()))
+    arguments = parse()
+    if arguments.asyncio:
+        asyncio.run(main(arguments))
+    else:
+        from cli.roles import run_loop
+
+        run_loop(main(arguments))  # the loop the server runs on

@@ -6,9 +6,10 @@ from __future__ import annotations
 from datetime import timedelta
 from typing import Annotated, Literal
 
-from fastapi import APIRouter, Query
+from fastapi import APIRouter, Query, Response
 
 from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ReaderLocale, ScopeDep, SessionDep
+from api.responses import json_list
 from core.alerts import cases, service
 from core.alerts.schemas import AlertRead, AlertResolve, AlertResolved
 from core.flows import cases as case_flows
@@ -46,7 +47,7 @@ async def list_alerts(
     )] = "urgent",
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[AlertRead]:
+) -> Response:
     """Most severe first, then the one waiting longest, unless `order=newest`. A child-age filter
     never matches an alert with no child."""
     rows = await service.list_alerts(
@@ -55,7 +56,7 @@ async def list_alerts(
         open_longer_than=None if open_longer_than_minutes is None else timedelta(minutes=open_longer_than_minutes),
         child_age_min=child_age_min, child_age_max=child_age_max, order=order, limit=limit, offset=offset,
     )
-    return await service.alert_reads(session, alerts=rows, locale=locale)
+    return json_list(AlertRead, await service.alert_rows(session, alerts=rows, locale=locale))
 
 
 @router.get("/{alert_id}", response_model=AlertRead)

@@ -13,6 +13,7 @@ from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from api.deps import MAX_ID, CurrentStaff, IdPath, Now, ScopeDep, SessionDep
+from api.responses import json_list
 from core import idempotency
 from core.access import Scope
 from core.alerts import cases, service
@@ -67,11 +68,11 @@ async def list_cases(
     child_id: OptionalId = None,
     limit: Annotated[int, Query(ge=1, le=200)] = 50,
     offset: Annotated[int, Query(ge=0, le=1_000_000)] = 0,
-) -> list[CaseRead]:
+) -> Response:
     """Open cases first, then the most recently opened; every status unless filtered."""
     rows = await service.list_cases(session, scope=scope, now=now, cohort_id=cohort_id, status=status,
                                     child_id=child_id, limit=limit, offset=offset)
-    return await service.case_reads(session, cases=rows)
+    return json_list(CaseRead, await service.case_rows(session, cases=rows))
 
 
 @router.get("/cases/{case_id}", response_model=CaseDetail)

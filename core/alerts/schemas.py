@@ -9,10 +9,9 @@ from datetime import date, datetime
 from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field
-from sqlalchemy import Row
 
 from core.alerts.cases import CONTACT_METHODS, NOTE_MAX, OUTCOMES, REFERRAL_TARGETS
-from core.models import Alert, CaseEvent
+from core.models import CaseEvent
 
 Method = Literal["call", "visit"]
 ReferralTarget = Literal["hospital_cmh", "school_counsellor", "police", "civil_affairs", "other"]
@@ -56,20 +55,6 @@ class AlertRead(BaseModel):
     escalate_at: datetime | None  # the next step's deadline while nobody has acknowledged
     # Whom to call: "王奶奶 · 13812345678 · 三组 村口" (core.households.identity); None once erased
     family: str | None = None
-
-    @classmethod
-    def of(cls, alert: Alert | Row[Any], *, rule_reason: str | None, family: str | None = None) -> AlertRead:
-        return cls(
-            id=alert.id, cohort_id=alert.cohort_id, subject_key=alert.subject_key, child_id=alert.child_id,
-            household_id=alert.household_id, guardian_id=alert.guardian_id, severity=alert.severity,
-            audience=alert.audience, rule_id=alert.rule_id, source=alert.questionnaire_id,
-            source_version=alert.questionnaire_version, reason=alert.reason, rule_reason=rule_reason,
-            status=alert.status, evidence=alert.evidence, occurrences=alert.occurrences, created_at=alert.created_at,
-            last_seen_at=alert.last_seen_at, check_in_id=alert.check_in_id, case_id=alert.case_id,
-            acknowledged_at=alert.acknowledged_at, acknowledged_by_staff_id=alert.acknowledged_by_staff_id,
-            resolved_at=alert.resolved_at, resolved_by_staff_id=alert.resolved_by_staff_id, outcome=alert.outcome,
-            escalation_level=alert.escalation_level, escalate_at=alert.escalate_at, family=family,
-        )
 
 
 class AlertResolve(BaseModel):

@@ -159,9 +159,11 @@ async def _reasons_of(session: AsyncSession, key: tuple[str, int], sha: str | No
     return cached
 
 
-async def alert_reads(session: AsyncSession, *, alerts: Sequence[Alert | Row[Any]], locale: str) -> list[AlertRead]:
-    """Each alert (an Alert, or a row of list_alerts: ALERT_COLUMNS and questionnaire_sha256)
-    with its rule's reason in the reader's language, from the version that fired it."""
+async def alert_rows(session: AsyncSession, *, alerts: Sequence[Alert | Row[Any]], locale: str) -> list[dict[str, Any]]:
+    """Each alert (an Alert, or a row of list_alerts: ALERT_COLUMNS and questionnaire_sha256) as
+    the values of AlertRead's fields, with its rule's reason in the reader's language, from the
+    version that fired it. Plain values of the fields' types: the API dumps a list of them as
+    JSON without building models (api.responses)."""
     reasons: dict[tuple[str | None, int | None], dict[str, dict[str, str]]] = {}
     for a in alerts:
         key = (a.questionnaire_id, a.questionnaire_version)
@@ -170,9 +172,33 @@ async def alert_reads(session: AsyncSession, *, alerts: Sequence[Alert | Row[Any
         reasons[key] = await _reasons_of(session, (a.questionnaire_id, a.questionnaire_version),
                                          getattr(a, "questionnaire_sha256", None))
     families = await family_labels(session, household_ids=[a.household_id for a in alerts])
-    return [AlertRead.of(a, rule_reason=reasons.get((a.questionnaire_id, a.questionnaire_version), {})
-                         .get(a.rule_id, {}).get(locale), family=families.get(a.household_id or 0))
-            for a in alerts]
+    out = []
+    for a in alerts:
+        values = dict(zip(a._fields, a)) if isinstance(a, Row) else {c.key: getattr(a, c.key) for c in ALERT_COLUMNS}
+        values["source"] = values.pop("questionnaire_id")
+        values["source_version"] = values.pop("questionnaire_version")
+        values["rule_reason"] = reasons.get((values["source"], values["source_version"]), {}).get(
+            values["rule_id"], {}).get(locale)
+        values["family"] = families.get(values["household_id"] or 0)
+        out.append(values)
+    return out
+
+
+async def alert_reads(session: AsyncSession, *, alerts: Sequence[Alert | Row[Any]], locale: str) -> list[AlertRead]:
+    """alert_rows as AlertRead models."""
+    return [AlertRead(**values) for values in await alert_rows(session, alerts=alerts, locale=locale)]
+
+
+async def case_rows(session: AsyncSession, *, cases: Sequence[Row[Any]]) -> list[dict[str, Any]]:
+    """Rows of list_cases (CASE_COLUMNS) as the values of CaseRead's fields, with the family's
+    label: plain values the API dumps as JSON without building models (api.responses)."""
+    families = await family_labels(session, household_ids=[c.household_id for c in cases])
+    out = []
+    for c in cases:
+        values = dict(zip(c._fields, c))
+        values["family"] = families.get(values["household_id"] or 0)
+        out.append(values)
+    return out
 
 
 async def case_reads(session: AsyncSession, *, cases: Sequence[Case | Row[Any]]) -> list[CaseRead]:

@@ -54,11 +54,12 @@ def questionnaire_file(row: Questionnaire) -> QuestionnaireFile:
 
 
 async def stored_questionnaire_file(session: AsyncSession, *, questionnaire_id: str,
-                                    version: int) -> QuestionnaireFile:
+                                    version: int, sha256: str | None = None) -> QuestionnaireFile:
     """A stored version's file, reading its document only the first time this process meets
-    its hash (one small query otherwise). The version must exist (a foreign key's target)."""
-    sha = await session.scalar(select(Questionnaire.sha256).where(Questionnaire.id == questionnaire_id,
-                                                                   Questionnaire.version == version))
+    its hash (one small query otherwise, none when the caller read `sha256` along with the rows
+    that name the version). The version must exist (a foreign key's target)."""
+    sha = sha256 if sha256 is not None else await session.scalar(
+        select(Questionnaire.sha256).where(Questionnaire.id == questionnaire_id, Questionnaire.version == version))
     parsed = _parsed.get((questionnaire_id, version, sha)) if sha is not None else None
     if parsed is not None:
         return parsed

@@ -6,7 +6,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import ColumnElement, select
+from sqlalchemy import ColumnElement, and_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from core import audit
@@ -17,7 +17,7 @@ from core.checkin.service import child_key, guardian_key
 from core.content.questionnaires import QuestionnaireFile
 from core.errors import NotFound
 from core.locales import pick_locale
-from core.models import Alert, Answer, CheckIn, CheckInScore, Child, FreeText, Guardian, Household
+from core.models import Alert, Answer, CheckIn, CheckInScore, Child, FreeText, Guardian, Household, Questionnaire
 
 
 
@@ -61,7 +61,11 @@ async def _records(
     # Columns, not ORM objects, throughout: this list is read on every child's page.
     query = select(CheckIn.id, CheckIn.questionnaire_id, CheckIn.questionnaire_version, CheckIn.child_id,
                    CheckIn.subject_guardian_id, CheckIn.cycle, CheckIn.state, CheckIn.due_at, CheckIn.expires_at,
-                   CheckIn.completed_at).where(subject)
+                   CheckIn.completed_at, Questionnaire.sha256.label("questionnaire_sha256")).where(subject)
+    # The hash of each row's questionnaire version comes along: its parsed file is then taken
+    # from the process's cache without another query (stored_questionnaire_file).
+    query = query.outerjoin(Questionnaire, and_(Questionnaire.id == CheckIn.questionnaire_id,
+                                                Questionnaire.version == CheckIn.questionnaire_version))
     if questionnaire_id is not None:
         query = query.where(CheckIn.questionnaire_id == questionnaire_id)
     checkins = list((await session.execute(
@@ -99,8 +103,8 @@ async def _records(
         select(Guardian.id, Guardian.relationship).where(Guardian.id.in_(guardian_ids))
     )).all()) if guardian_ids else {}
     forms: dict[tuple[str, int], QuestionnaireFile] = {}
-    for pair in {(c.questionnaire_id, c.questionnaire_version) for c in checkins}:
-        forms[pair] = await stored_questionnaire_file(session, questionnaire_id=pair[0], version=pair[1])
+    for pair, sha in {(c.questionnaire_id, c.questionnaire_version): c.questionnaire_sha256 for c in checkins}.items():
+        forms[pair] = await stored_questionnaire_file(session, questionnaire_id=pair[0], version=pair[1], sha256=sha)
 
     out = []
     for c in checkins:

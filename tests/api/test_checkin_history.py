@@ -189,3 +189,31 @@ async def test_a_guardians_own_checkins(
     assert (await client.get(guardian_url)).status_code == 401
     assert (await client.get(guardian_url, headers=world.b.director_auth)).status_code == 404
     assert (await client.get("/api/v1/guardians/999999/checkins", headers=ADMIN)).status_code == 404
+
+
+@pytest.mark.usefixtures("loaded")
+async def test_history_reads_the_questionnaire_hash_with_the_check_ins(
+    client: httpx.AsyncClient, world: World, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """Issue #16: the questionnaire's hash comes along with the check-in rows, so a history
+    whose questionnaire file is cached reads no questionnaires row on its own."""
+    from typing import Any
+
+    from sqlalchemy import event
+
+    await answered_psc17(world, sessionmaker, clock)
+    await client.get(url(world.a.child_id), headers=world.a.director_auth)  # the file parsed and cached
+    seen: list[str] = []
+
+    def count(_conn: Any, _cursor: Any, statement: str, *_: Any) -> None:
+        seen.append(" ".join(statement.split()))
+
+    engine = sessionmaker.kw["bind"].sync_engine
+    event.listen(engine, "before_cursor_execute", count)
+    try:
+        response = await client.get(url(world.a.child_id), headers=world.a.director_auth)
+    finally:
+        event.remove(engine, "before_cursor_execute", count)
+    assert response.status_code == 200 and response.json()[0]["title"] == "儿童情绪行为小筛查（PSC-17）"
+    assert not [s for s in seen if s.startswith("SELECT") and "FROM questionnaires" in s]
+    assert [s for s in seen if "FROM check_ins" in s and "questionnaires.sha256" in s]
