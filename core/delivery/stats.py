@@ -70,14 +70,13 @@ async def delivery_stats(
         for state, n in by_state.items():
             totals[state] = totals.get(state, 0) + n
 
-    in_cohort = select(Household.id).where(Household.cohort_id == cohort_id)
-    unreachable = Guardian.household_id.in_(in_cohort) & Guardian.unreachable_at.is_not(None)
-    guardians = GuardianCounts(
-        marked_unreachable=await session.scalar(
-            select(func.count()).where(unreachable, Guardian.unreachable_at >= since, Guardian.unreachable_at < until)
-        ) or 0,
-        unreachable_now=await session.scalar(select(func.count()).where(unreachable)) or 0,
-    )
+    # Both counts in one pass over the cohort's households and ix_guardians_household_unreachable.
+    unreachable_now, marked = (await session.execute(
+        select(func.count(), func.count().filter(Guardian.unreachable_at >= since, Guardian.unreachable_at < until))
+        .select_from(Guardian).join(Household, Household.id == Guardian.household_id)
+        .where(Household.cohort_id == cohort_id, Guardian.unreachable_at.is_not(None))
+    )).one()
+    guardians = GuardianCounts(marked_unreachable=marked or 0, unreachable_now=unreachable_now or 0)
 
     feedback = _feedback_counts()
     per_lesson: dict[str, dict[str, dict[str, int]]] = {}

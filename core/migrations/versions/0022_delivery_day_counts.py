@@ -4,6 +4,9 @@ Revision ID: 0022d
 Revises: 0021p
 Create Date: 2026-12-03 18:40:00
 
+Also an index guardians (household_id, unreachable_at): the statistics' count of unreachable
+guardians of a cohort from the index alone.
+
 delivery_day_counts holds, per cohort, UTC day of creation, kind, state and lesson, how many
 deliveries there are. Triggers on deliveries keep it exactly right in the transaction of every
 insert, delete (cascades included) and change of those columns, whatever statement made it; the
@@ -104,6 +107,8 @@ def upgrade() -> None:
         sa.Column('n', sa.Integer(), nullable=False),
         sa.PrimaryKeyConstraint('cohort_id', 'day', 'kind', 'state', 'lesson_id', name=op.f('pk_delivery_day_counts')),
     )
+    op.create_index('ix_guardians_household_unreachable', 'guardians', ['household_id', 'unreachable_at'],
+                    unique=False)
     bind = op.get_bind()
     create_triggers(bind)
     rebuild(bind)
@@ -114,3 +119,4 @@ def downgrade() -> None:
     for statement in (DROP_PG if bind.dialect.name == "postgresql" else DROP_SQLITE):
         bind.exec_driver_sql(statement)
     op.drop_table('delivery_day_counts')
+    op.drop_index('ix_guardians_household_unreachable', table_name='guardians')
