@@ -6,7 +6,7 @@ guardians marked unreachable in it.
 """
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import datetime, timedelta, timezone
 
 from pydantic import BaseModel
 from sqlalchemy import func, select
@@ -17,7 +17,7 @@ from core.delivery.lessons import QUESTIONS
 from core.delivery.outbox import SENT, STATES
 from core.errors import Invalid, NotFound
 from core.messages import MessageKind
-from core.models import Cohort, Delivery, Guardian, Household, Lesson, LessonFeedback
+from core.models import Cohort, Delivery, DeliveryDayCount, Guardian, Household, Lesson, LessonFeedback
 
 KINDS = (MessageKind.LESSON, MessageKind.LESSON_FOLLOWUP, MessageKind.CAMPAIGN)
 
@@ -59,14 +59,8 @@ async def delivery_stats(
         raise Invalid("must be before until", field="since")
 
     deliveries: dict[str, dict[str, int]] = {str(kind): dict.fromkeys(STATES, 0) for kind in KINDS}
-    in_period = (Delivery.cohort_id == cohort_id, Delivery.created_at >= since, Delivery.created_at < until)
-    # One pass over the covering index ix_deliveries_cohort_created: counts by kind, state and
-    # lesson, summed here into the per-kind table and the lessons sent.
-    sent: dict[str, int] = {}
-    for kind, state, lesson_id, n in await session.execute(
-        select(Delivery.kind, Delivery.state, Delivery.lesson_id, func.count()).where(*in_period)
-        .group_by(Delivery.kind, Delivery.state, Delivery.lesson_id)
-    ):
+    sent: dict[str, int] = {}  # lessons sent
+    for (kind, state, lesson_id), n in (await _counts(session, cohort_id, since, until)).items():
         by_state = deliveries.setdefault(kind, dict.fromkeys(STATES, 0))
         by_state[state] = by_state.get(state, 0) + n
         if kind == MessageKind.LESSON and state == SENT and lesson_id is not None:
@@ -76,14 +70,13 @@ async def delivery_stats(
         for state, n in by_state.items():
             totals[state] = totals.get(state, 0) + n
 
-    in_cohort = select(Household.id).where(Household.cohort_id == cohort_id)
-    unreachable = Guardian.household_id.in_(in_cohort) & Guardian.unreachable_at.is_not(None)
-    guardians = GuardianCounts(
-        marked_unreachable=await session.scalar(
-            select(func.count()).where(unreachable, Guardian.unreachable_at >= since, Guardian.unreachable_at < until)
-        ) or 0,
-        unreachable_now=await session.scalar(select(func.count()).where(unreachable)) or 0,
-    )
+    # Both counts in one pass over the cohort's households and ix_guardians_household_unreachable.
+    unreachable_now, marked = (await session.execute(
+        select(func.count(), func.count().filter(Guardian.unreachable_at >= since, Guardian.unreachable_at < until))
+        .select_from(Guardian).join(Household, Household.id == Guardian.household_id)
+        .where(Household.cohort_id == cohort_id, Guardian.unreachable_at.is_not(None))
+    )).one()
+    guardians = GuardianCounts(marked_unreachable=marked or 0, unreachable_now=unreachable_now or 0)
 
     feedback = _feedback_counts()
     per_lesson: dict[str, dict[str, dict[str, int]]] = {}
@@ -111,6 +104,55 @@ async def delivery_stats(
         cohort_id=cohort_id, since=since, until=until, deliveries=deliveries, totals=totals, guardians=guardians,
         feedback=feedback, lessons=lessons,
     )
+
+
+async def _counts(session: AsyncSession, cohort_id: int, since: datetime,
+                  until: datetime) -> dict[tuple[str, str, str | None], int]:
+    """How many of the cohort's deliveries created in [since, until) are of each kind, state and
+    lesson. The whole UTC days inside the period come from the per-day pre-aggregate
+    (core.models.DeliveryDayCount: a few rows per day); only the partial days at its ends are
+    counted from the outbox (ix_deliveries_cohort_created). Keys whose count is zero are left out,
+    as a count of the outbox would."""
+    first = _midnight(since, up=True)
+    last = _midnight(until, up=False)
+    counts: dict[tuple[str, str, str | None], int] = {}
+
+    def add(kind: str, state: str, lesson_id: str | None, n: int) -> None:
+        key = (kind, state, lesson_id or None)
+        counts[key] = counts.get(key, 0) + n
+
+    if first >= last:  # no whole day inside: the outbox alone
+        edges = [(since, until)]
+    else:
+        edges = [(a, b) for a, b in ((since, first), (last, until)) if a < b]
+        for kind, state, lesson_id, n in await session.execute(
+            select(DeliveryDayCount.kind, DeliveryDayCount.state, DeliveryDayCount.lesson_id,
+                   func.sum(DeliveryDayCount.n))
+            .where(DeliveryDayCount.cohort_id == cohort_id, DeliveryDayCount.day >= first.date(),
+                   DeliveryDayCount.day < last.date())
+            .group_by(DeliveryDayCount.kind, DeliveryDayCount.state, DeliveryDayCount.lesson_id)
+        ):
+            add(kind, state, lesson_id, int(n or 0))
+    for start, end in edges:
+        for kind, state, lesson_id, n in await session.execute(
+            select(Delivery.kind, Delivery.state, Delivery.lesson_id, func.count())
+            .where(Delivery.cohort_id == cohort_id, Delivery.created_at >= start, Delivery.created_at < end)
+            .group_by(Delivery.kind, Delivery.state, Delivery.lesson_id)
+        ):
+            add(kind, state, lesson_id, n)
+    return {key: n for key, n in counts.items() if n}
+
+
+def _midnight(at: datetime, *, up: bool) -> datetime:
+    """The UTC midnight at or after (up) / at or before `at`."""
+    at = at.astimezone(timezone.utc)
+    day = at.replace(hour=0, minute=0, second=0, microsecond=0)
+    if up and day < at:
+        try:
+            return day + timedelta(days=1)
+        except OverflowError:  # the calendar's last day: no whole day after it
+            return datetime.max.replace(tzinfo=timezone.utc)
+    return day
 
 
 async def _titles(session: AsyncSession, lesson_ids: list[str]) -> dict[str, dict[str, str]]:

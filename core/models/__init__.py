@@ -14,7 +14,7 @@ from core.models.enrolment import (
     HouseholdInvite,
     Invitation,
 )
-from core.models.delivery import Delivery, LessonFeedback
+from core.models.delivery import Delivery, DeliveryDayCount, LessonFeedback
 from core.models.endpoint import Endpoint
 from core.models.guards import AuthFailure, IdempotencyKey, SafetyFloorRow
 from core.models.inbox import InboxItem, InboxMessage
@@ -43,6 +43,7 @@ __all__ = [
     "Cohort",
     "ConsentDecline",
     "Delivery",
+    "DeliveryDayCount",
     "Draft",
     "Endpoint",
     "Guardian",

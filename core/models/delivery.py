@@ -2,10 +2,10 @@ from __future__ import annotations
 
 import re
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Any
 
-from sqlalchemy import JSON, and_, ForeignKey, Index, Integer, String, Text, UniqueConstraint
+from sqlalchemy import JSON, Date, and_, ForeignKey, Index, Integer, String, Text, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, validates
 
 from core.db import Base, UTCDateTime
@@ -89,6 +89,29 @@ class Delivery(Base):
         for column, value in ref_columns(ref).items():
             setattr(self, column, value)
         return ref
+
+
+class DeliveryDayCount(Base):
+    """How many of a cohort's deliveries, created on one UTC day, are of a kind, in a state and
+    about a lesson ("" for none): the per-day pre-aggregate that delivery statistics read
+    instead of counting the outbox (issue #16).
+
+    Kept exactly right by database triggers on deliveries (migration 0022d): every insert adds
+    one, every delete (cascades from an erased guardian or cohort included) takes one away, and
+    every update that changes the cohort, creation time, kind, state or lesson moves one from the
+    old key to the new one, in the same transaction as the change itself, whatever code (or
+    bulk statement) made it. No foreign key: a cohort's rows fall to zero with its deliveries.
+    A migration that rebuilds the deliveries table (SQLite batch mode) drops the triggers and
+    must create them again (core.migrations.versions.0022_delivery_day_counts.create_triggers)."""
+
+    __tablename__ = "delivery_day_counts"
+
+    cohort_id: Mapped[int] = mapped_column(Integer, primary_key=True)
+    day: Mapped[date] = mapped_column(Date, primary_key=True)  # of created_at, in UTC
+    kind: Mapped[str] = mapped_column(String(24), primary_key=True)
+    state: Mapped[str] = mapped_column(String(12), primary_key=True)
+    lesson_id: Mapped[str] = mapped_column(String(64), primary_key=True)  # "" when none
+    n: Mapped[int] = mapped_column(Integer)
 
 
 class LessonFeedback(Base):

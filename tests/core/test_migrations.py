@@ -257,3 +257,52 @@ async def test_chat_ids_become_endpoints_and_addresses_with_every_row_kept(empty
         assert back == [555, 555, 333] and update_id == big and feedback == 1
     finally:
         await engine.dispose()
+
+
+# ---------------------------------------------------------------- 0022d: delivery day counts
+
+
+async def test_delivery_day_counts_are_built_from_existing_rows_and_kept_after(empty_url: str) -> None:
+    """A database with deliveries from before 0022d: the upgrade counts them per cohort, UTC day,
+    kind, state and lesson (a row at 23:30 UTC is that day's, one with no cohort is not counted);
+    from then on the triggers keep the counts; the downgrade takes table and triggers away."""
+    engine = make_engine(empty_url)
+    sqlite = empty_url.startswith("sqlite")
+
+    def stamp(at: datetime) -> Any:
+        return at.replace(tzinfo=None) if sqlite else at  # raw SQL: SQLite stores UTC naive
+
+    day1, late = datetime(2026, 11, 1, 8, tzinfo=timezone.utc), datetime(2026, 11, 1, 23, 30, tzinfo=timezone.utc)
+    day2 = datetime(2026, 11, 2, 0, 0, tzinfo=timezone.utc)
+    try:
+        await upgrade(engine, "0021p")
+        async with engine.begin() as conn:
+            await _insert(conn, "cohorts", id=1, name="c", region="", timezone="Asia/Shanghai", default_locale="zh-Hans",
+                          lesson_schedule="{}", checkin_schedule="{}", programmes="[]", safety_lines="[]",
+                          alert_policy="{}", created_at=stamp(day1))
+            rows = [(1, day1, "lesson", "sent", "a"), (1, late, "lesson", "sent", "a"), (1, day1, "lesson", "failed", "a"),
+                    (1, day2, "lesson", "sent", "a"), (1, day2, "checkin", "pending", None), (None, day1, "alert", "sent", None)]
+            for n, (cohort_id, at, kind, state, lesson_id) in enumerate(rows):
+                await _insert(conn, "deliveries", address=f"telegram:{n}", cohort_id=cohort_id, kind=kind, ref=f"r{n}",
+                              cycle="1", lane=2, state=state, due_at=stamp(at), attempts=0, payload="{}",
+                              lesson_id=lesson_id, created_at=stamp(at))
+        await upgrade(engine, "head")
+        query = text("SELECT cohort_id, day, kind, state, lesson_id, n FROM delivery_day_counts WHERE n <> 0")
+
+        async def counts() -> set[tuple[Any, ...]]:
+            async with engine.connect() as conn:
+                return {(c, str(d), k, s, lesson, n) for c, d, k, s, lesson, n in await conn.execute(query)}
+
+        assert await counts() == {(1, "2026-11-01", "lesson", "sent", "a", 2), (1, "2026-11-01", "lesson", "failed", "a", 1),
+                                  (1, "2026-11-02", "lesson", "sent", "a", 1), (1, "2026-11-02", "checkin", "pending", "", 1)}
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE deliveries SET state = 'sent' WHERE kind = 'checkin'"))
+            await conn.execute(text("DELETE FROM deliveries WHERE state = 'failed'"))
+        assert await counts() == {(1, "2026-11-01", "lesson", "sent", "a", 2), (1, "2026-11-02", "lesson", "sent", "a", 1),
+                                  (1, "2026-11-02", "checkin", "sent", "", 1)}
+        await downgrade(engine, "0021p")
+        async with engine.begin() as conn:
+            await conn.execute(text("UPDATE deliveries SET state = 'pending'"))  # no trigger left behind
+            assert await conn.scalar(text("SELECT count(*) FROM deliveries")) == 5
+    finally:
+        await engine.dispose()
