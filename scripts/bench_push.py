@@ -56,6 +56,7 @@ FIRST_CHAT = 1_000_000
 DIRECTOR_CHATS = (900_000_001, 900_000_002)
 TOKEN = "1:bench"
 WINDOW_GUARD: float | None = None
+PROFILE: str | None = None  # --profile: cProfile of each scenario's sending, to this path + name
 
 
 # ---------------------------------------------------------------- the double, in its own process
@@ -216,9 +217,19 @@ async def scenario(
             await asyncio.sleep(0.1)  # the benchmark's own stopwatch, not a test
         stop.set()
 
+    profiler = None
+    if PROFILE:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0, cpu0, dcpu0 = time.perf_counter(), time.process_time(), double.cpu_seconds()
     await asyncio.gather(sender.run(stop, idle=0.05), watch())
     wall = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{PROFILE}.{name}")
+        print(f"  (profile of the {name} scenario in {PROFILE}.{name})")
     cpu, dcpu = time.process_time() - cpu0, double.cpu_seconds() - dcpu0
     if raised:  # let the last cards arrive (the sender is stopped: a short lane-0 drain)
         stop2 = asyncio.Event()
@@ -303,13 +314,14 @@ async def main() -> int:
     parser.add_argument("--only", default="free,paid,storm")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--window-guard", type=float, help="override SenderConfig.window_guard (seconds)")
+    parser.add_argument("--profile", help="write a cProfile of each scenario's sending to PROFILE.<scenario>")
     args = parser.parse_args()
     window = args.window_30 or (60.0 if args.full else 20.0)
     paid_n = args.paid_messages or (80_000 if args.full else 10_000)
     storm_n = args.storm_messages or (10_000 if args.full else 2_000)
     only = set(args.only.split(","))
-    global WINDOW_GUARD
-    WINDOW_GUARD = args.window_guard
+    global WINDOW_GUARD, PROFILE
+    WINDOW_GUARD, PROFILE = args.window_guard, args.profile
     need = int((window * 30 + paid_n + storm_n) * 1.2)  # each scenario may overshoot by a batch
     guardians = args.guardians or max(100_000 if args.full else 0, need)
 
