@@ -33,7 +33,7 @@ from bot.checkin_render import (
     answered_by_other_html, being_answered_html, closed_html, question_html, reminder_lead, safety_html,
 )
 from bot.keyboards.checkins import question_keyboard
-from bot.keyboards.lessons import feedback_keyboard, tried_keyboard
+from bot.keyboards.lessons import feedback_markup, tried_markup
 from bot.lesson_render import CAPTION_LIMIT, campaign_html, followup_html, lesson_html
 from bot.notice_render import guardian_left_html, invite_used_html
 from bot.retry import ReplyRetry, in_outbox_request, outbox_request
@@ -95,9 +95,11 @@ def _lean_session(bot: Bot) -> AiohttpSession | None:
     return session
 
 
-async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: InlineKeyboardMarkup | None = None,
+async def send_text(bot: Bot, chat_id: int, text: str, *,
+                    reply_markup: InlineKeyboardMarkup | dict[str, Any] | None = None,
                     allow_paid_broadcast: bool | None = None) -> Message | Sent:
-    """sendMessage for the outbox sender's bulk sends (lessons as text, follow-ups, campaigns).
+    """sendMessage for the outbox sender's bulk sends (lessons as text, follow-ups, campaigns);
+    `reply_markup` may come as the Bot API's JSON already (then no models are built on this path).
 
     On the production session it is posted as JSON on the bot's own aiohttp session (the same
     connection pool, keep-alive and timeout as aiogram's calls), without aiogram's per-request
@@ -108,17 +110,25 @@ async def send_text(bot: Bot, chat_id: int, text: str, *, reply_markup: InlineKe
     bot.send_message raises; a timeout or a connection error is TelegramNetworkError, as there.
     Anywhere else (a mocked session, a reply outside the sender) it is bot.send_message."""
     paid = {"allow_paid_broadcast": True} if allow_paid_broadcast else {}
+    markup = reply_markup if isinstance(reply_markup, dict) else None  # JSON already (bot.keyboards.lessons)
+
+    def keyboard() -> InlineKeyboardMarkup | None:
+        return InlineKeyboardMarkup.model_validate(markup) if markup is not None else cast(
+            "InlineKeyboardMarkup | None", reply_markup)
+
     session = _lean_session(bot)
     if session is None:
-        return await bot.send_message(chat_id, text, reply_markup=reply_markup, **paid)
+        return await bot.send_message(chat_id, text, reply_markup=keyboard(), **paid)
     params: dict[str, Any] = {"chat_id": chat_id, "text": text, **paid}
     if bot.default.parse_mode is not None:
         params["parse_mode"] = bot.default.parse_mode
-    if reply_markup is not None:
+    if markup is not None:
+        params["reply_markup"] = markup
+    elif isinstance(reply_markup, InlineKeyboardMarkup):
         params["reply_markup"] = reply_markup.model_dump(mode="json", exclude_none=True, warnings=False)
 
     def method() -> SendMessage:  # only for an answer that is not ok: aiogram's errors carry it
-        return SendMessage(chat_id=chat_id, text=text, reply_markup=reply_markup, **paid)
+        return SendMessage(chat_id=chat_id, text=text, reply_markup=keyboard(), **paid)
 
     http = await session.create_session()
     try:
@@ -285,7 +295,7 @@ class TelegramMessenger:
                                      media_root=self.media_root, **paid)
         if kind == MessageKind.LESSON_FOLLOWUP:
             return await send_text(self.bot, chat, followup_html(dict(content_of(raw, LessonFollowupPayload))),
-                                   reply_markup=tried_keyboard(item.delivery_id), allow_paid_broadcast=item.paid_broadcast)
+                                   reply_markup=tried_markup(item.delivery_id), allow_paid_broadcast=item.paid_broadcast)
         if kind in (MessageKind.CHECKIN, MessageKind.CHECKIN_REMINDER):
             question = content_of(raw, CheckinPayload)
             assert question["question"] is not None  # the resolver skips a check-in with nothing left to ask
@@ -362,13 +372,13 @@ async def send_lesson(bot: Bot, chat_id: int, content: dict[str, Any], delivery_
     read little), otherwise a text message; feedback buttons underneath."""
     paid = {"allow_paid_broadcast": True} if allow_paid_broadcast else {}
     text = lesson_html(content)
-    keyboard = feedback_keyboard(delivery_id)
+    keyboard = feedback_markup(delivery_id)
     media = content.get("media") or {}
     fits = len(text) <= CAPTION_LIMIT
     if media.get("voice") and fits:
         return await bot.send_voice(chat_id, FSInputFile(media_root / media["voice"]), caption=text,
-                                    reply_markup=keyboard, **paid)
+                                    reply_markup=InlineKeyboardMarkup.model_validate(keyboard), **paid)
     if media.get("image") and fits:
         return await bot.send_photo(chat_id, FSInputFile(media_root / media["image"]), caption=text,
-                                    reply_markup=keyboard, **paid)
+                                    reply_markup=InlineKeyboardMarkup.model_validate(keyboard), **paid)
     return await send_text(bot, chat_id, text, reply_markup=keyboard, allow_paid_broadcast=allow_paid_broadcast)
