@@ -54,11 +54,18 @@ train-risk: install
 # 1,000/s with paid broadcast, 1/s per chat, 429 + retry_after): rate at 30 and 1,000 msg/s,
 # 429 counts, and a rate misconfigured to 300/s with red alerts raised meanwhile (issue #16's
 # targets are printed with the figures). Quick by default; bench-push-full: 100,000 guardians.
+# Then the paid campaign on PostgreSQL drained by 1, 2 and 3 sender processes sharing the outbox
+# and the budget (msg/s, % of the 1,000 cap, 429s, duplicates, missed, CPU per message); the
+# database BENCH_PUSH_PG is emptied first (created when missing; its name must contain "bench").
+BENCH_PUSH_PG ?= postgresql+asyncpg://postgres@127.0.0.1:5432/shouwang_bench_push
+BENCH_PUSH_SENDERS ?= 1,2,3
 bench-push: install
 	$(BIN)/python scripts/bench_push.py
+	$(BIN)/python scripts/bench_push.py --database-url $(BENCH_PUSH_PG) --senders $(BENCH_PUSH_SENDERS)
 
 bench-push-full: install
 	$(BIN)/python scripts/bench_push.py --full
+	$(BIN)/python scripts/bench_push.py --database-url $(BENCH_PUSH_PG) --senders $(BENCH_PUSH_SENDERS) --paid-messages 30000
 
 # Red alerts raised while a lesson drains at Telegram's ~30 msg/s (over HTTP, against the
 # double): seconds until every director has the card (issue #5: within a minute).

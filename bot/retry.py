@@ -66,6 +66,11 @@ def outbox_request() -> Iterator[None]:
         _outbox_request.reset(token)
 
 
+def in_outbox_request() -> bool:
+    """Is this call the outbox sender's (inside `outbox_request()`)?"""
+    return _outbox_request.get()
+
+
 @contextlib.contextmanager
 def hold_session(session: AsyncSession) -> Iterator[None]:
     """The update's database session, so a reply that must wait can end its transaction first."""

@@ -10,13 +10,20 @@ AiohttpSession pointed at the double through SHOUWANG_TELEGRAM_API_BASE), messen
   storm     send_rate = 300 (10× the cap, misconfigured), a campaign of N messages: the share of
             requests answered 429, and red alerts raised during it: seconds until every
             director's chat has the card (lane 0, through the same free limit).
+  senders   (--senders 1,2,3, PostgreSQL only) the paid campaign drained by N sender PROCESSES
+            sharing the outbox (FOR UPDATE SKIP LOCKED) and the budget rows, each built as the
+            worker builds its sender (cli.roles.build_sender, WORKER_POOL engine, ByChannel over
+            the TelegramMessenger): msg/s, % of the 1,000 cap, 429s per 1,000, duplicates and
+            missed messages (both must be 0), CPU per message summed over the processes.
 Targets (issue #16): free and paid ≥ 95% of the cap with < 1 × 429 per 1,000 messages; storm
 < 5% of requests answered 429 and every alert card within 60 s. Planning time (issue #3: < 5 s
 for 100,000 on SQLite) is printed too.
 
     .venv/bin/python scripts/bench_push.py            # quick: ~13,000 guardians, a few minutes
     .venv/bin/python scripts/bench_push.py --full     # 100,000 guardians, storm of 10,000
-    [--only free,paid,storm] [--database-url postgresql+asyncpg://…]
+    [--only free,paid,storm] [--database-url postgresql+asyncpg://…/NAME_WITH_bench]
+    --database-url postgresql+asyncpg://postgres@127.0.0.1:5432/shouwang_bench_push --senders 1,2,3
+A PostgreSQL database is emptied first (created when missing); its name must contain "bench".
 """
 from __future__ import annotations
 
@@ -24,6 +31,7 @@ import argparse
 import asyncio
 import json
 import os
+import signal
 import subprocess
 import sys
 import tempfile
@@ -36,7 +44,8 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 import aiohttp  # noqa: E402
-from sqlalchemy import func, insert, select  # noqa: E402
+from sqlalchemy import delete, func, insert, select, text  # noqa: E402
+from sqlalchemy.engine import make_url  # noqa: E402
 
 from bot.factory import build_bot  # noqa: E402
 from bot.i18n import build_i18n  # noqa: E402
@@ -44,11 +53,11 @@ from bot.messenger import TelegramMessenger  # noqa: E402
 from core.alerts.raising import AlertSubject, raise_alert  # noqa: E402
 from core.config import PROJECT_ROOT, Settings  # noqa: E402
 from core.catalog.loading import load_content  # noqa: E402
-from core.db import make_engine, make_sessionmaker  # noqa: E402
+from core.db import WORKER_POOL, make_engine, make_sessionmaker  # noqa: E402
 from core.delivery.planning import plan_due_lessons  # noqa: E402
 from core.delivery.sender import Sender  # noqa: E402
 from core.migrate import upgrade  # noqa: E402
-from core.models import Child, Cohort, Delivery, Endpoint, Guardian, Household, Staff, StaffCohort  # noqa: E402
+from core.models import Child, Cohort, Delivery, Endpoint, Guardian, Household, SendBudget, Staff, StaffCohort  # noqa: E402
 from core.ports import Outgoing, SendOutcome  # noqa: E402
 
 SLOT = datetime(2026, 11, 23, 12, 0, tzinfo=timezone.utc)  # Monday 20:00 Asia/Shanghai
@@ -56,6 +65,7 @@ FIRST_CHAT = 1_000_000
 DIRECTOR_CHATS = (900_000_001, 900_000_002)
 TOKEN = "1:bench"
 WINDOW_GUARD: float | None = None
+PROFILE: str | None = None  # --profile: cProfile of each scenario's sending, to this path + name
 
 
 # ---------------------------------------------------------------- the double, in its own process
@@ -216,9 +226,19 @@ async def scenario(
             await asyncio.sleep(0.1)  # the benchmark's own stopwatch, not a test
         stop.set()
 
+    profiler = None
+    if PROFILE:
+        import cProfile
+
+        profiler = cProfile.Profile()
+        profiler.enable()
     t0, cpu0, dcpu0 = time.perf_counter(), time.process_time(), double.cpu_seconds()
     await asyncio.gather(sender.run(stop, idle=0.05), watch())
     wall = time.perf_counter() - t0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{PROFILE}.{name}")
+        print(f"  (profile of the {name} scenario in {PROFILE}.{name})")
     cpu, dcpu = time.process_time() - cpu0, double.cpu_seconds() - dcpu0
     if raised:  # let the last cards arrive (the sender is stopped: a short lane-0 drain)
         stop2 = asyncio.Event()
@@ -253,6 +273,155 @@ async def scenario(
             latencies.append(max(per_director))
         result["alert_latencies"] = latencies
     return result
+
+
+# ---------------------------------------------------------------- several sender processes
+
+
+async def fresh_postgres(url: str) -> None:
+    """An empty schema in the bench's own database (created when missing). Refuses any database
+    whose name does not say it is a benchmark's."""
+    import asyncpg  # type: ignore[import-untyped]
+
+    parsed = make_url(url)
+    if "bench" not in (parsed.database or ""):
+        raise SystemExit(f"refusing to empty {parsed.database!r}: the bench database's name must contain 'bench'")
+    dsn = parsed.set(drivername="postgresql")
+    admin = await asyncpg.connect(dsn.set(database="postgres").render_as_string(hide_password=False))
+    try:
+        if not await admin.fetchval("select 1 from pg_database where datname = $1", parsed.database):
+            await admin.execute(f'create database "{parsed.database}"')
+    finally:
+        await admin.close()
+    conn = await asyncpg.connect(dsn.render_as_string(hide_password=False))
+    try:
+        await conn.execute("drop schema public cascade; create schema public")
+    finally:
+        await conn.close()
+
+
+def _proc_cpu(pid: int) -> float:
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+async def sender_process(args: argparse.Namespace) -> int:
+    """One sender process as the worker runs it, until SIGTERM; prints its CPU time as JSON."""
+    started = args.clock_origin
+
+    def clock() -> datetime:
+        return SLOT + timedelta(seconds=time.perf_counter() - started)
+
+    from core.delivery.channels import ByChannel
+
+    settings = Settings(_env_file=None, var_dir=Path(tempfile.mkdtemp(prefix="shouwang-sender-")),
+                        telegram_token=TOKEN, telegram_api_base=args.api_base, database_url=args.database_url)
+    engine = make_engine(args.database_url, role=WORKER_POOL)
+    sessionmaker = make_sessionmaker(engine)
+    bot = build_bot(settings)
+    messenger = ByChannel({"telegram": TelegramMessenger(bot, build_i18n(settings),
+                                                         media_root=PROJECT_ROOT / "content" / "media")})
+    sender = build_sender(sessionmaker, messenger, clock, settings, rate=30, paid=True)
+    stop = asyncio.Event()
+    asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    print("ready", flush=True)
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "go": all start together
+    profiler = None
+    if args.profile:
+        import cProfile
+
+        profiler = cProfile.Profile(time.process_time)  # CPU time: what the other helpers' load does not inflate
+        profiler.enable()
+    cpu0 = time.process_time()
+    await sender.run(stop, idle=0.05)
+    cpu = time.process_time() - cpu0
+    if profiler is not None:
+        profiler.disable()
+        profiler.dump_stats(f"{args.profile}.sender{os.getpid()}")
+    await bot.session.close()
+    await engine.dispose()
+    print(json.dumps({"cpu": cpu, "cuts": sender.paid_bucket.cuts if sender.paid_bucket else 0}), flush=True)
+    return 0
+
+
+async def senders_scenario(n: int, *, double: Double, sessionmaker, url: str, started: float,  # type: ignore[no-untyped-def]
+                           planned: int, timeout: float) -> dict[str, Any]:
+    """The planned campaign drained by `n` sender processes with paid broadcast on."""
+    await double.reset()
+    procs = [subprocess.Popen(
+        [sys.executable, str(Path(__file__).resolve()), "--sender-process", "--database-url", url,
+         "--api-base", double.base, "--clock-origin", repr(started)] + (["--profile", PROFILE] if PROFILE else []),
+        cwd=ROOT, stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True) for _ in range(n)]
+    for proc in procs:  # imports and connections done before anyone starts
+        assert proc.stdout is not None and proc.stdout.readline().strip() == "ready"
+    load_before = os.getloadavg()
+    dcpu0 = double.cpu_seconds()
+    t0 = time.perf_counter()
+    for proc in procs:
+        assert proc.stdin is not None
+        proc.stdin.write("go\n")
+        proc.stdin.flush()
+
+    async def left() -> int:
+        async with sessionmaker() as session:
+            return int(await session.scalar(select(func.count()).select_from(Delivery).where(
+                Delivery.kind == "lesson", Delivery.state.in_(("pending", "sending")))) or 0)
+
+    while time.perf_counter() - t0 < timeout and await left():
+        await asyncio.sleep(0.5)  # the benchmark's own stopwatch, not a test
+    wall = time.perf_counter() - t0
+    backends = await backend_cpu(sessionmaker)  # before the senders' connections close
+    for proc in procs:
+        proc.send_signal(signal.SIGTERM)
+    outs = [json.loads(proc.communicate(timeout=60)[0].strip().splitlines()[-1]) for proc in procs]
+    s = await double.stats()
+    async with sessionmaker() as session:
+        states = dict((await session.execute(select(Delivery.state, func.count()).where(
+            Delivery.kind == "lesson").group_by(Delivery.state))).all())
+    span = (s["last_at"] - s["first_at"]) if s["first_at"] and s["last_at"] else 0.0
+    return {
+        "senders": n, "planned": planned, "accepted": s["accepted"], "requests": s["requests"],
+        "too_many_requests": s["too_many_requests"], "rejected": s["rejected"], "paid_sends": s["paid"],
+        "sustained": (s["accepted"] - 1) / span if span > 0 else 0.0, "wall": wall,
+        "dupes": s["chats_more_than_once"], "missed": planned - s["chats"], "states": states,
+        "cpu": sum(o["cpu"] for o in outs), "cpu_each": [o["cpu"] for o in outs],
+        "cuts": sum(o["cuts"] for o in outs), "double_cpu": double.cpu_seconds() - dcpu0, "pg_cpu": backends,
+        "load": load_before, "load_after": os.getloadavg(),
+    }
+
+
+async def backend_cpu(sessionmaker) -> float:  # type: ignore[no-untyped-def]
+    """CPU seconds used so far by the PostgreSQL backends serving the bench's database other than
+    this process's own: the senders' connections, opened at their first claim after "go"
+    (0.0 when the server is not on this machine)."""
+    async with sessionmaker() as session:
+        pids = (await session.scalars(text(
+            "select pid from pg_stat_activity where datname = current_database() and pid <> pg_backend_pid()"))).all()
+    total = 0.0
+    for pid in pids:
+        try:
+            total += _proc_cpu(pid)
+        except OSError:
+            pass
+    return total
+
+
+def report_senders(r: dict[str, Any], cap: float = 1000) -> bool:
+    per_1000 = 1000 * r["too_many_requests"] / max(r["accepted"], 1)
+    n = max(r["accepted"], 1)
+    ok = (r["sustained"] >= 0.95 * cap and per_1000 < 1 and r["dupes"] == 0 and r["missed"] == 0
+          and r["paid_sends"] == r["accepted"])
+    print(f"  senders={r['senders']}: {r['accepted']:,} of {r['planned']:,} planned sent in {r['wall']:.1f} s, "
+          f"sustained {r['sustained']:,.1f} msg/s = {100 * r['sustained'] / cap:.1f}% of the {cap:g} cap (target ≥ 95%); "
+          f"429s {r['too_many_requests']} = {per_1000:.2f} per 1,000 (target < 1) {r['rejected']}; "
+          f"duplicates {r['dupes']}, missed {r['missed']} (targets 0, 0); rate cuts {r['cuts']}; "
+          f"load {r['load'][0]:.2f} → {r['load_after'][0]:.2f}  {'PASS' if ok else 'FAIL'}")
+    total = r["cpu"] + r["double_cpu"] + r["pg_cpu"]
+    print(f"         CPU per message: senders {1000 * r['cpu'] / n:.2f} ms in all "
+          f"({', '.join(f'{c:.1f}' for c in r['cpu_each'])} s), their PostgreSQL backends {1000 * r['pg_cpu'] / n:.2f} ms, "
+          f"the double {1000 * r['double_cpu'] / n:.2f} ms: {1000 * total / n:.2f} ms, i.e. at most "
+          f"≈ {n / max(total, 1e-9):,.0f} msg/s per free core; lesson states {r['states']}")
+    return ok
 
 
 def report(r: dict[str, Any], cap: float) -> bool:
@@ -303,18 +472,30 @@ async def main() -> int:
     parser.add_argument("--only", default="free,paid,storm")
     parser.add_argument("--database-url", help="default: a fresh SQLite file")
     parser.add_argument("--window-guard", type=float, help="override SenderConfig.window_guard (seconds)")
+    parser.add_argument("--profile", help="write a cProfile of each scenario's sending to PROFILE.<scenario>")
+    parser.add_argument("--senders", help="PostgreSQL: drain the paid campaign with N sender processes, e.g. 1,2,3")
+    parser.add_argument("--sender-timeout", type=float, default=120.0, help="seconds per --senders run at most")
+    parser.add_argument("--sender-process", action="store_true", help=argparse.SUPPRESS)  # one child
+    parser.add_argument("--api-base", help=argparse.SUPPRESS)
+    parser.add_argument("--clock-origin", type=float, help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.sender_process:
+        return await sender_process(args)
+    global WINDOW_GUARD, PROFILE
+    WINDOW_GUARD, PROFILE = args.window_guard, args.profile
+    if args.senders:
+        return await main_senders(args)
     window = args.window_30 or (60.0 if args.full else 20.0)
     paid_n = args.paid_messages or (80_000 if args.full else 10_000)
     storm_n = args.storm_messages or (10_000 if args.full else 2_000)
     only = set(args.only.split(","))
-    global WINDOW_GUARD
-    WINDOW_GUARD = args.window_guard
     need = int((window * 30 + paid_n + storm_n) * 1.2)  # each scenario may overshoot by a batch
     guardians = args.guardians or max(100_000 if args.full else 0, need)
 
     tmp = Path(tempfile.mkdtemp(prefix="shouwang-bench-"))
     url = args.database_url or f"sqlite+aiosqlite:///{tmp / 'bench.db'}"
+    if url.startswith("postgresql"):
+        await fresh_postgres(url)
     engine = make_engine(url)
     await upgrade(engine)
     sessionmaker = make_sessionmaker(engine)
@@ -357,6 +538,45 @@ async def main() -> int:
             select(Delivery.state, func.count()).where(Delivery.kind == "lesson").group_by(Delivery.state))).all())
     print(f"lesson delivery states: {states}")
     await engine.dispose()
+    print("RESULT:", "PASS" if ok else "FAIL")
+    return 0 if ok else 1
+
+
+async def main_senders(args: argparse.Namespace) -> int:
+    """--senders 1,2,3: the paid campaign (--paid-messages, default 10,000) drained by N sender
+    processes on PostgreSQL, once for each N, the outbox planned afresh before each run."""
+    url = args.database_url or ""
+    if not url.startswith("postgresql"):
+        raise SystemExit("--senders needs --database-url postgresql+asyncpg://…/NAME_WITH_bench")
+    counts = [int(x) for x in args.senders.split(",")]
+    planned_n = args.paid_messages or (80_000 if args.full else 10_000)
+    await fresh_postgres(url)
+    engine = make_engine(url)
+    await upgrade(engine)
+    sessionmaker = make_sessionmaker(engine)
+    started = time.perf_counter()
+
+    def clock() -> datetime:
+        return SLOT + timedelta(seconds=time.perf_counter() - started)
+
+    await seed(sessionmaker, planned_n, SLOT)
+    double = Double()
+    print(f"{planned_n:,} guardians on PostgreSQL; Bot API double at {double.base} (own process); "
+          f"{os.cpu_count()} cores shared with other work; load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    ok = True
+    try:
+        for n in counts:
+            async with sessionmaker() as session, session.begin():
+                await session.execute(delete(Delivery))  # the same campaign again, from nothing sent
+            planned = await plan_due_lessons(sessionmaker, now=clock())
+            async with sessionmaker() as session, session.begin():
+                await session.execute(delete(SendBudget))  # each run starts from the configured rates
+            r = await senders_scenario(n, double=double, sessionmaker=sessionmaker, url=url, started=started,
+                                       planned=planned, timeout=args.sender_timeout)
+            ok &= report_senders(r)
+    finally:
+        await double.close()
+        await engine.dispose()
     print("RESULT:", "PASS" if ok else "FAIL")
     return 0 if ok else 1
 

@@ -143,6 +143,8 @@ class LessonPlanner:
     def __init__(self, programmes: list[Programme], lessons: list[Lesson]) -> None:
         self.programmes = programmes
         self.lessons = {lesson.id: lesson for lesson in lessons}
+        # A batch of 500 guardians has a handful of (audience, bands, programmes): each order once.
+        self._sequences: dict[tuple[str, tuple[str, ...], tuple[str, ...] | None], list[str]] = {}
 
     @classmethod
     async def load(cls, session: AsyncSession) -> LessonPlanner:
@@ -159,6 +161,13 @@ class LessonPlanner:
         return by_key
 
     def sequence(self, *, audience: str, bands: list[str], programmes: list[str] | None = None) -> list[str]:
+        key = (audience, tuple(bands), None if programmes is None else tuple(programmes))
+        found = self._sequences.get(key)
+        if found is None:
+            found = self._sequences[key] = self._sequence(audience=audience, bands=bands, programmes=programmes)
+        return found
+
+    def _sequence(self, *, audience: str, bands: list[str], programmes: list[str] | None) -> list[str]:
         by_key = self._by_key(programmes)
         ordered = [b for b in AGE_BANDS if b in bands]
         seqs = [by_key[(audience, b)].lessons for b in ordered if (audience, b) in by_key]

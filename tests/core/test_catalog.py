@@ -65,3 +65,15 @@ def test_cohort_choice_of_programme_wins() -> None:
 def test_retired_or_unknown_lessons_are_skipped() -> None:
     planner = LessonPlanner(PROGRAMMES, [x for x in LIBRARY if x.id != "b"])  # b retired
     assert planner.sequence(audience="guardian", bands=["7-12"]) == ["d", "e"]
+
+
+def test_a_batch_orders_each_kind_of_household_once() -> None:
+    """The sender resolves 500 lessons a batch with one planner: the order for the same audience,
+    bands and programmes is worked out once; different ones are not mixed up (the tests above
+    ask one planner for several)."""
+    planner = LessonPlanner(PROGRAMMES, LIBRARY)
+    first = planner.sequence(audience="guardian", bands=["7-12", "3-6"])
+    assert planner.sequence(audience="guardian", bands=["7-12", "3-6"]) is first
+    assert planner.sequence(audience="guardian", bands=["7-12"]) == ["d", "b", "e"]
+    assert planner.sequence(audience="guardian", bands=["7-12"], programmes=["pilot_guardian_7_12"]) == ["c", "e"]
+    assert planner.sequence(audience="guardian", bands=["7-12"], programmes=[]) == ["d", "b", "e"]

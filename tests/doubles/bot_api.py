@@ -42,6 +42,7 @@ class Stats:
     last_at: float | None = None
     watched: dict[int, list[float]] = field(default_factory=dict)  # chat → wall-clock arrival times
     rejected_at: list[float] = field(default_factory=list)  # wall-clock times of the 429s
+    json_requests: int = 0  # requests whose parameters came as JSON (not as a form)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -50,7 +51,7 @@ class Stats:
             "chats": len(self.per_chat), "chats_more_than_once": sum(1 for c in self.per_chat.values() if c > 1),
             "first_at": self.first_at, "last_at": self.last_at,
             "watched": {str(k): v for k, v in self.watched.items()},
-            "rejected_at": self.rejected_at,
+            "rejected_at": self.rejected_at, "json_requests": self.json_requests,
         }
 
 
@@ -77,6 +78,15 @@ class _Window:
         self.locked_until = max(self.locked_until, now + retry_after)
 
 
+async def _params(request: web.Request) -> dict[str, Any]:
+    """A method's parameters, sent as a form (aiogram) or as JSON (Telegram takes both)."""
+    if not request.body_exists:
+        return {}
+    if request.content_type == "application/json":  # as a form would carry them: strings
+        return {k: v if isinstance(v, str) else json.dumps(v) for k, v in json.loads(await request.read()).items()}
+    return dict(await request.post())
+
+
 class BotAPIDouble:
     def __init__(
         self, *, free_rate: float = 30, paid_rate: float = 1000, per_chat: float = 1.0,
@@ -101,6 +111,7 @@ class BotAPIDouble:
         self.chat_locked: dict[int, float] = {}
         self.message_id = 0
         self.calls.clear()
+        self.failures: deque[tuple[int, dict[str, Any], float]] = deque()  # fail_next: status, body, delay
 
     # ------------------------------------------------------------ the limits
 
@@ -126,12 +137,21 @@ class BotAPIDouble:
         self.chat_last[chat_id] = now
         return None
 
+    def fail_next(self, status: int, description: str, *, retry_after: int | None = None, delay: float = 0.0) -> None:
+        """The next send is answered `status` with Telegram's error body (after `delay` seconds:
+        a stalled server, for timeouts) instead of going through the limits."""
+        body: dict[str, Any] = {"ok": False, "error_code": status, "description": description}
+        if retry_after is not None:
+            body["parameters"] = {"retry_after": retry_after}
+        self.failures.append((status, body, delay))
+
     # ------------------------------------------------------------ HTTP
 
     async def handle(self, request: web.Request) -> web.Response:
         method = request.match_info["method"].lower()
-        params = dict(await request.post()) if request.body_exists else {}
+        params = await _params(request)
         self.stats.requests += 1
+        self.stats.json_requests += request.content_type == "application/json"
         if self.record_calls:
             self.calls.append((method, params))
         if method == "getme":
@@ -142,6 +162,11 @@ class BotAPIDouble:
             return web.json_response({"ok": True, "result": result})
         if method not in SEND_METHODS:
             return web.json_response({"ok": True, "result": True})
+        if self.failures:
+            status, body, delay = self.failures.popleft()
+            if delay:
+                await asyncio.sleep(delay)  # a stalled server (the client's timeout is what is tested)
+            return web.json_response(body, status=status)
         chat_id = int(params["chat_id"])
         paid = str(params.get("allow_paid_broadcast", "")).lower() == "true"
         refused = self.admit(chat_id, paid=paid)
