@@ -646,6 +646,13 @@ def test_a_long_message_is_scanned_in_reasonable_time() -> None:
     ("娃把敌敌畏瓶子揣在怀里 说我们再逼他上学他就喝", "娃把敌敌畏瓶子揣在怀里", "suicide"),
     ("my daughter said she has a plan and she knows where grandpa keeps the pesticide",
      "she knows where grandpa keeps the pesticide", "suicide"),
+    # belongings given away, a letter left, the body after taking something, sitting long at the water
+    ("俺孙女这两天老把她那些小玩意往同学家里送 昨晚还问我人死了会不会疼", "孙女问我人死了会不会疼", "suicide"),
+    ("我真的撑不住了 写好了信放在枕头底下 明天就不用上学了", "我真的撑不住了 娃学费交不上", "suicide"),
+    ("伢子把家里那瓶除虫的药水喝了小半瓶 现在肚子疼得打滚", "伢子把家里那瓶药水喝了小半瓶", "suicide"),
+    ("my son said he wants to go to sleep and not wake up and now he is vomiting",
+     "my son said he wants to go to sleep and not wake up", "suicide"),
+    ("娃在河坝上坐了一下午 喊他也不应 眼睛直勾勾看着水", "娃在屋里 喊他也不应", "suicide"),
     # an act done on the body, with its wound
     ("孙女大腿内侧一道一道的 好多是新的还在渗血", "孙女大腿内侧一道一道的", "self_harm"),
     ("孫女手臂上都是刀痕", "孙女手臂上好多划痕", "self_harm"),
@@ -682,7 +689,8 @@ def test_an_orange_sign_beside_a_cue_is_red(red: str, orange: str, category: str
 
 
 @pytest.mark.parametrize("text", [
-    "孩子在河边钓鱼 说对不起奶奶 鱼跑了",  # an apology at the river while fishing: no farewell at the water
+    "孩子在河边钓鱼 说对不起奶奶 鱼跑了",
+    "孩子吃了两片感冒药 肚子疼", "写好了信放在枕头底下",  # an apology at the river while fishing: no farewell at the water
     "孙女说活着没意思 我打电话没人接 原来她在睡觉",  # the silence is explained
     "孩子去同学家 电话打不通 后来联系上了",
     "他叔叔老是打娃 说是管教",  # "keeps hitting" stays a sign a person reads today
