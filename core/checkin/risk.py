@@ -46,8 +46,12 @@ _QUOTES = str.maketrans({"\u2019": "'", "\u2018": "'", "`": "'"})
 # A separator typed between two Chinese characters to get past a filter (自.杀, 自*杀, 喝-农-药).
 _ZH_INSIDE = re.compile(r"(?<=[\u3400-\u9fff])[.·•*_\-~/|\\]+(?=[\u3400-\u9fff])")
 TIER_RANK = {"red": 2, "orange": 1}
+CUE = "cue"  # the category of a cue's match (lexicon `cues`): it only counts in `escalate`, never raises
 _ZH_SENTENCE_END = "。！？!?；;"
 _ZH_CLAUSE_END = "，,、…~"
+_ZH_FRAME_INSIDE = {"有人": "所没还"}  # a frame word inside a longer word after one of these is none
+_ZH_SOMEONE_TO_OURS = re.compile(r"(给|让|叫|要|对|把|摸|带|拉|逼|骗)((我家|俺家|我|俺)(的)?(孩子|娃|丫头)|(我家|俺家|我|俺)?(的)?(女儿|孙女|儿子|孙子|闺女|外孙|外孙女))")
+_EN_CALL = re.compile(r" (on|by|over) video | video (call|calls|called|calling|chat|chats|chatting) ")
 _ZH_POSSESSIVE = re.compile(r"(他|她|孩子|娃|我|俺)?(的|家的)?")  # 找到了(他的)书包
 _EN_DETERMINERS = frozenset({"the", "a", "an", "his", "her", "my", "their", "our", "its", "your"})
 
@@ -280,6 +284,9 @@ class _LocaleScanner:
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
                             tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category)
                       for rule in lex.rules for p in rule.patterns]
+        self.cue_patterns = [(cue.id, compiler.compile(p), tuple(self._phrase(c) for c in cue.cleared_by))
+                             for cue in lex.cues for p in cue.patterns]
+        self.readings = {cue.id for cue in lex.cues if cue.reading}  # cues that may lie inside the sign
         self.subject_kind: dict[str, str] = {}  # normalised word → child | adult | thing
         self.subject_regex: re.Pattern[str] | None = None
         if lex.subjects is not None:
@@ -363,16 +370,20 @@ class _LocaleScanner:
         """Orange rule hits that together are red (lexicon `escalate`): each category of `when`
         met by a different sign — another pattern, not overlapping; two signs of the same
         category must also stand apart ("nobody would notice if i was gone" is one thought)."""
+        def choose(names: list[str], chosen: list[tuple[int, int, RiskHit]]) -> list[tuple[int, int, RiskHit]] | None:
+            if not names:
+                return chosen
+            for k in hits:  # each member met by a sign apart from those chosen so far, trying each in turn
+                if names[0] in (k[2].category, k[2].rule) \
+                        and all(k[2].pattern != c[2].pattern and self._apart(text, breaks, k, c) for c in chosen):
+                    found = choose(names[1:], [*chosen, k])
+                    if found is not None:
+                        return found
+            return None
+
         for combo in self.escalate:
-            chosen: list[tuple[int, int, RiskHit]] = []
-            for category in combo.when:
-                item = next((k for k in hits if category in (k[2].category, k[2].rule)
-                             and all(k[2].pattern != c[2].pattern and self._apart(text, breaks, k, c) for c in chosen)),
-                            None)
-                if item is None:
-                    break
-                chosen.append(item)
-            else:
+            chosen = choose(list(combo.when), [])
+            if chosen is not None:
                 names = [c[2].rule for c in chosen]  # one rule may give both signs: 联系不上, 坐面包车走了
                 shown = tuple((f"{name}#{names[:k].count(name) + 1}" if names.count(name) > 1 else name, c[2].matched)
                               for k, (name, c) in enumerate(zip(names, chosen)))
@@ -381,10 +392,34 @@ class _LocaleScanner:
         return None
 
     def _apart(self, text: str, breaks: _Layout, a: tuple[int, int, RiskHit], b: tuple[int, int, RiskHit]) -> bool:
-        first, second = sorted((a, b))
+        first, second = sorted((a, b), key=lambda k: (k[0], k[1]))
+        if {a[2].rule, b[2].rule} & self.readings and CUE in (a[2].category, b[2].category):
+            return True  # the cue is the red reading of the very words of the other sign
+        if CUE in (a[2].category, b[2].category):
+            # a cue is another kind of sign (the place, then the farewell); it may share a word with
+            # the other sign ("kicked him" … "kicked him in the head and he passed out") but must
+            # add words of its own: one inside the other is one sign read twice
+            return not (first[0] <= second[0] and second[1] <= first[1]) and not (second[0] <= first[0] and first[1] <= second[1])
         if second[0] < first[1]:
             return False  # overlapping: one sign read twice
         return a[2].category != b[2].category or self._separated(text, breaks, first[1], second[0])
+
+    def _cue_hits(self, text: str, masked: list[bool], breaks: _Layout) -> list[tuple[int, int, RiskHit]]:
+        """The lexicon's cues found in the message — not touching hyperbole or everyday life (打篮球
+        … 骨折 is no blow), not denied right before, not in a story or the news (a frame) — as
+        candidates for `escalate` only: they never raise."""
+        out: list[tuple[int, int, RiskHit]] = []
+        for cue_id, compiled, cleared_by in self.cue_patterns:
+            for m in compiled.regex.finditer(text):
+                if any(masked[m.start():m.end()]) or self._frame(text, m.start()) \
+                        or self._negated_match(text, m, len(compiled.slots), breaks) \
+                        or (cleared_by and self._cleared(text, m.end(), cleared_by, breaks)):
+                    continue
+                words = tuple((name, self._shown(m.group(f"g{i}")))
+                              for i, name in enumerate(compiled.slots) if m.group(f"g{i}"))
+                out.append((m.start(), m.end(), RiskHit(self.locale, cue_id, compiled.pattern,
+                                                        self._shown(m.group(0)), CUE, "orange", words)))
+        return out
 
     def _separated(self, text: str, breaks: _Layout, end: int, start: int) -> bool:
         raise NotImplementedError
@@ -425,7 +460,13 @@ class _LocaleScanner:
 
     def _frame(self, text: str, start: int) -> str | None:
         before = self._before(text, start)
-        return next((f.strip() for f in self.frames if f in before), None)
+        offset = start - len(before)
+        return next((f.strip() for f in self.frames
+                     if f in before and any(self._frames_there(text, offset + at, f) for at in _find_all(before, f))), None)
+
+    def _frames_there(self, text: str, at: int, frame: str) -> bool:
+        """Whether the frame word at `at` frames a story (所有人 is no 有人; "on video" is a call)."""
+        return True
 
     # -- who a phrase is about -------------------------------------------------------------------
 
@@ -557,8 +598,10 @@ class _LocaleScanner:
                  else (st, en, h) for st, en, h in found]
         kept = _keep_outermost(found)
         hits = [h for _s, _e, h in kept]
-        if self.escalate and not any(h.tier == "red" and not h.negated for h in hits):
-            red = self._escalated(text, breaks, [k for k in kept if not k[2].negated and k[2].framed is None])
+        if self.escalate and not any(h.tier == "red" and not h.negated for h in hits) \
+                and any(not h.negated for h in hits):
+            signs = [k for k in kept if not k[2].negated and k[2].framed is None]
+            red = self._escalated(text, breaks, signs + self._cue_hits(text, masked, breaks) if self.cue_patterns else signs)
             if red is not None:
                 hits.append(red)
         if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
@@ -583,6 +626,14 @@ class _Chinese(_LocaleScanner):
 
     def _mask_regex(self, forms: list[str]) -> re.Pattern[str]:
         return re.compile("|".join(re.escape("".join(f.split())) for f in sorted(forms, key=len, reverse=True)))
+
+    def _frames_there(self, text: str, at: int, frame: str) -> bool:
+        # 有人 (someone: a story about another family) inside 所有人 (everyone), 没有人 (nobody),
+        # 还有人 is no frame ("谢谢所有人 然后就把我拉黑了" is this child's farewell), nor is someone
+        # acting on our child (有人让女儿发裸照, 有人给女儿看黄色视频)
+        if at > 0 and text[at - 1] in _ZH_FRAME_INSIDE.get(frame, ""):
+            return False
+        return not (frame == "有人" and _ZH_SOMEONE_TO_OURS.match(text, at + len(frame)))
 
     def _pieces(self, raw: str) -> list[str]:
         last = self._last  # one read of the attribute: another thread may scan at the same time
@@ -702,6 +753,10 @@ class _English(_LocaleScanner):
 
     def _phrase(self, phrase: str) -> str:
         return " " + " ".join(tokens_en(phrase)) + " "
+
+    def _frames_there(self, text: str, at: int, frame: str) -> bool:
+        # "video" is a story on video, but "told me on video", "a video call" is the family's call
+        return not (frame.strip() == "video" and _EN_CALL.search(text, max(0, at - 6), at + len(frame) + 12))
 
     def _before(self, text: str, start: int) -> str:
         tokens = text[:start].split()[-10:]

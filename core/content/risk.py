@@ -321,16 +321,37 @@ class Escalate(_Strict):
     red, in `category`. A goodbye and then silence (对不起你们 … 电话也不接: suicide + missing) is a
     child in danger now."""
 
-    # Each a category or a rule id ("sexual_touch_maybe": a man's hands on her leg, with any other
-    # sign of sexual harm; gifts and secrecy alone stay one orange sign).
+    # Each a category, a rule id ("sexual_touch_maybe": a man's hands on her leg, with any other
+    # sign of sexual harm; gifts and secrecy alone stay one orange sign) or a cue id (`cues`: a
+    # sign that never raises on its own); at least one must be a category or a rule.
     when: list[str] = Field(min_length=2, max_length=3)
     category: Category
     note: str | None = None
 
 
+class Cue(_Strict):
+    """A sign that never raises anything on its own: it counts only in `escalate`, where a combo
+    names it by its id beside at least one category or rule. So a cue can make an orange message
+    red (站在水库边上 + 老师再见: a dangerous place and a farewell) but can never raise a silent
+    one, and what the rules raise stays exactly what it was. Patterns as in rules; a cue match
+    that is masked, denied right before or framed (a story, the news) does not count."""
+
+    id: str = Field(pattern=r"^[a-z][a-z0-9_]*$")
+    patterns: list[str] = Field(min_length=1)
+    # A cue must add words of its own to the sign it escalates (对不起 inside the orange 对不起大家 is
+    # one sign read twice). With `reading: true` the cue is itself the red reading of an orange
+    # sign and may lie inside it (一宿没回 电话打不通: gone overnight and unreachable, one phrase).
+    reading: bool = False
+    # Plain phrases that, later in the message, say it is over (联系上了, "got through"), as in rules.
+    cleared_by: list[str] = Field(default_factory=list)
+    note: str | None = None  # for authors: why this cue, what it must not catch
+
+
 class LocaleLexicon(_Strict):
     words: dict[str, list[str]] = Field(default_factory=dict)
     escalate: list[Escalate] = Field(default_factory=list)
+    # Signs that only count in `escalate` (Cue): they promote, never raise.
+    cues: list[Cue] = Field(default_factory=list)
     subjects: Subjects | None = None
     # Emoji and symbols read as the word they stand for before matching (🔪 → 刀, 💊 → 药).
     symbols: dict[str, str] = Field(default_factory=dict)
@@ -440,10 +461,31 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
                     if not _plain_word_ok(loc, word):
                         problems.append((f"{base}.subjects.{kind}.{k}", f"{word!r} is not a plain word"))
         rule_ids = {rule.id for rule in lex.rules}
+        cue_ids: set[str] = set()
+        for c, cue in enumerate(lex.cues):
+            where = f"{base}.cues.{c}"
+            if cue.id in cue_ids or cue.id in rule_ids or cue.id in CATEGORIES:
+                problems.append((f"{where}.id", f"{cue.id!r} is already a cue, rule or category name"))
+            cue_ids.add(cue.id)
+            for k, phrase in enumerate(cue.cleared_by):
+                if not _plain_word_ok(loc, phrase):
+                    problems.append((f"{where}.cleared_by.{k}", f"{phrase!r} is not a plain word"))
+            for k, pattern in enumerate(cue.patterns):
+                try:
+                    compiler.compile(pattern)
+                except PatternError as exc:
+                    problems.append((f"{where}.patterns.{k}", str(exc)))
+        used_cues: set[str] = set()
         for e, combo in enumerate(lex.escalate):
             for k, name in enumerate(combo.when):
-                if name not in CATEGORIES and name not in rule_ids:
-                    problems.append((f"{base}.escalate.{e}.when.{k}", f"{name!r} is neither a category nor a rule id"))
+                if name not in CATEGORIES and name not in rule_ids and name not in cue_ids:
+                    problems.append((f"{base}.escalate.{e}.when.{k}", f"{name!r} is neither a category, a rule id nor a cue id"))
+            used_cues.update(name for name in combo.when if name in cue_ids)
+            if all(name in cue_ids for name in combo.when):
+                problems.append((f"{base}.escalate.{e}.when", "names only cues: a combo needs a category or rule that raised the message"))
+        for c, cue in enumerate(lex.cues):
+            if cue.id not in used_cues:
+                problems.append((f"{base}.cues.{c}.id", f"{cue.id!r} is named by no escalate combo"))
         for k, word in enumerate(lex.frames):
             if not _plain_word_ok(loc, word):
                 problems.append((f"{base}.frames.{k}", f"{word!r} is not a plain word"))

@@ -18,7 +18,7 @@ from cli.main import main as cli_main
 from core.checkin.risk import LexiconInvalid, RiskScanner, load_scanner
 from core.config import PROJECT_ROOT
 from core.content.loader import check_content
-from core.content.risk import CATEGORIES, PatternError, compiler_for, expand, inflections
+from core.content.risk import CATEGORIES, LexiconFile, PatternError, compiler_for, expand, inflections
 
 LEXICON = PROJECT_ROOT / "content" / "risk" / "lexicon.yaml"
 SCANNER = load_scanner(LEXICON)
@@ -566,7 +566,7 @@ def test_an_escalation_names_its_signs_and_is_checked(tmp_path: Path) -> None:
     with pytest.raises(LexiconInvalid, match="escalate"):
         load_scanner(write_lexicon(tmp_path, lexicon))
     lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide", "no_such_rule"], "category": "suicide"}]
-    with pytest.raises(LexiconInvalid, match=r"escalate\.0\.when\.1: 'no_such_rule' is neither a category nor a rule id"):
+    with pytest.raises(LexiconInvalid, match=r"escalate\.0\.when\.1: 'no_such_rule' is neither a category, a rule id nor a cue id"):
         load_scanner(write_lexicon(tmp_path, lexicon))
 
 
@@ -628,3 +628,154 @@ def test_a_long_message_is_scanned_in_reasonable_time() -> None:
     started = time.perf_counter()
     assert SCANNER.scan(text).tier == "red"
     assert time.perf_counter() - started < 3.0
+
+
+# --- red as red: orange signs beside a cue (a sign that never raises on its own) are red -----------
+
+@pytest.mark.parametrize(("red", "orange", "category"), [
+    # a dangerous place and a farewell
+    ("我已经站在水库边上了 老师再见 帮我跟奶奶说声对不起", "我已经站在水库边上了", "suicide"),
+    ("儿子打电话说他在高速桥上 说这是最后一次给我打电话", "儿子打电话说这是最后一次给我打电话", "suicide"),
+    ("my son posted goodbye everyone and we cant find him, his bike is at the reservoir",
+     "my son posted goodbye everyone", "suicide"),
+    # a farewell, then silence
+    ("女儿发朋友圈说 这是最后一条 谢谢所有人 然后就把我拉黑了", "女儿发朋友圈说 这是最后一条", "suicide"),
+    ("my son texted me sorry for everything mum and now his phone is off", "his phone is off", "suicide"),
+    # the means in hand, and a time or a trigger
+    ("伢子说他攒了一瓶百草枯 等考完试就喝", "伢子说他攒了一瓶百草枯", "suicide"),
+    ("娃把敌敌畏瓶子揣在怀里 说我们再逼他上学他就喝", "娃把敌敌畏瓶子揣在怀里", "suicide"),
+    ("my daughter said she has a plan and she knows where grandpa keeps the pesticide",
+     "she knows where grandpa keeps the pesticide", "suicide"),
+    # belongings given away, a letter left, the body after taking something, sitting long at the water
+    ("俺孙女这两天老把她那些小玩意往同学家里送 昨晚还问我人死了会不会疼", "孙女问我人死了会不会疼", "suicide"),
+    ("我真的撑不住了 写好了信放在枕头底下 明天就不用上学了", "我真的撑不住了 娃学费交不上", "suicide"),
+    ("伢子把家里那瓶除虫的药水喝了小半瓶 现在肚子疼得打滚", "伢子把家里那瓶药水喝了小半瓶", "suicide"),
+    ("my son said he wants to go to sleep and not wake up and now he is vomiting",
+     "my son said he wants to go to sleep and not wake up", "suicide"),
+    ("娃在河坝上坐了一下午 喊他也不应 眼睛直勾勾看着水", "娃在屋里 喊他也不应", "suicide"),
+    # an act done on the body, with its wound
+    ("孙女大腿内侧一道一道的 好多是新的还在渗血", "孙女大腿内侧一道一道的", "self_harm"),
+    ("孫女手臂上都是刀痕", "孙女手臂上好多划痕", "self_harm"),
+    ("i did it again with the pencil sharpener blade and it wont stop bleeding", "it wont stop bleeding", "self_harm"),
+    ("found bloody tissues in her bin and a razor blade taped under her desk", "found a razor blade taped under her desk", "self_harm"),
+    # a beating with injuries, day after day, or by several with money demanded
+    ("his mothers boyfriend kicked him in the head and he passed out", "his mothers boyfriend kicked him", "physical_abuse"),
+    ("my dad hits me every day", "my dad hits me", "physical_abuse"),
+    ("我后爸天天打我 还不让我吃饭", "我后爸打我", "physical_abuse"),
+    ("他们几个天天堵我在厕所 要我交钱 不交就扇我耳光", "他们几个天天堵我在厕所 要我交钱", "bullying"),
+    ("five kids jumped him after school and he has a broken jaw", "five kids jumped him after school", "bullying"),
+    # a child shut in, and without food
+    ("my uncle locks me in the shed when he is angry and i dont get dinner", "i dont get dinner", "physical_abuse"),
+    # sexual harm by force, with an injury there, or one act after another
+    ("女儿说那个男的把她拉到玉米地里 还捂她的嘴", "女儿说那个男的把她拉到玉米地里", "sexual_abuse"),
+    ("有个老头把我孙女带到他屋里 把门锁了 孙女出来一直哭", "有个老头把我孙女带到他屋里", "sexual_abuse"),
+    ("女儿哭着说那个补习老师摸她 还亲她", "女儿哭着说那个补习老师摸她", "sexual_abuse"),
+    ("she said her coach touched her between her legs", "she said her coach touched her", "sexual_abuse"),
+    ("my stepbrother comes into my room at night and touches me under the blanket", "my stepbrother comes into my room at night",
+     "sexual_abuse"),
+    # a child gone overnight or for days, or whose story does not hold, and unreachable
+    ("娃一宿没回 电话打不通 急死人了", "娃还没回来 电话打不通", "missing"),
+    ("伢子跟他几个朋友出去 三天了还莫得信 手机打不通", "伢子跟他几个朋友出去 手机打不通", "missing"),
+    ("she was supposed to be home at 6 yesterday and we still don't know where she is", "we still don't know where she is",
+     "missing"),
+    ("she went to school this morning and never arrived, phone off", "she went to school this morning, phone off", "missing"),
+])
+def test_an_orange_sign_beside_a_cue_is_red(red: str, orange: str, category: str) -> None:
+    result = SCANNER.scan(red)
+    assert (result.tier, result.category) == ("red", category), result.as_json()
+    escalated = [h for h in result.as_json()["hits"] if h["rule"] == "escalate"]
+    assert escalated and len(escalated[0]["words"]) >= 2, result.as_json()  # both signs shown
+    assert SCANNER.scan(orange).tier == "orange", SCANNER.scan(orange).as_json()  # the sign alone stays orange
+
+
+@pytest.mark.parametrize("text", [
+    "孩子在河边钓鱼 说对不起奶奶 鱼跑了",
+    "孩子吃了两片感冒药 肚子疼", "写好了信放在枕头底下",  # an apology at the river while fishing: no farewell at the water
+    "孙女说活着没意思 我打电话没人接 原来她在睡觉",  # the silence is explained
+    "孩子去同学家 电话打不通 后来联系上了",
+    "他叔叔老是打娃 说是管教",  # "keeps hitting" stays a sign a person reads today
+    "弟弟天天打我 烦死了",  # a sibling's squabble
+    "孙女天天一个人跑到楼顶上发呆 叫她下来也不理",  # one place, read once
+    "补课老师让她坐他腿上 还摸她头发说这是秘密",  # 摸头发 is no second act
+    "孙子踢球摔了一跤 脸上青了 膝盖还在流血 擦了药",
+    "my son said sorry for everything he did at school, he is grounded now, phone is off",
+    "my dad hits me every day in video games haha",
+    "i found blades hidden in her pencil case",  # one sign, read once
+    "my son fell off his bike and broke his arm, he was in hospital",
+])
+def test_cues_leave_everyday_and_single_signs_below_red(text: str) -> None:
+    assert SCANNER.scan(text).tier != "red", SCANNER.scan(text).as_json()
+
+
+@pytest.mark.parametrize("text", ["老师再见", "电话打不通", "等考完试就喝水", "goodbye everyone", "phone is off at night",
+                                  "never arrived, traffic"])
+def test_a_cue_alone_raises_nothing_new(text: str) -> None:
+    lexicon = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
+    for lex in lexicon["locales"].values():
+        lex["cues"] = []
+        lex["escalate"] = [e for e in lex["escalate"] if all(w in CATEGORIES or w in {r["id"] for r in lex["rules"]}
+                                                                for w in e["when"])]
+    without = RiskScanner(LexiconFile.model_validate(lexicon), SCANNER.model)
+    assert SCANNER.scan(text).tier == without.scan(text).tier
+
+
+def test_cues_only_promote_over_the_whole_corpus_and_everyday_set() -> None:
+    """The set of messages raised (red or orange) is the same with and without the cues: they turn
+    orange into red and never raise a silent message, so recall figures stay what they were."""
+    lexicon = yaml.safe_load(LEXICON.read_text(encoding="utf-8"))
+    for lex in lexicon["locales"].values():
+        ids = {c["id"] for c in lex.get("cues", [])}
+        assert ids, "the shipped lexicon has cues"
+        lex["cues"] = []
+        lex["escalate"] = [e for e in lex["escalate"] if not ids & set(e["when"])]
+    without = RiskScanner(LexiconFile.model_validate(lexicon))
+    rules = RiskScanner(SCANNER.lexicon)  # the same lexicon without the statistical net
+    data = PROJECT_ROOT / "tests" / "data" / "risk"
+    texts = [line.split("\t")[-1] for name in ("zh.tsv", "en.tsv", "holdout.tsv", "ordinary.tsv")
+             for line in (data / name).read_text(encoding="utf-8").splitlines() if line.strip() and not line.startswith("#")]
+    promoted = 0
+    for text in texts:
+        before, after = without.scan(text).tier, rules.scan(text).tier
+        assert (before is None) == (after is None), text
+        assert not (before == "red" and after == "orange"), text
+        promoted += before == "orange" and after == "red"
+    assert promoted >= 60
+
+
+def test_a_cue_is_checked_and_never_raises_on_its_own(tmp_path: Path) -> None:
+    lexicon = good_lexicon()
+    for rule in lexicon["locales"]["en"]["rules"]:
+        rule["tier"] = "orange"
+    lexicon["locales"]["en"]["cues"] = [{"id": "silence", "patterns": ["phone (is|) off"], "cleared_by": ["got through"]},
+                                        {"id": "whole", "reading": True, "patterns": ["suicide now tonight"]}]
+    lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide", "silence"], "category": "suicide"},
+                                            {"when": ["suicide", "whole"], "category": "suicide"}]
+    scanner = load_scanner(write_lexicon(tmp_path, lexicon))
+    result = scanner.scan("suicide now and the phone is off")
+    assert result.tier == "red" and result.hits[-1].explain()["words"] == {"suicide": "suicide now", "silence": "phone is off"}
+    assert scanner.scan("the phone is off").tier is None  # a cue alone raises nothing
+    assert scanner.scan("suicide now and the phone is not off").tier == "orange"  # denied
+    assert scanner.scan("suicide now and the phone is off, then we got through").tier == "orange"  # cleared
+    assert scanner.scan("suicide now tonight").tier == "red"  # a reading may lie on the sign's own words
+    lexicon["locales"]["en"]["cues"][1]["reading"] = False
+    assert load_scanner(write_lexicon(tmp_path, lexicon)).scan("suicide now tonight").tier == "orange"  # one sign read twice
+    lexicon["locales"]["en"]["escalate"] = [{"when": ["silence", "whole"], "category": "suicide"}]
+    with pytest.raises(LexiconInvalid, match=r"escalate\.0\.when: names only cues"):
+        load_scanner(write_lexicon(tmp_path, lexicon))
+    lexicon["locales"]["en"]["escalate"] = [{"when": ["suicide", "silence"], "category": "suicide"}]
+    with pytest.raises(LexiconInvalid, match=r"cues\.1\.id: 'whole' is named by no escalate combo"):
+        load_scanner(write_lexicon(tmp_path, lexicon))
+    lexicon["locales"]["en"]["cues"][1]["id"] = "missing"
+    with pytest.raises(LexiconInvalid, match=r"cues\.1\.id: 'missing' is already a cue, rule or category name"):
+        load_scanner(write_lexicon(tmp_path, lexicon))
+
+
+@pytest.mark.parametrize(("text", "tier"), [
+    ("网上有人让女儿发裸照 不发就威胁她", "red"),  # someone doing it to our child is no story about someone else
+    ("听说有人让孩子发裸照", "orange"),  # hearsay stays a story
+    ("谢谢所有人 我不想活了", "red"),  # 所有人 (everyone) is no 有人 (someone)
+    ("my girl told me on video the old man at the shop put his hand inside her pants", "red"),  # a video call
+    ("i saw a video where a man put his hand inside her pants", "orange"),  # a story on video
+])
+def test_frames_that_are_no_story(text: str, tier: str) -> None:
+    assert SCANNER.scan(text).tier == tier, SCANNER.scan(text).as_json()
