@@ -29,7 +29,7 @@ def _fields(model: type[BaseModel]) -> tuple[str, ...]:
     return tuple(model.model_fields)
 
 
-def list_json(model: type[BaseModel], rows: Iterable[Mapping[str, Any]]) -> bytes:
+def list_json(model: type[BaseModel], rows: Iterable[Mapping[Any, Any]]) -> bytes:
     """`rows` as the JSON array `list[model]` would dump: each row's values of the model's
     fields, in the model's order (other keys are left out; a missing field is a KeyError, never
     a silently absent key). The values must already have the fields' types: nothing is
@@ -40,7 +40,7 @@ def list_json(model: type[BaseModel], rows: Iterable[Mapping[str, Any]]) -> byte
     return _adapter(model).dump_json([{name: row[name] for name in fields} for row in rows], warnings=False)
 
 
-def json_list(model: type[BaseModel], rows: Iterable[Mapping[str, Any]],
+def json_list(model: type[BaseModel], rows: Iterable[Mapping[Any, Any]],
               headers: Mapping[str, str] | None = None) -> Response:
     """A 200 response of `rows` as `list[model]` (see list_json)."""
     return Response(list_json(model, rows), media_type="application/json", headers=headers)

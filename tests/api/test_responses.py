@@ -11,13 +11,14 @@ import httpx
 import pytest
 from fastapi import FastAPI
 from pydantic import BaseModel, TypeAdapter
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from api.responses import list_json
 from api.schemas import AuditEntryRead
 from core.alerts.schemas import AlertRead, CaseRead
 from core.clock import FrozenClock
-from core.models import Case, Guardian
+from core.models import AuditLog, Case, Guardian
 from tests.api.helpers import ADMIN, World
 from tests.api.test_alerts import Alerts, alerts  # noqa: F401 — the fixture
 
@@ -96,6 +97,19 @@ async def test_the_lists_answer_what_their_response_model_would(
     # The audit's paging headers are still sent.
     page = await client.get("/api/v1/audit?limit=1", headers=ADMIN)
     assert int(page.headers["X-Total-Count"]) > 1 and 'rel="next"' in page.headers["Link"]
+
+    # Every read is still audited: each listed alert and case by id.
+    async with sessionmaker() as session:
+        audited = {(row.entity, int(i)) for row in (await session.execute(
+            select(AuditLog.entity, AuditLog.detail).where(AuditLog.action == "read"))).all()
+            for i in (row.detail or {}).get("ids", [])}
+    assert {("alert", a["id"]) for a in alerts_listed} <= audited
+    cases_listed = (await client.get(f"/api/v1/cases?cohort_id={world.a.cohort_id}", headers=ADMIN)).json()
+    async with sessionmaker() as session:
+        audited = {(row.entity, int(i)) for row in (await session.execute(
+            select(AuditLog.entity, AuditLog.detail).where(AuditLog.action == "read"))).all()
+            for i in (row.detail or {}).get("ids", [])}
+    assert {("case", c["id"]) for c in cases_listed} <= audited
 
     # OpenAPI still documents each list as an array of its model.
     spec = app.openapi()
