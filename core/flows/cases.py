@@ -12,7 +12,7 @@ from core.access import Scope
 from core.alerts import cases, notify
 from core.checkin import service as checkins
 from core.errors import NotFound
-from core.models import Case, CheckIn, Child
+from core.models import Case, CheckIn, Child, Cohort
 
 
 async def resolve_alert(session: AsyncSession, *, scope: Scope, alert_id: int, outcome: str, note: str | None,
@@ -44,6 +44,11 @@ async def schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, 
     see how the child (or the guardian) is doing. Goes out through the outbox like any check-in."""
     if case.cohort_id is None:
         return []
+    # Held while planning: the session's identity map keeps it only while referenced, and the
+    # policy and the planner both read it (one SELECT, not two).
+    cohort = await session.get(Cohort, case.cohort_id)
+    if cohort is None:
+        return []  # as when the planner finds no cohort
     policy = await notify.policy_for(session, case.cohort_id)
     due = now + timedelta(days=policy.followup_days)
     kind = case.subject_key.split(":", 1)[0]
