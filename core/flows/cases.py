@@ -41,7 +41,16 @@ async def _follow_up(session: AsyncSession, result: cases.Resolved, *, scope: Sc
 
 async def schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, now: datetime) -> list[CheckIn]:
     """The follow-up (随访): the same questions again after `followup_days`, for the director to
-    see how the child (or the guardian) is doing. Goes out through the outbox like any check-in."""
+    see how the child (or the guardian) is doing. Goes out through the outbox like any check-in.
+
+    Without autoflush: none of its queries reads what the close changed, so the case's closing
+    and its follow-up date go out in one UPDATE, and the closing and follow-up events in one
+    INSERT, when the transaction commits (or the caller's next query flushes)."""
+    with session.no_autoflush:
+        return await _schedule_followup(session, case=case, scope=scope, now=now)
+
+
+async def _schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, now: datetime) -> list[CheckIn]:
     if case.cohort_id is None:
         return []
     # Held while planning: the session's identity map keeps it only while referenced, and the
