@@ -317,6 +317,14 @@ async def sender_process(args: argparse.Namespace) -> int:
     settings = Settings(_env_file=None, var_dir=Path(tempfile.mkdtemp(prefix="shouwang-sender-")),
                         telegram_token=TOKEN, telegram_api_base=args.api_base, database_url=args.database_url)
     engine = make_engine(args.database_url, role=WORKER_POOL)
+    statements = [0]  # SQL statements sent (an executemany counts once)
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    from sqlalchemy import event
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
     sessionmaker = make_sessionmaker(engine)
     bot = build_bot(settings)
     messenger = ByChannel({"telegram": TelegramMessenger(bot, build_i18n(settings),
@@ -340,7 +348,8 @@ async def sender_process(args: argparse.Namespace) -> int:
         profiler.dump_stats(f"{args.profile}.sender{os.getpid()}")
     await bot.session.close()
     await engine.dispose()
-    print(json.dumps({"cpu": cpu, "cuts": sender.paid_bucket.cuts if sender.paid_bucket else 0}), flush=True)
+    print(json.dumps({"cpu": cpu, "cuts": sender.paid_bucket.cuts if sender.paid_bucket else 0,
+                      "statements": statements[0]}), flush=True)
     return 0
 
 
@@ -385,7 +394,7 @@ async def senders_scenario(n: int, *, double: Double, sessionmaker, url: str, st
         "sustained": (s["accepted"] - 1) / span if span > 0 else 0.0, "wall": wall,
         "dupes": s["chats_more_than_once"], "missed": planned - s["chats"], "states": states,
         "cpu": sum(o["cpu"] for o in outs), "cpu_each": [o["cpu"] for o in outs],
-        "cuts": sum(o["cuts"] for o in outs), "double_cpu": double.cpu_seconds() - dcpu0, "pg_cpu": backends,
+        "statements": sum(o["statements"] for o in outs), "cuts": sum(o["cuts"] for o in outs), "double_cpu": double.cpu_seconds() - dcpu0, "pg_cpu": backends,
         "load": load_before, "load_after": os.getloadavg(),
     }
 
@@ -420,7 +429,8 @@ def report_senders(r: dict[str, Any], cap: float = 1000) -> bool:
     print(f"         CPU per message: senders {1000 * r['cpu'] / n:.2f} ms in all "
           f"({', '.join(f'{c:.1f}' for c in r['cpu_each'])} s), their PostgreSQL backends {1000 * r['pg_cpu'] / n:.2f} ms, "
           f"the double {1000 * r['double_cpu'] / n:.2f} ms: {1000 * total / n:.2f} ms, i.e. at most "
-          f"≈ {n / max(total, 1e-9):,.0f} msg/s per free core; lesson states {r['states']}")
+          f"≈ {n / max(total, 1e-9):,.0f} msg/s per free core; SQL statements {1000 * r['statements'] / n:.0f} per "
+          f"1,000 messages (claims, results, budget, leases, lane-0 polls); lesson states {r['states']}")
     return ok
 
 
