@@ -75,7 +75,9 @@ def create_app(
                                                  sessionmaker=lambda: app.state.sessionmaker)
 
     async def authenticate(token: str) -> int | None:
-        maker = app.state.sessionmaker
+        # Only reads: a read-only session, which on SQLite takes no write lock (a POST's check
+        # of its token does not queue behind the tick's writes before its own transaction).
+        maker = app.state.read_sessionmaker
         if maker is None:
             return 0  # no database yet: the route itself answers 503
         async with maker() as session:

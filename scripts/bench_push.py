@@ -317,6 +317,14 @@ async def sender_process(args: argparse.Namespace) -> int:
     settings = Settings(_env_file=None, var_dir=Path(tempfile.mkdtemp(prefix="shouwang-sender-")),
                         telegram_token=TOKEN, telegram_api_base=args.api_base, database_url=args.database_url)
     engine = make_engine(args.database_url, role=WORKER_POOL)
+    statements = [0]  # SQL statements sent (an executemany counts once)
+
+    def count(*_: Any) -> None:
+        statements[0] += 1
+
+    from sqlalchemy import event
+
+    event.listen(engine.sync_engine, "before_cursor_execute", count)
     sessionmaker = make_sessionmaker(engine)
     bot = build_bot(settings)
     messenger = ByChannel({"telegram": TelegramMessenger(bot, build_i18n(settings),
@@ -324,6 +332,10 @@ async def sender_process(args: argparse.Namespace) -> int:
     sender = build_sender(sessionmaker, messenger, clock, settings, rate=30, paid=True)
     stop = asyncio.Event()
     asyncio.get_running_loop().add_signal_handler(signal.SIGTERM, stop.set)
+    from cli.roles import freeze_startup_objects
+
+    if not os.environ.get("BENCH_NO_GC_FREEZE"):  # as `shouwang run` does once started
+        freeze_startup_objects()
     print("ready", flush=True)
     await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)  # "go": all start together
     profiler = None
@@ -340,7 +352,8 @@ async def sender_process(args: argparse.Namespace) -> int:
         profiler.dump_stats(f"{args.profile}.sender{os.getpid()}")
     await bot.session.close()
     await engine.dispose()
-    print(json.dumps({"cpu": cpu, "cuts": sender.paid_bucket.cuts if sender.paid_bucket else 0}), flush=True)
+    print(json.dumps({"cpu": cpu, "cuts": sender.paid_bucket.cuts if sender.paid_bucket else 0,
+                      "statements": statements[0]}), flush=True)
     return 0
 
 
@@ -381,11 +394,12 @@ async def senders_scenario(n: int, *, double: Double, sessionmaker, url: str, st
     span = (s["last_at"] - s["first_at"]) if s["first_at"] and s["last_at"] else 0.0
     return {
         "senders": n, "planned": planned, "accepted": s["accepted"], "requests": s["requests"],
+        "connections": s["connections"],
         "too_many_requests": s["too_many_requests"], "rejected": s["rejected"], "paid_sends": s["paid"],
         "sustained": (s["accepted"] - 1) / span if span > 0 else 0.0, "wall": wall,
         "dupes": s["chats_more_than_once"], "missed": planned - s["chats"], "states": states,
         "cpu": sum(o["cpu"] for o in outs), "cpu_each": [o["cpu"] for o in outs],
-        "cuts": sum(o["cuts"] for o in outs), "double_cpu": double.cpu_seconds() - dcpu0, "pg_cpu": backends,
+        "statements": sum(o["statements"] for o in outs), "cuts": sum(o["cuts"] for o in outs), "double_cpu": double.cpu_seconds() - dcpu0, "pg_cpu": backends,
         "load": load_before, "load_after": os.getloadavg(),
     }
 
@@ -420,7 +434,9 @@ def report_senders(r: dict[str, Any], cap: float = 1000) -> bool:
     print(f"         CPU per message: senders {1000 * r['cpu'] / n:.2f} ms in all "
           f"({', '.join(f'{c:.1f}' for c in r['cpu_each'])} s), their PostgreSQL backends {1000 * r['pg_cpu'] / n:.2f} ms, "
           f"the double {1000 * r['double_cpu'] / n:.2f} ms: {1000 * total / n:.2f} ms, i.e. at most "
-          f"≈ {n / max(total, 1e-9):,.0f} msg/s per free core; lesson states {r['states']}")
+          f"≈ {n / max(total, 1e-9):,.0f} msg/s per free core; SQL statements {1000 * r['statements'] / n:.0f} per "
+          f"1,000 messages (claims, results, budget, leases, lane-0 polls); {r['connections']} HTTP connections "
+          f"for {r['requests']:,} requests (kept alive); lesson states {r['states']}")
     return ok
 
 
@@ -518,6 +534,9 @@ async def main() -> int:
                         database_url=url)
     print(f"Bot API double at {double.base} (own process); machine: {os.cpu_count()} cores shared with other "
           f"work; uptime load {' '.join(f'{x:.2f}' for x in os.getloadavg())}")
+    from cli.roles import freeze_startup_objects
+
+    freeze_startup_objects()  # as `shouwang run` does once started
     ok = True
     common = dict(double=double, sessionmaker=sessionmaker, settings=settings, clock=clock)
     try:

@@ -262,8 +262,9 @@ async def close_case(session: AsyncSession, *, scope: Scope, case_id: int, outco
     case = await _case(session, scope, case_id)
     if case.status != CASE_OPEN:
         raise Conflict("this case is already closed", code="case_closed")
+    # Not flushed here: the follow-up (core.flows.cases) adds to the same rows, and the case's
+    # changes go out with it in one UPDATE (any query before then flushes them as usual).
     await _close(session, case, scope, outcome, _clean_note(note), now, cards)
-    await session.flush()
     return Resolved(alert=None, case=case, case_closed=True)
 
 
@@ -276,7 +277,6 @@ async def _close(session: AsyncSession, case: Case, scope: Scope, outcome: str, 
     record_event(session, kind="closed", scope=scope, now=now, case=case, note=note, outcome=outcome)
     audit.record(session, staff_id=scope.staff_id, action="update", entity="case", entity_id=case.id,
                  cohort_id=case.cohort_id, now=now, fields=["status", "outcome"], status=CASE_CLOSED)
-    await session.flush()
 
 
 async def reopen_case(session: AsyncSession, *, scope: Scope, case_id: int, now: datetime) -> Case:

@@ -162,18 +162,17 @@ async def open_checkins_for_cohort(
     if not todo:
         return result
     # executemany of one statement per table: a village of thousands plans in one short write.
+    # RETURNING names the check-ins this statement created (none that a conflict skipped), so
+    # they need no second query.
+    created: list[tuple[int, str]] = []
     for start in range(0, len(todo), 1000):
-        await session.execute(
+        created += [(row.id, row.subject_key) for row in await session.execute(
             dialect_insert(session, CheckIn)
-            .on_conflict_do_nothing(index_elements=["questionnaire_id", "subject_key", "cycle"]),
+            .on_conflict_do_nothing(index_elements=["questionnaire_id", "subject_key", "cycle"])
+            .returning(CheckIn.id, CheckIn.subject_key),
             [{**common, **row} for row in todo[start:start + 1000]],
-        )
-    keys = [row["subject_key"] for row in todo]
-    created = (await session.execute(
-        select(CheckIn.id, CheckIn.subject_key)
-        .where(CheckIn.questionnaire_id == q.id, CheckIn.cycle == cycle, CheckIn.subject_key.in_(keys),
-               CheckIn.created_at == now)
-    )).all()
+        )]
+    created.sort()
     result.checkins = len(created)
     addresses = await first_addresses(
         session, guardian_ids={g.id for _, key in created for g in respondents[key]})

@@ -12,7 +12,7 @@ from core.access import Scope
 from core.alerts import cases, notify
 from core.checkin import service as checkins
 from core.errors import NotFound
-from core.models import Case, CheckIn, Child
+from core.models import Case, CheckIn, Child, Cohort
 
 
 async def resolve_alert(session: AsyncSession, *, scope: Scope, alert_id: int, outcome: str, note: str | None,
@@ -41,9 +41,23 @@ async def _follow_up(session: AsyncSession, result: cases.Resolved, *, scope: Sc
 
 async def schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, now: datetime) -> list[CheckIn]:
     """The follow-up (随访): the same questions again after `followup_days`, for the director to
-    see how the child (or the guardian) is doing. Goes out through the outbox like any check-in."""
+    see how the child (or the guardian) is doing. Goes out through the outbox like any check-in.
+
+    Without autoflush: none of its queries reads what the close changed, so the case's closing
+    and its follow-up date go out in one UPDATE, and the closing and follow-up events in one
+    INSERT, when the transaction commits (or the caller's next query flushes)."""
+    with session.no_autoflush:
+        return await _schedule_followup(session, case=case, scope=scope, now=now)
+
+
+async def _schedule_followup(session: AsyncSession, *, case: Case, scope: Scope, now: datetime) -> list[CheckIn]:
     if case.cohort_id is None:
         return []
+    # Held while planning: the session's identity map keeps it only while referenced, and the
+    # policy and the planner both read it (one SELECT, not two).
+    cohort = await session.get(Cohort, case.cohort_id)
+    if cohort is None:
+        return []  # as when the planner finds no cohort
     policy = await notify.policy_for(session, case.cohort_id)
     due = now + timedelta(days=policy.followup_days)
     kind = case.subject_key.split(":", 1)[0]

@@ -326,3 +326,33 @@ async def test_closing_a_case_reads_only_its_own_household(
     assert response.status_code == 200, response.text
     assert len(response.json()["followup_check_in_ids"]) == 1
     assert sorted(loaded) == ["Child", "Guardian"]  # the child and their guardian, nobody else's
+
+
+async def test_a_close_writes_the_case_its_follow_up_and_their_events_together(
+    client: httpx.AsyncClient, world: World, cases: Cases, sessionmaker: async_sessionmaker[AsyncSession],
+    clock: FrozenClock,
+) -> None:
+    """The closing and the follow-up date reach the case row together (one UPDATE, no flush in
+    between), and the follow-up check-ins named by INSERT … RETURNING are the ones created: the
+    answer, the case's event and each delivery's reference all name the same rows, for the
+    case's own child and guardian."""
+    from core.models import Case, CheckIn, Delivery
+
+    now = clock()
+    response = await client.post(f"{URL}/{cases.a}/close", json={"outcome": "safe_now"},
+                                 headers=world.a.director_auth)
+    assert response.status_code == 200, response.text
+    ids = response.json()["followup_check_in_ids"]
+    async with sessionmaker() as session:
+        case = await session.get(Case, cases.a)
+        assert case is not None and (case.status, case.outcome, case.closed_at) == ("closed", "safe_now", now)
+        assert case.followup_due_at is not None and case.followup_due_at > now
+        followups = list((await session.scalars(select(CheckIn).where(CheckIn.case_id == cases.a))).all())
+        assert [c.id for c in followups] == ids and len(ids) == 1
+        assert (followups[0].child_id, followups[0].due_at) == (world.a.child_id, case.followup_due_at)
+        sent = (await session.execute(select(Delivery.ref_id, Delivery.guardian_id, Delivery.state)
+                                      .where(Delivery.ref_kind == "checkin", Delivery.ref_id.in_(ids)))).all()
+        assert [tuple(row) for row in sent] == [(ids[0], world.a.household["guardian_id"], "pending")]
+        events = {e.kind: e.detail for e in (await session.scalars(
+            select(CaseEvent).where(CaseEvent.case_id == cases.a))).all()}
+        assert events["followup_scheduled"]["check_in_ids"] == ids and "closed" in events

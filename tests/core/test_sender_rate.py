@@ -382,3 +382,27 @@ async def test_a_429_in_one_sender_cuts_the_rate_of_another(
     for _ in range(b.chunk + 1):  # …b's next take from the database brings the pause and the cut
         await b.acquire()
     assert fake.t - started >= 2.0 and b.rate == 150.0
+
+
+async def test_renewing_leases_skips_rows_whose_result_is_being_written(
+    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock, db_url: str
+) -> None:
+    """PostgreSQL: a row another transaction has locked (its result being recorded) is not
+    waited for — waiting there deadlocked a sender's keeper against its own recording."""
+    if db_url.startswith("sqlite"):
+        pytest.skip("SQLite has one writer: no row locks to skip")
+    clock.set(T0)
+    await _seed_urgent_and_bulk(sessionmaker, clock)
+    async with sessionmaker() as session, session.begin():
+        [urgent, bulk] = await claim(session, now=clock(), limit=10, lease=timedelta(minutes=2),
+                                     urgent_lease=timedelta(seconds=10))
+    async with sessionmaker() as recording, recording.begin():
+        await recording.execute(select(Delivery.id).where(Delivery.id == urgent.delivery.id).with_for_update())
+        async with sessionmaker() as keeper, keeper.begin():
+            renewed = await asyncio.wait_for(renew_leases(
+                keeper, ids=[urgent.delivery.id, bulk.delivery.id], until=clock() + timedelta(minutes=5)), timeout=5)
+        assert renewed == 1  # the bulk row; the locked one is left to its writer
+    async with sessionmaker() as session:
+        leases = dict((await session.execute(select(Delivery.id, Delivery.lease_until))).all())
+    assert leases[bulk.delivery.id] == T0 + timedelta(minutes=5)
+    assert leases[urgent.delivery.id] == T0 + timedelta(seconds=10)

@@ -43,6 +43,7 @@ class Stats:
     watched: dict[int, list[float]] = field(default_factory=dict)  # chat → wall-clock arrival times
     rejected_at: list[float] = field(default_factory=list)  # wall-clock times of the 429s
     json_requests: int = 0  # requests whose parameters came as JSON (not as a form)
+    peers: set[Any] = field(default_factory=set)  # client (host, port) pairs: connections opened
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -51,7 +52,7 @@ class Stats:
             "chats": len(self.per_chat), "chats_more_than_once": sum(1 for c in self.per_chat.values() if c > 1),
             "first_at": self.first_at, "last_at": self.last_at,
             "watched": {str(k): v for k, v in self.watched.items()},
-            "rejected_at": self.rejected_at, "json_requests": self.json_requests,
+            "rejected_at": self.rejected_at, "json_requests": self.json_requests, "connections": len(self.peers),
         }
 
 
@@ -152,6 +153,8 @@ class BotAPIDouble:
         params = await _params(request)
         self.stats.requests += 1
         self.stats.json_requests += request.content_type == "application/json"
+        if request.transport is not None:
+            self.stats.peers.add(request.transport.get_extra_info("peername"))
         if self.record_calls:
             self.calls.append((method, params))
         if method == "getme":
