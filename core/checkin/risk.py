@@ -172,6 +172,7 @@ class _Rule:
     overrides_inner: bool
     cleared_by: tuple[str, ...]
     child_category: str | None = None
+    lowered_by: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -278,7 +279,8 @@ class _LocaleScanner:
         self._last: tuple[str | None, Any] = (None, None)  # the last message read, and what was read
         compiler = compiler_for(lexicon, self.locale)
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
-                            tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category)
+                            tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category,
+                            tuple(self._phrase(c) for c in rule.lowered_by))
                       for rule in lex.rules for p in rule.patterns]
         self.subject_kind: dict[str, str] = {}  # normalised word → child | adult | thing
         self.subject_regex: re.Pattern[str] | None = None
@@ -538,8 +540,9 @@ class _LocaleScanner:
                 words = tuple((name, self._shown(m.group(f"g{i}")))
                               for i, name in enumerate(rule.compiled.slots) if m.group(f"g{i}"))
                 tier, framed = rule.tier, None
-                if tier == "red" and (framed := self._frame(text, m.start())):
-                    tier = "orange"
+                if tier == "red" and (framed := self._frame(text, m.start())
+                                      or next((w.strip() for w in rule.lowered_by if w in text), None)):
+                    tier = "orange"  # a story before it, or a joke or schoolwork anywhere (lowered_by)
                 category = rule.category
                 if rule.child_category is not None and self._subject(text, m.start(), breaks) == "child":
                     category = rule.child_category
