@@ -523,6 +523,7 @@ class _LocaleScanner:
         found: list[tuple[int, int, RiskHit]] = []
         overriding: list[tuple[int, int, str]] = []
         cleared = False
+        storied: set[tuple[int, int, str]] = set()  # red hits a story frame lowered
         for rule in self.rules:
             regex = rule.compiled.regex
             pos = 0
@@ -540,9 +541,11 @@ class _LocaleScanner:
                 words = tuple((name, self._shown(m.group(f"g{i}")))
                               for i, name in enumerate(rule.compiled.slots) if m.group(f"g{i}"))
                 tier, framed = rule.tier, None
-                if tier == "red" and (framed := self._frame(text, m.start())
-                                      or next((w.strip() for w in rule.lowered_by if w in text), None)):
-                    tier = "orange"  # a story before it, or a joke or schoolwork anywhere (lowered_by)
+                if tier == "red" and (framed := self._frame(text, m.start())):
+                    tier = "orange"  # a story before it: no sign of this child now, not even for escalation
+                    storied.add((m.start(), m.end(), rule.id))
+                elif tier == "red" and (framed := next((w.strip() for w in rule.lowered_by if w in text), None)):
+                    tier = "orange"  # a joke or schoolwork anywhere: slang as hyperbole, still a sign beside others
                 category = rule.category
                 if rule.child_category is not None and self._subject(text, m.start(), breaks) == "child":
                     category = rule.child_category
@@ -561,7 +564,7 @@ class _LocaleScanner:
         kept = _keep_outermost(found)
         hits = [h for _s, _e, h in kept]
         if self.escalate and not any(h.tier == "red" and not h.negated for h in hits):
-            red = self._escalated(text, breaks, [k for k in kept if not k[2].negated and k[2].framed is None])
+            red = self._escalated(text, breaks, [k for k in kept if not k[2].negated and (k[0], k[1], k[2].rule) not in storied])
             if red is not None:
                 hits.append(red)
         if self.signal_regex is not None and not cleared and not any(not h.negated for h in hits):
