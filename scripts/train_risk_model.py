@@ -2,12 +2,13 @@
 the labelled corpus in tests/data/risk/ and write content/risk/model.json.
 
     python scripts/train_risk_model.py [--out FILE] [--false-orange 0.10] [--keep 4000]
-    python scripts/train_risk_model.py --leave-rounds-out [--file TSV ...]
+    python scripts/train_risk_model.py --leave-rounds-out [--file TSV ...] [--word-n 0|1|2]
 
 The model is a logistic regression over the distinct character 1–3-grams of a message (each
 counts 1, the vector scaled to unit length), fitted by plain stochastic gradient descent with
 AdaGrad steps and an L2 penalty — a few dozen lines of Python, no numerical library: the corpus is
-two thousand short messages and training takes seconds. Labels: red or orange → 1, none (the
+two thousand short messages and training takes seconds. With `--word-n` 1 or 2 the Latin-script
+words and word pairs count too (core.content.risk_model.features; `word_n` in the file). Labels: red or orange → 1, none (the
 hard negatives) → 0.
 
 The threshold is chosen honestly: five-fold cross-validation on the training messages gives every
@@ -181,7 +182,7 @@ def build(examples: list[Example], scanner: RiskScanner, false_orange: float, ke
                                   "hard_negatives": sum(e.tier == "none" and e.file in CORPUS for e in examples),
                                   "everyday": pools.count("everyday"),
                                   "project_texts": sum(e.file == "project" for e in examples),
-                                  "false_orange_target": false_orange, "epochs": 25, "l2": 1e-3, "min_df": 2,
+                                  "false_orange_target": false_orange, "word_n": word_n, "epochs": 25, "l2": 1e-3, "min_df": 2,
                                   "kept": len(weights)},
                       weights=weights, categories=cats)
     return model, rescued
