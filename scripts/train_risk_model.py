@@ -2,12 +2,13 @@
 the labelled corpus in tests/data/risk/ and write content/risk/model.json.
 
     python scripts/train_risk_model.py [--out FILE] [--false-orange 0.10] [--keep 4000]
-    python scripts/train_risk_model.py --leave-rounds-out [--file TSV ...]
+    python scripts/train_risk_model.py --leave-rounds-out [--file TSV ...] [--word-n 0|1|2]
 
 The model is a logistic regression over the distinct character 1–3-grams of a message (each
 counts 1, the vector scaled to unit length), fitted by plain stochastic gradient descent with
 AdaGrad steps and an L2 penalty — a few dozen lines of Python, no numerical library: the corpus is
-two thousand short messages and training takes seconds. Labels: red or orange → 1, none (the
+two thousand short messages and training takes seconds. With `--word-n` 1 or 2 the Latin-script
+words and word pairs count too (core.content.risk_model.features; `word_n` in the file). Labels: red or orange → 1, none (the
 hard negatives) → 0.
 
 The threshold is chosen honestly: five-fold cross-validation on the training messages gives every
@@ -41,7 +42,7 @@ sys.path.insert(0, str(ROOT / "scripts"))
 
 from core.checkin.risk import RiskScanner, load_scanner, model_text  # noqa: E402
 from core.checkin.risk_model import NgramModel  # noqa: E402
-from core.content.risk_model import MAX_N, MIN_N, ModelFile, features  # noqa: E402
+from core.content.risk_model import MAX_N, MIN_N, WORD_N, ModelFile, features  # noqa: E402
 from eval_risk import CORPUS, HOLDOUT, Example, read_examples  # noqa: E402
 
 OUT = ROOT / "content" / "risk" / "model.json"
@@ -165,8 +166,9 @@ def category_of(docs: list[set[str]], examples: list[Example], keep: set[str]) -
     return {g: c.most_common(1)[0][0] for g, c in counts.items()}
 
 
-def build(examples: list[Example], scanner: RiskScanner, false_orange: float, keep: int) -> tuple[ModelFile, tuple[int, int]]:
-    docs = [features(model_text(e.text)) for e in examples]
+def build(examples: list[Example], scanner: RiskScanner, false_orange: float, keep: int,
+          word_n: int = WORD_N) -> tuple[ModelFile, tuple[int, int]]:
+    docs = [features(model_text(e.text), word_n=word_n) for e in examples]
     labels = [int(e.tier != "none") for e in examples]
     silent = [scanner.scan(e.text).tier is None for e in examples]
     pools = ["everyday" if e.file == "ordinary.tsv" else "project" if e.file == "project" else "hard" for e in examples]
@@ -175,12 +177,12 @@ def build(examples: list[Example], scanner: RiskScanner, false_orange: float, ke
     top = sorted(trained.weights.items(), key=lambda kv: -abs(kv[1]))[:keep]
     weights = {g: round(w, 2) for g, w in sorted(top)}
     cats = category_of(docs, examples, {g for g, w in weights.items() if w > 0})
-    model = ModelFile(kind="char-ngram-logistic", min_n=MIN_N, max_n=MAX_N, bias=round(trained.bias, 4), threshold=round(threshold, 4),
+    model = ModelFile(kind="char-ngram-logistic", min_n=MIN_N, max_n=MAX_N, word_n=word_n, bias=round(trained.bias, 4), threshold=round(threshold, 4),
                       trained_on={"messages": len(examples), "signs": sum(labels),
                                   "hard_negatives": sum(e.tier == "none" and e.file in CORPUS for e in examples),
                                   "everyday": pools.count("everyday"),
                                   "project_texts": sum(e.file == "project" for e in examples),
-                                  "false_orange_target": false_orange, "epochs": 25, "l2": 1e-3, "min_df": 2,
+                                  "false_orange_target": false_orange, "word_n": word_n, "epochs": 25, "l2": 1e-3, "min_df": 2,
                                   "kept": len(weights)},
                       weights=weights, categories=cats)
     return model, rescued
@@ -235,7 +237,7 @@ def leave_rounds_out(args: argparse.Namespace) -> int:
     total: dict[str, int] = defaultdict(int)
     for name, train, test in sets:
         started = time.perf_counter()
-        model, rescued = build(train, scanner, args.false_orange, args.keep)
+        model, rescued = build(train, scanner, args.false_orange, args.keep, args.word_n)
         row = _row(test, scanner, rules_scanner, NgramModel(model))
         if name.startswith("round"):
             for k, v in row.items():
@@ -259,13 +261,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--false-orange", type=float, default=0.10,
                         help="share of rule-silent hard negatives the model may raise orange (cross-validated)")
     parser.add_argument("--keep", type=int, default=4000, help="n-grams kept in the file (largest weights)")
+    parser.add_argument("--word-n", type=int, default=WORD_N, choices=(0, 1, 2),
+                        help="Latin-script word n-grams beside the character n-grams (0: characters only)")
     parser.add_argument("--leave-rounds-out", action="store_true")
     parser.add_argument("--file", action="append", help="with --leave-rounds-out: also score this TSV (holdout.tsv's columns)")
     args = parser.parse_args(argv)
     if args.leave_rounds_out:
         return leave_rounds_out(args)
     scanner = load_scanner(Path(args.lexicon), model=False)
-    model, rescued = build(read_examples(CORPUS) + read_ordinary() + read_project_texts(scanner), scanner, args.false_orange, args.keep)
+    model, rescued = build(read_examples(CORPUS) + read_ordinary() + read_project_texts(scanner), scanner, args.false_orange, args.keep,
+                           args.word_n)
     text = json.dumps(model.model_dump(), ensure_ascii=False, indent=0, sort_keys=False)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(f"{args.out}: {len(model.weights)} n-grams, threshold {model.threshold}, {len(text.encode()) // 1024} KB; "

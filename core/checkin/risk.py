@@ -176,6 +176,7 @@ class _Rule:
     overrides_inner: bool
     cleared_by: tuple[str, ...]
     child_category: str | None = None
+    lowered_by: tuple[str, ...] = ()
 
 
 @functools.lru_cache(maxsize=1)
@@ -282,7 +283,8 @@ class _LocaleScanner:
         self._last: tuple[str | None, Any] = (None, None)  # the last message read, and what was read
         compiler = compiler_for(lexicon, self.locale)
         self.rules = [_Rule(rule.id, rule.category, rule.tier, compiler.compile(p), rule.overrides_inner,
-                            tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category)
+                            tuple(self._phrase(c) for c in rule.cleared_by), rule.child_category,
+                            tuple(self._phrase(c) for c in rule.lowered_by))
                       for rule in lex.rules for p in rule.patterns]
         self.cue_patterns = [(cue.id, compiler.compile(p), tuple(self._phrase(c) for c in cue.cleared_by))
                              for cue in lex.cues for p in cue.patterns]
@@ -562,6 +564,7 @@ class _LocaleScanner:
         found: list[tuple[int, int, RiskHit]] = []
         overriding: list[tuple[int, int, str]] = []
         cleared = False
+        storied: set[tuple[int, int, str]] = set()  # red hits a story frame lowered
         for rule in self.rules:
             regex = rule.compiled.regex
             pos = 0
@@ -580,7 +583,10 @@ class _LocaleScanner:
                               for i, name in enumerate(rule.compiled.slots) if m.group(f"g{i}"))
                 tier, framed = rule.tier, None
                 if tier == "red" and (framed := self._frame(text, m.start())):
-                    tier = "orange"
+                    tier = "orange"  # a story before it: no sign of this child now, not even for escalation
+                    storied.add((m.start(), m.end(), rule.id))
+                elif tier == "red" and (framed := next((w.strip() for w in rule.lowered_by if w in text), None)):
+                    tier = "orange"  # a joke or schoolwork anywhere: slang as hyperbole, still a sign beside others
                 category = rule.category
                 if rule.child_category is not None and self._subject(text, m.start(), breaks) == "child":
                     category = rule.child_category
@@ -600,7 +606,7 @@ class _LocaleScanner:
         hits = [h for _s, _e, h in kept]
         if self.escalate and not any(h.tier == "red" and not h.negated for h in hits) \
                 and any(not h.negated for h in hits):
-            signs = [k for k in kept if not k[2].negated and k[2].framed is None]
+            signs = [k for k in kept if not k[2].negated and (k[0], k[1], k[2].rule) not in storied]
             red = self._escalated(text, breaks, signs + self._cue_hits(text, masked, breaks) if self.cue_patterns else signs)
             if red is not None:
                 hits.append(red)

@@ -37,10 +37,10 @@ class NgramModel:
         self.weights = data.weights
         self.bias = data.bias
         self.threshold = data.threshold
-        self.min_n, self.max_n = data.min_n, data.max_n
+        self.min_n, self.max_n, self.word_n = data.min_n, data.max_n, data.word_n
 
     def score(self, normalised: str, top: int = 5) -> ModelScore:
-        every = features(normalised, self.min_n, self.max_n)
+        every = features(normalised, self.min_n, self.max_n, self.word_n)
         grams = [g for g in every if g in self.weights]
         z = self.bias + sum(self.weights[g] for g in grams) / math.sqrt(max(len(every), 1))
         p = 1.0 / (1.0 + math.exp(-max(-30.0, min(30.0, z))))

@@ -275,6 +275,10 @@ class Rule(_Strict):
     # A clearing phrase counts only when it is about a person: no animal or object word of
     # `subjects.thing` is its subject (鸭子自己回来了) or its object (找到了他的书包).
     cleared_by: list[str] = Field(default_factory=list)
+    # Plain phrases that, anywhere in the same message, put a red hit of this rule in a joke or
+    # schoolwork frame (哈哈, "lol", 💀, 作业, "homework"): it counts as orange — lowered, never
+    # silenced; other rules' hits keep their tier. For slang that teens use as hyperbole (紫砂, kms).
+    lowered_by: list[str] = Field(default_factory=list)
     # Who the words are about decides the category: when the nearest subject before the match is
     # a child word (`subjects.child`), the hit is in this category ("孙子老是哭": the child's
     # distress); the guardian herself, or no subject, keeps the rule's ("我老是哭").
@@ -512,6 +516,9 @@ def _cross_check(lexicon: LexiconFile) -> list[tuple[str, str]]:
             for k, phrase in enumerate(rule.cleared_by):
                 if not _plain_word_ok(loc, phrase):
                     problems.append((f"{where}.cleared_by.{k}", f"{phrase!r} is not a plain word"))
+            for k, phrase in enumerate(rule.lowered_by):
+                if not _plain_word_ok(loc, phrase):
+                    problems.append((f"{where}.lowered_by.{k}", f"{phrase!r} is not a plain word"))
             if rule.child_category is not None and lex.subjects is None:
                 problems.append((f"{where}.child_category", "needs the locale's subjects: (child, adult, thing words)"))
             for k, pattern in enumerate(rule.patterns):

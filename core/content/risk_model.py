@@ -15,12 +15,16 @@ distinct character 2- and 3-gram of that counts once (single characters — 人,
 nothing of danger and made the model fire on any sentence), and the vector is scaled to unit
 length (the sum is divided by the square root of the number of distinct n-grams, kept or not).
 English words are read through their character trigrams, which also catch inflections and typos
-(suicid, kil).
+(suicid, kil); with `word_n` (1 or 2) the Latin-script words themselves count too — lower case,
+accents off, each word and (word_n 2) each pair of neighbouring words, as `W:word` and
+`W:word word` (upper case W: never in normalised text) — so an English message is explained by "W:blood pressure" rather than by
+fragments such as "m i" or "oil". Chinese text has no word features (it has no spaces to trust).
 """
 from __future__ import annotations
 
 import math
 import re
+import unicodedata
 from typing import Any
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
@@ -28,11 +32,27 @@ from pydantic import BaseModel, ConfigDict, Field, field_validator
 from core.content.risk import CATEGORIES
 
 MIN_N, MAX_N = 2, 3
+WORD_N = 0  # Latin-script word n-grams: off by default (leave-rounds-out showed no gain; `--word-n 1|2` to try)
+WORD_PREFIX = "W:"  # upper case: normalised text is lower case, so no character n-gram starts so
+MAX_WORD_FEATURE = 64
 _SPACES = re.compile(r"\s+")
+_LATIN_WORD = re.compile(r"[a-z0-9]+(?:'[a-z0-9]+)*")
+_CLAUSE = re.compile(r"[.!?;,。！？；，、\u3400-\u9fff]+")
 
 
-def features(normalised: str, min_n: int = MIN_N, max_n: int = MAX_N) -> set[str]:
-    """The distinct character n-grams (min_n to max_n long) of a normalised message."""
+def latin_words(normalised: str) -> list[list[str]]:
+    """The Latin-script words of a normalised message, lower case and without accents, in runs
+    that no punctuation or Chinese character breaks (a pair never spans a sentence)."""
+    text = normalised.lower()
+    if not text.isascii():
+        text = "".join(c for c in unicodedata.normalize("NFKD", text) if unicodedata.category(c) != "Mn")
+    runs = [_LATIN_WORD.findall(run.replace("\u2019", "'")) for run in _CLAUSE.split(text)]
+    return [r for r in runs if r]
+
+
+def features(normalised: str, min_n: int = MIN_N, max_n: int = MAX_N, word_n: int = 0) -> set[str]:
+    """The distinct character n-grams (min_n to max_n long) of a normalised message, and with
+    `word_n` its Latin-script word n-grams (1 to word_n words, prefixed `W:`)."""
     text = " " + _SPACES.sub(" ", normalised).strip() + " "
     out: set[str] = set()
     for n in range(min_n, max_n + 1):
@@ -40,6 +60,11 @@ def features(normalised: str, min_n: int = MIN_N, max_n: int = MAX_N) -> set[str
             gram = text[i:i + n]
             if gram.strip():
                 out.add(gram)
+    if word_n:
+        for run in latin_words(normalised):
+            for n in range(1, word_n + 1):
+                for i in range(len(run) - n + 1):
+                    out.add(WORD_PREFIX + " ".join(run[i:i + n])[:MAX_WORD_FEATURE - 2])
     return out
 
 
@@ -51,6 +76,7 @@ class ModelFile(BaseModel):
     kind: str = Field(pattern=r"^char-ngram-logistic$")
     min_n: int = Field(ge=1, le=4)
     max_n: int = Field(ge=1, le=4)
+    word_n: int = Field(0, ge=0, le=2)  # Latin-script word n-grams too (0: characters only)
     bias: float
     threshold: float = Field(gt=0.0, lt=1.0)  # probability from which the model raises orange
     category: str = "suicide"  # the category an orange of the model carries when no n-gram says more
@@ -63,7 +89,8 @@ class ModelFile(BaseModel):
     @classmethod
     def _grams(cls, weights: dict[str, float]) -> dict[str, float]:
         for gram, w in weights.items():
-            if not gram or len(gram) > 4 or not math.isfinite(w):
+            limit = MAX_WORD_FEATURE if gram.startswith(WORD_PREFIX) else 4
+            if not gram or len(gram) > limit or gram == WORD_PREFIX or not math.isfinite(w):
                 raise ValueError(f"bad n-gram or weight: {gram!r} {w!r}")
         return weights
 

@@ -31,6 +31,26 @@ def test_features_are_the_distinct_two_and_three_grams() -> None:
     assert features("hi  yo") == {" h", "hi", "i ", " hi", "hi ", "i y", " y", "yo", "o ", " yo", "yo "}
 
 
+def test_latin_words_and_word_pairs_are_features_beside_the_characters() -> None:
+    """Word n-grams for Latin-script text (lower case, accents off), never across a sentence or a
+    Chinese character; prefixed `W:`, which normalised (lower-case) text can never produce."""
+    words = {g for g in features(model_text("Blood pressure pills. Naïve 孩子 ok"), word_n=2) if g.startswith("W:")}
+    assert words == {"W:blood", "W:pressure", "W:pills", "W:blood pressure", "W:pressure pills", "W:naive", "W:ok"}
+    assert features("hi yo", word_n=1) - features("hi yo") == {"W:hi", "W:yo"}
+    assert not {g for g in features("喝了药", word_n=2) if g.startswith("W:")}
+    model = NgramModel(ModelFile(kind="char-ngram-logistic", min_n=2, max_n=3, word_n=2, bias=-1.0, threshold=0.6,
+                                 weights={"W:stool away": 9.0, "W:kick": 4.0}, categories={"W:stool away": "bullying"}))
+    score = model.score(model_text("They kick his stool away every lunch"))
+    assert score.raised and score.category == "bullying" and score.top[0][0] == "W:stool away"
+    assert not model.score(model_text("the stool is away in the shed now")).raised
+
+
+@pytest.mark.parametrize("weights", [{"W:": 1.0}, {"abcde": 1.0}, {"W:" + "x" * 70: 1.0}])
+def test_a_feature_that_is_neither_an_ngram_nor_a_word_is_refused(weights: dict[str, float]) -> None:
+    with pytest.raises(ValueError):
+        ModelFile(kind="char-ngram-logistic", min_n=2, max_n=3, word_n=2, bias=0.0, threshold=0.5, weights=weights)
+
+
 def test_the_score_is_a_dot_product_scaled_to_unit_length() -> None:
     model = tiny()
     text = model_text("天天一个人蹲墙角")

@@ -336,6 +336,8 @@ def _rule(d: dict, locale: str, index: int) -> dict:  # type: ignore[type-arg]
          f"{L}: locales.en.negation.cues.0: Input should be a valid string"),
         (broken(lambda d: _rule(d, "en", 0).update(cleared_by=["All Good"])),
          f"{L}: locales.en.rules.0.cleared_by.0: 'All Good' is not a plain word"),
+        (broken(lambda d: _rule(d, "en", 0).update(lowered_by=["(lol|lmao)"])),
+         f"{L}: locales.en.rules.0.lowered_by.0: '(lol|lmao)' is not a plain word"),
         (broken(lambda d: d["locales"]["en"].update(near={"window": 8, "danger": {"suicide": ["Die*"]}, "person": ["he"]})),
          f"{L}: locales.en.near.danger.suicide.0: 'Die*' is not a plain word"),
         (broken(lambda d: d["locales"]["zh-Hans"].update(near={"window": 12, "danger": {"abuse": ["打他"]}, "person": ["娃"]})),
@@ -779,3 +781,87 @@ def test_a_cue_is_checked_and_never_raises_on_its_own(tmp_path: Path) -> None:
 ])
 def test_frames_that_are_no_story(text: str, tier: str) -> None:
     assert SCANNER.scan(text).tier == tier, SCANNER.scan(text).as_json()
+# -- recall pass on rounds 25/26 (tests/data/risk/README.md): phenomena, in other words ----------
+
+SLANG_IN_JEST = [  # teens' slang with a joke or schoolwork: at most orange, nothing when said to be a joke
+    ("物理作业写到半夜 真的会紫砂", "orange"), ("英语听写又错一半 zs算了 哈哈", "orange"),
+    ("月考成绩出来了 想紫砂 开玩笑的啦", None),
+    ("this essay is due at 8 i'm gonna kms lol", "orange"), ("bio quiz tomorrow, kms fr lmao", "orange"),
+    ("ugh kms, jk jk, see you at practice", None),
+]
+
+
+@pytest.mark.parametrize(("text", "tier"), SLANG_IN_JEST)
+def test_slang_with_a_joke_or_schoolwork_is_never_red(text: str, tier: str | None) -> None:
+    assert tier_of(text)[0] == tier
+
+
+@pytest.mark.parametrize("text", ["lol 我真的想紫砂 药都攒好了 今晚就吃", "lol i took all of the sleeping pills, kms",
+                                  "紫砂了 哈哈 我已经站在楼顶边上了", "kms lol, wrote my goodbye letter and im on the roof rn"])
+def test_a_joke_marker_does_not_silence_other_danger_signs(text: str) -> None:
+    assert tier_of(text)[0] == "red", text
+
+
+def test_slang_alone_is_still_red_and_explains_what_lowered_it() -> None:
+    assert tier_of("活着好累 想紫砂")[0] == "red"
+    assert tier_of("i just want to kms")[0] == "red"
+    hit = SCANNER.scan("数学卷子又没及格 紫砂吧").as_json()["hits"][0]
+    assert (hit["tier"], hit["lowered_by"]) == ("orange", "卷子")
+
+
+RECALL_25_26 = [  # the signs the first look missed, in other words
+    ("孙子把他最喜欢的卡牌全送给同桌了 还说爷爷以后别担心我了", "suicide"),
+    ("my daughter say to me dont worry about me anymore mama, and she give her bike to cousin", "suicide"),
+    ("闺女半夜发了条说说 这个世界不值得 第二天早上就删了", "suicide"),
+    ("he post at midnight the world is not worth it and delete after", "suicide"),
+    ("网上有个男的一直让我女儿拍不穿衣服的照片 说不发就发到她班群里", "sexual_abuse"),
+    ("someone on the internet make my girl send naked photo and now he say he will share to her school unless she send more",
+     "sexual_abuse"),
+    ("孙女说游戏里认识的一个哥哥老给她发红包 还让她晚上在卫生间开视频", "sexual_abuse"),
+    ("a guy from a game keeps sending my son game credit and asked him to video call from the shower", "sexual_abuse"),
+    ("班上同学都叫他没妈的孩子 还把他的椅子踢翻了", "bullying"),
+    ("the boys call my daughter beggar and pull her chair away when she sit", "bullying"),
+    ("我一坐下 旁边的人就都搬开桌子走了", "bullying"),
+    ("at lunch the whole table get up when he sits, nobody talk to him", "bullying"),
+    ("孩子三天两头跟我要钱 说是买资料 老师说没有收过这个费", "bullying"),
+    ("every week my son keep asking money for school trip but teacher say there is no such fee", "bullying"),
+    ("he not want to go school anymore since the big boys take his things", "bullying"),
+    ("伢这几天老打听去东莞的车票要多少钱 说要自己去东莞找他爸", "missing"),
+    ("my girl asked her auntie how much the train ticket to Shanghai is, and she put her clothes in the schoolbag",
+     "missing"),
+    ("我脑梗了 半边身子动不了 在床上躺了三天 屋里没吃的了 孙子才五岁", "guardian_crisis"),
+    ("奶奶最近老忘关煤气 前天出去买菜还找不到回家的路", "guardian_crisis"),
+    ("my father in law who keep the children had a stroke this week, the kids are alone at home and no one with them",
+     "guardian_crisis"),
+    ("grandma forgot to turn off the stove twice this week and last night she could not find the way back from the shop",
+     "guardian_crisis"),
+    ("since two days the uncle not give him food because he broke a bowl", "physical_abuse"),
+]
+
+
+@pytest.mark.parametrize(("text", "category"), RECALL_25_26)
+def test_signs_missed_in_rounds_25_26_are_raised(text: str, category: str) -> None:
+    result = SCANNER.scan(text)
+    assert result.tier is not None, text
+    assert category in result.categories, (text, result.categories)
+
+
+QUIET_25_26 = [  # what raised a false alarm in rounds 25/26, in other words
+    ("外孙昨晚没回来睡 他在他姑姑家写作业 姑姑打了电话的 今天直接去学校了", None),
+    ("my son didn't come home last night, he is at his grandma house, she called me, all fine", None),
+    ("孙子拿竹竿打柿子 不小心把鸡窝打翻了", None),
+    ("爷爷带着娃用长杆子敲板栗 娃乐得不行", None),
+    ("娃腿上划了道口子 是跟我去割猪草被镰刀带到的 擦了碘伏", None),
+    ("闺女胳膊上一道一道的 吓我一跳 是用水彩笔画的 一洗就掉", None),
+    ("他爹老说再逃课就打断他的腿 就是嘴上吓唬 从来没动过手", None),
+    ("孙女说下面痒 卫生院大夫说是天热捂的 让勤换内裤", None),
+    ("学校开了心理健康班会 老师说遇到想不开的同学要马上告诉老师", None),
+    ("今天割了一天稻子 累得腰都直不起来 娃给我捶背", None),
+    ("grandma's blood pressure tablets finished, I bought more at the pharmacy, she is fine", None),
+    ("the doctor did a blood test for my son, everything is normal", None),
+]
+
+
+@pytest.mark.parametrize(("text", "tier"), QUIET_25_26)
+def test_false_alarms_of_rounds_25_26_stay_quiet(text: str, tier: str | None) -> None:
+    assert tier_of(text)[0] == tier, (text, SCANNER.scan(text).as_json()["hits"])
