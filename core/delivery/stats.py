@@ -134,12 +134,12 @@ async def _counts(session: AsyncSession, cohort_id: int, since: datetime,
         ):
             add(kind, state, lesson_id, int(n or 0))
     for start, end in edges:
-        for kind, state, lesson_id, n in await session.execute(
+        for kind, state, lesson, n in await session.execute(
             select(Delivery.kind, Delivery.state, Delivery.lesson_id, func.count())
             .where(Delivery.cohort_id == cohort_id, Delivery.created_at >= start, Delivery.created_at < end)
             .group_by(Delivery.kind, Delivery.state, Delivery.lesson_id)
         ):
-            add(kind, state, lesson_id, n)
+            add(kind, state, lesson, n)
     return {key: n for key, n in counts.items() if n}
 
 
