@@ -1,17 +1,20 @@
 """Database plumbing: the declarative Base, a UTC datetime type, and engine/session factories."""
 from __future__ import annotations
 
+import asyncio
 import os
+import threading
 import time
+from collections import deque
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, cast
+from typing import Any, NamedTuple, cast
 
 from sqlalchemy import CursorResult, DateTime, MetaData, Result, event
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.engine import make_url
-from sqlalchemy.exc import DBAPIError
+from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker, create_async_engine
 from sqlalchemy.orm import DeclarativeBase, Session
@@ -129,9 +132,11 @@ def split_pool(role: PoolRole, processes: int, *, total: int | None = None) -> P
                     statement_timeout=role.statement_timeout)
 
 
-def make_engine(url: str, *, role: PoolRole | None = None, **kwargs: Any) -> AsyncEngine:
+def make_engine(url: str, *, role: PoolRole | None = None, busy_timeout: float | None = None,
+                **kwargs: Any) -> AsyncEngine:
     """An engine for `url`; with a `role`, its pool sizes and timeouts (without one: the
-    driver's defaults and no statement timeout — migrations, the CLI, tests)."""
+    driver's defaults and no statement timeout — migrations, the CLI, tests). `busy_timeout`
+    (SQLite, seconds; default BUSY_TIMEOUT): how long a writer waits for the write lock."""
     timeout = role.statement_timeout if role else None
     # A failing statement's message never carries its parameters (notes, nicknames, token
     # hashes) into a log or an error response.
@@ -146,7 +151,8 @@ def make_engine(url: str, *, role: PoolRole | None = None, **kwargs: Any) -> Asy
             for key in ("pool_size", "max_overflow", "pool_timeout"):  # a single-connection pool
                 kwargs.pop(key, None)
         engine = create_async_engine(url, **kwargs)
-        _configure_sqlite(engine, statement_timeout=timeout)
+        _configure_sqlite(engine, statement_timeout=timeout,
+                          busy_timeout=BUSY_TIMEOUT if busy_timeout is None else busy_timeout)
         return engine
     kwargs.setdefault("pool_pre_ping", True)
     if timeout is not None and url.startswith("postgresql+asyncpg"):
@@ -178,14 +184,129 @@ def is_busy(exc: BaseException) -> bool:
 
 # Execution option that marks a read-only session's connections (see read_only_sessionmaker).
 READ_ONLY = "shouwang_read_only"
+# Seconds a SQLite writer waits for the write lock (SQLite's busy timeout and the write gate's).
+BUSY_TIMEOUT = 15.0
 
 
-def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = None) -> None:
+class WriteGate:
+    """One first-come-first-served queue for the write lock of one SQLite file, shared by every
+    engine of this process on that file (the API's, the worker's, the audit writer's).
+
+    SQLite's own wait for a lock held by another connection is a busy handler that sleeps in
+    steps of up to 100 ms and retries: a writer waiting behind a run of back-to-back write
+    transactions (a scheduler tick) keeps missing the gaps between them. Here a writer takes
+    the gate before its BEGIN IMMEDIATE and gives it up after its COMMIT or ROLLBACK; the next
+    in line is woken at once, so the lock it then asks SQLite for is free. Readers (BEGIN
+    DEFERRED) never take it. Another process on the same file still waits on the busy timeout.
+
+    Waiting gives up after the busy timeout ("database is locked", which is_busy recognises), so
+    a session opened inside another's write transaction fails as it would have in SQLite rather
+    than waiting forever. Thread-safe, and each waiter is woken on its own event loop.
+    """
+
+    def __init__(self) -> None:
+        self._mutex = threading.Lock()
+        self._holder: object | None = None
+        self._waiters: deque[tuple[object, asyncio.AbstractEventLoop, asyncio.Future[None]]] = deque()
+        self.acquired = 0  # how many times it was taken (tests and the profile harness read it)
+
+    @property
+    def holder(self) -> object | None:
+        return self._holder
+
+    @property
+    def waiting(self) -> int:
+        return len(self._waiters)
+
+    async def acquire(self, owner: object, timeout: float) -> bool:
+        """Wait for the gate on behalf of `owner` (a DBAPI connection); False after `timeout`."""
+        loop = asyncio.get_running_loop()
+        with self._mutex:
+            if self._holder is None and not self._waiters:
+                self._holder = owner
+                self.acquired += 1
+                return True
+            future: asyncio.Future[None] = loop.create_future()
+            entry = (owner, loop, future)
+            self._waiters.append(entry)
+        try:
+            await asyncio.wait_for(future, timeout)
+            return True
+        except BaseException as exc:
+            with self._mutex:
+                handed = self._holder is owner
+                if not handed:
+                    self._waiters.remove(entry)
+            if handed:  # it was handed over just as the wait ended: pass it on
+                self.release(owner)
+            if isinstance(exc, TimeoutError):
+                return False
+            raise
+
+    def release(self, owner: object) -> None:
+        """Give the gate up if `owner` holds it, to the longest waiter (a no-op otherwise)."""
+        with self._mutex:
+            if self._holder is not owner:
+                return
+            self._holder = None
+            if not self._waiters:
+                return
+            self._holder, loop, future = self._waiters.popleft()
+            self.acquired += 1
+        if loop is _running_loop():
+            _wake(future)
+        elif not loop.is_closed():
+            loop.call_soon_threadsafe(_wake, future)
+
+
+def _running_loop() -> asyncio.AbstractEventLoop | None:
+    try:
+        return asyncio.get_running_loop()
+    except RuntimeError:
+        return None
+
+
+def _wake(future: asyncio.Future[None]) -> None:
+    if not future.done():
+        future.set_result(None)
+
+
+_gates: dict[str, WriteGate] = {}
+_gates_mutex = threading.Lock()
+
+
+def _gate_for_file(url: str) -> WriteGate | None:
+    database = make_url(url).database
+    if not database or database == ":memory:" or database.startswith("file:"):
+        return None  # a memory database is private to its connection: nothing to queue for
+    key = os.path.realpath(database)
+    with _gates_mutex:
+        return _gates.setdefault(key, WriteGate())
+
+
+class _GateUse(NamedTuple):
+    gate: WriteGate
+    timeout: float  # the engine's busy timeout
+    error: type[Exception]  # its DBAPI's OperationalError
+
+
+_GATE = "shouwang_write_gate"  # the attribute of an engine's dialect holding its _GateUse
+
+
+def write_gate(engine: AsyncEngine) -> WriteGate | None:
+    """The write gate of a SQLite engine's file (None on PostgreSQL or an in-memory SQLite)."""
+    use: _GateUse | None = getattr(engine.sync_engine.dialect, _GATE, None)
+    return use.gate if use else None
+
+
+def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = None,
+                      busy_timeout: float = BUSY_TIMEOUT) -> None:
     """WAL, a busy timeout, BEGIN IMMEDIATE for writers and BEGIN DEFERRED for readers.
 
     WAL lets readers run beside the writer. BEGIN IMMEDIATE takes the write lock when a
     transaction starts, so a transaction never fails half-way trying to upgrade a read lock
-    (SQLITE_BUSY without waiting); writers queue on the busy timeout instead. Read-only
+    (SQLITE_BUSY without waiting); writers queue for it at the file's WriteGate, in order,
+    and then on the busy timeout (other processes). Read-only
     sessions (connections with the READ_ONLY execution option) begin DEFERRED: they take no
     write lock, so GET requests and reports never queue behind writers, nor writers behind
     them. Should a read-only session write after all (a GET's audit row), it first ends its
@@ -195,12 +316,16 @@ def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = 
     ("interrupted", which is_busy recognises): SQLite has no statement timeout of its own, and
     cancelling the awaiting coroutine would leave the query running in the driver's thread.
     """
+    busy_ms = int(busy_timeout * 1000)
+    dialect = engine.sync_engine.dialect
+    gate = _gate_for_file(str(engine.url))
+
     @event.listens_for(engine.sync_engine, "connect")
     def _on_connect(dbapi_connection: Any, record: Any) -> None:
         dbapi_connection.isolation_level = None  # we emit BEGIN ourselves
         cursor = dbapi_connection.cursor()
         cursor.execute("PRAGMA journal_mode=WAL")
-        cursor.execute("PRAGMA busy_timeout=15000")
+        cursor.execute(f"PRAGMA busy_timeout={busy_ms}")
         cursor.execute("PRAGMA foreign_keys=ON")
         cursor.execute("PRAGMA synchronous=NORMAL")
         cursor.close()
@@ -233,7 +358,68 @@ def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = 
     def _on_begin(conn: Any) -> None:
         read_only = bool(conn.get_execution_options().get(READ_ONLY))
         conn.info["deferred_read"] = read_only
-        conn.exec_driver_sql("BEGIN DEFERRED" if read_only else "BEGIN IMMEDIATE")
+        if read_only:
+            conn.exec_driver_sql("BEGIN DEFERRED")
+        else:
+            begin_immediate(conn)
+
+    if gate is None:
+        return
+    setattr(dialect, _GATE, _GateUse(gate, busy_timeout, dialect.loaded_dbapi.OperationalError))
+    # The gate is given up once the DBAPI COMMIT or ROLLBACK has returned (the "commit" and
+    # "rollback" events run before it), whoever calls it: a Connection, or the pool resetting a
+    # connection returned mid-transaction. This engine's dialect object is its own.
+    do_commit, do_rollback = dialect.do_commit, dialect.do_rollback
+
+    def _commit_then_release(connection: Any) -> None:
+        try:
+            do_commit(connection)
+        finally:
+            gate.release(_dbapi(connection))
+
+    def _rollback_then_release(connection: Any) -> None:
+        try:
+            do_rollback(connection)
+        finally:
+            gate.release(_dbapi(connection))
+
+    dialect.do_commit = _commit_then_release  # type: ignore[method-assign,assignment]
+    dialect.do_rollback = _rollback_then_release  # type: ignore[method-assign,assignment]
+
+    @event.listens_for(engine.sync_engine.pool, "close")
+    def _release_on_close(dbapi_connection: Any, _record: Any) -> None:
+        gate.release(_dbapi(dbapi_connection))
+
+    @event.listens_for(engine.sync_engine.pool, "invalidate")
+    def _release_on_invalidate(dbapi_connection: Any, _record: Any, _exc: Any) -> None:
+        gate.release(_dbapi(dbapi_connection))
+
+
+
+
+def _dbapi(connection: Any) -> Any:
+    """The DBAPI connection under a pool's proxy (what the gate records as its holder)."""
+    return getattr(connection, "dbapi_connection", connection)
+
+
+def begin_immediate(conn: Any) -> None:
+    """BEGIN IMMEDIATE on a SQLite Connection, first taking its file's write gate (if any).
+    Runs inside SQLAlchemy's greenlet, so it may wait on the event loop."""
+    use: _GateUse | None = getattr(conn.dialect, _GATE, None)
+    if use is None:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        return
+    gate, timeout, operational_error = use
+    owner = _dbapi(conn.connection)
+    if gate.holder is not owner and not await_(gate.acquire(owner, timeout)):
+        # As SQLite's own busy timeout would end it (is_busy: a 503 in the API, never a 500).
+        raise OperationalError("BEGIN IMMEDIATE", None,
+                               operational_error("database is locked (waited for the write gate)"))
+    try:
+        conn.exec_driver_sql("BEGIN IMMEDIATE")
+    except BaseException:
+        gate.release(owner)
+        raise
 
 
 def _upgrade_before_flush(session: Session, _context: Any, _instances: Any) -> None:
@@ -245,7 +431,7 @@ def _upgrade_before_flush(session: Session, _context: Any, _instances: Any) -> N
     conn = session.connection()
     if conn.info.get("deferred_read"):
         conn.exec_driver_sql("COMMIT")
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        begin_immediate(conn)
         conn.info["deferred_read"] = False
 
 
