@@ -48,7 +48,12 @@ from eval_risk import CORPUS, HOLDOUT, Example, read_examples  # noqa: E402
 OUT = ROOT / "content" / "risk" / "model.json"
 LEXICON = ROOT / "content" / "risk" / "lexicon.yaml"
 SEED = 20261203
-ORDINARY_FALSE_ORANGE = 0.05  # of the everyday messages (ordinary.tsv), cross-validated
+# Of the everyday messages (ordinary.tsv) the rules leave silent, the share the model may raise orange
+# (cross-validated). 0.20, not 0.05: chosen by leave-rounds-out (issue #12, fifth pass) as the largest of
+# 0.05 / 0.10 / 0.20 whose held-out everyday half stays under 10 % raised (0.20: 7/92 orange, 0 red);
+# it lifted the never-tuned rounds 21, 22 and 24 from 87/100 to 95/100. Orange asks a person to read
+# the message today; every message reaches the inbox anyway.
+ORDINARY_FALSE_ORANGE = 0.20
 ORDINARY = ROOT / "tests" / "data" / "risk" / "ordinary.tsv"
 PO = ROOT / "locales" / "zh_Hans" / "LC_MESSAGES" / "messages.po"
 
@@ -130,9 +135,9 @@ def fit(docs: list[set[str]], labels: list[int], *, epochs: int = 25, l2: float 
 
 
 def pick_threshold(docs: list[set[str]], labels: list[int], silent: list[bool], pools: list[str],
-                   false_orange: float, folds: int = 5) -> tuple[float, tuple[int, int]]:
+                   false_orange: float, everyday_orange: float = ORDINARY_FALSE_ORANGE, folds: int = 5) -> tuple[float, tuple[int, int]]:
     """The lowest threshold at which at most `false_orange` of the hard negatives and at most
-    ORDINARY_FALSE_ORANGE of the everyday messages (ordinary.tsv) that the rules leave silent get
+    `everyday_orange` of the everyday messages (ordinary.tsv) that the rules leave silent get
     an out-of-fold probability at or above it (the project's own texts are negatives to learn
     from, not a measure: they are easy); also how many of the signs the rules leave silent that
     threshold raises, out of fold."""
@@ -145,7 +150,7 @@ def pick_threshold(docs: list[set[str]], labels: list[int], silent: list[bool], 
         for i in held:
             oof[i] = model.probability(docs[i])
     threshold = 0.5
-    for share, pool in ((false_orange, "hard"), (ORDINARY_FALSE_ORANGE, "everyday")):
+    for share, pool in ((false_orange, "hard"), (everyday_orange, "everyday")):
         negatives = sorted((oof[i] for i in range(len(docs)) if labels[i] == 0 and silent[i] and pools[i] == pool),
                            reverse=True)
         allowed = int(share * len(negatives))
@@ -167,12 +172,12 @@ def category_of(docs: list[set[str]], examples: list[Example], keep: set[str]) -
 
 
 def build(examples: list[Example], scanner: RiskScanner, false_orange: float, keep: int,
-          word_n: int = WORD_N) -> tuple[ModelFile, tuple[int, int]]:
+          word_n: int = WORD_N, everyday_orange: float = ORDINARY_FALSE_ORANGE) -> tuple[ModelFile, tuple[int, int]]:
     docs = [features(model_text(e.text), word_n=word_n) for e in examples]
     labels = [int(e.tier != "none") for e in examples]
     silent = [scanner.scan(e.text).tier is None for e in examples]
     pools = ["everyday" if e.file == "ordinary.tsv" else "project" if e.file == "project" else "hard" for e in examples]
-    threshold, rescued = pick_threshold(docs, labels, silent, pools, false_orange)
+    threshold, rescued = pick_threshold(docs, labels, silent, pools, false_orange, everyday_orange)
     trained = fit(docs, labels)
     top = sorted(trained.weights.items(), key=lambda kv: -abs(kv[1]))[:keep]
     weights = {g: round(w, 2) for g, w in sorted(top)}
@@ -182,7 +187,7 @@ def build(examples: list[Example], scanner: RiskScanner, false_orange: float, ke
                                   "hard_negatives": sum(e.tier == "none" and e.file in CORPUS for e in examples),
                                   "everyday": pools.count("everyday"),
                                   "project_texts": sum(e.file == "project" for e in examples),
-                                  "false_orange_target": false_orange, "word_n": word_n, "epochs": 25, "l2": 1e-3, "min_df": 2,
+                                  "false_orange_target": false_orange, "everyday_orange_target": everyday_orange, "word_n": word_n, "epochs": 25, "l2": 1e-3, "min_df": 2,
                                   "kept": len(weights)},
                       weights=weights, categories=cats)
     return model, rescued
@@ -232,12 +237,12 @@ def leave_rounds_out(args: argparse.Namespace) -> int:
     sets.append(("project 1/2", corpus, project[1::2]))
     for path in args.file or []:
         sets.append((Path(path).name, corpus, read_examples((str(Path(path).resolve()),))))
-    print(f"false orange target {args.false_orange}; columns: recall rules / rules+net / rules+net+model / model alone;"
+    print(f"false orange target {args.false_orange}, everyday {args.everyday_orange}; columns: recall rules / rules+net / rules+net+model / model alone;"
           " false red; false orange net / +model / model alone")
     total: dict[str, int] = defaultdict(int)
     for name, train, test in sets:
         started = time.perf_counter()
-        model, rescued = build(train, scanner, args.false_orange, args.keep, args.word_n)
+        model, rescued = build(train, scanner, args.false_orange, args.keep, args.word_n, args.everyday_orange)
         row = _row(test, scanner, rules_scanner, NgramModel(model))
         if name.startswith("round"):
             for k, v in row.items():
@@ -260,6 +265,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", default=str(OUT))
     parser.add_argument("--false-orange", type=float, default=0.10,
                         help="share of rule-silent hard negatives the model may raise orange (cross-validated)")
+    parser.add_argument("--everyday-orange", type=float, default=ORDINARY_FALSE_ORANGE,
+                        help="share of rule-silent everyday messages (ordinary.tsv) the model may raise orange (cross-validated)")
     parser.add_argument("--keep", type=int, default=4000, help="n-grams kept in the file (largest weights)")
     parser.add_argument("--word-n", type=int, default=WORD_N, choices=(0, 1, 2),
                         help="Latin-script word n-grams beside the character n-grams (0: characters only)")
@@ -270,7 +277,7 @@ def main(argv: list[str] | None = None) -> int:
         return leave_rounds_out(args)
     scanner = load_scanner(Path(args.lexicon), model=False)
     model, rescued = build(read_examples(CORPUS) + read_ordinary() + read_project_texts(scanner), scanner, args.false_orange, args.keep,
-                           args.word_n)
+                           args.word_n, args.everyday_orange)
     text = json.dumps(model.model_dump(), ensure_ascii=False, indent=0, sort_keys=False)
     Path(args.out).write_text(text + "\n", encoding="utf-8")
     print(f"{args.out}: {len(model.weights)} n-grams, threshold {model.threshold}, {len(text.encode()) // 1024} KB; "
