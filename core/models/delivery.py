@@ -94,15 +94,20 @@ class Delivery(Base):
 class DeliveryDayCount(Base):
     """How many of a cohort's deliveries, created on one UTC day, are of a kind, in a state and
     about a lesson ("" for none): the per-day pre-aggregate that delivery statistics read
-    instead of counting the outbox (issue #16).
+    instead of counting the outbox (issue #16). ON SQLITE ONLY.
 
-    Kept exactly right by database triggers on deliveries (migration 0022d): every insert adds
-    one, every delete (cascades from an erased guardian or cohort included) takes one away, and
-    every update that changes the cohort, creation time, kind, state or lesson moves one from the
-    old key to the new one, in the same transaction as the change itself, whatever code (or
-    bulk statement) made it. No foreign key: a cohort's rows fall to zero with its deliveries.
-    A migration that rebuilds the deliveries table (SQLite batch mode) drops the triggers and
-    must create them again (core.migrations.versions.0022_delivery_day_counts.create_triggers)."""
+    On SQLite it is kept exactly right by database triggers on deliveries (migration 0022d):
+    every insert adds one, every delete (cascades from an erased guardian or cohort included)
+    takes one away, and every update that changes the cohort, creation time, kind, state or
+    lesson moves one from the old key to the new one, in the same transaction as the change
+    itself, whatever code (or bulk statement) made it. No foreign key: a cohort's rows fall to
+    zero with its deliveries. A migration that rebuilds the deliveries table (SQLite batch mode)
+    drops the triggers and must create them again
+    (core.migrations.versions.0022_delivery_day_counts.create_triggers).
+
+    On PostgreSQL the table exists but stays empty and nothing reads it: concurrent senders
+    would serialise, and could deadlock, on its shared counter rows (core.delivery.stats counts
+    the outbox there)."""
 
     __tablename__ = "delivery_day_counts"
 

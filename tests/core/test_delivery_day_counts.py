@@ -1,16 +1,20 @@
-"""The per-day pre-aggregate of deliveries (delivery_day_counts, kept by triggers, migration
-0022d) against a count of the outbox itself, after the real planner and sender did their
-work (plan, claim, sent, transient then retried, failed, blocked, moved to the next endpoint),
-after raw updates of every counted column and after deletes (one row, and a guardian's rows by
-cascade); and delivery statistics over periods cut anywhere in a day, computed from it, against
-the same counts taken straight from the outbox. On SQLite and PostgreSQL (the db_url fixture)."""
+"""The per-day pre-aggregate of deliveries (delivery_day_counts, kept by triggers on SQLite only,
+migration 0022d) against a count of the outbox itself, after the real planner and sender did
+their work (plan, claim, sent, transient then retried, failed, blocked, moved to the next
+endpoint), after raw updates of every counted column and after deletes (one row, and a
+guardian's rows by cascade); and delivery statistics over periods cut anywhere in a day against
+the same counts taken straight from the outbox, on SQLite (pre-aggregate and edges) and
+PostgreSQL (the outbox alone). On PostgreSQL, two senders writing outcomes of mixed kinds and
+days at once do not deadlock (no shared counter rows there)."""
 from __future__ import annotations
 
+import asyncio
 import random
 from datetime import datetime, timedelta, timezone
 
+import pytest
 from sqlalchemy import delete, func, select, update
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from core.access import Scope
 from core.clock import FrozenClock
@@ -50,8 +54,10 @@ async def assert_exact(sessionmaker: async_sessionmaker[AsyncSession]) -> dict[t
 
 
 async def test_the_day_counts_follow_every_change_of_the_outbox(
-    sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
 ) -> None:
+    if engine.dialect.name != "sqlite":
+        pytest.skip("the pre-aggregate is kept on SQLite only (migration 0022d)")
     async with sessionmaker() as session, session.begin():
         await seed_library(session, now=clock())
         cohort = await seed_cohort(session, now=clock(), guardians=5)
@@ -155,3 +161,51 @@ async def test_statistics_over_any_period_equal_a_count_of_the_outbox(
         total = await session.scalar(select(func.count()).where(
             Delivery.cohort_id == cohort_id, Delivery.created_at >= since, Delivery.created_at < until))
         assert sum(stats.totals.values()) == total
+
+
+async def test_two_senders_writing_mixed_outcomes_at_once_do_not_deadlock(
+    engine: AsyncEngine, sessionmaker: async_sessionmaker[AsyncSession], clock: FrozenClock
+) -> None:
+    """Two senders' transactions record outcomes the sender's way (one set-based UPDATE by id per
+    batch), of lessons and campaigns created on two days, taking kinds in opposite orders and
+    interleaved: A its lessons, B its campaigns, then A its campaigns while B its lessons. Their
+    rows are disjoint, so nothing blocks. With a shared per-(cohort, day, kind, state) counter
+    kept by row triggers (the first draft of 0022d on PostgreSQL) A would wait for B's campaign
+    counter while B waits for A's lesson counter: PostgreSQL would abort one with a deadlock."""
+    if engine.dialect.name != "postgresql":
+        pytest.skip("SQLite has one writer at a time: no concurrent senders")
+    start = datetime(2026, 11, 1, 9, tzinfo=timezone.utc)
+    async with sessionmaker() as session, session.begin():
+        cohort = await seed_cohort(session, now=clock(), guardians=1)
+        guardian_id = await session.scalar(select(func.min(Guardian.id)))
+        rows = [Delivery(address=tg(CHAT), guardian_id=guardian_id, cohort_id=cohort.id, kind=kind, ref=f"r{n}",
+                         cycle="c", lane=2, state="sending", due_at=start, attempts=1, payload={},
+                         lesson_id="lesson_1" if kind == "lesson" else None,
+                         created_at=start + timedelta(days=n // 2 % 2))
+                for n, kind in enumerate(["lesson", "campaign"] * 8)]
+        session.add_all(rows)
+        await session.flush()
+        ids = {kind: [r.id for r in rows if r.kind == kind] for kind in ("lesson", "campaign")}
+    # Sender A took the first half of each kind, sender B the second (one day each, both days each).
+    mine = {sender: {kind: ids[kind][:4] if sender == "A" else ids[kind][4:] for kind in ids} for sender in "AB"}
+
+    def outcomes(delivery_ids: list[int]) -> list[dict[str, object]]:
+        return [{"id": i, "state": "sent", "sent_at": start, "finished_at": start, "lease_until": None}
+                for i in delivery_ids]
+
+    async with sessionmaker() as a, sessionmaker() as b:
+        await a.execute(update(Delivery), outcomes(mine["A"]["lesson"]))
+        await b.execute(update(Delivery), outcomes(mine["B"]["campaign"]))
+        await asyncio.wait_for(asyncio.gather(  # the crossing pair; a hang fails the test, not the run
+            a.execute(update(Delivery), outcomes(mine["A"]["campaign"])),
+            b.execute(update(Delivery), outcomes(mine["B"]["lesson"])),
+        ), timeout=10)
+        await a.commit()
+        await b.commit()
+    async with sessionmaker() as session:
+        states = dict((await session.execute(select(Delivery.state, func.count()).group_by(Delivery.state))).all())
+        stats = await delivery_stats(session, scope=Scope(staff_id=0, role="admin", cohort_ids=None),
+                                     cohort_id=cohort.id, since=start - timedelta(days=1),
+                                     until=start + timedelta(days=3))
+    assert states == {"sent": 16}
+    assert stats.deliveries["lesson"]["sent"] == 8 and stats.deliveries["campaign"]["sent"] == 8

@@ -263,9 +263,11 @@ async def test_chat_ids_become_endpoints_and_addresses_with_every_row_kept(empty
 
 
 async def test_delivery_day_counts_are_built_from_existing_rows_and_kept_after(empty_url: str) -> None:
-    """A database with deliveries from before 0022d: the upgrade counts them per cohort, UTC day,
-    kind, state and lesson (a row at 23:30 UTC is that day's, one with no cohort is not counted);
-    from then on the triggers keep the counts; the downgrade takes table and triggers away."""
+    """A database with deliveries from before 0022d. On SQLite the upgrade counts them per cohort,
+    UTC day, kind, state and lesson (a row at 23:30 UTC is that day's, one with no cohort is not
+    counted) and from then on the triggers keep the counts. On PostgreSQL the table is created
+    and stays empty (no triggers: core.delivery.stats counts the outbox there). The downgrade
+    takes table (and triggers) away on both."""
     engine = make_engine(empty_url)
     sqlite = empty_url.startswith("sqlite")
 
@@ -293,16 +295,48 @@ async def test_delivery_day_counts_are_built_from_existing_rows_and_kept_after(e
             async with engine.connect() as conn:
                 return {(c, str(d), k, s, lesson, n) for c, d, k, s, lesson, n in await conn.execute(query)}
 
-        assert await counts() == {(1, "2026-11-01", "lesson", "sent", "a", 2), (1, "2026-11-01", "lesson", "failed", "a", 1),
-                                  (1, "2026-11-02", "lesson", "sent", "a", 1), (1, "2026-11-02", "checkin", "pending", "", 1)}
+        assert await counts() == ({(1, "2026-11-01", "lesson", "sent", "a", 2), (1, "2026-11-01", "lesson", "failed", "a", 1),
+                                   (1, "2026-11-02", "lesson", "sent", "a", 1), (1, "2026-11-02", "checkin", "pending", "", 1)}
+                                  if sqlite else set())
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE deliveries SET state = 'sent' WHERE kind = 'checkin'"))
             await conn.execute(text("DELETE FROM deliveries WHERE state = 'failed'"))
-        assert await counts() == {(1, "2026-11-01", "lesson", "sent", "a", 2), (1, "2026-11-02", "lesson", "sent", "a", 1),
-                                  (1, "2026-11-02", "checkin", "sent", "", 1)}
+        assert await counts() == ({(1, "2026-11-01", "lesson", "sent", "a", 2), (1, "2026-11-02", "lesson", "sent", "a", 1),
+                                   (1, "2026-11-02", "checkin", "sent", "", 1)} if sqlite else set())
         await downgrade(engine, "0021p")
         async with engine.begin() as conn:
             await conn.execute(text("UPDATE deliveries SET state = 'pending'"))  # no trigger left behind
             assert await conn.scalar(text("SELECT count(*) FROM deliveries")) == 5
+            assert await _triggers_on_deliveries(conn) == ({"trg_deliveries_checkin_sent_insert",
+                                                            "trg_deliveries_checkin_sent_update"} if sqlite
+                                                           else {"trg_deliveries_checkin_sent"})
+            tables = "SELECT name FROM sqlite_master WHERE type = 'table'" if sqlite else \
+                "SELECT tablename FROM pg_tables WHERE schemaname = current_schema()"
+            assert "delivery_day_counts" not in set((await conn.execute(text(tables))).scalars())
     finally:
         await engine.dispose()
+
+
+async def _triggers_on_deliveries(conn: Any) -> set[str]:
+    if conn.dialect.name == "sqlite":
+        query = "SELECT name FROM sqlite_master WHERE type = 'trigger' AND tbl_name = 'deliveries'"
+    else:
+        query = "SELECT tgname FROM pg_trigger WHERE tgrelid = 'deliveries'::regclass AND NOT tgisinternal"
+    return set((await conn.execute(text(query))).scalars())
+
+
+async def test_only_sqlite_counts_deliveries_per_day_by_triggers(engine: AsyncEngine) -> None:
+    """The triggers on deliveries at head. On PostgreSQL only 0015's check-in trigger (it writes
+    the delivery's own check-in row): no shared counter rows that every state change updates.
+    Several senders record outcomes at once there; they would serialise on such rows, and batches
+    touching them in different orders could deadlock, aborting a sender's write after the message
+    went out. If you mean to add a trigger on deliveries on PostgreSQL, think of that first."""
+    async with engine.connect() as conn:
+        triggers = await _triggers_on_deliveries(conn)
+        if engine.dialect.name == "sqlite":
+            assert triggers == {"trg_deliveries_checkin_sent_insert", "trg_deliveries_checkin_sent_update",
+                                "delivery_day_counts_insert", "delivery_day_counts_delete",
+                                "delivery_day_counts_update"}
+        else:
+            assert triggers == {"trg_deliveries_checkin_sent"}
+            assert not await conn.scalar(text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'delivery_day_counts%'"))
