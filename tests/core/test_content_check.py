@@ -119,7 +119,8 @@ async def test_load_is_all_or_nothing_and_versions_are_immutable(
 
 def test_chinese_texts_have_no_stray_spaces() -> None:
     """YAML's folded blocks (>-) join lines with a space: right for English, a visible gap in
-    Chinese ("侵害， 应当"). Every offender in content/ at once."""
+    Chinese ("侵害， 应当"). Every offender in content/ at once. The risk lexicon's notes are left
+    out: they are for content authors and quote messages as people type them, spaces and all."""
     import re
 
     import yaml
@@ -133,7 +134,7 @@ def test_chinese_texts_have_no_stray_spaces() -> None:
         elif isinstance(node, list):
             for index, value in enumerate(node):
                 yield from walk(value, f"{path}.{index}")
-        elif isinstance(node, str) and gap.search(node):
+        elif isinstance(node, str) and gap.search(node) and not path.endswith(".note"):
             yield path
 
     offenders = [f"{f.relative_to(PROJECT_ROOT / 'content')}: {where}"
