@@ -23,6 +23,7 @@ from __future__ import annotations
 import asyncio
 import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 
@@ -41,8 +42,8 @@ PAID_BUDGET = "telegram_paid"
 
 
 WINDOW = 1.0  # seconds: how the provider counts "N per second" (a sliding window)
-USE_WITHIN = 0.025  # seconds: a block of grants not sent by then is handed back, not sent
-JITTER = 0.01  # seconds: how much more one send may take than another to reach the provider
+USE_WITHIN = 0.03  # seconds: a block of grants not sent by then is handed back, not sent
+JITTER = 0.008  # seconds: how much more one send may take than another to reach the provider
 _EPOCH = datetime(1970, 1, 1, tzinfo=timezone.utc)
 _US = timedelta(microseconds=1)
 
@@ -113,15 +114,20 @@ async def _row(session: AsyncSession, *, name: str, aimd: Aimd, burst: float, no
 async def take_tokens(
     session: AsyncSession, *, name: str, wanted: int, aimd: Aimd, burst: float, now: datetime, keep: float = 0.0,
     sent: int = 0, unused: tuple[tuple[int, int], ...] = (), span: float = WINDOW + USE_WITHIN + JITTER,
+    locked_now: Callable[[], datetime] | None = None,
 ) -> Grant:
     """Take up to `wanted` whole tokens from the shared budget, leaving `keep` tokens in it (the
     lane-0 reserve; 0 for lane 0 itself). `sent`: sends that went through since this process
     last asked — they raise the shared rate (additive increase). `unused`: (block key, count)
-    this process was granted and did not send in time — they leave the window.
+    this process was granted and did not send in time — they leave the window. `locked_now`:
+    the clock read again once the row is locked — the block is stamped with that, so the wait
+    for the lock does not eat into the time the block may be sent in.
 
     Two limits, both shared: a token bucket at the rate (the pacing), and a sliding window of
     the recent grants: never more than ⌊rate⌋ − keep in any `span` (see window_free)."""
     row = await _row(session, name=name, aimd=aimd, burst=burst, now=now)
+    if locked_now is not None:
+        now = max(now, locked_now())
     rate = aimd.clamp(row.rate if row.rate is not None else aimd.ceiling)
     elapsed = max((now - row.refilled_at).total_seconds(), 0.0)  # refilled_at lies ahead during a pause
     tokens = min(burst, row.tokens + elapsed * rate)
@@ -269,16 +275,21 @@ class SharedTokenBucket(TokenBucket):
                     break
                 sent, self._sent_unreported = self._sent_unreported, 0
                 unused, self._unused = tuple(self._unused.items()), {}
-                now, stamped = self.clock(), self._monotonic()
+                now, stamped = self.clock(), [self._monotonic()]
+
+                def locked_now() -> datetime:
+                    stamped[0] = self._monotonic()
+                    return self.clock()
+
                 async with self.sessionmaker() as session, session.begin():
                     grant = await take_tokens(
                         session, name=self.name, wanted=1 if urgent else self.block(), aimd=self.aimd,
                         burst=self.shared_burst, keep=0.0 if urgent else self.reserve, sent=sent, now=now,
-                        unused=unused, span=self.span,
+                        unused=unused, span=self.span, locked_now=locked_now,
                     )
                 self._allowance[urgent] += grant.granted
                 if grant.granted:
-                    self._granted[urgent] = (grant.at, stamped + self.use_within)
+                    self._granted[urgent] = (grant.at, stamped[0] + self.use_within)
                 self._follow(grant, now)
                 self._expire(urgent)  # the lock took too long: hand it back
             if not grant.granted:
