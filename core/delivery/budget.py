@@ -6,6 +6,13 @@ pauses every process for retry_after and halves the shared rate once per burst o
 that go through, reported by every process, raise it slowly back toward the configured rate. So
 a rate configured above what Telegram allows converges to what it does allow.
 
+The row also keeps the blocks granted in the last second or so (`grants`): every process takes
+tokens in small blocks it must send within USE_WITHIN, and no block is granted that would put
+more than ⌊rate⌋ grants into any 1 s + USE_WITHIN + JITTER — so however many processes share
+the budget, no one-second window at the provider carries more than the rate (the token bucket
+alone let a second carry rate + burst, 1.25× at paid broadcast). Blocks not sent in time are
+handed back with the next take.
+
 Lane 0 (safety messages, alert cards) keeps a reserve: other lanes may only take tokens above
 `reserve`, lane 0 may take them all, so a bulk lesson — or a storm of 429s on it — never leaves
 an alert card without a token.

@@ -7,7 +7,7 @@ from __future__ import annotations
 import asyncio
 import heapq
 import itertools
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable
 from datetime import datetime, timedelta, timezone
 
 from sqlalchemy import select
@@ -46,7 +46,7 @@ class VirtualTime:
                 self.t = max(self.t, target)
                 while self._sleepers and self._sleepers[0][0] <= self.t:
                     heapq.heappop(self._sleepers)[2].set_result(None)
-            await asyncio.sleep(0 if len(self._sleepers) < running else 0)
+            await asyncio.sleep(0)
             if len(self._sleepers) < running:
                 await asyncio.sleep(0.0002)  # a sender waits for the database (real I/O)
         for task in tasks:
