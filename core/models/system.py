@@ -3,7 +3,7 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, Float, ForeignKey, Integer, String
+from sqlalchemy import JSON, Float, ForeignKey, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from core.db import Base, UTCDateTime
@@ -62,7 +62,9 @@ class SendBudget(Base):
     """The send rate shared by every sender process: tokens refilled at the current rate, taken
     under a row lock, and a pause after the provider's 429 that holds for all of them. The rate
     adapts (AIMD): halved on a 429 (`decreased_at`: the last cut, `cut_from`: the rate it cut),
-    growing back with every send that goes through, never above the configured rate."""
+    growing back with every send that goes through, never above the configured rate.
+    `grants`: the blocks granted lately ("microseconds since the epoch:count …"), so that the
+    senders together never exceed the rate in any one-second window the provider counts."""
 
     __tablename__ = "send_budget"
 
@@ -73,3 +75,4 @@ class SendBudget(Base):
     rate: Mapped[float | None] = mapped_column(Float)  # msg/s now; None: the configured rate
     decreased_at: Mapped[datetime | None] = mapped_column(UTCDateTime)
     cut_from: Mapped[float | None] = mapped_column(Float)  # the rate that last drew a 429
+    grants: Mapped[str | None] = mapped_column(Text)

@@ -340,3 +340,31 @@ async def test_only_sqlite_counts_deliveries_per_day_by_triggers(engine: AsyncEn
         else:
             assert triggers == {"trg_deliveries_checkin_sent"}
             assert not await conn.scalar(text("SELECT count(*) FROM pg_proc WHERE proname LIKE 'delivery_day_counts%'"))
+# ---------------------------------------------------------------- 0023w: send budget window
+
+
+async def test_send_budget_window_column_keeps_the_rows(empty_url: str) -> None:
+    """A send_budget row from before 0023w keeps its rate and pause through the upgrade (its
+    window starts empty) and through the downgrade (the window goes)."""
+    engine = make_engine(empty_url)
+    sqlite = empty_url.startswith("sqlite")
+    at = datetime(2026, 11, 1, 8, tzinfo=timezone.utc)
+    stamp = at.replace(tzinfo=None) if sqlite else at
+    try:
+        await upgrade(engine, "0022d")
+        async with engine.begin() as conn:
+            await _insert(conn, "send_budget", name="telegram_paid", tokens=3.5, refilled_at=stamp, paused_until=stamp,
+                          rate=640.0, decreased_at=None, cut_from=None)
+        await upgrade(engine, "head")
+        async with engine.begin() as conn:
+            row = (await conn.execute(text("SELECT name, tokens, rate, grants FROM send_budget"))).one()
+            assert tuple(row) == ("telegram_paid", 3.5, 640.0, None)
+            await conn.execute(text("UPDATE send_budget SET grants = '1764748800000000:25'"))
+        await downgrade(engine, "0022d")
+        async with engine.connect() as conn:
+            rows = (await conn.execute(text("SELECT name, tokens, rate FROM send_budget"))).all()
+            assert [tuple(r) for r in rows] == [("telegram_paid", 3.5, 640.0)]
+            columns = (await conn.execute(text("SELECT * FROM send_budget"))).keys()
+            assert "grants" not in columns
+    finally:
+        await engine.dispose()
