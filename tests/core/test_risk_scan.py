@@ -182,6 +182,26 @@ def test_pass_27_30_false_red_phenomena(text: str, expected: str | None) -> None
         assert tier == expected, (text, tier)
 
 
+@pytest.mark.parametrize(("text", "tier", "category"), [
+    ("女儿日记里写着要是我不在了 爸妈就不用为我操心了", "orange", "suicide"),  # a burden: better off without me
+    ("孙子老说想去天上找他妈妈", "orange", "suicide"),  # joining a dead parent
+    ("她说她不想再做人了", "red", "suicide"),  # euphemism for not living
+    ("个仔话唔想再做人", "red", "suicide"),  # the same in Cantonese
+    ("那个开车的叔叔给她买糖 还叫她莫给爷爷说", "orange", "sexual_abuse"),  # gifts and secrecy with 莫/给
+    ("我这记性 昨天又忘了去幼儿园接孙女", "orange", "guardian_crisis"),  # a guardian's failing memory
+    ("外孙最近铅笔老丢 零花钱也不够 问了不说", "orange", "bullying"),  # things and money gone, silence
+    ("my grandson asked me whether it hurts to drown", "orange", "suicide"),  # what dying feels like
+    ("Grandpa fell in the yard, cannot stand up, the kids are alone with him", "red", "guardian_crisis"),
+    ("He forgets things and left the gas on twice, is it dementia", "orange", "guardian_crisis"),
+])
+def test_pass_27_30_missed_phenomena(text: str, tier: str, category: str) -> None:
+    assert tier_of(text) == (tier, category), text
+
+
+def test_asking_whether_something_else_hurts_is_no_sign() -> None:
+    assert tier_of("does it hurt to get a tattoo") == (None, None)
+
+
 def test_two_danger_words_are_an_orange_sign_even_without_a_rule() -> None:
     result = SCANNER.scan("她很害怕 说有秘密")
     assert (result.tier, [h.rule for h in result.hits]) == ("orange", ["signals"])
