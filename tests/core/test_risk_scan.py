@@ -173,6 +173,8 @@ def test_generalisation_rounds_phenomena() -> None:
     ("他奶奶老说再不听话就打断你的腿，这是口头禅，从来没真打过", "not red"),
     # a real blow and injury stays red
     ("他后爸把娃的腿打断了 现在在医院", "red"),
+    # a cut on a fence is an accident, not a cut to oneself
+    ("i cut my arm on a fence and its bleeding a bit", "not red"),
 ])
 def test_pass_27_30_false_red_phenomena(text: str, expected: str | None) -> None:
     tier = tier_of(text)[0]
@@ -193,6 +195,7 @@ def test_pass_27_30_false_red_phenomena(text: str, expected: str | None) -> None
     ("my grandson asked me whether it hurts to drown", "orange", "suicide"),  # what dying feels like
     ("Grandpa fell in the yard, cannot stand up, the kids are alone with him", "red", "guardian_crisis"),
     ("He forgets things and left the gas on twice, is it dementia", "orange", "guardian_crisis"),
+    ("i cut my wrist agin and its bledding so much", "red", "self_harm"),  # a cut to oneself, misspelt
 ])
 def test_pass_27_30_missed_phenomena(text: str, tier: str, category: str) -> None:
     assert tier_of(text) == (tier, category), text
