@@ -196,6 +196,7 @@ def test_pass_27_30_false_red_phenomena(text: str, expected: str | None) -> None
     ("Grandpa fell in the yard, cannot stand up, the kids are alone with him", "red", "guardian_crisis"),
     ("He forgets things and left the gas on twice, is it dementia", "orange", "guardian_crisis"),
     ("i cut my wrist agin and its bledding so much", "red", "self_harm"),  # a cut to oneself, misspelt
+    ("she used to love drawing, now she just stays in her room all day", "orange", "child_distress"),  # withdrawal
 ])
 def test_pass_27_30_missed_phenomena(text: str, tier: str, category: str) -> None:
     assert tier_of(text) == (tier, category), text
