@@ -155,6 +155,57 @@ def test_generalisation_rounds_phenomena() -> None:
         assert tier_of(text)[0] != "red", text
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    # hyperbole about thirst or heat, said twice, then "not living"
+    ("外孙跑完步回来直喊热死了热死了不想活了，吃了根冰棍就好了", None),
+    # a conditional joke about a task, laughed off
+    ("闺女说这张卷子再写不完我就不活了，说完哈哈大笑", "orange"),
+    # the same conditional without a joke stays red
+    ("孙子说要是再考不好我就不活了", "red"),
+    # a farm accident named after the marks
+    ("娃手上划了好几道口子，是跟他爷爷割猪草让镰刀蹭的", None),
+    # an accident is no act on oneself: orange at most
+    ("闺女拿小刀削苹果 不小心划了手", "not red"),
+    ("娃拿剪子剪窗花 一不小心扎了手指", "not red"),
+    # a relative took the child home, whereabouts known
+    ("昨天晚上丫头没回家，后来她舅打电话说接到他家去了", None),
+    # a saying said to a child, never carried out
+    ("他奶奶老说再不听话就打断你的腿，这是口头禅，从来没真打过", "not red"),
+    # a real blow and injury stays red
+    ("他后爸把娃的腿打断了 现在在医院", "red"),
+    # a cut on a fence is an accident, not a cut to oneself
+    ("i cut my arm on a fence and its bleeding a bit", "not red"),
+])
+def test_pass_27_30_false_red_phenomena(text: str, expected: str | None) -> None:
+    tier = tier_of(text)[0]
+    if expected == "not red":
+        assert tier != "red", text
+    else:
+        assert tier == expected, (text, tier)
+
+
+@pytest.mark.parametrize(("text", "tier", "category"), [
+    ("女儿日记里写着要是我不在了 爸妈就不用为我操心了", "orange", "suicide"),  # a burden: better off without me
+    ("孙子老说想去天上找他妈妈", "orange", "suicide"),  # joining a dead parent
+    ("她说她不想再做人了", "red", "suicide"),  # euphemism for not living
+    ("个仔话唔想再做人", "red", "suicide"),  # the same in Cantonese
+    ("那个开车的叔叔给她买糖 还叫她莫给爷爷说", "orange", "sexual_abuse"),  # gifts and secrecy with 莫/给
+    ("我这记性 昨天又忘了去幼儿园接孙女", "orange", "guardian_crisis"),  # a guardian's failing memory
+    ("外孙最近铅笔老丢 零花钱也不够 问了不说", "orange", "bullying"),  # things and money gone, silence
+    ("my grandson asked me whether it hurts to drown", "orange", "suicide"),  # what dying feels like
+    ("Grandpa fell in the yard, cannot stand up, the kids are alone with him", "red", "guardian_crisis"),
+    ("He forgets things and left the gas on twice, is it dementia", "orange", "guardian_crisis"),
+    ("i cut my wrist agin and its bledding so much", "red", "self_harm"),  # a cut to oneself, misspelt
+    ("she used to love drawing, now she just stays in her room all day", "orange", "child_distress"),  # withdrawal
+])
+def test_pass_27_30_missed_phenomena(text: str, tier: str, category: str) -> None:
+    assert tier_of(text) == (tier, category), text
+
+
+def test_asking_whether_something_else_hurts_is_no_sign() -> None:
+    assert tier_of("does it hurt to get a tattoo") == (None, None)
+
+
 def test_two_danger_words_are_an_orange_sign_even_without_a_rule() -> None:
     result = SCANNER.scan("她很害怕 说有秘密")
     assert (result.tier, [h.rule for h in result.hits]) == ("orange", ["signals"])
