@@ -395,8 +395,6 @@ def _configure_sqlite(engine: AsyncEngine, *, statement_timeout: float | None = 
         gate.release(_dbapi(dbapi_connection))
 
 
-
-
 def _dbapi(connection: Any) -> Any:
     """The DBAPI connection under a pool's proxy (what the gate records as its holder)."""
     return getattr(connection, "dbapi_connection", connection)

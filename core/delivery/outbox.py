@@ -18,17 +18,23 @@ from core.endpoints.service import guardian_address
 from core.locales import localized
 from core.messages import MessageKind
 from core.models import Cohort, Delivery, Guardian, Household, Lesson
-from core.models.delivery import ref_columns
+from core.models.delivery import (  # the states, re-exported: the outbox is where rows change state
+    BLOCKED as BLOCKED,
+    CANCELLED as CANCELLED,
+    FAILED as FAILED,
+    PENDING,
+    SENDING,
+    SENT,
+    SKIPPED,
+    STATES as STATES,
+    ref_columns,
+)
 from core.models.enums import GuardianStatus
 
 LANE_URGENT, LANE_CHECKIN, LANE_LESSON = 0, 1, 2
 STALE_AFTER = timedelta(days=2)  # a slot missed by more than this is skipped, not sent late
 PLAN_CHUNK = 20_000  # guardians per planning transaction, so answers are never blocked for long
 
-PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
-    "pending", "sending", "sent", "failed", "blocked", "cancelled", "skipped",
-)
-STATES = (PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
 KEY = ["address", "kind", "ref", "cycle"]  # the outbox's unique key (uq_deliveries_key)
 
 

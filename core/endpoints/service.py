@@ -20,6 +20,7 @@ from sqlalchemy.orm import aliased
 from core.errors import Conflict
 from core.messages import EDIT_KINDS
 from core.models import Delivery, Endpoint, Guardian, Staff
+from core.models.delivery import CANCELLED, PENDING, SENDING, SENT
 
 ACTIVE, BLOCKED, WINDOW_CLOSED, QUOTA_EXHAUSTED = "active", "blocked", "window_closed", "quota_exhausted"
 # What a channel answered → the endpoint's state: the sender moves the row to the next endpoint.
@@ -27,10 +28,8 @@ REFUSALS = (BLOCKED, WINDOW_CLOSED, QUOTA_EXHAUSTED)
 GUARDIAN, STAFF = "guardian", "staff"
 # A provider's daily quota: the endpoint is tried again a day after it ran out.
 QUOTA_RESET = timedelta(days=1)
-# Outbox states (core.delivery.outbox, which imports this module): a row waiting for a sender,
-# and the states in which a row is, or is about to be, at its address.
-_WAITING = "pending"
-_THERE = ("pending", "sending", "sent")
+# The states in which a row is, or is about to be, at its address.
+_THERE = (PENDING, SENDING, SENT)
 
 
 def channel_of(address: str) -> str:
@@ -249,7 +248,7 @@ async def _take_back(session: AsyncSession, *, guardian_id: int | None, staff_id
                         twin.cycle == Delivery.cycle)
     waiting_below = and_(
         Delivery.guardian_id == guardian_id if guardian_id is not None else Delivery.staff_id == staff_id,
-        Delivery.state == _WAITING,
+        Delivery.state == PENDING,
         Delivery.address.in_(below),
         Delivery.kind.not_in(sorted(EDIT_KINDS)),
         or_(Delivery.last_error.is_(None), and_(
@@ -258,7 +257,7 @@ async def _take_back(session: AsyncSession, *, guardian_id: int | None, staff_id
     )
     await session.execute(
         update(Delivery).where(waiting_below, exists().where(same_message, twin.state.in_(_THERE)))
-        .values(state="cancelled", finished_at=now, last_error=f"already at {first.channel}")
+        .values(state=CANCELLED, finished_at=now, last_error=f"already at {first.channel}")
         .execution_options(synchronize_session=False))
     await session.execute(
         update(Delivery).where(waiting_below, ~exists().where(same_message))

@@ -12,6 +12,12 @@ from core.db import Base, UTCDateTime
 
 _REF = re.compile(r"([a-z_]{1,24}):([0-9]{1,9})(?::|$)")
 
+# A delivery's states (core.delivery.outbox moves rows between them; core.endpoints reads them).
+PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED = (
+    "pending", "sending", "sent", "failed", "blocked", "cancelled", "skipped",
+)
+STATES = (PENDING, SENDING, SENT, FAILED, BLOCKED, CANCELLED, SKIPPED)
+
 
 def ref_columns(ref: str) -> dict[str, Any]:
     """The typed columns of a delivery reference: "checkin:12" → {"ref_kind": "checkin",
@@ -60,7 +66,7 @@ class Delivery(Base):
     ref_id: Mapped[int | None] = mapped_column(Integer)
     cycle: Mapped[str] = mapped_column(String(40))  # which occurrence: "2026-11-23T20:00", …
     lane: Mapped[int] = mapped_column(Integer)  # 0 safety/alerts, 1 check-ins, 2 lessons/campaigns
-    state: Mapped[str] = mapped_column(String(12), default="pending")
+    state: Mapped[str] = mapped_column(String(12), default=PENDING)
     due_at: Mapped[datetime] = mapped_column(UTCDateTime)
     lease_until: Mapped[datetime | None] = mapped_column(UTCDateTime)
     attempts: Mapped[int] = mapped_column(Integer, default=0)
